@@ -1,0 +1,117 @@
+//! Writes an in-memory archive (`model::ArchiveData`) as archive format v1: incident.toml,
+//! `metrics/*.parquet`, `logs/logs.parquet`, `events/events.parquet`. Used by `simulate`,
+//! `import` and tests. Rows are sorted first so the same data always gives the same bytes.
+
+use std::fs;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::error::Error;
+use crate::model::{ArchiveData, EntityKind, MetricRow};
+
+fn opt(name: &str, v: Vec<Option<&str>>) -> Column {
+    Column::new(name.into(), v)
+}
+
+fn ts_col(ts: Vec<i64>) -> Column {
+    Int64Chunked::from_vec("ts".into(), ts).into_datetime(TimeUnit::Milliseconds, None).into_series().into_column()
+}
+
+fn write_df(path: &Path, mut df: DataFrame) -> Result<(), Error> {
+    let file = fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .finish(&mut df)
+        .map(|_| ())
+        .map_err(|e| Error::Parquet { path: path.to_path_buf(), message: e.to_string() })
+}
+
+fn frame(height: usize, columns: Vec<Column>, path: &Path) -> Result<DataFrame, Error> {
+    DataFrame::new(height, columns).map_err(|e| Error::Parquet { path: path.to_path_buf(), message: e.to_string() })
+}
+
+/// Writes metric rows to one Parquet file (sorted by series then time).
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<(), Error> {
+    let mut idx: Vec<&MetricRow> = rows.iter().collect();
+    idx.sort_by(|a, b| {
+        (&a.entity, &a.metric, &a.pod, &a.container, &a.target, &a.source, a.ts_ms)
+            .cmp(&(&b.entity, &b.metric, &b.pod, &b.container, &b.target, &b.source, b.ts_ms))
+    });
+    let s = |f: fn(&MetricRow) -> Option<&str>| idx.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let columns = vec![
+        ts_col(idx.iter().map(|r| r.ts_ms).collect()),
+        Column::new("entity".into(), idx.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>()),
+        Column::new("metric".into(), idx.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>()),
+        Column::new("value".into(), idx.iter().map(|r| if r.value.is_nan() { None } else { Some(r.value) }).collect::<Vec<_>>()),
+        opt("pod", s(|r| r.pod.as_deref())),
+        opt("node", s(|r| r.node.as_deref())),
+        opt("container", s(|r| r.container.as_deref())),
+        opt("target", s(|r| r.target.as_deref())),
+        opt("source", s(|r| r.source.as_deref())),
+    ];
+    write_df(path, frame(idx.len(), columns, path)?)
+}
+
+/// Writes a whole archive into `dir` (created if needed; existing archive files are replaced).
+///
+/// # Errors
+/// Any file cannot be written.
+pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
+    for sub in ["metrics", "logs", "events"] {
+        let p = dir.join(sub);
+        if p.is_dir() {
+            for f in fs::read_dir(&p).map_err(|e| Error::io(&p, e))?.flatten() {
+                if f.path().extension().is_some_and(|x| x == "parquet") {
+                    fs::remove_file(f.path()).map_err(|e| Error::io(f.path(), e))?;
+                }
+            }
+        }
+    }
+    fs::create_dir_all(dir.join("metrics")).map_err(|e| Error::io(dir, e))?;
+    let toml_path = dir.join("incident.toml");
+    let text = data.spec.to_toml().map_err(|m| Error::input(&toml_path, m))?;
+    fs::write(&toml_path, text).map_err(|e| Error::io(&toml_path, e))?;
+
+    // Split as exporters do (one file per kind of source), so readers meet a multi-file table.
+    let (services, infra): (Vec<MetricRow>, Vec<MetricRow>) =
+        data.metrics.iter().cloned().partition(|r| EntityKind::of(&r.entity) == EntityKind::Service);
+    for (name, rows) in [("services.parquet", services), ("infrastructure.parquet", infra)] {
+        if !rows.is_empty() {
+            write_metrics(&dir.join("metrics").join(name), &rows)?;
+        }
+    }
+    if !data.logs.is_empty() {
+        fs::create_dir_all(dir.join("logs")).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join("logs").join("logs.parquet");
+        let mut logs: Vec<_> = data.logs.iter().collect();
+        logs.sort_by(|a, b| (a.ts_ms, &a.entity, &a.pod, &a.message).cmp(&(b.ts_ms, &b.entity, &b.pod, &b.message)));
+        let columns = vec![
+            ts_col(logs.iter().map(|r| r.ts_ms).collect()),
+            Column::new("entity".into(), logs.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>()),
+            Column::new("message".into(), logs.iter().map(|r| r.message.as_str()).collect::<Vec<_>>()),
+            opt("pod", logs.iter().map(|r| r.pod.as_deref()).collect()),
+            opt("node", logs.iter().map(|r| r.node.as_deref()).collect()),
+            opt("level", logs.iter().map(|r| r.level.as_deref()).collect()),
+        ];
+        write_df(&path, frame(logs.len(), columns, &path)?)?;
+    }
+    if !data.events.is_empty() {
+        fs::create_dir_all(dir.join("events")).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join("events").join("events.parquet");
+        let mut ev: Vec<_> = data.events.iter().collect();
+        ev.sort_by(|a, b| (a.ts_ms, &a.entity, &a.kind).cmp(&(b.ts_ms, &b.entity, &b.kind)));
+        let columns = vec![
+            ts_col(ev.iter().map(|r| r.ts_ms).collect()),
+            Column::new("entity".into(), ev.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>()),
+            Column::new("kind".into(), ev.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>()),
+            opt("detail", ev.iter().map(|r| r.detail.as_deref()).collect()),
+        ];
+        write_df(&path, frame(ev.len(), columns, &path)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! Detect: a robust anomaly score for every aligned series against its own baseline.
+//!
+//! Baseline level is the median, its spread the MAD (scaled to σ), floored so a flat baseline
+//! does not turn a 0.1 % wobble into a huge z. The onset is the first incident bucket from which
+//! the series stays beyond 3σ for most of the next couple of minutes; the incident level is the
+//! median of that anomalous run, so a short fault inside a long window is not diluted.
+
+pub mod stats;
+
+use rayon::prelude::*;
+
+use crate::align::Aligned;
+
+/// Robust z beyond which a bucket counts as anomalous.
+pub const Z: f64 = 3.0;
+
+/// Which way a series moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Above baseline.
+    Up,
+    /// Below baseline.
+    Down,
+    /// No sustained move.
+    Flat,
+}
+
+/// The anomaly score of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// Baseline median.
+    pub base: f64,
+    /// Robust σ of the baseline (floored).
+    pub sigma: f64,
+    /// Finite baseline buckets.
+    pub base_n: usize,
+    /// Finite incident buckets.
+    pub inc_n: usize,
+    /// Incident level: median of the anomalous run, or of the whole window when there is none.
+    pub level: f64,
+    /// The 95th (up) or 5th (down) percentile of the incident window.
+    pub peak: f64,
+    /// (level − base) / σ.
+    pub z: f64,
+    /// level / base − 1; ±inf when the baseline is zero and the level is not.
+    pub rel: f64,
+    /// Sustained direction.
+    pub direction: Direction,
+    /// First bucket of the anomalous run.
+    pub onset: Option<usize>,
+    /// Last bucket of the anomalous run.
+    pub run_end: Option<usize>,
+}
+
+impl Score {
+    /// Enough data on both sides to say anything.
+    #[must_use]
+    pub fn testable(&self) -> bool {
+        self.base_n >= 3 && self.inc_n >= 2
+    }
+
+    /// A sustained rise of at least `min_rel` (0.3 = +30 %).
+    #[must_use]
+    pub fn up(&self, min_rel: f64) -> bool {
+        self.testable() && self.direction == Direction::Up && self.z >= Z && self.rel >= min_rel
+    }
+
+    /// A sustained fall of at least `min_rel` (0.3 = −30 %).
+    #[must_use]
+    pub fn down(&self, min_rel: f64) -> bool {
+        self.testable() && self.direction == Direction::Down && self.z <= -Z && self.rel <= -min_rel
+    }
+
+    /// Testable and not moved by `min_rel` either way.
+    #[must_use]
+    pub fn normal(&self, min_rel: f64) -> bool {
+        self.testable() && !self.up(min_rel) && !self.down(min_rel)
+    }
+
+    /// Signed change in percent, for evidence text.
+    #[must_use]
+    pub fn pct(&self) -> String {
+        if self.rel.is_infinite() {
+            return "from zero".into();
+        }
+        format!("{:+.0}%", self.rel * 100.0)
+    }
+}
+
+/// Scores one series.
+#[must_use]
+pub fn score(values: &[f64], baseline: std::ops::Range<usize>, incident: std::ops::Range<usize>, step_ms: i64) -> Score {
+    let b = &values[baseline.start.min(values.len())..baseline.end.min(values.len())];
+    let inc_range = incident.start.min(values.len())..incident.end.min(values.len());
+    let inc = &values[inc_range.clone()];
+    let base_n = b.iter().filter(|x| x.is_finite()).count();
+    let inc_n = inc.iter().filter(|x| x.is_finite()).count();
+    let base = stats::median(b).unwrap_or(f64::NAN);
+    let mad = stats::mad_sigma(b, base).unwrap_or(0.0);
+    let sd = stats::std_dev(b).unwrap_or(0.0);
+    // Floors: a quarter σ of the raw spread (MAD is 0 on mostly-constant baselines with
+    // spikes), 1 % of the level (limits and gauges are flat), and an absolute epsilon.
+    let sigma = mad.max(0.25 * sd).max(0.01 * base.abs()).max(1e-9);
+    let z_at = |v: f64| (v - base) / sigma;
+    let window = usize::try_from((120_000 + step_ms - 1) / step_ms.max(1)).unwrap_or(2).clamp(2, 8);
+
+    let run = |sign: f64| -> Option<(usize, usize)> {
+        let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
+        let start = inc_range.clone().find(|&i| {
+            if !hit(i) {
+                return false;
+            }
+            let ahead: Vec<usize> = (i..(i + window).min(inc_range.end)).filter(|&j| values[j].is_finite()).collect();
+            let hits = ahead.iter().filter(|&&j| hit(j)).count();
+            (hits >= 2 || ahead.len() == 1) && hits as f64 >= 0.6 * ahead.len() as f64
+        })?;
+        let end = (start..inc_range.end).rev().find(|&i| hit(i)).unwrap_or(start);
+        Some((start, end))
+    };
+    let level_of = |r: Option<(usize, usize)>| r.map_or_else(|| stats::median(inc).unwrap_or(f64::NAN), |(s, e)| stats::median(&values[s..=e]).unwrap_or(f64::NAN));
+    let (up, down) = (run(1.0), run(-1.0));
+    let (lu, ld) = (level_of(up), level_of(down));
+    let (direction, onset_run, level) = match (up, down) {
+        (Some(_), Some(_)) if z_at(lu).abs() >= z_at(ld).abs() => (Direction::Up, up, lu),
+        (Some(_), Some(_)) | (None, Some(_)) => (Direction::Down, down, ld),
+        (Some(_), None) => (Direction::Up, up, lu),
+        (None, None) => (Direction::Flat, None, level_of(None)),
+    };
+    let peak = match direction {
+        Direction::Down => stats::quantile(inc, 0.05),
+        _ => stats::quantile(inc, 0.95),
+    }
+    .unwrap_or(f64::NAN);
+    let rel = if base.abs() > 1e-12 {
+        level / base - 1.0
+    } else if level.abs() > 1e-12 {
+        f64::INFINITY.copysign(level)
+    } else {
+        0.0
+    };
+    Score { base, sigma, base_n, inc_n, level, peak, z: z_at(level), rel, direction, onset: onset_run.map(|r| r.0), run_end: onset_run.map(|r| r.1) }
+}
+
+/// Scores every series of an aligned set, in parallel; the result is indexed like `series`.
+#[must_use]
+pub fn score_all(aligned: &Aligned) -> Vec<Score> {
+    aligned
+        .series
+        .par_iter()
+        .map(|s| score(&s.values, aligned.baseline.clone(), aligned.incident.clone(), aligned.grid.step))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noisy(n: usize, level: f64) -> Vec<f64> {
+        (0..n).map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0))).collect()
+    }
+
+    #[test]
+    fn flat_series_is_normal() {
+        let v = noisy(40, 100.0);
+        let s = score(&v, 0..20, 20..40, 15_000);
+        assert_eq!(s.direction, Direction::Flat);
+        assert!(s.normal(0.2));
+    }
+
+    #[test]
+    fn step_up_has_onset_and_level() {
+        let mut v = noisy(40, 100.0);
+        for x in &mut v[30..] {
+            *x *= 3.0;
+        }
+        let s = score(&v, 0..20, 20..40, 15_000);
+        assert_eq!(s.direction, Direction::Up);
+        assert_eq!(s.onset, Some(30));
+        assert!(s.up(0.5) && s.rel > 1.8, "{s:?}");
+    }
+
+    #[test]
+    fn a_single_spike_is_not_sustained() {
+        let mut v = noisy(40, 100.0);
+        v[25] = 1000.0;
+        let s = score(&v, 0..20, 20..40, 15_000);
+        assert_eq!(s.onset, None);
+    }
+
+    #[test]
+    fn short_fault_inside_a_long_window_keeps_its_level() {
+        let mut v = noisy(60, 10.0);
+        for x in &mut v[40..46] {
+            *x = 50.0;
+        }
+        let s = score(&v, 0..20, 20..60, 15_000);
+        assert_eq!((s.onset, s.run_end), (Some(40), Some(45)));
+        assert!((s.level - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gaps_do_not_count_as_zero() {
+        let mut v = noisy(40, 100.0);
+        for x in v.iter_mut().skip(21).step_by(2) {
+            *x = f64::NAN;
+        }
+        let s = score(&v, 0..20, 20..40, 15_000);
+        assert!(s.normal(0.2), "{s:?}");
+    }
+
+    #[test]
+    fn no_baseline_is_not_testable() {
+        let mut v = vec![f64::NAN; 40];
+        v[30] = 5.0;
+        v[31] = 5.0;
+        assert!(!score(&v, 0..20, 20..40, 15_000).testable());
+    }
+}

@@ -1,0 +1,95 @@
+//! Small robust statistics over slices that may hold NaN gaps.
+
+/// The finite values of a slice.
+#[must_use]
+pub fn finite(v: &[f64]) -> Vec<f64> {
+    v.iter().copied().filter(|x| x.is_finite()).collect()
+}
+
+/// The q-quantile (0..=1, linear interpolation) of finite values; None when there are none.
+#[must_use]
+pub fn quantile(v: &[f64], q: f64) -> Option<f64> {
+    let mut f = finite(v);
+    if f.is_empty() {
+        return None;
+    }
+    f.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (f.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    Some(f[lo] + (f[hi] - f[lo]) * (pos - lo as f64))
+}
+
+/// The median of the finite values.
+#[must_use]
+pub fn median(v: &[f64]) -> Option<f64> {
+    quantile(v, 0.5)
+}
+
+/// The mean of the finite values.
+#[must_use]
+pub fn mean(v: &[f64]) -> Option<f64> {
+    let f = finite(v);
+    (!f.is_empty()).then(|| f.iter().sum::<f64>() / f.len() as f64)
+}
+
+/// Median absolute deviation around `m`, scaled by 1.4826 to estimate σ under normal noise.
+#[must_use]
+pub fn mad_sigma(v: &[f64], m: f64) -> Option<f64> {
+    let dev: Vec<f64> = v.iter().filter(|x| x.is_finite()).map(|x| (x - m).abs()).collect();
+    median(&dev).map(|d| d * 1.4826)
+}
+
+/// The standard deviation of the finite values (population).
+#[must_use]
+pub fn std_dev(v: &[f64]) -> Option<f64> {
+    let f = finite(v);
+    let m = mean(&f)?;
+    Some((f.iter().map(|x| (x - m).powi(2)).sum::<f64>() / f.len() as f64).sqrt())
+}
+
+/// Pearson correlation over the buckets where both are finite; None with fewer than 4 pairs
+/// or a constant side.
+#[must_use]
+pub fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> = a.iter().zip(b).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+    if pairs.len() < 4 {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    (saa > 0.0 && sbb > 0.0).then(|| sab / (saa * sbb).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignores_gaps() {
+        let v = [1.0, f64::NAN, 3.0, 2.0];
+        assert_eq!(median(&v), Some(2.0));
+        assert_eq!(mean(&v), Some(2.0));
+        assert_eq!(median(&[f64::NAN]), None);
+    }
+
+    #[test]
+    fn mad_estimates_sigma_and_resists_outliers() {
+        let v = [10.0, 11.0, 9.0, 10.0, 1000.0];
+        let s = mad_sigma(&v, median(&v).unwrap()).unwrap();
+        assert!(s < 2.0, "{s}");
+    }
+
+    #[test]
+    fn correlation_of_proportional_series_is_one() {
+        let a = [1.0, 2.0, 3.0, 4.0, f64::NAN];
+        let b = [2.0, 4.0, 6.0, 8.0, 1.0];
+        assert!((correlation(&a, &b).unwrap() - 1.0).abs() < 1e-12);
+    }
+}

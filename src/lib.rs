@@ -1,0 +1,17 @@
+//! funnel: an offline postmortem analyzer.
+//!
+//! The pipeline, one module per stage:
+//! [`archive`] (ingest Parquet + incident.toml) → [`align`] (one grid, baseline and incident
+//! windows) → [`detect`] (robust anomaly scores) → [`evidence`] (scope, trusted sources, the
+//! facts rules read) → [`rules`] (the funnel: support or eliminate each hypothesis) →
+//! [`verdict`] (ranking, root cause, trigger) → [`report`] (postmortem.md, charts, verdict.json).
+
+#![warn(missing_docs)]
+
+pub mod align;
+pub mod archive;
+pub mod detect;
+pub mod error;
+pub mod model;
+
+pub use error::{Error, Result};

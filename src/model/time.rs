@@ -1,0 +1,134 @@
+//! UTC instants as epoch milliseconds, and their (de)serialisation as TOML datetimes.
+//!
+//! incident.toml writes times as TOML datetimes (`fired_at = 2024-05-01T14:02:00Z`); a quoted
+//! RFC 3339 string is accepted too. A datetime without an offset is UTC, as in the archive spec.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A UTC instant in epoch milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(pub i64);
+
+impl Instant {
+    /// Parses RFC 3339 (`2024-05-01T14:02:00Z`, `+02:00` offsets) or a naive datetime (UTC).
+    pub fn parse(s: &str) -> Option<Instant> {
+        let s = s.trim();
+        if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+            return Some(Instant(dt.timestamp_millis()));
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+            if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
+                return Some(Instant(n.and_utc().timestamp_millis()));
+            }
+        }
+        None
+    }
+
+    /// RFC 3339 with a `Z`, seconds precision unless there are milliseconds.
+    #[must_use]
+    pub fn rfc3339(self) -> String {
+        match DateTime::<Utc>::from_timestamp_millis(self.0) {
+            Some(d) if self.0 % 1000 == 0 => d.to_rfc3339_opts(SecondsFormat::Secs, true),
+            Some(d) => d.to_rfc3339_opts(SecondsFormat::Millis, true),
+            None => format!("{}ms", self.0),
+        }
+    }
+
+    /// `HH:MM:SS` in UTC, for timelines.
+    #[must_use]
+    pub fn hms(self) -> String {
+        fmt_ms(self.0, "%H:%M:%S")
+    }
+}
+
+/// Formats epoch milliseconds with a chrono format string, in UTC.
+#[must_use]
+pub fn fmt_ms(ms: i64, fmt: &str) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).map_or_else(|| format!("{ms}ms"), |d| d.format(fmt).to_string())
+}
+
+/// A duration in milliseconds as a short human string (`90 s`, `4 min`, `1 h 30 min`).
+#[must_use]
+pub fn human_duration(ms: i64) -> String {
+    let s = ms / 1000;
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min", (s + 30) / 60)
+    } else {
+        let m = (s % 3600 + 30) / 60;
+        if m == 0 { format!("{} h", s / 3600) } else { format!("{} h {m} min", s / 3600) }
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+impl Serialize for Instant {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // A real TOML datetime (not a quoted string) so the file reads like the spec's example.
+        match self.rfc3339().parse::<toml::value::Datetime>() {
+            Ok(dt) => dt.serialize(s),
+            Err(_) => s.serialize_str(&self.rfc3339()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(InstantVisitor)
+    }
+}
+
+struct InstantVisitor;
+
+impl<'de> Visitor<'de> for InstantVisitor {
+    type Value = Instant;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a datetime such as 2024-05-01T14:02:00Z")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Instant, E> {
+        Instant::parse(v).ok_or_else(|| E::custom(format!("`{v}` is not a datetime such as 2024-05-01T14:02:00Z")))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Instant, A::Error> {
+        // toml hands a datetime to deserialize_any as a one-entry map holding its text.
+        let Some((_, text)) = map.next_entry::<String, String>()? else {
+            return Err(de::Error::custom("empty datetime"));
+        };
+        if !text.contains('T') && !text.contains(' ') {
+            return Err(de::Error::custom(format!("`{text}` is a date or time alone; a full datetime is needed")));
+        }
+        self.visit_str(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_offsets_and_naive_as_utc() {
+        let z = Instant::parse("2024-05-01T14:02:00Z").unwrap();
+        assert_eq!(Instant::parse("2024-05-01T16:02:00+02:00"), Some(z));
+        assert_eq!(Instant::parse("2024-05-01T14:02:00"), Some(z));
+        assert_eq!(z.rfc3339(), "2024-05-01T14:02:00Z");
+        assert_eq!(Instant::parse("yesterday"), None);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(90_000), "90 s");
+        assert_eq!(human_duration(240_000), "4 min");
+        assert_eq!(human_duration(5_400_000), "1 h 30 min");
+    }
+}
