@@ -12,6 +12,8 @@ pub mod align;
 pub mod archive;
 pub mod detect;
 pub mod error;
+pub mod evidence;
 pub mod model;
+pub mod rules;
 
 pub use error::{Error, Result};

@@ -138,3 +138,14 @@ pub struct ArchiveData {
     /// Events, any order.
     pub events: Vec<EventRow>,
 }
+
+/// A finding about the data or the configuration, reported beside the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Finding {
+    /// `metric-disagreement`, `configuration`, `missing-data`, ...
+    pub kind: String,
+    /// The entity it is about.
+    pub entity: String,
+    /// What was found, with numbers.
+    pub detail: String,
+}

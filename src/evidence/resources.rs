@@ -1,0 +1,69 @@
+//! Resource headroom: how close each pod's container came to its CPU or memory limit.
+
+use super::Context;
+use crate::detect::stats;
+
+/// How close one container of a service came to its limit, over its pods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saturation {
+    /// The limit (per pod), in the metric's unit.
+    pub limit: f64,
+    /// Highest per-pod 95th percentile of usage in the incident window.
+    pub peak: f64,
+    /// Median per-pod usage in the baseline.
+    pub base: f64,
+    /// peak / limit.
+    pub peak_ratio: f64,
+    /// Pods whose incident p95 reached 90 % of the limit.
+    pub pods_at_limit: usize,
+    /// Pods with data.
+    pub pods: usize,
+    /// Which source the usage came from.
+    pub source: Option<String>,
+}
+
+/// Usage of `metric` against the `resource` limit (`cpu`/`mem`) for one container of `entity`.
+/// Falls back to the entity-level series when there is no per-pod data.
+#[must_use]
+pub fn saturation(ctx: &Context, entity: &str, container: &str, metric: &str, resource: &str) -> Option<Saturation> {
+    let inc = ctx.aligned.incident.clone();
+    let base = ctx.aligned.baseline.clone();
+    let mut per_pod = Vec::new();
+    let mut source = None;
+    for pod in ctx.topo.pods_of(entity) {
+        let (Some(v), Some(limit)) = (ctx.pod_metric(entity, pod, container, metric), ctx.limit(entity, Some(pod), container, resource)) else {
+            continue;
+        };
+        if let (Some(p), Some(b)) = (stats::quantile(&v.values[inc.clone()], 0.95), stats::median(&v.values[base.clone()])) {
+            source.clone_from(&v.key.source);
+            per_pod.push((p, b, limit));
+        }
+    }
+    if per_pod.is_empty() {
+        let key = crate::model::SeriesKey { container: container.into(), ..crate::model::SeriesKey::entity(entity, metric) };
+        let v = ctx.get(&key)?;
+        let limit = ctx.limit(entity, None, container, resource)?;
+        source.clone_from(&v.key.source);
+        per_pod.push((stats::quantile(&v.values[inc], 0.95)?, stats::median(&v.values[base])?, limit));
+    }
+    let (peak, base_v, limit) = per_pod.iter().copied().fold((f64::MIN, 0.0_f64, 1.0_f64), |acc: (f64, f64, f64), x| if x.0 / x.2 > acc.0 / acc.2.max(1e-12) { x } else { acc });
+    let at = per_pod.iter().filter(|(p, _, l)| *p >= 0.9 * l).count();
+    Some(Saturation { limit, peak, base: base_v, peak_ratio: peak / limit, pods_at_limit: at, pods: per_pod.len(), source })
+}
+
+/// Total restarts of a service's pods during the incident window (cumulative counters).
+#[must_use]
+pub fn restarts(ctx: &Context, entity: &str) -> Option<f64> {
+    let inc = ctx.aligned.incident.clone();
+    let mut total = None;
+    let views = ctx.find(|k| k.entity == entity && k.metric == "restarts" && k.pod.is_some());
+    let views = if views.is_empty() { ctx.find(|k| k.entity == entity && k.metric == "restarts" && k.pod.is_none()) } else { views };
+    for v in views {
+        let before = stats::median(&v.values[ctx.aligned.baseline.clone()]).unwrap_or(0.0);
+        let max = v.values[inc.clone()].iter().copied().filter(|x| x.is_finite()).fold(f64::NAN, f64::max);
+        if max.is_finite() {
+            *total.get_or_insert(0.0) += (max - before).max(0.0);
+        }
+    }
+    total
+}

@@ -1,0 +1,120 @@
+//! Scope: which services, gateways and pods are degraded, which are demonstrably healthy, and
+//! which cannot be told. "Healthy" needs data: an entity with no symptom series is untested,
+//! never silently healthy.
+
+use std::collections::BTreeMap;
+
+use super::View;
+
+/// The health of one entity or pod.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Health {
+    /// At least one symptom series is testable.
+    pub testable: bool,
+    /// At least one symptom moved.
+    pub affected: bool,
+    /// The symptoms that moved, as evidence text (`p99 latency +480% (120 ms → 690 ms)`).
+    pub symptoms: Vec<String>,
+    /// Earliest onset bucket among its symptoms.
+    pub onset: Option<usize>,
+}
+
+impl Health {
+    /// Testable and unaffected.
+    #[must_use]
+    pub fn healthy(&self) -> bool {
+        self.testable && !self.affected
+    }
+}
+
+/// Minimum relative rise for latency to count as a symptom.
+pub const LATENCY_RISE: f64 = 0.25;
+/// Minimum relative rise for client-side dependency latency.
+pub const DEP_LATENCY_RISE: f64 = 0.5;
+
+/// Judges a set of symptom series (one entity's or one pod's).
+#[must_use]
+pub fn judge(views: &[View<'_>]) -> Health {
+    let mut h = Health::default();
+    let requests = views.iter().find(|v| v.key.metric == "requests_per_s" && v.key.target.is_none()).map(|v| v.score.level.max(v.score.base));
+    for v in views {
+        let s = v.score;
+        let m = v.key.metric.as_str();
+        let moved = match m {
+            "latency_p99_ms" | "latency_avg_ms" => s.up(LATENCY_RISE),
+            "dep_latency_ms" => s.up(DEP_LATENCY_RISE),
+            "errors_per_s" | "dep_errors_per_s" => {
+                // A rise from 0.01/s to 0.03/s is +200% and meaningless: require an absolute
+                // increase worth noticing next to the traffic.
+                let floor = requests.map_or(0.05, |r| (0.01 * r).max(0.05));
+                s.up(0.5) && s.level - s.base >= floor
+            }
+            _ => continue,
+        };
+        h.testable |= s.testable();
+        if moved {
+            h.affected = true;
+            h.onset = match (h.onset, s.onset) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let what = match (&v.key.target, m) {
+                (Some(t), "dep_latency_ms") => format!("client-side latency to {t}"),
+                (Some(t), _) => format!("client-side errors to {t}"),
+                (None, "latency_p99_ms") => "p99 latency".into(),
+                (None, "latency_avg_ms") => "average latency".into(),
+                _ => "errors".into(),
+            };
+            h.symptoms.push(format!(
+                "{what} {} ({} → {})",
+                s.pct(),
+                super::sources::fmt_val(m, s.base),
+                super::sources::fmt_val(m, s.level)
+            ));
+        }
+    }
+    h
+}
+
+/// Health of every service, gateway and pod with symptom data.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Services and gateways.
+    pub entities: BTreeMap<String, Health>,
+    /// Pods.
+    pub pods: BTreeMap<String, Health>,
+    /// Onset of the incident: the alert entity's earliest symptom, else the earliest of any.
+    pub onset: Option<usize>,
+}
+
+impl Scope {
+    /// Health of an entity (default: untested).
+    #[must_use]
+    pub fn of(&self, entity: &str) -> Health {
+        self.entities.get(entity).cloned().unwrap_or_default()
+    }
+
+    /// Degraded entities, sorted.
+    #[must_use]
+    pub fn affected(&self) -> Vec<&str> {
+        self.entities.iter().filter(|(_, h)| h.affected).map(|(e, _)| e.as_str()).collect()
+    }
+
+    /// Demonstrably healthy entities, sorted.
+    #[must_use]
+    pub fn healthy(&self) -> Vec<&str> {
+        self.entities.iter().filter(|(_, h)| h.healthy()).map(|(e, _)| e.as_str()).collect()
+    }
+
+    /// Degraded pods, sorted.
+    #[must_use]
+    pub fn affected_pods(&self) -> Vec<&str> {
+        self.pods.iter().filter(|(_, h)| h.affected).map(|(p, _)| p.as_str()).collect()
+    }
+
+    /// Pod health (default: untested).
+    #[must_use]
+    pub fn pod(&self, pod: &str) -> Health {
+        self.pods.get(pod).cloned().unwrap_or_default()
+    }
+}

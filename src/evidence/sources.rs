@@ -1,0 +1,148 @@
+//! Data quality: when two collectors report the same series differently, decide which one to
+//! trust and say why. Monitoring can lie (a mesh dashboard that under-reports its proxies), so
+//! the choice rests on physics, not on which source is louder:
+//!
+//! 1. consistency with the entity's symptoms: a resource series that moves when the service is
+//!    visibly degraded (or stays put when it is healthy) agrees with independent evidence;
+//! 2. for CPU, tracking the request rate: proxy and app CPU follow load;
+//! 3. collectors that read the container's own cgroup counters (cAdvisor, kubelet) over
+//!    dashboards that derive or sample them.
+
+use std::collections::BTreeMap;
+
+use crate::align::Series;
+use crate::detect::{Score, stats};
+use crate::model::{Finding, SeriesKey};
+
+/// The outcome of resolving one logical series reported by several sources.
+#[derive(Debug, Clone)]
+pub struct SourceChoice {
+    /// The logical key (source = None).
+    pub key: SeriesKey,
+    /// The index of the trusted series.
+    pub trusted: usize,
+    /// The finding, when the sources disagree.
+    pub finding: Option<Finding>,
+}
+
+const CGROUP_COLLECTORS: [&str; 4] = ["cadvisor", "kubelet", "cgroup", "container-runtime"];
+
+/// Picks one series per logical key. `symptomatic(entity)` says whether the entity shows
+/// symptoms; `requests(entity)` gives its request-rate series when there is one.
+pub fn resolve<'a>(
+    series: &[Series],
+    scores: &[Score],
+    symptomatic: &dyn Fn(&str) -> bool,
+    requests: &dyn Fn(&str) -> Option<&'a [f64]>,
+) -> Vec<SourceChoice> {
+    let mut groups: BTreeMap<SeriesKey, Vec<usize>> = BTreeMap::new();
+    for (i, s) in series.iter().enumerate() {
+        let mut k = s.key.clone();
+        k.source = None;
+        groups.entry(k).or_default().push(i);
+    }
+    groups.into_iter().map(|(key, members)| choose(key, &members, series, scores, symptomatic, requests)).collect()
+}
+
+fn choose<'a>(
+    key: SeriesKey,
+    members: &[usize],
+    series: &[Series],
+    scores: &[Score],
+    symptomatic: &dyn Fn(&str) -> bool,
+    requests: &dyn Fn(&str) -> Option<&'a [f64]>,
+) -> SourceChoice {
+    if members.len() == 1 {
+        return SourceChoice { key, trusted: members[0], finding: None };
+    }
+    let sick = symptomatic(&key.entity);
+    let rps = if key.metric.starts_with("cpu") { requests(&key.entity) } else { None };
+    let name = |i: usize| series[i].key.source.clone().unwrap_or_else(|| "unlabelled".into());
+    let rated: Vec<(f64, usize, Option<f64>)> = members
+        .iter()
+        .map(|&i| {
+            let sc = &scores[i];
+            let moved = sc.up(0.2) || sc.down(0.2);
+            let mut r = if moved == sick { 2.0 } else { 0.0 };
+            let corr = rps.and_then(|q| stats::correlation(&series[i].values, q));
+            r += corr.unwrap_or(0.0);
+            if CGROUP_COLLECTORS.iter().any(|c| name(i).to_ascii_lowercase().contains(c)) {
+                r += 0.5;
+            }
+            r += 1e-3 * sc.base_n.min(1000) as f64 / 1000.0;
+            (r, i, corr)
+        })
+        .collect();
+    let best = rated.iter().copied().fold(rated[0], |b, x| if x.0 > b.0 { x } else { b });
+    let trusted = best.1;
+    let t = &scores[trusted];
+    let mut worst: Option<(f64, usize)> = None;
+    for &i in members.iter().filter(|&&i| i != trusted) {
+        let o = &scores[i];
+        let scale = t.level.abs().max(o.level.abs()).max(1e-9);
+        let gap = (t.level - o.level).abs() / scale;
+        if gap > 0.25 && worst.is_none_or(|(g, _)| gap > g) {
+            worst = Some((gap, i));
+        }
+    }
+    let finding = worst.map(|(_, other)| {
+        let o = &scores[other];
+        let mut why = Vec::new();
+        if (t.up(0.2) || t.down(0.2)) == sick {
+            why.push(if sick {
+                format!("it agrees with the latency evidence ({} is degraded and this series moved {})", key.entity, t.pct())
+            } else {
+                format!("it agrees with the other evidence ({} is healthy)", key.entity)
+            });
+        }
+        if let (Some(ct), Some(co)) = (best.2, rated.iter().find(|r| r.1 == other).and_then(|r| r.2)) {
+            why.push(format!("it tracks the request rate (r = {ct:.2} against {co:.2})"));
+        }
+        if CGROUP_COLLECTORS.iter().any(|c| name(trusted).to_ascii_lowercase().contains(c)) {
+            why.push("it reads the container's own cgroup counters".into());
+        }
+        if why.is_empty() {
+            why.push("it has the more complete record".into());
+        }
+        Finding {
+            kind: "metric-disagreement".into(),
+            entity: key.entity.clone(),
+            detail: format!(
+                "{}: `{}` reports {} in the incident window where `{}` reports {} (baseline {} vs {}); trusted `{}` because {}",
+                plain_label(&key),
+                name(other),
+                fmt_val(&key.metric, o.level),
+                name(trusted),
+                fmt_val(&key.metric, t.level),
+                fmt_val(&key.metric, o.base),
+                fmt_val(&key.metric, t.base),
+                name(trusted),
+                why.join(" and ")
+            ),
+        }
+    });
+    SourceChoice { key, trusted, finding }
+}
+
+fn plain_label(k: &SeriesKey) -> String {
+    let scope = k.pod.clone().map_or_else(|| format!("{} (all pods)", k.entity), |p| p);
+    format!("{} {} {}", scope, k.container, k.metric)
+}
+
+/// A value with the unit its metric name implies, for evidence text.
+#[must_use]
+pub fn fmt_val(metric: &str, v: f64) -> String {
+    if !v.is_finite() {
+        return "no data".into();
+    }
+    match crate::model::vocab::dimension(metric) {
+        Some(crate::model::vocab::Dimension::Millis) => format!("{v:.0} ms"),
+        Some(crate::model::vocab::Dimension::Cores) => format!("{v:.2} cores"),
+        Some(crate::model::vocab::Dimension::Bytes) => format!("{:.0} MiB", v / 1_048_576.0),
+        Some(crate::model::vocab::Dimension::Ratio) => format!("{:.0}%", v * 100.0),
+        Some(crate::model::vocab::Dimension::Rate) => format!("{v:.1}/s"),
+        Some(crate::model::vocab::Dimension::Count) | None => {
+            if v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Rule `affected-pods-span-nodes`.
+
+use std::collections::BTreeSet;
+
+use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
+use crate::evidence::Context;
+
+declare_rule! {
+    /// ## What it rules out
+    /// A single node as the root cause, when the degraded pods of a service sit on two or more
+    /// nodes and are degraded alike, or when no degraded pod runs on the node at all.
+    ///
+    /// ## Evidence used
+    /// Per-pod symptoms (latency, errors, client-side dependency latency) and the pod → node
+    /// placement from the `node` column.
+    ///
+    /// ## Why this is sound
+    /// A node fault (noisy neighbour, kernel, NIC, disk) hurts the pods on that node and not
+    /// their siblings elsewhere. When replicas on different nodes degrade together, the cause
+    /// is something they share that is not the node. If some pods on the node are degraded
+    /// while their siblings elsewhere are not, this rule stays silent and
+    /// `node-pods-degrade-together` weighs the node.
+    ///
+    /// ## Inconclusive when
+    /// No pod on the node has per-pod symptom data.
+    ///
+    /// ## Example
+    /// The three `live-api` pods on node-a, node-b and node-c are all slow → node-a eliminated.
+    pub(crate) AffectedPodsSpanNodes { id: "affected-pods-span-nodes", kinds: [Node] }
+}
+
+impl Rule for AffectedPodsSpanNodes {
+    fn info(&self) -> &'static RuleInfo {
+        &Self::INFO
+    }
+
+    fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
+        let id = Self::INFO.id;
+        let node = h.culprit.as_str();
+        let on_node: Vec<&str> = ctx.topo.pods_on(node).into_iter().filter(|p| ctx.scope.pod(p).testable).collect();
+        if on_node.is_empty() {
+            return Some(Outcome::inconclusive(id, format!("not testable: no pod on {node} has per-pod symptom data")));
+        }
+        let mut spanning = Vec::new();
+        for pod in on_node.iter().filter(|p| ctx.scope.pod(p).affected) {
+            let Some(svc) = ctx.topo.pod_entity.get(*pod) else { continue };
+            let siblings: Vec<&str> = ctx.topo.pods_of(svc).into_iter().filter(|p| p != pod && ctx.scope.pod(p).testable).collect();
+            let healthy_elsewhere = siblings.iter().any(|p| !ctx.scope.pod(p).affected && ctx.topo.node_of(p) != Some(node));
+            if healthy_elsewhere {
+                return None; // a node-local split: node-pods-degrade-together decides
+            }
+            let nodes: BTreeSet<&str> = ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.scope.pod(p).affected).filter_map(|p| ctx.topo.node_of(p)).collect();
+            if nodes.len() >= 2 {
+                let n = ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.scope.pod(p).affected).count();
+                spanning.push(format!("the {n} degraded {svc} pods sit on {} different nodes ({})", nodes.len(), nodes.into_iter().collect::<Vec<_>>().join(", ")));
+            }
+        }
+        if !spanning.is_empty() {
+            spanning.dedup();
+            return Some(Outcome::eliminated(id, 0.8, format!("{}, degraded alike, so {node} alone does not explain them", spanning.join("; "))));
+        }
+        if on_node.iter().all(|p| !ctx.scope.pod(p).affected) {
+            return Some(Outcome::eliminated(id, 0.7, format!("none of the {} pods with data on {node} is degraded", on_node.len())));
+        }
+        Some(Outcome::inconclusive(id, format!("degraded pods on {node} have no siblings with data elsewhere to compare")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, kp};
+    use crate::model::Kind;
+    use crate::rules::Status;
+
+    fn pods(f: Fixture, slow: &[(&str, &str)], fine: &[(&str, &str)]) -> Fixture {
+        let mut f = f;
+        for (p, n) in slow {
+            f = f.step(kp("api", p, "app", "latency_p99_ms"), 100.0, 500.0).place(p, n);
+        }
+        for (p, n) in fine {
+            f = f.flat(kp("api", p, "app", "latency_p99_ms"), 100.0).place(p, n);
+        }
+        f
+    }
+
+    fn eval(f: Fixture, node: &str) -> Option<Outcome> {
+        AffectedPodsSpanNodes.evaluate(&f.build(), &Hypothesis::new(Kind::Node, node))
+    }
+
+    #[test]
+    fn eliminated_when_slow_pods_span_three_nodes() {
+        let f = pods(Fixture::new("api").slow_service("api"), &[("api-1", "a"), ("api-2", "b"), ("api-3", "c")], &[]);
+        let o = eval(f, "node:a").unwrap();
+        insta::assert_snapshot!(o, @"eliminated (0.80): the 3 degraded api pods sit on 3 different nodes (node:a, node:b, node:c), degraded alike, so node:a alone does not explain them");
+    }
+
+    #[test]
+    fn silent_when_the_node_splits_a_service() {
+        let f = pods(Fixture::new("api").slow_service("api"), &[("api-1", "a")], &[("api-2", "b")]);
+        assert_eq!(eval(f, "node:a"), None);
+    }
+
+    #[test]
+    fn inconclusive_without_pod_data() {
+        let o = eval(Fixture::new("api").slow_service("api").place("api-1", "a"), "node:a").unwrap();
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+    }
+}

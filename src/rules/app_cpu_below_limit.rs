@@ -1,0 +1,87 @@
+//! Rule `app-cpu-below-limit`.
+
+use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
+use crate::evidence::Context;
+use crate::evidence::resources::saturation;
+use crate::model::APP;
+
+declare_rule! {
+    /// ## What it rules out
+    /// App CPU saturation of a service, when its app containers stayed well below their CPU
+    /// limit. Supports it when they ran at the limit.
+    ///
+    /// ## Evidence used
+    /// Per-pod `cpu_cores` of the `app` container (trusted source) against `cpu_limit_cores`
+    /// or incident.toml `resources.app_cpu`; the 95th percentile in the incident window.
+    ///
+    /// ## Why this is sound
+    /// The CFS quota throttles a container only when it uses its whole limit; below about
+    /// 80 % of it there is headroom and no throttling, so CPU cannot be what slowed the app.
+    ///
+    /// ## Inconclusive when
+    /// Usage or limit is missing, or usage peaked between 80 % and 90 % of the limit.
+    ///
+    /// ## Example
+    /// `live-api` app containers peaked at 2.4 of 4.0 cores (60 %) → eliminated.
+    pub(crate) AppCpuBelowLimit { id: "app-cpu-below-limit", kinds: [CpuSaturation] }
+}
+
+impl Rule for AppCpuBelowLimit {
+    fn info(&self) -> &'static RuleInfo {
+        &Self::INFO
+    }
+
+    fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
+        let id = Self::INFO.id;
+        let svc = h.culprit.as_str();
+        let Some(sat) = saturation(ctx, svc, APP, "cpu_cores", "cpu") else {
+            return Some(Outcome::inconclusive(id, format!("not testable: no app CPU usage or limit for {svc}")));
+        };
+        if sat.pods_at_limit > 0 {
+            return Some(Outcome::supported(
+                id,
+                0.85,
+                format!("app CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2})", sat.peak, sat.limit, sat.pods_at_limit, sat.pods, sat.base),
+            ));
+        }
+        if sat.peak_ratio < 0.8 {
+            return Some(Outcome::eliminated(
+                id,
+                0.85,
+                format!("app containers stayed below their CPU limit: peak {:.2} of {:.1} cores ({:.0}%)", sat.peak, sat.limit, sat.peak_ratio * 100.0),
+            ));
+        }
+        Some(Outcome::inconclusive(id, format!("app CPU came close to its limit ({:.0}%) without reaching it", sat.peak_ratio * 100.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, kp};
+    use crate::model::Kind;
+    use crate::rules::Status;
+
+    fn eval(f: Fixture) -> Outcome {
+        AppCpuBelowLimit.evaluate(&f.sidecar("api", 4.0, 2.0).place("api-1", "n1").build(), &Hypothesis::new(Kind::CpuSaturation, "api")).unwrap()
+    }
+
+    #[test]
+    fn eliminated_below_limit() {
+        let o = eval(Fixture::new("api").slow_service("api").step(kp("api", "api-1", "app", "cpu_cores"), 1.2, 2.4));
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("of 4.0 cores"), "{o}");
+    }
+
+    #[test]
+    fn supported_at_limit() {
+        let o = eval(Fixture::new("api").slow_service("api").step(kp("api", "api-1", "app", "cpu_cores"), 2.0, 3.95));
+        assert_eq!(o.status, Status::Supported, "{o}");
+    }
+
+    #[test]
+    fn inconclusive_without_usage() {
+        let o = eval(Fixture::new("api").slow_service("api"));
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+    }
+}

@@ -1,0 +1,95 @@
+//! Rule `gateway-other-services-healthy`.
+
+use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
+use crate::evidence::Context;
+use crate::evidence::scope::LATENCY_RISE;
+
+declare_rule! {
+    /// ## What it rules out
+    /// An ingress gateway, when other services behind it stayed healthy or its own latency and
+    /// errors did not move. Supports it when the gateway degraded while the services behind it
+    /// served at normal latency (the time is lost in the gateway, north-south).
+    ///
+    /// ## Evidence used
+    /// The gateway's `latency_p99_ms`/`latency_avg_ms`/`errors_per_s`; the health and server
+    /// latency of the services whose `entry` names it.
+    ///
+    /// ## Why this is sound
+    /// A gateway fault hits every route through it; east-west traffic never crosses it. A
+    /// healthy service behind the same gateway shows the gateway forwarded normally, and a
+    /// gateway slower than the services behind it is adding the time itself.
+    ///
+    /// ## Inconclusive when
+    /// The gateway has no metrics and no other service behind it has data.
+    ///
+    /// ## Example
+    /// `chat-api` also enters through `ingress:public-gw` and stayed healthy → eliminated.
+    pub(crate) GatewayOtherServicesHealthy { id: "gateway-other-services-healthy", kinds: [Ingress] }
+}
+
+impl Rule for GatewayOtherServicesHealthy {
+    fn info(&self) -> &'static RuleInfo {
+        &Self::INFO
+    }
+
+    fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
+        let id = Self::INFO.id;
+        let gw = h.culprit.as_str();
+        let behind: Vec<&str> = ctx.topo.behind.get(gw).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default();
+        let healthy: Vec<&str> = behind.iter().copied().filter(|s| ctx.scope.of(s).healthy()).collect();
+        let sick: Vec<&str> = behind.iter().copied().filter(|s| ctx.scope.of(s).affected).collect();
+        let own = ctx.scope.entities.get(gw);
+        let own_up = own.is_some_and(|g| g.affected);
+        // Backends slower server-side explain a slower gateway; a gateway slower on its own
+        // with backends at normal latency is the gateway.
+        let backends_slow = behind.iter().any(|s| {
+            ["latency_p99_ms", "latency_avg_ms"].iter().any(|m| ctx.metric(s, m).is_some_and(|v| v.score.up(LATENCY_RISE)))
+        });
+        if own_up && !backends_slow && !behind.is_empty() {
+            let what = own.map(|g| g.symptoms.join(", ")).unwrap_or_default();
+            return Some(Outcome::supported(id, 0.85, format!("{gw} degraded ({what}) while the services behind it served at normal latency")));
+        }
+        if !healthy.is_empty() {
+            return Some(Outcome::eliminated(
+                id,
+                0.85,
+                format!("{} also come through {gw} and stayed healthy{}", healthy.join(", "), if sick.is_empty() { String::new() } else { format!(" while {} degraded", sick.join(", ")) }),
+            ));
+        }
+        if own.is_some_and(|g| g.healthy()) {
+            return Some(Outcome::eliminated(id, 0.7, format!("{gw}'s own latency and errors stayed normal")));
+        }
+        if own_up {
+            return Some(Outcome::inconclusive(id, format!("{gw} degraded, but so did the services behind it: it may only reflect them")));
+        }
+        Some(Outcome::inconclusive(id, format!("not testable: no metrics for {gw} and no other service behind it with data")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, k};
+    use crate::model::Kind;
+    use crate::rules::Status;
+
+    fn eval(f: Fixture) -> Outcome {
+        GatewayOtherServicesHealthy.evaluate(&f.entry("a", "ingress:gw").entry("b", "ingress:gw").build(), &Hypothesis::new(Kind::Ingress, "ingress:gw")).unwrap()
+    }
+
+    #[test]
+    fn eliminated_when_a_sibling_behind_it_is_healthy() {
+        insta::assert_snapshot!(eval(Fixture::new("a").slow_service("a").healthy_service("b")), @"eliminated (0.85): b also come through ingress:gw and stayed healthy while a degraded");
+    }
+
+    #[test]
+    fn supported_when_the_gateway_alone_is_slow() {
+        let f = Fixture::new("ingress:gw").step(k("ingress:gw", "latency_p99_ms"), 50.0, 900.0).healthy_service("a").healthy_service("b");
+        assert_eq!(eval(f).status, Status::Supported);
+    }
+
+    #[test]
+    fn inconclusive_without_data() {
+        assert_eq!(eval(Fixture::new("a").slow_service("a")).status, Status::Inconclusive);
+    }
+}

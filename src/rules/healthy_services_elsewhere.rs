@@ -1,0 +1,103 @@
+//! Rule `healthy-services-elsewhere`.
+
+use std::collections::BTreeSet;
+
+use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
+use crate::evidence::Context;
+use crate::model::EntityKind;
+
+declare_rule! {
+    /// ## What it rules out
+    /// The cluster network, when other services in the cluster stayed healthy. Supports it
+    /// when most services degraded across several nodes and node network errors rose.
+    ///
+    /// ## Evidence used
+    /// The health of every service with symptom data, the nodes their pods run on, and the
+    /// nodes' `net_errors_per_s`.
+    ///
+    /// ## Why this is sound
+    /// The pod network is shared: a fault in it (CNI, overlay, DNS, a congested link) slows
+    /// east-west calls of every service whose traffic crosses it. Healthy services on the same
+    /// nodes show that their packets were delivered normally.
+    ///
+    /// ## Inconclusive when
+    /// No service outside the degraded ones has data.
+    ///
+    /// ## Example
+    /// `user-api`, `chat-api` and `gift-api` healthy on the same nodes → network eliminated.
+    pub(crate) HealthyServicesElsewhere { id: "healthy-services-elsewhere", kinds: [Network] }
+}
+
+impl Rule for HealthyServicesElsewhere {
+    fn info(&self) -> &'static RuleInfo {
+        &Self::INFO
+    }
+
+    fn evaluate(&self, ctx: &Context, _h: &Hypothesis) -> Option<Outcome> {
+        let id = Self::INFO.id;
+        let services = |healthy: bool| -> Vec<&str> {
+            let list = if healthy { ctx.scope.healthy() } else { ctx.scope.affected() };
+            list.into_iter().filter(|e| EntityKind::of(e) == EntityKind::Service).collect()
+        };
+        let (healthy, sick) = (services(true), services(false));
+        let nodes_up: Vec<&str> = ctx
+            .topo
+            .of_kind(EntityKind::Node)
+            .into_iter()
+            .filter(|n| ctx.metric(n, "net_errors_per_s").is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5))
+            .collect();
+        let nodes_of = |svcs: &[&str]| -> BTreeSet<&str> { svcs.iter().flat_map(|s| ctx.topo.pods_of(s)).filter_map(|p| ctx.topo.node_of(p)).collect() };
+        if !healthy.is_empty() && 2 * healthy.len() >= sick.len().min(3) {
+            let shared: BTreeSet<&str> = nodes_of(&healthy).intersection(&nodes_of(&sick)).copied().collect();
+            let where_ = if shared.is_empty() { String::new() } else { format!(", on the same nodes ({})", shared.into_iter().collect::<Vec<_>>().join(", ")) };
+            let weight = (0.55 + 0.1 * healthy.len() as f64).min(0.9) - if nodes_up.is_empty() { 0.0 } else { 0.3 };
+            let list = if healthy.len() > 6 { format!("{} and {} more", healthy[..6].join(", "), healthy.len() - 6) } else { healthy.join(", ") };
+            return Some(Outcome::eliminated(id, weight, format!("{} other services stayed healthy ({list}){where_}: a network fault would have reached them", healthy.len())));
+        }
+        let sick_nodes = nodes_of(&sick);
+        if sick.len() >= 3 && (sick_nodes.len() >= 2 || !nodes_up.is_empty()) {
+            let w = if nodes_up.len() >= 2 { 0.85 } else { 0.6 };
+            let mut text = format!("{} services degraded across {} nodes, {} healthy", sick.len(), sick_nodes.len(), healthy.len());
+            if !nodes_up.is_empty() {
+                text.push_str(&format!("; network errors rose on {}", nodes_up.join(", ")));
+            }
+            return Some(Outcome::supported(id, w, text));
+        }
+        Some(Outcome::inconclusive(id, "not testable: no service outside the incident has data"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, k};
+    use crate::model::Kind;
+    use crate::rules::Status;
+
+    fn eval(f: Fixture) -> Outcome {
+        HealthyServicesElsewhere.evaluate(&f.build(), &Hypothesis::new(Kind::Network, "cluster")).unwrap()
+    }
+
+    #[test]
+    fn eliminated_by_healthy_neighbours() {
+        let o = eval(Fixture::new("a").slow_service("a").healthy_service("b").healthy_service("c"));
+        insta::assert_snapshot!(o, @"eliminated (0.75): 2 other services stayed healthy (b, c): a network fault would have reached them");
+    }
+
+    #[test]
+    fn supported_when_everything_degrades_and_nodes_drop_packets() {
+        let mut f = Fixture::new("a");
+        for s in ["a", "b", "c"] {
+            f = f.slow_service(s);
+        }
+        for n in ["node:x", "node:y"] {
+            f = f.step(k(n, "net_errors_per_s"), 0.0, 30.0);
+        }
+        assert_eq!(eval(f).status, Status::Supported);
+    }
+
+    #[test]
+    fn inconclusive_with_a_single_service() {
+        assert_eq!(eval(Fixture::new("a").slow_service("a")).status, Status::Inconclusive);
+    }
+}

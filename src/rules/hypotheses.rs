@@ -1,0 +1,102 @@
+//! The candidate list: one hypothesis per root-cause kind and plausible culprit in scope.
+//!
+//! Scope starts from the degraded services (and the alerting one) and follows the topology to
+//! what could have hurt them: their storage, gateways, third parties, proxies, pods and nodes.
+//! Listing a candidate costs nothing; leaving one out would hide it from the funnel.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::evidence::Context;
+use crate::model::{EntityKind, Kind};
+
+/// "`kind` at `culprit` is the root cause."
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Hypothesis {
+    /// Root-cause kind.
+    pub kind: Kind,
+    /// What the kind names: a service, instance, pod, node, gateway or `cluster`.
+    pub culprit: String,
+}
+
+impl Hypothesis {
+    /// Shorthand constructor.
+    #[must_use]
+    pub fn new(kind: Kind, culprit: &str) -> Hypothesis {
+        Hypothesis { kind, culprit: culprit.to_string() }
+    }
+}
+
+/// Services in scope: the degraded ones plus the alerting entity when it is a service.
+#[must_use]
+pub fn scope_services(ctx: &Context) -> BTreeSet<String> {
+    let mut s: BTreeSet<String> =
+        ctx.scope.affected().into_iter().filter(|e| EntityKind::of(e) == EntityKind::Service).map(str::to_string).collect();
+    if EntityKind::of(&ctx.spec.alert.entity) == EntityKind::Service {
+        s.insert(ctx.spec.alert.entity.clone());
+    }
+    s
+}
+
+/// Every hypothesis worth testing, sorted by kind then culprit.
+#[must_use]
+pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
+    let services = scope_services(ctx);
+    let mut out = BTreeSet::new();
+    let mut add = |k: Kind, c: &str| {
+        out.insert(Hypothesis::new(k, c));
+    };
+    let mut gateways: BTreeSet<String> = ctx.scope.affected().into_iter().filter(|e| EntityKind::of(e) == EntityKind::Ingress).map(str::to_string).collect();
+    if EntityKind::of(&ctx.spec.alert.entity) == EntityKind::Ingress {
+        gateways.insert(ctx.spec.alert.entity.clone());
+    }
+    let mut nodes = BTreeSet::new();
+    for s in &services {
+        for k in [Kind::TrafficSpike, Kind::CpuSaturation, Kind::MemoryPressure, Kind::CodeChange] {
+            add(k, s);
+        }
+        if ctx.topo.sidecars.contains(s) {
+            add(Kind::Sidecar, s);
+        }
+        for d in ctx.topo.deps_of(s) {
+            match EntityKind::of(d) {
+                EntityKind::Mysql => {
+                    add(Kind::Mysql, d);
+                    add(Kind::StorageFailover, d);
+                }
+                EntityKind::Redis => {
+                    add(Kind::Redis, d);
+                    add(Kind::StorageFailover, d);
+                }
+                EntityKind::ThirdParty => add(Kind::ThirdParty, d),
+                EntityKind::Ingress => {
+                    gateways.insert(d.to_string());
+                }
+                _ => {}
+            }
+        }
+        if let Some(g) = ctx.topo.entries.get(s) {
+            gateways.extend(g.iter().cloned());
+        }
+        let pods = ctx.topo.pods_of(s);
+        let sick: Vec<&str> = pods.iter().copied().filter(|p| ctx.scope.pod(p).affected).collect();
+        for p in &sick {
+            add(Kind::Pod, p);
+        }
+        for p in if sick.is_empty() { &pods } else { &sick } {
+            if let Some(n) = ctx.topo.node_of(p) {
+                nodes.insert(n.to_string());
+            }
+        }
+    }
+    for g in &gateways {
+        add(Kind::Ingress, g);
+        add(Kind::TrafficSpike, g);
+    }
+    for n in &nodes {
+        add(Kind::Node, n);
+    }
+    add(Kind::Network, "cluster");
+    out.into_iter().collect()
+}

@@ -1,0 +1,102 @@
+//! Rule `most-pods-affected`.
+
+use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
+use crate::evidence::Context;
+
+declare_rule! {
+    /// ## What it rules out
+    /// A single pod as the root cause, when two or more replicas of its service, at least half
+    /// of them, are degraded. Supports it when it is the only degraded replica.
+    ///
+    /// ## Evidence used
+    /// Per-pod symptoms of the pod and its sibling replicas; pods of other services on the same
+    /// node (a node fault would show there too).
+    ///
+    /// ## Why this is sound
+    /// A bad pod (stuck thread pool, leaked connections, a corrupted local cache) degrades that
+    /// pod only; the load balancer keeps its siblings healthy. Most replicas degrading together
+    /// point at something they share.
+    ///
+    /// ## Inconclusive when
+    /// The pod has no sibling replica with data.
+    ///
+    /// ## Example
+    /// 3 of 3 `live-api` pods degraded → each single pod eliminated.
+    pub(crate) MostPodsAffected { id: "most-pods-affected", kinds: [Pod] }
+}
+
+impl Rule for MostPodsAffected {
+    fn info(&self) -> &'static RuleInfo {
+        &Self::INFO
+    }
+
+    fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
+        let id = Self::INFO.id;
+        let pod = h.culprit.as_str();
+        let svc = ctx.topo.pod_entity.get(pod)?;
+        let tested: Vec<&str> = ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.scope.pod(p).testable).collect();
+        let siblings = tested.iter().filter(|p| **p != pod).count();
+        if siblings == 0 {
+            return Some(Outcome::inconclusive(id, format!("not testable: no other {svc} pod has data")));
+        }
+        let sick = tested.iter().filter(|p| ctx.scope.pod(p).affected).count();
+        if sick >= 2 && 2 * sick >= tested.len() {
+            return Some(Outcome::eliminated(id, 0.85, format!("{sick} of {} {svc} pods are degraded, so no single pod explains it", tested.len())));
+        }
+        let me = ctx.scope.pod(pod);
+        if me.affected && sick == 1 {
+            let node = ctx.topo.node_of(pod);
+            let neighbours_sick = node.map_or(0, |n| {
+                ctx.topo.pods_on(n).into_iter().filter(|p| *p != pod && ctx.topo.pod_entity.get(*p) != Some(svc) && ctx.scope.pod(p).affected).count()
+            });
+            let what = me.symptoms.first().cloned().unwrap_or_default();
+            if neighbours_sick > 0 {
+                return Some(Outcome::supported(
+                    id,
+                    0.4,
+                    format!("{pod} is the only degraded {svc} pod ({what}), but {neighbours_sick} other pods on {} are degraded too", node.unwrap_or("its node")),
+                ));
+            }
+            return Some(Outcome::supported(id, 0.8, format!("{pod} is the only degraded {svc} pod ({what}); its {siblings} siblings are healthy")));
+        }
+        Some(Outcome::inconclusive(id, format!("{sick} of {} {svc} pods degraded", tested.len())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, kp};
+    use crate::model::Kind;
+    use crate::rules::Status;
+
+    fn fx(slow: &[&str], fine: &[&str]) -> Fixture {
+        let mut f = Fixture::new("api").slow_service("api");
+        for (i, p) in slow.iter().enumerate() {
+            f = f.step(kp("api", p, "app", "latency_p99_ms"), 100.0, 500.0).place(p, &format!("n{i}"));
+        }
+        for (i, p) in fine.iter().enumerate() {
+            f = f.flat(kp("api", p, "app", "latency_p99_ms"), 100.0).place(p, &format!("m{i}"));
+        }
+        f
+    }
+
+    fn eval(f: Fixture, pod: &str) -> Outcome {
+        MostPodsAffected.evaluate(&f.build(), &Hypothesis::new(Kind::Pod, pod)).unwrap()
+    }
+
+    #[test]
+    fn eliminated_when_all_pods_degrade() {
+        insta::assert_snapshot!(eval(fx(&["p1", "p2", "p3"], &[]), "p1"), @"eliminated (0.85): 3 of 3 api pods are degraded, so no single pod explains it");
+    }
+
+    #[test]
+    fn supported_when_one_pod_stands_out() {
+        assert_eq!(eval(fx(&["p1"], &["p2", "p3"]), "p1").status, Status::Supported);
+    }
+
+    #[test]
+    fn inconclusive_without_siblings() {
+        assert_eq!(eval(fx(&["p1"], &[]), "p1").status, Status::Inconclusive);
+    }
+}

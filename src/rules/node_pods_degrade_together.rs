@@ -1,0 +1,123 @@
+//! Rule `node-pods-degrade-together`.
+
+use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
+use crate::evidence::Context;
+use crate::evidence::sources::fmt_val;
+
+declare_rule! {
+    /// ## What it rules out
+    /// Supports a node as the root cause when pods on it degrade while their sibling replicas
+    /// on other nodes stay healthy, above all across several services, or when the node's own
+    /// CPU or network errors rose. Eliminates it when the node's own metrics are normal and
+    /// every pod on it is healthy.
+    ///
+    /// ## Evidence used
+    /// Per-pod symptoms, pod → node placement, and the node's `cpu_utilization` and
+    /// `net_errors_per_s`.
+    ///
+    /// ## Why this is sound
+    /// Replicas run the same code against the same dependencies; what differs is where they
+    /// run. A split along node lines, repeated across unrelated services, isolates the node.
+    ///
+    /// ## Inconclusive when
+    /// No pod on the node has symptom data and the node has no metrics.
+    ///
+    /// ## Example
+    /// `cart-7f-x` and `search-5c-y` on node-d are slow, their replicas on node-a and node-b
+    /// are not, node-d net errors 0 → 40/s → supported.
+    pub(crate) NodePodsDegradeTogether { id: "node-pods-degrade-together", kinds: [Node] }
+}
+
+impl Rule for NodePodsDegradeTogether {
+    fn info(&self) -> &'static RuleInfo {
+        &Self::INFO
+    }
+
+    fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
+        let id = Self::INFO.id;
+        let node = h.culprit.as_str();
+        let pods = ctx.topo.pods_on(node);
+        let mut split_services = Vec::new();
+        for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
+            let Some(svc) = ctx.topo.pod_entity.get(*pod) else { continue };
+            let healthy_elsewhere =
+                ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).healthy()).count();
+            if healthy_elsewhere > 0 && !split_services.contains(svc) {
+                split_services.push(svc.clone());
+            }
+        }
+        let mut node_up = Vec::new();
+        let mut node_normal = Vec::new();
+        for (m, rise) in [("cpu_utilization", 0.3), ("net_errors_per_s", 1.0)] {
+            if let Some(v) = ctx.metric(node, m) {
+                let s = v.score;
+                let text = format!("{} {} → {}", m.replace('_', " "), fmt_val(m, s.base), fmt_val(m, s.level));
+                if s.up(rise) {
+                    node_up.push(text);
+                } else if s.testable() {
+                    node_normal.push(text);
+                }
+            }
+        }
+        let split = if split_services.is_empty() {
+            String::new()
+        } else {
+            format!("pods of {} on {node} degraded while their replicas on other nodes stayed healthy", split_services.join(", "))
+        };
+        let own = if node_up.is_empty() { String::new() } else { format!("{node} itself: {}", node_up.join(", ")) };
+        match (split_services.len(), node_up.is_empty()) {
+            (n, false) if n >= 1 => return Some(Outcome::supported(id, 0.9, format!("{split}; {own}"))),
+            (n, true) if n >= 2 => return Some(Outcome::supported(id, 0.85, split)),
+            (1, true) => return Some(Outcome::supported(id, 0.55, split)),
+            (0, false) => return Some(Outcome::supported(id, 0.5, format!("{own}, but no pod on it stands out from its replicas"))),
+            _ => {}
+        }
+        let all_healthy = !pods.is_empty() && pods.iter().all(|p| !ctx.scope.pod(p).affected);
+        if !node_normal.is_empty() && all_healthy {
+            return Some(Outcome::eliminated(id, 0.6, format!("{node}'s own metrics are normal ({}) and its pods are healthy", node_normal.join(", "))));
+        }
+        if !node_normal.is_empty() {
+            return Some(Outcome::eliminated(id, 0.4, format!("{node}'s own metrics are normal: {}", node_normal.join(", "))));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, k, kp};
+    use crate::model::Kind;
+    use crate::rules::Status;
+
+    fn two_services_split() -> Fixture {
+        let mut f = Fixture::new("a").slow_service("a");
+        for svc in ["a", "b"] {
+            f = f
+                .step(kp(svc, &format!("{svc}-1"), "app", "latency_p99_ms"), 100.0, 500.0)
+                .place(&format!("{svc}-1"), "d")
+                .flat(kp(svc, &format!("{svc}-2"), "app", "latency_p99_ms"), 100.0)
+                .place(&format!("{svc}-2"), "e");
+        }
+        f
+    }
+
+    #[test]
+    fn supported_when_two_services_split_on_the_node() {
+        let o = NodePodsDegradeTogether.evaluate(&two_services_split().build(), &Hypothesis::new(Kind::Node, "node:d")).unwrap();
+        insta::assert_snapshot!(o, @"supported (0.85): pods of a, b on node:d degraded while their replicas on other nodes stayed healthy");
+    }
+
+    #[test]
+    fn eliminated_when_node_is_normal_and_pods_healthy() {
+        let f = two_services_split().flat(k("node:e", "cpu_utilization"), 0.4);
+        let o = NodePodsDegradeTogether.evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:e")).unwrap();
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+    }
+
+    #[test]
+    fn silent_without_pods_or_node_metrics() {
+        let ctx = Fixture::new("a").slow_service("a").build();
+        assert_eq!(NodePodsDegradeTogether.evaluate(&ctx, &Hypothesis::new(Kind::Node, "node:z")), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! Rule `traffic-surge-before-onset`.
+
+use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
+use crate::evidence::Context;
+use crate::evidence::sources::fmt_val;
+use crate::model::fmt_ms;
+
+declare_rule! {
+    /// ## What it rules out
+    /// A traffic spike at a service or gateway, when its request rate stayed steady or fell.
+    /// Supports it when requests rose by 40 % or more no later than the symptoms began.
+    ///
+    /// ## Evidence used
+    /// The entity's `requests_per_s` (summed over pods when only per-pod data exists), its
+    /// onset, and the incident onset (the alerting entity's earliest symptom).
+    ///
+    /// ## Why this is sound
+    /// A load-driven incident needs the load first: queues grow after arrivals outpace
+    /// service. Traffic that rises only after latency does is more likely retries, an effect.
+    ///
+    /// ## Inconclusive when
+    /// No request rate exists for the entity.
+    ///
+    /// ## Example
+    /// `live-api` 150/s → 310/s from 13:56, symptoms from 13:58 → supported.
+    pub(crate) TrafficSurgeBeforeOnset { id: "traffic-surge-before-onset", kinds: [TrafficSpike] }
+}
+
+impl Rule for TrafficSurgeBeforeOnset {
+    fn info(&self) -> &'static RuleInfo {
+        &Self::INFO
+    }
+
+    fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
+        let id = Self::INFO.id;
+        let e = h.culprit.as_str();
+        let Some(v) = ctx.metric(e, "requests_per_s") else {
+            return Some(Outcome::inconclusive(id, format!("not testable: no request rate for {e}")));
+        };
+        let s = v.score;
+        let change = format!("{} → {} ({})", fmt_val("requests_per_s", s.base), fmt_val("requests_per_s", s.level), s.pct());
+        if s.up(0.4) {
+            let onset = s.onset.unwrap_or(ctx.aligned.alert);
+            let symptoms = ctx.onset();
+            if onset <= symptoms + 1 {
+                let lead = ctx.time(symptoms) - ctx.time(onset);
+                let when = if lead > 0 { format!(", {} before the symptoms", crate::model::human_duration(lead)) } else { ", as the symptoms began".into() };
+                return Some(Outcome::supported(id, 0.85, format!("requests to {e} rose {change} from {}{when}", fmt_ms(ctx.time(onset), "%H:%M"))));
+            }
+            return Some(Outcome::eliminated(
+                id,
+                0.6,
+                format!("requests to {e} rose {change} only from {}, after the symptoms began at {} (retries, not the cause)", fmt_ms(ctx.time(onset), "%H:%M"), fmt_ms(ctx.time(symptoms), "%H:%M")),
+            ));
+        }
+        if s.normal(0.25) || s.down(0.25) {
+            return Some(Outcome::eliminated(id, 0.8, format!("requests to {e} did not surge: {change}")));
+        }
+        Some(Outcome::inconclusive(id, format!("requests to {e} moved {change}, too little to call a surge")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, ONSET, k};
+    use crate::model::Kind;
+    use crate::rules::Status;
+
+    fn eval(f: Fixture) -> Outcome {
+        TrafficSurgeBeforeOnset.evaluate(&f.build(), &Hypothesis::new(Kind::TrafficSpike, "api")).unwrap()
+    }
+
+    #[test]
+    fn supported_when_requests_double_before_latency() {
+        let o = eval(Fixture::new("api").step(k("api", "latency_p99_ms"), 100.0, 500.0).step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2));
+        insta::assert_snapshot!(o, @"supported (0.85): requests to api rose 100.0/s → 210.0/s (+110%) from 00:24, 2 min before the symptoms");
+    }
+
+    #[test]
+    fn eliminated_when_requests_are_steady() {
+        let o = eval(Fixture::new("api").slow_service("api"));
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+    }
+
+    #[test]
+    fn inconclusive_without_request_rate() {
+        let o = eval(Fixture::new("api").step(k("api", "latency_p99_ms"), 100.0, 500.0));
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+    }
+}
