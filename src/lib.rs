@@ -14,6 +14,10 @@ pub mod detect;
 pub mod error;
 pub mod evidence;
 pub mod model;
+pub mod pipeline;
+pub mod report;
 pub mod rules;
+pub mod sim;
+pub mod verdict;
 
 pub use error::{Error, Result};

@@ -36,6 +36,15 @@ pub const DEP_LATENCY_RISE: f64 = 0.5;
 #[must_use]
 pub fn judge(views: &[View<'_>]) -> Health {
     let mut h = Health::default();
+    let rank = |v: &View<'_>| match v.key.metric.as_str() {
+        "latency_p99_ms" => 0,
+        "latency_avg_ms" => 1,
+        "errors_per_s" => 2,
+        "dep_latency_ms" => 3,
+        _ => 4,
+    };
+    let mut views: Vec<&View<'_>> = views.iter().collect();
+    views.sort_by_key(|v| rank(v));
     let requests = views.iter().find(|v| v.key.metric == "requests_per_s" && v.key.target.is_none()).map(|v| v.score.level.max(v.score.base));
     for v in views {
         let s = v.score;

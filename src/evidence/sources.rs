@@ -129,6 +129,26 @@ fn plain_label(k: &SeriesKey) -> String {
     format!("{} {} {}", scope, k.container, k.metric)
 }
 
+/// A short human name for a vocabulary metric ("server latency", "network errors").
+#[must_use]
+pub fn metric_label(metric: &str) -> String {
+    match metric {
+        "latency_p99_ms" => "p99 latency".into(),
+        "latency_avg_ms" => "average latency".into(),
+        "requests_per_s" => "requests".into(),
+        "errors_per_s" => "errors".into(),
+        "server_latency_ms" => "server latency".into(),
+        "slow_queries_per_s" => "slow queries".into(),
+        "cpu_utilization" => "CPU".into(),
+        "net_errors_per_s" => "network errors".into(),
+        "dep_latency_ms" => "client-side latency".into(),
+        "dep_errors_per_s" => "client-side errors".into(),
+        "cpu_cores" => "CPU".into(),
+        "mem_rss_bytes" => "RSS".into(),
+        other => other.replace('_', " "),
+    }
+}
+
 /// A value with the unit its metric name implies, for evidence text.
 #[must_use]
 pub fn fmt_val(metric: &str, v: f64) -> String {
@@ -140,6 +160,7 @@ pub fn fmt_val(metric: &str, v: f64) -> String {
         Some(crate::model::vocab::Dimension::Cores) => format!("{v:.2} cores"),
         Some(crate::model::vocab::Dimension::Bytes) => format!("{:.0} MiB", v / 1_048_576.0),
         Some(crate::model::vocab::Dimension::Ratio) => format!("{:.0}%", v * 100.0),
+        Some(crate::model::vocab::Dimension::Rate) if v.abs() >= 100.0 => format!("{v:.0}/s"),
         Some(crate::model::vocab::Dimension::Rate) => format!("{v:.1}/s"),
         Some(crate::model::vocab::Dimension::Count) | None => {
             if v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.2}") }

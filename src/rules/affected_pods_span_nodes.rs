@@ -41,9 +41,10 @@ impl Rule for AffectedPodsSpanNodes {
         if on_node.is_empty() {
             return Some(Outcome::inconclusive(id, format!("not testable: no pod on {node} has per-pod symptom data")));
         }
+        let in_scope = super::hypotheses::scope_services(ctx);
         let mut spanning = Vec::new();
         for pod in on_node.iter().filter(|p| ctx.scope.pod(p).affected) {
-            let Some(svc) = ctx.topo.pod_entity.get(*pod) else { continue };
+            let Some(svc) = ctx.topo.pod_entity.get(*pod).filter(|s| in_scope.contains(*s)) else { continue };
             let siblings: Vec<&str> = ctx.topo.pods_of(svc).into_iter().filter(|p| p != pod && ctx.scope.pod(p).testable).collect();
             let healthy_elsewhere = siblings.iter().any(|p| !ctx.scope.pod(p).affected && ctx.topo.node_of(p) != Some(node));
             if healthy_elsewhere {
@@ -59,8 +60,9 @@ impl Rule for AffectedPodsSpanNodes {
             spanning.dedup();
             return Some(Outcome::eliminated(id, 0.8, format!("{}, degraded alike, so {node} alone does not explain them", spanning.join("; "))));
         }
-        if on_node.iter().all(|p| !ctx.scope.pod(p).affected) {
-            return Some(Outcome::eliminated(id, 0.7, format!("none of the {} pods with data on {node} is degraded", on_node.len())));
+        let sick_in_scope = on_node.iter().any(|p| ctx.scope.pod(p).affected && ctx.topo.pod_entity.get(*p).is_some_and(|s| in_scope.contains(s)));
+        if !sick_in_scope {
+            return Some(Outcome::eliminated(id, 0.7, format!("none of the {} pods with data on {node} belongs to a degraded service and is degraded", on_node.len())));
         }
         Some(Outcome::inconclusive(id, format!("degraded pods on {node} have no siblings with data elsewhere to compare")))
     }

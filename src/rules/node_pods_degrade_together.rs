@@ -2,7 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::sources::fmt_val;
+use crate::evidence::sources::{fmt_val, metric_label};
 
 declare_rule! {
     /// ## What it rules out
@@ -37,9 +37,12 @@ impl Rule for NodePodsDegradeTogether {
         let id = Self::INFO.id;
         let node = h.culprit.as_str();
         let pods = ctx.topo.pods_on(node);
+        // Only degraded services count: a blip in one pod of a healthy service is not the
+        // incident, whatever node it is on.
+        let in_scope = super::hypotheses::scope_services(ctx);
         let mut split_services = Vec::new();
         for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
-            let Some(svc) = ctx.topo.pod_entity.get(*pod) else { continue };
+            let Some(svc) = ctx.topo.pod_entity.get(*pod).filter(|s| in_scope.contains(*s) || ctx.scope.of(s).affected) else { continue };
             let healthy_elsewhere =
                 ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).healthy()).count();
             if healthy_elsewhere > 0 && !split_services.contains(svc) {
@@ -51,7 +54,7 @@ impl Rule for NodePodsDegradeTogether {
         for (m, rise) in [("cpu_utilization", 0.3), ("net_errors_per_s", 1.0)] {
             if let Some(v) = ctx.metric(node, m) {
                 let s = v.score;
-                let text = format!("{} {} → {}", m.replace('_', " "), fmt_val(m, s.base), fmt_val(m, s.level));
+                let text = format!("{} {} → {}", metric_label(m), fmt_val(m, s.base), fmt_val(m, s.level));
                 if s.up(rise) {
                     node_up.push(text);
                 } else if s.testable() {

@@ -2,7 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::sources::fmt_val;
+use crate::evidence::sources::{fmt_val, metric_label};
 use crate::model::EntityKind;
 
 declare_rule! {
@@ -43,7 +43,7 @@ impl Rule for StorageServerMetrics {
         for (m, rise) in SERVER_METRICS {
             let Some(v) = ctx.metric(s, m) else { continue };
             let sc = v.score;
-            let text = format!("{} {} → {}", m.trim_end_matches("_ms").trim_end_matches("_per_s").replace('_', " "), fmt_val(m, sc.base), fmt_val(m, sc.level));
+            let text = format!("{} {} → {}", metric_label(m), fmt_val(m, sc.base), fmt_val(m, sc.level));
             // Slow queries start from zero; demand an absolute rate worth noticing.
             let moved = sc.up(rise) && (m != "slow_queries_per_s" || sc.level - sc.base >= 0.5);
             if moved {
@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn eliminated_when_server_side_is_flat() {
         let o = eval(Fixture::new("a").slow_service("a").flat(k("mysql:db", "server_latency_ms"), 2.0).flat(k("mysql:db", "cpu_utilization"), 0.2));
-        insta::assert_snapshot!(o, @"eliminated (0.75): mysql:db was normal on the server side: server latency 2 ms → 2 ms, cpu utilization 20% → 20%");
+        insta::assert_snapshot!(o, @"eliminated (0.75): mysql:db was normal on the server side: server latency 2 ms → 2 ms, CPU 20% → 20%");
     }
 
     #[test]

@@ -44,7 +44,11 @@ impl Rule for ThirdPartyCallers {
             let lat = ctx.dep(caller, tp, "dep_latency_ms");
             let err = ctx.dep(caller, tp, "dep_errors_per_s");
             let slow = lat.is_some_and(|v| v.score.up(DEP_LATENCY_RISE));
-            let failing = err.is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1);
+            let degraded = ctx.scope.of(caller).affected;
+            // Errors towards a vendor matter when they hurt the caller; a healthy caller with a
+            // few more failed calls is noise, not evidence either way.
+            let err_up = err.is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1);
+            let failing = err_up && degraded;
             if slow || failing {
                 let others: Vec<&str> = ctx.topo.deps_of(caller).into_iter().filter(|d| *d != tp).collect();
                 let others_slow = others.iter().filter(|d| ctx.dep(caller, d, "dep_latency_ms").is_some_and(|v| v.score.up(DEP_LATENCY_RISE))).count();
@@ -58,7 +62,7 @@ impl Rule for ThirdPartyCallers {
                 } else {
                     isolated.push(what);
                 }
-            } else if lat.is_some_and(|v| v.score.normal(DEP_LATENCY_RISE)) && !ctx.scope.of(caller).affected {
+            } else if lat.is_some_and(|v| v.score.normal(DEP_LATENCY_RISE)) && !degraded && !err_up {
                 let v = lat.expect("checked above");
                 healthy.push(format!("{caller} ({} → {})", fmt_val("dep_latency_ms", v.score.base), fmt_val("dep_latency_ms", v.score.level)));
             }

@@ -54,7 +54,7 @@ struct PodNow {
 }
 
 /// Requests/s per service for the given external arrivals (callers precede callees).
-fn traffic(c: &Cluster, ext: &[f64]) -> Vec<f64> {
+pub(crate) fn traffic(c: &Cluster, ext: &[f64]) -> Vec<f64> {
     let mut rps = ext.to_vec();
     for s in 0..c.services.len() {
         for d in &c.services[s].deps {
@@ -227,12 +227,11 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
                     lg.oom(t, sv, pod, &c.nodes[node].name);
                 }
                 let mem_frac = st.rss / sv.app_mem;
-                let gc = if mem_frac > 0.8 { 1.0 + 10.0 * (mem_frac - 0.8) } else { 1.0 };
+                let gc = if mem_frac > 0.8 { 1.0 + 20.0 * (mem_frac - 0.8) } else { 1.0 };
 
                 // Latency, bottom-up.
                 let own = sv.proc_ms
                     * (0.5 + 0.5 * queue(app_rho, APP_SLOPE) / queue(app_rho0[s], APP_SLOPE))
-                    * pf.map_or(1.0, |f| f.lat.mult(t))
                     * nf.map_or(1.0, |f| f.lat.mult(t))
                     * code.map_or(1.0, |f| f.lat.mult(t))
                     * gc
@@ -271,6 +270,9 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
                         lg.dep_trouble(t, step_s, sv, pod, &c.nodes[node], d, calls * to, calls * (server_err + node_err + net_err));
                     }
                 }
+                // A sick replica (stuck GC, bad disk, leaked threads) is slow at everything it
+                // does, waiting on its own calls included.
+                lat *= pf.map_or(1.0, |f| f.lat.mult(t));
                 let err_ratio = err_ratio.min(1.0);
                 if k == 0 {
                     st.lat0 = lat;
@@ -376,13 +378,12 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
                     err += o * ing_drop[i] + served * ent_err_ratio[s];
                 }
             }
-            let w = w.max(1e-9);
             let l = Labels::entity(&ing.id);
             em.emit(k, t, "requests_per_s", l, off, Noise::Rate);
             em.emit(k, t, "errors_per_s", l, err, Noise::Rate);
             // Gateway latency is its own time (upstream time excluded, as Envoy's
             // `downstream - upstream` split reports it): backends answer for their own.
-            let _ = (lat, p99);
+            let _ = (w, lat, p99);
             let load = off / base_off[i].max(1e-9);
             let own = own * (1.0 + 0.05 * (load - 1.0).max(0.0));
             em.emit(k, t, "latency_avg_ms", l, own, Noise::Gauge(0.05));

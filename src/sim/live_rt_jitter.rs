@@ -59,7 +59,7 @@ pub fn cluster() -> Cluster {
     gift.rss = 0.45 * GIB;
     gift.call("mysql:live-db", 1.2, 3000.0, 0.6);
     gift.call("redis:live-cache", 4.0, 250.0, 0.3);
-    gift.call("http:gift-vendor", 0.05, 400.0, 2.0);
+    gift.call("http:gift-vendor", 0.05, 800.0, 2.0);
 
     let mut chat = Service::new("chat-api");
     chat.pods = make_pods(&mut names, "chat-api", &[0, 3]);

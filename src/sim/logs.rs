@@ -12,13 +12,14 @@ use super::rng::Rng;
 /// Share of failed calls that produce a log line.
 const SAMPLE: f64 = 0.01;
 /// Most error lines of one kind per pod and step.
-const CAP: f64 = 6.0;
+const CAP: f64 = 3.0;
 
 const RESOURCES: &[&str] = &[
     "rooms", "users", "orders", "gifts", "messages", "carts", "items", "sessions", "payments", "feeds", "streams",
     "comments", "invoices", "profiles", "coupons", "tickets", "playlists", "devices", "reviews", "shipments",
 ];
 const VERBS: &[&str] = &["GET", "GET", "GET", "POST", "PUT", "GET", "DELETE"];
+const VENDOR_PATHS: &[&str] = &["/v2/send", "/v1/lookup", "/api/v3/charge", "/v2/items/batch", "/v1/verify", "/api/notify"];
 const AGENTS: &[&str] = &["okhttp/4.12.0", "Go-http-client/2.0", "Mozilla/5.0", "ios-app/7.3.1", "android-app/7.2.9", "grpc-go/1.62.1"];
 
 /// Generates log rows.
@@ -128,8 +129,14 @@ impl LogGen {
                     1 => "driver: bad connection".to_string(),
                     _ => format!("Error 2013 (HY000): Lost connection to MySQL server during query db={name}"),
                 },
-                (Target::Vendor(_), true) => format!("Post \"http://{name}{path}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"),
-                (Target::Vendor(_), false) => format!("call http://{name}{path} failed: {}", self.rng.pick(&["502 Bad Gateway", "503 Service Unavailable", "connection reset by peer"])),
+                (Target::Vendor(_), true) => {
+                    let vp = *self.rng.pick(VENDOR_PATHS);
+                    format!("Post \"http://{name}{vp}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+                }
+                (Target::Vendor(_), false) => {
+                    let vp = *self.rng.pick(VENDOR_PATHS);
+                    format!("call http://{name}{vp} failed: {}", self.rng.pick(&["502 Bad Gateway", "503 Service Unavailable", "connection reset by peer"]))
+                }
                 (Target::Svc(_), true) => match self.rng.below(2) {
                     0 => format!("rpc error: code = DeadlineExceeded desc = context deadline exceeded calling {name}"),
                     _ => format!("upstream request timeout calling http://{name}:8080{path}"),

@@ -1,0 +1,36 @@
+//! `funnel analyze`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::Exit;
+use funnel::pipeline::{Options, analyze};
+
+#[derive(Debug, Args)]
+pub(crate) struct AnalyzeArgs {
+    /// The incident archive folder (incident.toml, metrics/, optional logs/ and events/).
+    incident_dir: PathBuf,
+    /// Where to write postmortem.md, verdict.json and charts/.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Grid step (15s, 1m, ...); default: the archive's median sampling interval.
+    #[arg(long, value_parser = super::parse_duration)]
+    step: Option<i64>,
+}
+
+pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
+    let an = analyze(&a.incident_dir, &Options { step_ms: a.step })?;
+    funnel::report::write(&an, &a.out).with_context(|| format!("writing the report to {}", a.out.display()))?;
+    let v = &an.verdict;
+    match &v.root_cause {
+        Some(rc) => eprintln!("root cause: {} {} (confidence {:.2})", rc.kind, rc.culprit, rc.confidence),
+        None => eprintln!("root cause: not determined ({} hypotheses survive)", v.ranking.len()),
+    }
+    if let Some(t) = &v.trigger {
+        eprintln!("trigger:    {} {}", t.kind, t.culprit);
+    }
+    eprintln!("wrote {}", a.out.join("postmortem.md").display());
+    Ok(Exit::Ok)
+}

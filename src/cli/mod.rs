@@ -1,0 +1,142 @@
+//! The command line: clap types and dispatch. Analysis code never sees clap types; each
+//! command turns its arguments into library calls.
+
+mod analyze;
+mod simulate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// What the process should exit with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked.
+    Ok,
+    /// A check found regressions, or some incidents failed.
+    Failures,
+}
+
+/// funnel: walk the root-cause funnel over an exported incident archive and write the postmortem.
+///
+/// An archive is a folder with incident.toml and metrics/ (plus optional logs/ and events/) as
+/// Parquet; see docs/archive-format.md. funnel scopes the alert, lists a hypothesis for every
+/// layer that could cause it, eliminates them with cross-service evidence, and writes
+/// postmortem.md, verdict.json and charts/*.svg.
+#[derive(Debug, Parser)]
+#[command(name = "funnel", version, propagate_version = true, max_term_width = 100)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Analyse one incident archive and write the postmortem.
+    ///
+    /// Writes OUT/postmortem.md, OUT/verdict.json and OUT/charts/*.svg. The same archive always
+    /// gives byte-identical outputs, whatever the thread count.
+    ///
+    /// Example: funnel analyze data/incidents/live-rt-jitter --out reports/live-rt-jitter
+    Analyze(analyze::AnalyzeArgs),
+    /// Generate a synthetic incident archive with a known root cause.
+    ///
+    /// Scenarios: live-rt-jitter (the bundled seed incident) and one per root-cause kind:
+    /// traffic-spike, cpu-saturation, memory-pressure, code-change, mysql, redis,
+    /// storage-failover, ingress, sidecar, pod, node, network, third-party. Each draws a random
+    /// cluster from the seed; the expected verdict goes into incident.toml's [expected].
+    ///
+    /// Examples: funnel simulate redis --seed 7 --out /tmp/redis-7;
+    /// funnel simulate --all --seeds 1..10 --out corpus/
+    Simulate(simulate::SimulateArgs),
+    /// List the funnel's rules, or explain one (funnel rules peer-sharing-storage-healthy).
+    Rules {
+        /// A rule id.
+        id: Option<String>,
+    },
+}
+
+/// Parses arguments and runs the command.
+///
+/// # Errors
+/// Any failure, with context for the user.
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    match args.command {
+        Command::Analyze(a) => analyze::run(&a),
+        Command::Simulate(a) => simulate::run(&a),
+        Command::Rules { id } => rules(id.as_deref()),
+    }
+}
+
+fn rules(id: Option<&str>) -> anyhow::Result<Exit> {
+    use funnel::rules::{RULES, by_id};
+    match id {
+        None => {
+            for r in RULES {
+                let kinds: Vec<&str> = r.info().kinds.iter().map(|k| k.as_str()).collect();
+                println!("{:<34} {}", r.info().id, kinds.join(", "));
+            }
+        }
+        Some(id) => {
+            let Some(r) = by_id(id) else {
+                anyhow::bail!("no rule `{id}` (run `funnel rules` for the list)");
+            };
+            println!("# {}\n", r.info().id);
+            for line in r.info().doc.lines() {
+                println!("{}", line.strip_prefix(' ').unwrap_or(line));
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Parses `15s`, `2m`, `500ms`, `1h` or plain seconds into milliseconds.
+pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration such as 15s, 2m or 500ms"))?;
+    let factor = match unit {
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (expected ms, s, m or h)")),
+    };
+    let ms = (n * factor).round();
+    if ms < 1.0 {
+        return Err(format!("`{s}` is not a positive duration"));
+    }
+    Ok(ms as i64)
+}
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({eta})").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    pb.set_style(style.progress_chars("=> "));
+    pb.set_message(what.to_string());
+    pb
+}
+
+#[allow(dead_code)]
+pub(crate) fn display(p: &std::path::Path) -> String {
+    PathBuf::from(p).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("15s"), Ok(15_000));
+        assert_eq!(parse_duration("2m"), Ok(120_000));
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("30"), Ok(30_000));
+        assert!(parse_duration("soon").is_err());
+    }
+}

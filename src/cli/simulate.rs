@@ -1,0 +1,65 @@
+//! `funnel simulate`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+
+use super::Exit;
+use funnel::sim;
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// Scenario name (see above); omit with --all.
+    #[arg(required_unless_present = "all")]
+    scenario: Option<String>,
+    /// Output folder: the archive itself, or with --all the root of the corpus.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Random seed: same seed, same archive.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Every scenario, for each seed of --seeds, into OUT/<scenario>-<seed>/.
+    #[arg(long, conflicts_with = "scenario")]
+    all: bool,
+    /// Seed range for --all, inclusive: A..B.
+    #[arg(long, default_value = "1..3", value_parser = parse_seeds)]
+    seeds: (u64, u64),
+}
+
+fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s.split_once("..").ok_or_else(|| format!("`{s}` is not a range such as 1..10"))?;
+    let a: u64 = a.trim().parse().map_err(|_| format!("`{a}` is not a seed number"))?;
+    let b: u64 = b.trim_start_matches('=').trim().parse().map_err(|_| format!("`{b}` is not a seed number"))?;
+    if b < a {
+        return Err(format!("`{s}`: the range is empty"));
+    }
+    Ok((a, b))
+}
+
+fn one(name: &str, seed: u64, out: &std::path::Path) -> anyhow::Result<()> {
+    let data = sim::simulate(name, seed).map_err(anyhow::Error::msg)?;
+    funnel::archive::write(&data, out).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
+pub(crate) fn run(a: &SimulateArgs) -> anyhow::Result<Exit> {
+    if a.all {
+        let names = sim::scenario_names();
+        let jobs: Vec<(&str, u64)> = (a.seeds.0..=a.seeds.1).flat_map(|s| names.iter().map(move |n| (*n, s))).collect();
+        let pb = super::progress(jobs.len() as u64, "simulating");
+        use rayon::prelude::*;
+        jobs.par_iter().try_for_each(|(n, s)| {
+            let r = one(n, *s, &a.out.join(format!("{n}-{s}")));
+            pb.inc(1);
+            r
+        })?;
+        pb.finish_and_clear();
+        eprintln!("wrote {} archives under {}", jobs.len(), a.out.display());
+        return Ok(Exit::Ok);
+    }
+    let Some(name) = &a.scenario else { bail!("a scenario name or --all is needed") };
+    one(name, a.seed, &a.out)?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(Exit::Ok)
+}

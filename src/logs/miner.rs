@@ -1,0 +1,541 @@
+//! The template miner: groups log messages into templates.
+//!
+//! Messages are masked (see `masks`), deduplicated, and the distinct masked token
+//! sequences are clustered Drain-style: a fixed-depth key (token count + leading constant
+//! tokens) picks candidate clusters and a similarity threshold picks one. A post-pass then
+//! merges clusters whose templates differ only where the text looks variable. Labelling is
+//! two-pass: every line gets its cluster's final template, and cluster ids are numbered
+//! by first appearance, so the same input always gives the same output.
+
+use super::format::LogFormat;
+use super::masks::{WILDCARD, mask_line};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Tuning knobs. `Default` is the one configuration meant to work across systems.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinerConfig {
+    /// Leading tokens (after the token count) that must agree for two messages to be compared.
+    pub depth: usize,
+    /// Minimum share of positions that must agree for a message to join a cluster.
+    pub similarity: f64,
+    /// Merge clusters whose templates differ in one position only, when at least this many
+    /// distinct values fill that position: a slot with many values is a variable even when
+    /// its values are words (user names, host names). 0 disables the merge.
+    pub slot_values: usize,
+}
+
+impl Default for MinerConfig {
+    fn default() -> Self {
+        MinerConfig {
+            depth: 2,
+            similarity: 0.5,
+            slot_values: 4,
+        }
+    }
+}
+
+/// The result of mining: a cluster id per input line and the final template of each cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mined {
+    pub cluster_of_line: Vec<u32>,
+    /// `templates[id]`, ids numbered in order of first appearance.
+    pub templates: Vec<String>,
+}
+
+/// Mines `lines`, taking each line's `<Content>` when `format` is given and the line matches
+/// it, and the whole line otherwise (lines are never dropped).
+pub fn mine_lines(lines: &[&str], format: Option<&LogFormat>, cfg: &MinerConfig) -> Mined {
+    let contents: Vec<&str> = match format {
+        Some(f) => {
+            let mut locs = f.locations();
+            lines
+                .iter()
+                .map(|l| f.content_with(&mut locs, l).unwrap_or(l))
+                .collect()
+        }
+        None => lines.to_vec(),
+    };
+    mine(&contents, cfg)
+}
+
+/// Mines message contents. Deterministic: the same input gives the same output.
+pub fn mine(contents: &[&str], cfg: &MinerConfig) -> Mined {
+    let (seq_of_line, masked) = dedup(contents);
+    let mut toks = Interner::default();
+    let seqs: Vec<Vec<u32>> = masked.iter().map(|m| toks.intern_line(m)).collect();
+    let mut cluster_of_seq = cluster(&seqs, &toks, cfg);
+    if cfg.slot_values > 0 {
+        merge_slots(&seqs, &toks, cfg.slot_values, &mut cluster_of_seq);
+    }
+    label(&seq_of_line, &seqs, &toks, &cluster_of_seq)
+}
+
+/// Masks every line and keeps one copy of each distinct masked message, in order of first
+/// appearance: real logs repeat a few shapes millions of times.
+fn dedup(contents: &[&str]) -> (Vec<u32>, Vec<Box<str>>) {
+    let mut index: FxMap<Box<str>, u32> = FxMap::default();
+    let mut masked: Vec<Box<str>> = Vec::new();
+    let mut buf = String::new();
+    let seq_of_line = contents
+        .iter()
+        .map(|c| {
+            buf.clear();
+            mask_line(c, &mut buf);
+            if let Some(&id) = index.get(buf.as_str()) {
+                return id;
+            }
+            let id = masked.len() as u32;
+            index.insert(buf.as_str().into(), id);
+            masked.push(buf.as_str().into());
+            id
+        })
+        .collect();
+    (seq_of_line, masked)
+}
+
+/// Token strings as small integers, with what the miner needs to know about each.
+#[derive(Default)]
+struct Interner {
+    index: FxMap<Box<str>, u32>,
+    strs: Vec<Box<str>>,
+    shape: Vec<Shape>,
+}
+
+/// What a token looks like, which decides how much a mismatch on it weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Holds a masked variable (`<*>`, `blk_<*>`, `rhost=<*>`).
+    Var,
+    /// A dotted or qualified name (`com.example.Job`, `a::b`): often a value without digits.
+    Ident,
+    /// Anything else: words and punctuation a developer typed into the format string.
+    Const,
+}
+
+fn shape_of(t: &str) -> Shape {
+    if t.contains(WILDCARD) {
+        return Shape::Var;
+    }
+    let core = t
+        .trim_start_matches(['(', '[', '{', '<', '"', '\''])
+        .trim_end_matches([')', ']', '}', '>', '"', '\'', ',', '.', ';', ':', '!', '?']);
+    let b = core.as_bytes();
+    let inner_dot = b.len() > 2 && b[1..b.len() - 1].contains(&b'.') && !core.contains("..");
+    if inner_dot || core.contains("::") || core.contains('$') {
+        Shape::Ident
+    } else {
+        Shape::Const
+    }
+}
+
+/// Id of the bare wildcard; interned first.
+const WILD: u32 = 0;
+
+impl Interner {
+    fn id(&mut self, t: &str) -> u32 {
+        if self.strs.is_empty() {
+            self.push(WILDCARD);
+        }
+        match self.index.get(t) {
+            Some(&id) => id,
+            None => self.push(t),
+        }
+    }
+
+    fn push(&mut self, t: &str) -> u32 {
+        let id = self.strs.len() as u32;
+        self.index.insert(t.into(), id);
+        self.strs.push(t.into());
+        self.shape.push(shape_of(t));
+        id
+    }
+
+    fn intern_line(&mut self, masked: &str) -> Vec<u32> {
+        masked
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(|t| self.id(t))
+            .collect()
+    }
+
+    fn shape(&self, id: u32) -> Shape {
+        self.shape.get(id as usize).copied().unwrap_or(Shape::Const)
+    }
+}
+
+struct Cluster {
+    template: Vec<u32>,
+}
+
+/// Drain-style pass over the distinct messages in order of first appearance.
+fn cluster(seqs: &[Vec<u32>], toks: &Interner, cfg: &MinerConfig) -> Vec<u32> {
+    let mut leaves: FxMap<Vec<u32>, Vec<u32>> = FxMap::default();
+    let mut clusters: Vec<Cluster> = Vec::new();
+    let mut key = Vec::new();
+    seqs.iter()
+        .map(|seq| {
+            key.clear();
+            key.push(seq.len() as u32);
+            key.extend(seq.iter().take(cfg.depth).map(|&t| {
+                if toks.shape(t) == Shape::Const {
+                    t
+                } else {
+                    WILD
+                }
+            }));
+            let leaf = leaves.entry(key.clone()).or_default();
+            let mut best: Option<(f64, u32)> = None;
+            for &c in leaf.iter() {
+                let s = similarity(&clusters[c as usize].template, seq, toks);
+                if s >= cfg.similarity && best.is_none_or(|(bs, _)| s > bs) {
+                    best = Some((s, c));
+                }
+            }
+            match best {
+                Some((_, c)) => {
+                    let t = &mut clusters[c as usize].template;
+                    for (a, &b) in t.iter_mut().zip(seq) {
+                        if *a != b {
+                            *a = WILD;
+                        }
+                    }
+                    c
+                }
+                None => {
+                    let c = clusters.len() as u32;
+                    clusters.push(Cluster {
+                        template: seq.clone(),
+                    });
+                    leaf.push(c);
+                    c
+                }
+            }
+        })
+        .collect()
+}
+
+/// Share of positions that agree, or 0 when two constant tokens disagree: text typed by a
+/// developer that differs means a different statement, however similar the rest is.
+fn similarity(template: &[u32], seq: &[u32], toks: &Interner) -> f64 {
+    if seq.is_empty() {
+        return 1.0;
+    }
+    let mut same = 0;
+    for (&a, &b) in template.iter().zip(seq) {
+        if a == b || a == WILD {
+            same += 1;
+            continue;
+        }
+        match (toks.shape(a), toks.shape(b)) {
+            (Shape::Var, Shape::Var) => same += 1,
+            (Shape::Const, Shape::Const) => return 0.0,
+            _ => {}
+        }
+    }
+    same as f64 / seq.len() as f64
+}
+
+/// Templates of the clusters in `cluster_of_seq`: a position keeps its token when every member
+/// agrees on it and becomes the wildcard otherwise.
+fn templates(seqs: &[Vec<u32>], cluster_of_seq: &[u32]) -> Vec<Vec<u32>> {
+    let n = cluster_of_seq
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut tmpl: Vec<Option<Vec<u32>>> = vec![None; n];
+    for (seq, &c) in seqs.iter().zip(cluster_of_seq) {
+        match &mut tmpl[c as usize] {
+            slot @ None => *slot = Some(seq.clone()),
+            Some(t) => {
+                // Members share a length; truncating is only a guard.
+                t.truncate(seq.len());
+                for (a, &b) in t.iter_mut().zip(seq) {
+                    if *a != b {
+                        *a = WILD;
+                    }
+                }
+            }
+        }
+    }
+    tmpl.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Joins clusters whose templates are equal but for one position that `min_values` or more
+/// distinct constants fill. The leading token is left alone: it names what the message is
+/// about, and the prefix tree already treats it as part of the statement.
+fn merge_slots(seqs: &[Vec<u32>], toks: &Interner, min_values: usize, cluster_of_seq: &mut [u32]) {
+    for _round in 0..3 {
+        let tmpl = templates(seqs, cluster_of_seq);
+        let mut parent: Vec<u32> = (0..tmpl.len() as u32).collect();
+        // (length, slot, hash of the template with the slot blanked) -> groups of clusters
+        // whose templates are equal outside the slot; verified, so a hash collision only costs time.
+        let mut groups: FxMap<(u32, u32, u64), Vec<Vec<u32>>> = FxMap::default();
+        for (c, t) in tmpl.iter().enumerate() {
+            let constants = t.iter().filter(|&&x| toks.shape(x) != Shape::Var).count();
+            if constants < 3 {
+                continue;
+            }
+            let mut pow = Vec::with_capacity(t.len());
+            let mut h: u64 = 0;
+            let mut p: u64 = 1;
+            for &x in t {
+                pow.push(p);
+                h = h.wrapping_add((x as u64 + 1).wrapping_mul(p));
+                p = p.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            }
+            for slot in 1..t.len() {
+                if toks.shape(t[slot]) == Shape::Var {
+                    continue;
+                }
+                let blanked = h.wrapping_sub((t[slot] as u64 + 1).wrapping_mul(pow[slot]));
+                let lists = groups
+                    .entry((t.len() as u32, slot as u32, blanked))
+                    .or_default();
+                let same = |o: &Vec<u32>| {
+                    let other = &tmpl[o[0] as usize];
+                    other
+                        .iter()
+                        .zip(t)
+                        .enumerate()
+                        .all(|(i, (a, b))| i == slot || a == b)
+                };
+                match lists.iter_mut().find(|l| same(l)) {
+                    Some(l) => l.push(c as u32),
+                    None => lists.push(vec![c as u32]),
+                }
+            }
+        }
+        let mut changed = false;
+        let mut keys: Vec<&(u32, u32, u64)> = groups.keys().collect();
+        keys.sort_unstable();
+        for k in keys {
+            for list in &groups[k] {
+                if list.len() < min_values {
+                    continue;
+                }
+                let root = list
+                    .iter()
+                    .map(|&c| find(&mut parent, c))
+                    .min()
+                    .unwrap_or(0);
+                for &c in list {
+                    let r = find(&mut parent, c);
+                    if r != root {
+                        parent[r as usize] = root;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+        for c in cluster_of_seq.iter_mut() {
+            *c = find(&mut parent, *c);
+        }
+    }
+}
+
+fn find(parent: &mut [u32], mut c: u32) -> u32 {
+    while parent[c as usize] != c {
+        parent[c as usize] = parent[parent[c as usize] as usize];
+        c = parent[c as usize];
+    }
+    c
+}
+
+/// Final templates from all members, clusters with equal templates joined, ids numbered by
+/// first appearance.
+fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq: &[u32]) -> Mined {
+    let tmpl = templates(seqs, cluster_of_seq);
+    let n = tmpl.len();
+    let text: Vec<String> = tmpl
+        .iter()
+        .map(|t| {
+            t.iter()
+                .map(|&id| &*toks.strs[id as usize])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let mut id_of_text: HashMap<&str, u32> = HashMap::new();
+    let mut final_of_cluster: Vec<Option<u32>> = vec![None; n];
+    let mut templates: Vec<String> = Vec::new();
+    let cluster_of_line = seq_of_line
+        .iter()
+        .map(|&s| {
+            let c = cluster_of_seq[s as usize] as usize;
+            *final_of_cluster[c].get_or_insert_with(|| {
+                *id_of_text.entry(text[c].as_str()).or_insert_with(|| {
+                    templates.push(text[c].clone());
+                    templates.len() as u32 - 1
+                })
+            })
+        })
+        .collect();
+    Mined {
+        cluster_of_line,
+        templates,
+    }
+}
+
+/// FxHash: a fast, deterministic hasher for short keys; HashDoS is not a concern offline.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(lines: &[&str]) -> Mined {
+        mine(lines, &MinerConfig::default())
+    }
+
+    fn template_of(m: &Mined, line: usize) -> &str {
+        &m.templates[m.cluster_of_line[line] as usize]
+    }
+
+    #[test]
+    fn empty_and_odd_input() {
+        assert_eq!(run(&[]), Mined::default());
+        let huge = "x1 ".repeat(50_000);
+        let m = run(&["", "   ", "\u{0}\u{7f}", &huge, "<*> <*>", "é"]);
+        assert_eq!(m.cluster_of_line.len(), 6);
+        assert_eq!(m.cluster_of_line[0], m.cluster_of_line[1]);
+        assert_eq!(template_of(&m, 0), "");
+    }
+
+    #[test]
+    fn ids_follow_first_appearance() {
+        let m = run(&["b happened 1", "a happened", "b happened 2"]);
+        assert_eq!(m.cluster_of_line, vec![0, 1, 0]);
+        assert_eq!(m.templates, vec!["b happened <*>", "a happened"]);
+    }
+
+    #[test]
+    fn deterministic() {
+        let lines: Vec<String> = (0..500)
+            .map(|i| match i % 4 {
+                0 => format!(
+                    "Received block blk_{i} of size {} from /10.0.0.{}",
+                    i * 7,
+                    i % 250
+                ),
+                1 => format!("session opened for user u{} by (uid={i})", i % 9),
+                2 => format!(
+                    "Worker {} finished job {i} in {}ms",
+                    ["alpha", "beta"][i % 2],
+                    i
+                ),
+                _ => format!(
+                    "state changed from {} to {}",
+                    ["A", "B", "C"][i % 3],
+                    ["X", "Y"][i % 2]
+                ),
+            })
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let first = run(&refs);
+        for _ in 0..3 {
+            assert_eq!(run(&refs), first);
+        }
+    }
+
+    #[test]
+    fn early_lines_get_the_final_template() {
+        // The first line alone would be its own constant template; later lines generalise it.
+        let m = run(&["Deleting file a1", "Deleting file b2", "Deleting file c3"]);
+        assert_eq!(m.templates, vec!["Deleting file <*>"]);
+        assert_eq!(template_of(&m, 0), "Deleting file <*>");
+        // A word slot generalises only in the final template, after later lines arrive.
+        let m = run(&["Took 3 seconds to spawn", "Took 4 seconds to spawn"]);
+        assert_eq!(m.cluster_of_line, vec![0, 0]);
+        assert_eq!(m.templates, vec!["Took <*> seconds to spawn"]);
+    }
+
+    #[test]
+    fn different_words_are_different_statements() {
+        let m = run(&[
+            "[instance: 3f2a-11] VM Resumed (Lifecycle Event)",
+            "[instance: 9b1c-22] VM Paused (Lifecycle Event)",
+            "[instance: 7d4e-33] VM Resumed (Lifecycle Event)",
+            "[instance: 7d4e-33] Deleting instance files /var/lib/x",
+        ]);
+        assert_eq!(m.cluster_of_line, vec![0, 1, 0, 2]);
+        assert_eq!(
+            m.templates[0],
+            "[instance: <*>] VM Resumed (Lifecycle Event)"
+        );
+    }
+
+    #[test]
+    fn many_values_in_one_slot_are_a_variable() {
+        let users = ["alice", "bob", "carol", "dave", "erin", "alice"];
+        let lines: Vec<String> = users
+            .iter()
+            .map(|u| format!("session closed for user {u}"))
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let m = run(&refs);
+        assert_eq!(m.templates, vec!["session closed for user <*>"]);
+        // Two values are not enough evidence: they stay two statements.
+        let m = run(&["link state Up on port", "link state Down on port"]);
+        assert_eq!(m.templates.len(), 2);
+    }
+
+    #[test]
+    fn dotted_names_and_key_values() {
+        let m = run(&[
+            "com.example.sync: scheduler told me to run this job",
+            "org.other.Daemon: scheduler told me to run this job",
+            "authentication failure; uid=0 rhost=10.1.2.3 user=root",
+            "authentication failure; uid=0 rhost=10.9.2.3 user=root",
+            "authentication failure; uid=0 rhost=10.1.2.4 user=guest",
+        ]);
+        assert_eq!(m.cluster_of_line, vec![0, 0, 1, 1, 2]);
+        assert_eq!(m.templates[0], "<*> scheduler told me to run this job");
+        assert_eq!(
+            m.templates[1],
+            "authentication failure; uid=<*> rhost=<*> user=root"
+        );
+    }
+
+    #[test]
+    fn mine_lines_uses_content_and_keeps_unmatched_lines() {
+        let f = LogFormat::parse("<Date> <Level>: <Content>").unwrap();
+        let lines = [
+            "2024-01-01 INFO: started worker 1",
+            "garbage line",
+            "2024-01-02 WARN: started worker 2",
+        ];
+        let m = mine_lines(&lines, Some(&f), &MinerConfig::default());
+        assert_eq!(m.cluster_of_line, vec![0, 1, 0]);
+        assert_eq!(m.templates, vec!["started worker <*>", "garbage line"]);
+        let whole = mine_lines(&lines, None, &MinerConfig::default());
+        assert_eq!(whole.cluster_of_line.len(), 3);
+    }
+}

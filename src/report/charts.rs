@@ -1,0 +1,223 @@
+//! Chart models: what each chart shows, decided from the evidence. Rendering is `svg`'s job,
+//! so the choice of series can be tested without reading SVG.
+
+use crate::evidence::Context;
+use crate::model::{APP, Kind, SIDECAR, SeriesKey};
+use crate::verdict::Verdict;
+
+/// Line style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dash {
+    /// Solid.
+    Solid,
+    /// Dashed (a second source, a reference).
+    Dashed,
+}
+
+/// One line of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Legend text.
+    pub label: String,
+    /// (epoch ms, value); NaN breaks the line.
+    pub points: Vec<(i64, f64)>,
+    /// Style.
+    pub dash: Dash,
+    /// Palette index; lines of one entity share a colour.
+    pub color: Option<usize>,
+}
+
+/// A time-series chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// File name under `charts/`.
+    pub file: String,
+    /// Title.
+    pub title: String,
+    /// Y axis label with unit.
+    pub y_label: String,
+    /// X range, epoch ms.
+    pub x_range: (i64, i64),
+    /// Baseline window.
+    pub baseline: (i64, i64),
+    /// Incident window.
+    pub incident: (i64, i64),
+    /// Lines.
+    pub lines: Vec<Line>,
+    /// Horizontal references (limits).
+    pub hlines: Vec<(f64, String)>,
+    /// Vertical markers (alert, events).
+    pub markers: Vec<(i64, String)>,
+}
+
+impl Chart {
+    /// The y range covering every finite point and reference.
+    #[must_use]
+    pub fn y_range(&self) -> (f64, f64) {
+        let ys = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).chain(self.hlines.iter().map(|h| h.0)).filter(|y| y.is_finite());
+        ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)))
+    }
+}
+
+fn y_label(metric: &str) -> String {
+    let unit = crate::model::vocab::dimension(metric).map_or("value", |d| d.unit());
+    format!("{metric} ({unit})")
+}
+
+fn base(ctx: &Context, file: &str, title: String, metric: &str) -> Chart {
+    let g = ctx.aligned.grid;
+    let w = ctx.windows;
+    Chart {
+        file: file.into(),
+        title,
+        y_label: y_label(metric),
+        x_range: (g.t0, g.time(g.len)),
+        baseline: (w.baseline_start, w.baseline_end),
+        incident: (w.start, w.end),
+        lines: Vec::new(),
+        hlines: Vec::new(),
+        markers: vec![(w.fired_at, "alert".into())],
+    }
+}
+
+fn line(ctx: &Context, key: &SeriesKey, label: String, dash: Dash, color: Option<usize>) -> Option<Line> {
+    let v = ctx.get(key)?;
+    let points = v.values.iter().enumerate().map(|(i, y)| (ctx.time(i), *y)).collect();
+    Some(Line { label, points, dash, color })
+}
+
+/// The exact series (with its source), not the trusted one.
+fn line_exact(ctx: &Context, key: &SeriesKey, label: String, dash: Dash, color: Option<usize>) -> Option<Line> {
+    let s = ctx.series().iter().find(|s| &s.key == key)?;
+    let points = s.values.iter().enumerate().map(|(i, y)| (ctx.time(i), *y)).collect();
+    Some(Line { label, points, dash, color })
+}
+
+/// The alert metric with the windows shaded and the alert marked.
+#[must_use]
+pub fn alert(ctx: &Context) -> Option<Chart> {
+    let a = &ctx.spec.alert;
+    let metric = ctx.aliased(&a.metric);
+    let mut c = base(ctx, "alert.svg", format!("{} {} (the alert)", a.entity, metric), metric);
+    c.lines.push(line(ctx, &SeriesKey::entity(&a.entity, metric), format!("{} {metric}", a.entity), Dash::Solid, Some(1))?);
+    if let Some(onset) = ctx.scope.onset {
+        c.markers.push((ctx.time(onset), "onset".into()));
+    }
+    Some(c)
+}
+
+/// Per-pod usage of one container against its limit, every source drawn (a second source
+/// dashed), so a disagreement is visible.
+fn container_vs_limit(ctx: &Context, svc: &str, container: &str, metric: &str, resource: &str, title: String) -> Option<Chart> {
+    let mut c = base(ctx, "root-cause.svg", title, metric);
+    let mut sources: Vec<Option<String>> = ctx.series().iter().filter(|s| s.key.entity == svc && s.key.container == container && s.key.metric == metric && s.key.pod.is_some()).map(|s| s.key.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    for (pi, pod) in ctx.topo.pods_of(svc).into_iter().enumerate() {
+        for (si, src) in sources.iter().enumerate() {
+            let key = SeriesKey { pod: Some(pod.into()), container: container.into(), source: src.clone(), ..SeriesKey::entity(svc, metric) };
+            let label = format!("{pod}{}", src.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default());
+            if let Some(l) = line_exact(ctx, &key, label, if si == 0 { Dash::Solid } else { Dash::Dashed }, Some(pi)) {
+                c.lines.push(l);
+            }
+        }
+    }
+    if c.lines.is_empty() {
+        c.lines.push(line(ctx, &SeriesKey { container: container.into(), ..SeriesKey::entity(svc, metric) }, format!("{svc} {container}"), Dash::Solid, None)?);
+    }
+    if let Some(l) = ctx.limit(svc, None, container, resource) {
+        c.hlines.push((l, format!("limit {}", crate::evidence::sources::fmt_val(metric, l))));
+    }
+    Some(c)
+}
+
+/// Client-side latency of every user of `dep` towards it: the peer comparison.
+#[must_use]
+pub fn peers(ctx: &Context, dep: &str, file: &str) -> Option<Chart> {
+    let mut c = base(ctx, file, format!("Client-side latency to {dep}, per service"), "dep_latency_ms");
+    for (i, u) in ctx.topo.users_of(dep).into_iter().enumerate() {
+        if let Some(l) = line(ctx, &SeriesKey { target: Some(dep.into()), ..SeriesKey::entity(u, "dep_latency_ms") }, format!("{u} → {dep}"), Dash::Solid, Some(i)) {
+            c.lines.push(l);
+        }
+    }
+    if let Some(l) = line(ctx, &SeriesKey::entity(dep, "server_latency_ms"), format!("{dep} server side"), Dash::Dashed, Some(7)) {
+        c.lines.push(l);
+    }
+    (!c.lines.is_empty()).then_some(c)
+}
+
+fn entity_lines(ctx: &Context, file: &str, title: String, metric: &str, entities: &[&str]) -> Option<Chart> {
+    let mut c = base(ctx, file, title, metric);
+    for (i, e) in entities.iter().enumerate() {
+        if let Some(l) = line(ctx, &SeriesKey::entity(e, metric), format!("{e}"), Dash::Solid, Some(i)) {
+            c.lines.push(l);
+        }
+    }
+    (!c.lines.is_empty()).then_some(c)
+}
+
+/// The chart of the root cause's evidence, chosen by kind.
+#[must_use]
+pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
+    let rc = verdict.root_cause.as_ref()?;
+    let who = rc.culprit.as_str();
+    let mut c = match rc.kind {
+        Kind::Sidecar => container_vs_limit(ctx, who, SIDECAR, "cpu_cores", "cpu", format!("{who} sidecar CPU per pod against its limit")),
+        Kind::CpuSaturation => container_vs_limit(ctx, who, APP, "cpu_cores", "cpu", format!("{who} app CPU per pod against its limit")),
+        Kind::MemoryPressure => container_vs_limit(ctx, who, APP, "mem_rss_bytes", "mem", format!("{who} app RSS per pod against its limit")),
+        Kind::TrafficSpike => entity_lines(ctx, "root-cause.svg", format!("Requests per second at {who}"), "requests_per_s", &[who]),
+        Kind::Mysql | Kind::Redis | Kind::StorageFailover => peers(ctx, who, "root-cause.svg").or_else(|| entity_lines(ctx, "root-cause.svg", format!("{who} server latency"), "server_latency_ms", &[who])),
+        Kind::ThirdParty => peers(ctx, who, "root-cause.svg"),
+        Kind::CodeChange => entity_lines(ctx, "root-cause.svg", format!("Errors per second at {who}"), "errors_per_s", &[who]),
+        Kind::Ingress => {
+            let mut es = vec![who];
+            es.extend(ctx.topo.behind.get(who).map(|s| s.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default());
+            entity_lines(ctx, "root-cause.svg", format!("p99 latency at {who} and the services behind it"), "latency_p99_ms", &es)
+        }
+        Kind::Node => {
+            let mut c = base(ctx, "root-cause.svg", format!("p99 latency of pods on {who} and their replicas elsewhere"), "latency_p99_ms");
+            for (i, p) in ctx.topo.pods_on(who).into_iter().take(6).enumerate() {
+                let Some(svc) = ctx.topo.pod_entity.get(p) else { continue };
+                for q in ctx.topo.pods_of(svc).into_iter().take(3) {
+                    let dash = if q == p { Dash::Solid } else { Dash::Dashed };
+                    let label = format!("{q}{}", if q == p { format!(" (on {who})") } else { String::new() });
+                    if let Some(l) = line(ctx, &SeriesKey { pod: Some(q.into()), ..SeriesKey::entity(svc, "latency_p99_ms") }, label, dash, Some(i)) {
+                        c.lines.push(l);
+                    }
+                }
+            }
+            (!c.lines.is_empty()).then_some(c)
+        }
+        Kind::Pod => {
+            let svc = ctx.topo.pod_entity.get(who)?;
+            let mut c = base(ctx, "root-cause.svg", format!("p99 latency of {who} and its siblings"), "latency_p99_ms");
+            for (i, q) in ctx.topo.pods_of(svc).into_iter().enumerate() {
+                let dash = if q == who { Dash::Solid } else { Dash::Dashed };
+                if let Some(l) = line(ctx, &SeriesKey { pod: Some(q.into()), ..SeriesKey::entity(svc, "latency_p99_ms") }, q.to_string(), dash, Some(i)) {
+                    c.lines.push(l);
+                }
+            }
+            (!c.lines.is_empty()).then_some(c)
+        }
+        Kind::Network => {
+            let nodes = ctx.topo.of_kind(crate::model::EntityKind::Node);
+            entity_lines(ctx, "root-cause.svg", "Network errors per node".into(), "net_errors_per_s", &nodes)
+        }
+    }?;
+    for e in &ctx.events {
+        if e.entity == rc.culprit && e.ts_ms >= c.x_range.0 && e.ts_ms <= c.x_range.1 {
+            c.markers.push((e.ts_ms, e.kind.clone()));
+        }
+    }
+    Some(c)
+}
+
+/// The peer comparison that eliminated a storage hypothesis, if one did.
+#[must_use]
+pub fn eliminated_storage(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
+    let h = verdict
+        .hypotheses
+        .iter()
+        .find(|h| matches!(h.kind, Kind::Mysql | Kind::Redis) && h.status == crate::rules::Status::Eliminated && h.rule == "peer-sharing-storage-healthy")?;
+    peers(ctx, &h.culprit, "peers.svg")
+}

@@ -1,0 +1,216 @@
+//! Renders the postmortem as GitHub-flavoured markdown. Pure: analysis in, `String` out.
+
+use std::fmt::Write as _;
+
+use super::narrative::{impact, summary, timeline};
+use super::remediation::{self, Action};
+use crate::evidence::Context;
+use crate::model::{EntityKind, Instant, fmt_ms};
+use crate::pipeline::Analysis;
+use crate::rules::{RULES, Status};
+
+/// The analyzer version printed in reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn esc(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn utc(ms: i64) -> String {
+    fmt_ms(ms, "%Y-%m-%d %H:%M UTC")
+}
+
+/// The whole document; `charts` are (file under charts/, caption) actually written.
+#[must_use]
+pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&str>) -> String {
+    let (ctx, v) = (&an.ctx, &an.verdict);
+    let mut md = String::new();
+    let title = ctx.spec.title.clone().unwrap_or_else(|| format!("{} on {}", ctx.spec.alert.metric, ctx.spec.alert.entity));
+    let w = ctx.windows;
+    let _ = writeln!(md, "# Postmortem: {title}\n");
+    let _ = writeln!(md, "| | |\n|---|---|");
+    let _ = writeln!(md, "| Incident | `{}` |", ctx.id);
+    let _ = writeln!(md, "| Alert | `{}` {} at {} |", ctx.spec.alert.entity, ctx.spec.alert.metric, Instant(w.fired_at));
+    let _ = writeln!(md, "| Incident window | {} – {} |", utc(w.start), fmt_ms(w.end, "%H:%M UTC"));
+    let _ = writeln!(md, "| Baseline | {} – {} |", utc(w.baseline_start), fmt_ms(w.baseline_end, "%H:%M UTC"));
+    let _ = writeln!(
+        md,
+        "| Archive | `{}`: {} metric files, {} samples, {} log lines, {} events; grid step {} s |",
+        an.source.dir,
+        an.source.metric_files,
+        an.source.metric_rows,
+        an.source.log_lines,
+        an.source.events,
+        ctx.aligned.grid.step / 1000
+    );
+    let _ = writeln!(md, "| Analyzer | funnel {VERSION} |\n");
+    let _ = writeln!(md, "## Summary\n\n{}\n", summary(ctx, v));
+    let _ = writeln!(md, "## Impact\n");
+    for line in impact(ctx) {
+        let _ = writeln!(md, "- {line}");
+    }
+    md.push('\n');
+    if let Some((file, caption)) = charts.iter().find(|c| c.0 == "alert.svg") {
+        let _ = writeln!(md, "![{caption}](charts/{file})\n");
+    }
+    scope(&mut md, ctx);
+    let _ = writeln!(md, "## Timeline (UTC)\n\n| Time | Event |\n|---|---|");
+    for (t, text) in timeline(ctx, v) {
+        let day = if fmt_ms(t, "%Y-%m-%d") == fmt_ms(w.fired_at, "%Y-%m-%d") { fmt_ms(t, "%H:%M:%S") } else { fmt_ms(t, "%Y-%m-%d %H:%M") };
+        let _ = writeln!(md, "| {day} | {} |", esc(&text));
+    }
+    md.push('\n');
+    funnel(&mut md, an);
+    root_cause(&mut md, an, charts);
+    if let Some(section) = logs_section {
+        md.push_str(section);
+    }
+    let _ = writeln!(md, "## Data-quality and configuration findings\n");
+    if v.findings.is_empty() {
+        let _ = writeln!(md, "None: every series came from one source or the sources agreed.\n");
+    } else {
+        for f in &v.findings {
+            let _ = writeln!(md, "- **{}** (`{}`): {}", f.kind, f.entity, f.detail);
+        }
+        md.push('\n');
+    }
+    remediation_section(&mut md, an);
+    coverage(&mut md, an);
+    appendix(&mut md);
+    md
+}
+
+fn scope(md: &mut String, ctx: &Context) {
+    let _ = writeln!(md, "## Scope\n\n| Entity | Kind | State | Evidence |\n|---|---|---|---|");
+    let mut rows: Vec<(u8, &String, String, String)> = Vec::new();
+    for e in &ctx.topo.entities {
+        let kind = EntityKind::of(e);
+        let (rank, state, ev) = match ctx.scope.entities.get(e) {
+            Some(h) if h.affected => (0, "**degraded**".to_string(), h.symptoms.join(", ")),
+            Some(_) => (1, "healthy".to_string(), "latency, errors and dependencies within baseline".into()),
+            None if matches!(kind, EntityKind::Service | EntityKind::Ingress) => (2, "no data".to_string(), "no symptom metrics in the archive".into()),
+            None => continue,
+        };
+        rows.push((rank, e, format!("{} {}", kind.label(), if kind == EntityKind::Service { "" } else { "" }).trim().to_string(), format!("{state} | {}", esc(&ev))));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+    for (_, e, kind, rest) in rows {
+        let _ = writeln!(md, "| `{e}` | {kind} | {rest} |");
+    }
+    let pods: Vec<(&String, &crate::evidence::Health)> = ctx.scope.pods.iter().filter(|(p, _)| ctx.topo.pod_entity.get(*p).is_some_and(|s| ctx.scope.of(s).affected)).collect();
+    if !pods.is_empty() {
+        let _ = writeln!(md, "\nPods of the degraded services:\n\n| Pod | Service | Node | State |\n|---|---|---|---|");
+        for (p, h) in pods {
+            let svc = ctx.topo.pod_entity.get(p).map_or("", String::as_str);
+            let node = ctx.topo.node_of(p).unwrap_or("?");
+            let state = if h.affected { format!("**degraded**: {}", h.symptoms.first().map_or("", String::as_str)) } else { "healthy".into() };
+            let _ = writeln!(md, "| `{p}` | {svc} | {node} | {} |", esc(&state));
+        }
+    }
+    md.push('\n');
+}
+
+fn funnel(md: &mut String, an: &Analysis) {
+    let v = &an.verdict;
+    let count = |s: Status| v.hypotheses.iter().filter(|h| h.status == s).count();
+    let _ = writeln!(
+        md,
+        "## The funnel\n\n{} hypotheses, one per layer and candidate in scope: {} supported, {} eliminated, {} inconclusive.\n",
+        v.hypotheses.len(),
+        count(Status::Supported),
+        count(Status::Eliminated),
+        count(Status::Inconclusive)
+    );
+    let _ = writeln!(md, "| Layer | Candidate | Status | Rule | Evidence |\n|---|---|---|---|---|");
+    for h in &v.hypotheses {
+        let status = match h.status {
+            Status::Supported => "**supported**".to_string(),
+            s => s.to_string(),
+        };
+        let _ = writeln!(md, "| {} | `{}` | {status} | `{}` | {} |", h.kind, h.culprit, h.rule, esc(&h.evidence));
+    }
+    md.push('\n');
+}
+
+fn root_cause(md: &mut String, an: &Analysis, charts: &[(String, String)]) {
+    let v = &an.verdict;
+    let _ = writeln!(md, "## Root cause and trigger\n");
+    match &v.root_cause {
+        Some(rc) => {
+            let _ = writeln!(md, "**Root cause:** {} of `{}` (`{}`, confidence {:.2}).\n", rc.kind.layer(), rc.culprit, rc.kind, rc.confidence);
+            if let Some(h) = v.hypothesis(rc.kind, &rc.culprit) {
+                for o in h.outcomes.iter().filter(|o| o.status == Status::Supported) {
+                    let _ = writeln!(md, "- `{}`: {}", o.rule, o.evidence);
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(md, "**Root cause: not determined.** No hypothesis is supported clearly enough over the others. Surviving hypotheses, best first:\n");
+            for r in v.ranking.iter().take(8) {
+                let _ = writeln!(md, "- `{}` `{}` (score {:.2})", r.kind, r.culprit, r.score);
+            }
+        }
+    }
+    if let Some(t) = &v.trigger {
+        let _ = writeln!(md, "\n**Trigger:** {} at `{}` (`{}`).\n", t.kind.layer(), t.culprit, t.kind);
+        if let Some(h) = v.hypothesis(t.kind, &t.culprit) {
+            let _ = writeln!(md, "- `{}`: {}", h.rule, h.evidence);
+        }
+    }
+    md.push('\n');
+    for (file, caption) in charts.iter().filter(|c| c.0 != "alert.svg" && !c.0.starts_with("logs")) {
+        let _ = writeln!(md, "![{caption}](charts/{file})\n");
+    }
+}
+
+fn remediation_section(md: &mut String, an: &Analysis) {
+    let v = &an.verdict;
+    let mut items: Vec<(Action, String)> = Vec::new();
+    if let Some(rc) = &v.root_cause {
+        items.extend(remediation::for_root_cause(rc.kind, &rc.culprit));
+    } else {
+        items.push((Action::Mitigate, "Work the surviving hypotheses above, best first; collect the data listed under Coverage and rerun the analysis.".into()));
+    }
+    if let Some(t) = &v.trigger {
+        items.extend(remediation::for_trigger(t.kind, &t.culprit));
+    }
+    items.extend(remediation::for_findings(&v.findings));
+    items.sort_by_key(|i| i.0);
+    let _ = writeln!(md, "## Remediation\n\n| Type | Action |\n|---|---|");
+    for (a, text) in items {
+        let _ = writeln!(md, "| {} | {} |", a.as_str(), esc(&text));
+    }
+    md.push('\n');
+}
+
+fn coverage(md: &mut String, an: &Analysis) {
+    let untested: Vec<_> = an.verdict.hypotheses.iter().flat_map(|h| h.outcomes.iter().map(move |o| (h, o))).filter(|(_, o)| o.evidence.starts_with("not testable")).collect();
+    let _ = writeln!(md, "## Coverage\n");
+    if untested.is_empty() {
+        let _ = writeln!(md, "Every rule had the data it needed.\n");
+        return;
+    }
+    let _ = writeln!(md, "Checks that could not run for lack of data (the hypothesis stays open unless another rule decided it):\n\n| Layer | Candidate | Rule | Missing |\n|---|---|---|---|");
+    for (h, o) in untested {
+        let _ = writeln!(md, "| {} | `{}` | `{}` | {} |", h.kind, h.culprit, o.rule, esc(o.evidence.trim_start_matches("not testable: ")));
+    }
+    md.push('\n');
+}
+
+fn appendix(md: &mut String) {
+    let _ = writeln!(md, "## Appendix: rules and thresholds\n");
+    let _ = writeln!(
+        md,
+        "Anomaly: robust z-score against the baseline median and MAD (σ floored at 1 % of the level), at least 3σ sustained for most of the next two minutes; \
+         latency counts as a symptom at +25 %, client-side dependency latency at +50 %, errors at +50 % and at least 1 % of traffic. \
+         A container is at its limit when its 95th-percentile usage reaches 90 % of it. \
+         A hypothesis is eliminated when its strongest elimination (weight ≥ 0.5) outweighs the combined support.\n"
+    );
+    let _ = writeln!(md, "| Rule | Tests | What it rules out |\n|---|---|---|");
+    for r in RULES {
+        let i = r.info();
+        let first = i.doc.split("## What it rules out").nth(1).unwrap_or("").split("##").next().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+        let kinds: Vec<&str> = i.kinds.iter().map(|k| k.as_str()).collect();
+        let _ = writeln!(md, "| `{}` | {} | {} |", i.id, kinds.join(", "), esc(&first));
+    }
+}

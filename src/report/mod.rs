@@ -1,0 +1,42 @@
+//! Report: writes `verdict.json`, `postmortem.md` and `charts/*.svg` for one analysis.
+
+pub mod charts;
+pub mod markdown;
+pub mod narrative;
+pub mod remediation;
+mod svg;
+
+use std::fs;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::pipeline::Analysis;
+
+/// Writes every output into `out` (created if needed). Returns the chart files written.
+///
+/// # Errors
+/// A file cannot be written or a chart cannot be drawn.
+pub fn write(an: &Analysis, out: &Path) -> Result<Vec<String>> {
+    fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out, e))?;
+    let verdict_path = out.join("verdict.json");
+    fs::write(&verdict_path, an.verdict.to_json()).map_err(|e| Error::io(&verdict_path, e))?;
+    let mut models = Vec::new();
+    if let Some(c) = charts::alert(&an.ctx) {
+        models.push(c);
+    }
+    if let Some(c) = charts::root_cause(&an.ctx, &an.verdict) {
+        models.push(c);
+    }
+    if let Some(c) = charts::eliminated_storage(&an.ctx, &an.verdict) {
+        models.push(c);
+    }
+    let mut written = Vec::new();
+    for c in &models {
+        svg::render(c, &out.join("charts").join(&c.file))?;
+        written.push((c.file.clone(), c.title.clone()));
+    }
+    let md = markdown::render(an, &written, None);
+    let md_path = out.join("postmortem.md");
+    fs::write(&md_path, md).map_err(|e| Error::io(&md_path, e))?;
+    Ok(written.into_iter().map(|w| w.0).collect())
+}

@@ -1,0 +1,189 @@
+//! Verdict: combines the rules' outcomes into one status per hypothesis, ranks the survivors,
+//! separates the root cause from the trigger, and computes a confidence that means something.
+//!
+//! Per hypothesis: the strongest elimination `E` against the noisy-or of the supports `S`.
+//! Eliminated when `E ≥ 0.5` and `E ≥ S`; supported when `S ≥ 0.5`; otherwise inconclusive.
+//! Score `S·(1−E)`. The root cause is the best supported hypothesis that nothing else supported
+//! explains (a traffic surge is the trigger of a capacity limit it ran into, not its cause);
+//! its confidence shrinks with the strength of the runner-up.
+
+mod findings;
+
+use serde::Serialize;
+
+use crate::evidence::Context;
+use crate::model::{Finding, Kind};
+use crate::rules::{Hypothesis, Outcome, Status};
+
+/// verdict.json format version.
+pub const FORMAT: u32 = 1;
+
+/// The machine-readable verdict (archive spec, "Verdict").
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// Always 1.
+    pub format: u32,
+    /// Incident id.
+    pub incident: String,
+    /// The root cause, or null when the evidence cannot single one out.
+    pub root_cause: Option<RootCause>,
+    /// What set it off, when distinct from the root cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// Hypotheses that were not eliminated, best first.
+    pub ranking: Vec<Ranked>,
+    /// Every hypothesis with its status, deciding rule and evidence.
+    pub hypotheses: Vec<HypothesisVerdict>,
+    /// Data-quality and configuration findings.
+    pub findings: Vec<Finding>,
+}
+
+/// `root_cause`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RootCause {
+    /// Kind.
+    pub kind: Kind,
+    /// Culprit.
+    pub culprit: String,
+    /// 0..1.
+    #[serde(serialize_with = "round3")]
+    pub confidence: f64,
+}
+
+/// `trigger`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Trigger {
+    /// Kind.
+    pub kind: Kind,
+    /// Culprit.
+    pub culprit: String,
+}
+
+/// One entry of `ranking`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ranked {
+    /// Kind.
+    pub kind: Kind,
+    /// Culprit.
+    pub culprit: String,
+    /// 0..1.
+    #[serde(serialize_with = "round3")]
+    pub score: f64,
+}
+
+/// One entry of `hypotheses`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HypothesisVerdict {
+    /// Kind.
+    pub kind: Kind,
+    /// Culprit.
+    pub culprit: String,
+    /// Final status.
+    pub status: Status,
+    /// The rule that decided it (`none` when no rule could test it).
+    pub rule: String,
+    /// The deciding evidence.
+    pub evidence: String,
+    /// Score `S·(1−E)`.
+    #[serde(serialize_with = "round3")]
+    pub score: f64,
+    /// Every rule's outcome, in registry order.
+    pub outcomes: Vec<Outcome>,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's serialize_with signature")]
+fn round3<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((v * 1000.0).round() / 1000.0)
+}
+
+/// Kinds that are a capacity limit a surge can run into: with a supported surge on the same
+/// service (or its gateway), the surge is the trigger and the limit the root cause.
+fn is_capacity(k: Kind) -> bool {
+    matches!(k, Kind::CpuSaturation | Kind::MemoryPressure | Kind::Sidecar)
+}
+
+fn combine(h: Hypothesis, outcomes: Vec<Outcome>) -> HypothesisVerdict {
+    let strongest = |st: Status| outcomes.iter().filter(|o| o.status == st).max_by(|a, b| a.weight.total_cmp(&b.weight).then(b.rule.cmp(a.rule)));
+    let e = strongest(Status::Eliminated).map_or(0.0, |o| o.weight);
+    let s = 1.0 - outcomes.iter().filter(|o| o.status == Status::Supported).map(|o| 1.0 - o.weight).product::<f64>();
+    let status = if e >= 0.5 && e >= s {
+        Status::Eliminated
+    } else if s >= 0.5 {
+        Status::Supported
+    } else {
+        Status::Inconclusive
+    };
+    let decisive = strongest(status).or_else(|| outcomes.iter().find(|o| o.status == Status::Inconclusive)).or_else(|| strongest(Status::Supported));
+    let (rule, evidence) = decisive.map_or_else(|| ("none".to_string(), "no rule could test it with the data in the archive".to_string()), |o| (o.rule.to_string(), o.evidence.clone()));
+    HypothesisVerdict { kind: h.kind, culprit: h.culprit, status, rule, evidence, score: s * (1.0 - e), outcomes }
+}
+
+/// Whether `surge` (a traffic-spike culprit) feeds `svc`: the same service, or a gateway in
+/// front of it.
+fn feeds(ctx: &Context, surge: &str, svc: &str) -> bool {
+    surge == svc || ctx.topo.entries.get(svc).is_some_and(|g| g.contains(surge)) || ctx.topo.deps_of(surge).contains(&svc)
+}
+
+/// Builds the verdict from the rules' outcomes (indexed like `hyps`).
+#[must_use]
+pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>) -> Verdict {
+    let hypotheses: Vec<HypothesisVerdict> = hyps.into_iter().zip(outcomes).map(|(h, o)| combine(h, o)).collect();
+    let supported: Vec<&HypothesisVerdict> = hypotheses.iter().filter(|h| h.status == Status::Supported).collect();
+    let capacity: Vec<&HypothesisVerdict> = supported.iter().copied().filter(|h| is_capacity(h.kind)).collect();
+    let mut trigger: Option<(bool, f64, Trigger)> = None;
+    let mut candidates: Vec<&HypothesisVerdict> = Vec::new();
+    for h in &supported {
+        if h.kind == Kind::TrafficSpike && capacity.iter().any(|c| feeds(ctx, &h.culprit, &c.culprit)) {
+            // The surge at the limited service itself beats one at the gateway in front of it.
+            let own = capacity.iter().any(|c| c.culprit == h.culprit);
+            if trigger.as_ref().is_none_or(|(o, s, _)| (own, h.score) > (*o, *s)) {
+                trigger = Some((own, h.score, Trigger { kind: h.kind, culprit: h.culprit.clone() }));
+            }
+            continue;
+        }
+        // A recorded failover explains the same instance's storage symptoms.
+        if matches!(h.kind, Kind::Mysql | Kind::Redis) && supported.iter().any(|o| o.kind == Kind::StorageFailover && o.culprit == h.culprit) {
+            continue;
+        }
+        candidates.push(h);
+    }
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.kind.cmp(&b.kind)).then(a.culprit.cmp(&b.culprit)));
+    let root_cause = candidates.first().and_then(|top| {
+        let runner_up = candidates.get(1).map_or(0.0, |h| h.score);
+        let confidence = top.score * (1.0 - 0.6 * runner_up / top.score.max(1e-9));
+        (confidence >= 0.3).then(|| RootCause { kind: top.kind, culprit: top.culprit.clone(), confidence })
+    });
+    let mut trigger = trigger.map(|t| t.2);
+    if let (Some(t), Some(rc)) = (&trigger, &root_cause) {
+        if t.kind == rc.kind && t.culprit == rc.culprit {
+            trigger = None;
+        }
+    }
+    let mut ranking: Vec<Ranked> =
+        hypotheses.iter().filter(|h| h.status != Status::Eliminated).map(|h| Ranked { kind: h.kind, culprit: h.culprit.clone(), score: h.score }).collect();
+    // The root cause heads the ranking even when a trigger scored higher.
+    ranking.sort_by(|a, b| {
+        let is_rc = |r: &Ranked| root_cause.as_ref().is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit);
+        is_rc(b).cmp(&is_rc(a)).then(b.score.total_cmp(&a.score)).then(a.kind.cmp(&b.kind)).then(a.culprit.cmp(&b.culprit))
+    });
+    let mut all_findings = ctx.quality.clone();
+    all_findings.extend(findings::configuration(ctx));
+    all_findings.extend(findings::missing(ctx));
+    Verdict { format: FORMAT, incident: ctx.id.clone(), root_cause, trigger, ranking, hypotheses, findings: all_findings }
+}
+
+impl Verdict {
+    /// The hypothesis entry for a kind and culprit.
+    #[must_use]
+    pub fn hypothesis(&self, kind: Kind, culprit: &str) -> Option<&HypothesisVerdict> {
+        self.hypotheses.iter().find(|h| h.kind == kind && h.culprit == culprit)
+    }
+
+    /// Pretty JSON with a trailing newline.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+}
