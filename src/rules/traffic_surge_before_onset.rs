@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn supported_when_requests_double_before_latency() {
         let o = eval(Fixture::new("api").step(k("api", "latency_p99_ms"), 100.0, 500.0).step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2));
-        insta::assert_snapshot!(o, @"supported (0.85): requests to api rose 100.0/s → 210.0/s (+110%) from 00:24, 2 min before the symptoms");
+        insta::assert_snapshot!(o, @"supported (0.85): requests to api rose 100/s → 210/s (+110%) from 00:24, 2 min before the symptoms");
     }
 
     #[test]
