@@ -20,6 +20,16 @@ pub struct Health {
 }
 
 impl Health {
+    /// The first `n` symptoms, with a count of the rest.
+    #[must_use]
+    pub fn brief(&self, n: usize) -> String {
+        let mut s = self.symptoms.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+        if self.symptoms.len() > n {
+            s.push_str(&format!(" and {} more", self.symptoms.len() - n));
+        }
+        s
+    }
+
     /// Testable and unaffected.
     #[must_use]
     pub fn healthy(&self) -> bool {

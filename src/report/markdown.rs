@@ -86,7 +86,7 @@ fn scope(md: &mut String, ctx: &Context) {
     for e in &ctx.topo.entities {
         let kind = EntityKind::of(e);
         let (rank, state, ev) = match ctx.scope.entities.get(e) {
-            Some(h) if h.affected => (0, "**degraded**".to_string(), h.symptoms.join(", ")),
+            Some(h) if h.affected => (0, "**degraded**".to_string(), h.brief(4)),
             Some(_) => (1, "healthy".to_string(), "latency, errors and dependencies within baseline".into()),
             None if matches!(kind, EntityKind::Service | EntityKind::Ingress) => (2, "no data".to_string(), "no symptom metrics in the archive".into()),
             None => continue,

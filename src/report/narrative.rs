@@ -104,7 +104,7 @@ pub fn impact(ctx: &Context) -> Vec<String> {
     for e in ctx.scope.affected() {
         let h = ctx.scope.of(e);
         let start = h.onset.map_or(ctx.windows.start, |o| ctx.time(o));
-        let mut line = format!("**{e}**: {} (from {} UTC, {} until the end of the window)", h.symptoms.join(", "), hm(start), human_duration(ctx.windows.end - start));
+        let mut line = format!("**{e}**: {} (from {} UTC, {} until the end of the window)", h.brief(3), hm(start), human_duration(ctx.windows.end - start));
         if let Some(v) = ctx.metric(e, "errors_per_s") {
             let excess: f64 = v.values[ctx.aligned.incident.clone()].iter().filter(|x| x.is_finite()).map(|x| (x - v.score.base).max(0.0) * step_s).sum();
             if excess >= 1.0 && v.score.up(0.5) {

@@ -367,7 +367,7 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
             let own = ing.proc_ms * f.map_or(1.0, |f| f.lat.mult(t));
             let (mut off, mut w, mut lat, mut p99, mut err) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for (s, sv) in c.services.iter().enumerate() {
-                if sv.entry.iter().any(|e| *e == ing.id) {
+                if sv.entry.contains(&ing.id) {
                     let share = 1.0 / sv.entry.len() as f64;
                     let o = offered[s] * share;
                     let served = o * (1.0 - ing_drop[i]);

@@ -49,6 +49,7 @@ impl LogGen {
         LogGen { rng, rate, paths, rows: Vec::new() }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push(&mut self, t: i64, step_s: f64, sv: &Service, pod: &Pod, node: &str, level: &str, message: String) {
         // Spread lines inside the step so they do not all share the scrape timestamp.
         let ts = t + (self.rng.f64() * step_s * 1000.0) as i64;
@@ -148,6 +149,7 @@ impl LogGen {
     }
 
     /// Errors raised by the service's own code (a bad release, a sick replica).
+    #[allow(clippy::too_many_arguments)]
     pub fn app_errors(&mut self, t: i64, step_s: f64, sv: &Service, pod: &Pod, node: &str, rate: f64, release: bool) {
         let n = self.rng.poisson((rate * step_s * SAMPLE * 2.0).min(CAP * 1.5));
         for _ in 0..n {

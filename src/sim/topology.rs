@@ -38,6 +38,8 @@ fn distinct(rng: &mut Rng, pool: &[&str], suffixes: &[&str], n: usize) -> Vec<St
 }
 
 /// Draws a cluster. `start_ms`/`end_ms` bound the data; the step is 10–15 s.
+// Index loops: the DAG rule (a service calls only later ones) is about positions.
+#[allow(clippy::needless_range_loop)]
 #[must_use]
 pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
     let n_nodes = rng.int(3, 8) as usize;
