@@ -13,6 +13,8 @@ pub mod archive;
 pub mod detect;
 pub mod error;
 pub mod evidence;
+pub mod logs;
+pub mod mine;
 pub mod model;
 pub mod pipeline;
 pub mod report;

@@ -2,6 +2,9 @@
 //! command turns its arguments into library calls.
 
 mod analyze;
+mod check;
+mod merge;
+mod mine;
 mod simulate;
 
 use std::path::PathBuf;
@@ -49,6 +52,34 @@ enum Command {
     /// Examples: funnel simulate redis --seed 7 --out /tmp/redis-7;
     /// funnel simulate --all --seeds 1..10 --out corpus/
     Simulate(simulate::SimulateArgs),
+    /// Analyse every incident archive under a folder and mine what recurs.
+    ///
+    /// Finds every archive (a folder with incident.toml) at any depth, analyses them in
+    /// parallel with bounded memory, and writes OUT/incidents.parquet (one row per incident),
+    /// OUT/hypotheses.parquet (one row per hypothesis) and OUT/trends.md with charts: root
+    /// causes over time, recurring culprits, rules that never fire, common elimination paths
+    /// and similar incidents. An archive that fails gets a row with its error and the run goes
+    /// on; the exit code is 1 when any failed. Outputs are byte-identical whatever --jobs.
+    ///
+    /// Examples: funnel mine archives/ --out mined/;
+    /// funnel mine archives/ --shard 2/4 --out shard-2/ (then funnel merge)
+    Mine(mine::MineArgs),
+    /// Combine the outputs of `funnel mine --shard K/N` runs into one.
+    ///
+    /// Writes exactly the files an unsharded `funnel mine` writes (trends recomputed from the
+    /// merged rows). Exit code 1 when any merged incident had failed.
+    ///
+    /// Example: funnel merge shard-1/ shard-2/ shard-3/ --out mined/
+    Merge(merge::MergeArgs),
+    /// Regression check: compare each archive's verdict with its [expected] table.
+    ///
+    /// For every archive under ROOT with [expected] (kind and culprit, or kind = "none" for no
+    /// root cause), prints a table of mismatches and `N passed, M failed`. Exit 0 when all
+    /// match, 1 on any mismatch, 2 when an archive cannot be analysed. --junit writes JUnit XML
+    /// for CI.
+    ///
+    /// Example: funnel simulate --all --seeds 1..3 --out corpus/ && funnel check corpus/ --junit check.xml
+    Check(check::CheckArgs),
     /// List the funnel's rules, or explain one (funnel rules peer-sharing-storage-healthy).
     Rules {
         /// A rule id.
@@ -64,6 +95,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     match args.command {
         Command::Analyze(a) => analyze::run(&a),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Mine(a) => mine::run(&a),
+        Command::Merge(a) => merge::run(&a),
+        Command::Check(a) => check::run(&a),
         Command::Rules { id } => rules(id.as_deref()),
     }
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::align::{Aligned, Series};
 use crate::detect::{self, Score};
+use crate::logs::LogEvidence;
 use crate::model::{APP, EntityKind, EventRow, Finding, IncidentSpec, SIDECAR, SeriesKey, Windows};
 pub use scope::{Health, Scope};
 pub use topology::Topology;
@@ -51,6 +52,8 @@ pub struct Context {
     pub scope: Scope,
     /// Data-quality findings (sources that disagree).
     pub quality: Vec<Finding>,
+    /// Template statistics of the logs.
+    pub logs: LogEvidence,
     trusted: BTreeMap<SeriesKey, usize>,
 }
 
@@ -61,7 +64,16 @@ fn logical(k: &SeriesKey) -> SeriesKey {
 impl Context {
     /// Builds the context: scores every series, resolves sources, computes scope.
     #[must_use]
-    pub fn build(id: String, spec: IncidentSpec, windows: Windows, aligned: Aligned, pod_nodes: &BTreeMap<String, String>, events: Vec<EventRow>, has_events: bool) -> Context {
+    pub fn build(
+        id: String,
+        spec: IncidentSpec,
+        windows: Windows,
+        aligned: Aligned,
+        pod_nodes: &BTreeMap<String, String>,
+        events: Vec<EventRow>,
+        has_events: bool,
+        logs: LogEvidence,
+    ) -> Context {
         let scores = detect::score_all(&aligned);
         let topo = Topology::build(&spec, &aligned.series, pod_nodes);
         // Provisional symptoms over every source, to judge which source of a resource series
@@ -82,7 +94,7 @@ impl Context {
         let mut quality: Vec<Finding> = choices.iter().filter_map(|c| c.finding.clone()).collect();
         quality.sort();
         let trusted = choices.into_iter().map(|c| (c.key, c.trusted)).collect();
-        let mut ctx = Context { id, spec, windows, aligned, scores, topo, events, has_events, scope: Scope::default(), quality, trusted };
+        let mut ctx = Context { id, spec, windows, aligned, scores, topo, events, has_events, scope: Scope::default(), quality, logs, trusted };
         ctx.scope = ctx.compute_scope();
         ctx
     }

@@ -39,6 +39,7 @@ pub(crate) struct Fixture {
     pod_nodes: BTreeMap<String, String>,
     events: Vec<EventRow>,
     has_events: bool,
+    logs: Vec<crate::model::LogRow>,
 }
 
 impl Fixture {
@@ -53,7 +54,7 @@ impl Fixture {
             expected: None,
             entities: Vec::new(),
         };
-        Fixture { series: Vec::new(), spec, pod_nodes: BTreeMap::new(), events: Vec::new(), has_events: false }
+        Fixture { series: Vec::new(), spec, pod_nodes: BTreeMap::new(), events: Vec::new(), has_events: false, logs: Vec::new() }
     }
 
     /// A series at `base` in the baseline that moves to `inc` from bucket `from` on.
@@ -128,13 +129,23 @@ impl Fixture {
         self
     }
 
+    /// `n` log lines of `entity` at `level`, one per minute from `from` (bucket).
+    pub(crate) fn log(mut self, entity: &str, from: usize, n: usize, level: &str, message: &str) -> Fixture {
+        for i in 0..n {
+            let ts_ms = i64::try_from(from + i).unwrap_or(0) * MIN + 1000;
+            self.logs.push(crate::model::LogRow { ts_ms, entity: entity.into(), message: message.replace("{i}", &i.to_string()), pod: None, node: None, level: Some(level.into()) });
+        }
+        self
+    }
+
     pub(crate) fn build(mut self) -> Context {
         self.series.sort_by(|a, b| a.key.cmp(&b.key));
         let grid = Grid { t0: 0, step: MIN, len: 40 };
         let mut aligned = Aligned { grid, baseline: 0..20, incident: 20..40, alert: 32, series: self.series };
         crate::align::add_entity_rollups(&mut aligned);
         let windows = Windows { baseline_start: 0, baseline_end: 20 * MIN, start: 20 * MIN, end: 40 * MIN, fired_at: 32 * MIN };
-        Context::build("fixture".into(), self.spec, windows, aligned, &self.pod_nodes, self.events, self.has_events)
+        let logs = crate::logs::evidence::analyze(&self.logs, &grid, &(0..20), &(20..40));
+        Context::build("fixture".into(), self.spec, windows, aligned, &self.pod_nodes, self.events, self.has_events, logs)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Report: writes `verdict.json`, `postmortem.md` and `charts/*.svg` for one analysis.
 
+pub mod bars;
 pub mod charts;
+pub mod logs;
 pub mod markdown;
 pub mod narrative;
 pub mod remediation;
@@ -30,12 +32,17 @@ pub fn write(an: &Analysis, out: &Path) -> Result<Vec<String>> {
     if let Some(c) = charts::eliminated_storage(&an.ctx, &an.verdict) {
         models.push(c);
     }
+    if let Some(c) = logs::chart(&an.ctx) {
+        models.push(c);
+    }
     let mut written = Vec::new();
     for c in &models {
         svg::render(c, &out.join("charts").join(&c.file))?;
         written.push((c.file.clone(), c.title.clone()));
     }
-    let md = markdown::render(an, &written, None);
+    let log_chart = written.iter().find(|w| w.0 == "logs.svg").map(|w| w.0.as_str());
+    let log_section = logs::section(&an.ctx, log_chart);
+    let md = markdown::render(an, &written, log_section.as_deref());
     let md_path = out.join("postmortem.md");
     fs::write(&md_path, md).map_err(|e| Error::io(&md_path, e))?;
     Ok(written.into_iter().map(|w| w.0).collect())

@@ -53,7 +53,7 @@ impl Rule for GatewayOtherServicesHealthy {
             return Some(Outcome::eliminated(
                 id,
                 0.85,
-                format!("{} also come through {gw} and stayed healthy{}", healthy.join(", "), if sick.is_empty() { String::new() } else { format!(" while {} degraded", sick.join(", ")) }),
+                format!("{} also {} through {gw} and stayed healthy{}", healthy.join(", "), if healthy.len() == 1 { "comes" } else { "come" }, if sick.is_empty() { String::new() } else { format!(" while {} degraded", sick.join(", ")) }),
             ));
         }
         if own.is_some_and(|g| g.healthy()) {
@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn eliminated_when_a_sibling_behind_it_is_healthy() {
-        insta::assert_snapshot!(eval(Fixture::new("a").slow_service("a").healthy_service("b")), @"eliminated (0.85): b also come through ingress:gw and stayed healthy while a degraded");
+        insta::assert_snapshot!(eval(Fixture::new("a").slow_service("a").healthy_service("b")), @"eliminated (0.85): b also comes through ingress:gw and stayed healthy while a degraded");
     }
 
     #[test]

@@ -25,11 +25,14 @@ mod all_dependencies_slow_together;
 mod app_cpu_below_limit;
 mod app_memory_below_limit;
 mod deploy_before_onset;
+mod dependency_errors_in_logs;
 mod failover_event;
 mod gateway_other_services_healthy;
 mod healthy_services_elsewhere;
 mod most_pods_affected;
+mod new_errors_after_deploy;
 mod node_pods_degrade_together;
+mod oom_killed_in_logs;
 mod peer_sharing_storage_healthy;
 mod sidecar_at_limit;
 mod storage_server_metrics;
@@ -131,12 +134,15 @@ pub static RULES: &[&dyn Rule] = &[
     &all_dependencies_slow_together::AllDependenciesSlowTogether,
     &app_cpu_below_limit::AppCpuBelowLimit,
     &app_memory_below_limit::AppMemoryBelowLimit,
+    &dependency_errors_in_logs::DependencyErrorsInLogs,
     &deploy_before_onset::DeployBeforeOnset,
     &failover_event::FailoverEvent,
     &gateway_other_services_healthy::GatewayOtherServicesHealthy,
     &healthy_services_elsewhere::HealthyServicesElsewhere,
     &most_pods_affected::MostPodsAffected,
+    &new_errors_after_deploy::NewErrorsAfterDeploy,
     &node_pods_degrade_together::NodePodsDegradeTogether,
+    &oom_killed_in_logs::OomKilledInLogs,
     &peer_sharing_storage_healthy::PeerSharingStorageHealthy,
     &sidecar_at_limit::SidecarAtLimit,
     &storage_server_metrics::StorageServerMetrics,

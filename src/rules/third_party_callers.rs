@@ -68,7 +68,8 @@ impl Rule for ThirdPartyCallers {
             }
         }
         if !healthy.is_empty() {
-            return Some(Outcome::eliminated(id, 0.85, format!("{} also call {tp} and saw no change", healthy.join(", "))));
+            let verb = if healthy.len() == 1 { "calls" } else { "call" };
+            return Some(Outcome::eliminated(id, 0.85, format!("{} also {verb} {tp} and saw no change", healthy.join(", "))));
         }
         if !isolated.is_empty() {
             let w = if isolated.len() >= 2 { 0.85 } else { 0.7 };
@@ -95,7 +96,7 @@ mod tests {
     #[test]
     fn eliminated_by_a_healthy_caller() {
         let f = Fixture::new("a").slow_service("a").step(kd("a", "http:v", "dep_latency_ms"), 100.0, 300.0).healthy_service("b").flat(kd("b", "http:v", "dep_latency_ms"), 100.0);
-        insta::assert_snapshot!(eval(f), @"eliminated (0.85): b (100 ms → 100 ms) also call http:v and saw no change");
+        insta::assert_snapshot!(eval(f), @"eliminated (0.85): b (100 ms → 100 ms) also calls http:v and saw no change");
     }
 
     #[test]

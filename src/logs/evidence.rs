@@ -1,0 +1,216 @@
+//! Per-entity template statistics: which templates are new in the incident window or surging
+//! against the baseline, with counts per grid bucket for charts. Entities are mined in
+//! parallel; the result is sorted, so it does not depend on the thread count.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::miner::{MinerConfig, mine};
+use crate::align::Grid;
+use crate::model::LogRow;
+
+/// How serious a template's lines are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// info, debug, or no level.
+    Info,
+    /// warn.
+    Warn,
+    /// error, fatal, panic.
+    Error,
+}
+
+impl Severity {
+    fn of(level: Option<&str>, message: &str) -> Severity {
+        match level.map(str::to_ascii_lowercase).as_deref() {
+            Some("error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert") => Severity::Error,
+            Some("warn" | "warning") => Severity::Warn,
+            Some(_) => Severity::Info,
+            None => {
+                let m = message.to_ascii_lowercase();
+                if ["panic", "fatal", "exception", "error", "oomkilled", "out of memory"].iter().any(|w| m.contains(w)) {
+                    Severity::Error
+                } else if ["timeout", "timed out", "deadline exceeded", "refused", "reset", "warn", "retry"].iter().any(|w| m.contains(w)) {
+                    Severity::Warn
+                } else {
+                    Severity::Info
+                }
+            }
+        }
+    }
+
+    fn weight(self) -> f64 {
+        match self {
+            Severity::Info => 1.0,
+            Severity::Warn => 2.0,
+            Severity::Error => 3.0,
+        }
+    }
+}
+
+/// One template of one entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateStat {
+    /// Entity id.
+    pub entity: String,
+    /// The template (`<*>` for variables).
+    pub template: String,
+    /// The most severe level seen.
+    pub severity: Severity,
+    /// Lines in the baseline window.
+    pub baseline: usize,
+    /// Lines in the incident window.
+    pub incident: usize,
+    /// First line in the incident window, epoch ms.
+    pub first_seen: Option<i64>,
+    /// Incident rate over baseline rate (baseline smoothed by one line).
+    pub ratio: f64,
+    /// Absent from the baseline, at least 3 lines in the incident.
+    pub new: bool,
+    /// Ranking score: severity × incident lines × log(ratio).
+    pub score: f64,
+    /// Lines per grid bucket.
+    pub counts: Vec<u32>,
+    /// Up to three raw messages from the incident window.
+    pub samples: Vec<String>,
+}
+
+impl TemplateStat {
+    /// New, or at least 3× its baseline rate with 5+ lines.
+    #[must_use]
+    pub fn notable(&self) -> bool {
+        self.new || (self.ratio >= 3.0 && self.incident >= 5)
+    }
+
+    /// Whether the template or a sample mentions `needle` (case-insensitive).
+    #[must_use]
+    pub fn mentions(&self, needle: &str) -> bool {
+        let n = needle.to_ascii_lowercase();
+        !n.is_empty() && (self.template.to_ascii_lowercase().contains(&n) || self.samples.iter().any(|s| s.to_ascii_lowercase().contains(&n)))
+    }
+
+    /// Looks like a failed call: timeouts, resets, refusals, deadlines.
+    #[must_use]
+    pub fn is_timeout_like(&self) -> bool {
+        let t = self.template.to_ascii_lowercase();
+        ["timeout", "timed out", "deadline exceeded", "connection reset", "refused", "unavailable", "upstream connect error", "broken pipe", "eof"].iter().any(|w| t.contains(w))
+    }
+}
+
+/// Template statistics of every entity with logs.
+#[derive(Debug, Clone, Default)]
+pub struct LogEvidence {
+    /// Every template, sorted by entity then descending score then template.
+    pub templates: Vec<TemplateStat>,
+    /// Entity → (baseline lines, incident lines).
+    pub lines: BTreeMap<String, (usize, usize)>,
+}
+
+impl LogEvidence {
+    /// The notable templates of one entity, best first.
+    pub fn notable_of<'a>(&'a self, entity: &'a str) -> impl Iterator<Item = &'a TemplateStat> + 'a {
+        self.templates.iter().filter(move |t| t.entity == entity && t.notable())
+    }
+
+    /// Whether the entity has any logs in the archive.
+    #[must_use]
+    pub fn has_logs(&self, entity: &str) -> bool {
+        self.lines.contains_key(entity)
+    }
+}
+
+/// Mines each entity's log lines and compares the incident window with the baseline.
+#[must_use]
+pub fn analyze(logs: &[LogRow], grid: &Grid, baseline: &Range<usize>, incident: &Range<usize>) -> LogEvidence {
+    let mut by_entity: BTreeMap<&str, Vec<&LogRow>> = BTreeMap::new();
+    for l in logs {
+        by_entity.entry(l.entity.as_str()).or_default().push(l);
+    }
+    let base_len = (baseline.end - baseline.start).max(1) as f64;
+    let inc_len = (incident.end - incident.start).max(1) as f64;
+    let per: Vec<(String, (usize, usize), Vec<TemplateStat>)> = by_entity
+        .into_par_iter()
+        .map(|(entity, rows)| {
+            let contents: Vec<&str> = rows.iter().map(|r| r.message.as_str()).collect();
+            let mined = mine(&contents, &MinerConfig::default());
+            let mut stats: Vec<TemplateStat> = mined
+                .templates
+                .iter()
+                .map(|t| TemplateStat {
+                    entity: entity.to_string(),
+                    template: t.clone(),
+                    severity: Severity::Info,
+                    baseline: 0,
+                    incident: 0,
+                    first_seen: None,
+                    ratio: 0.0,
+                    new: false,
+                    score: 0.0,
+                    counts: vec![0; grid.len],
+                    samples: Vec::new(),
+                })
+                .collect();
+            let (mut nb, mut ni) = (0, 0);
+            for (row, &c) in rows.iter().zip(&mined.cluster_of_line) {
+                let Some(s) = stats.get_mut(c as usize) else { continue };
+                s.severity = s.severity.max(Severity::of(row.level.as_deref(), &row.message));
+                let Some(b) = grid.index(row.ts_ms) else { continue };
+                s.counts[b] += 1;
+                if baseline.contains(&b) {
+                    s.baseline += 1;
+                    nb += 1;
+                } else if incident.contains(&b) {
+                    s.incident += 1;
+                    ni += 1;
+                    s.first_seen = Some(s.first_seen.map_or(row.ts_ms, |f| f.min(row.ts_ms)));
+                    if s.samples.len() < 3 && !s.samples.contains(&row.message) {
+                        s.samples.push(row.message.clone());
+                    }
+                }
+            }
+            for s in &mut stats {
+                s.ratio = (s.incident as f64 / inc_len) / ((s.baseline as f64 + 1.0) / base_len);
+                s.new = s.baseline == 0 && s.incident >= 3;
+                s.score = if s.notable() { s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5) } else { 0.0 };
+            }
+            stats.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.incident.cmp(&a.incident)).then(a.template.cmp(&b.template)));
+            (entity.to_string(), (nb, ni), stats)
+        })
+        .collect();
+    let mut ev = LogEvidence::default();
+    for (entity, counts, stats) in per {
+        ev.lines.insert(entity, counts);
+        ev.templates.extend(stats);
+    }
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(ts_min: i64, entity: &str, msg: &str, level: &str) -> LogRow {
+        LogRow { ts_ms: ts_min * 60_000, entity: entity.into(), message: msg.into(), pod: None, node: None, level: Some(level.into()) }
+    }
+
+    #[test]
+    fn new_error_templates_stand_out() {
+        let mut logs = Vec::new();
+        for m in 0..40 {
+            logs.push(row(m, "api", &format!("GET /rooms/{m} 200 {}ms", 10 + m), "info"));
+        }
+        for m in 25..35 {
+            logs.push(row(m, "api", &format!("redis: dial tcp 10.0.3.{m}:6379: i/o timeout"), "error"));
+        }
+        let grid = Grid { t0: 0, step: 60_000, len: 40 };
+        let ev = analyze(&logs, &grid, &(0..20), &(20..40));
+        let top = ev.notable_of("api").next().expect("a notable template");
+        assert!(top.template.contains("i/o timeout"), "{top:?}");
+        assert!(top.new && top.severity == Severity::Error && top.incident == 10);
+        assert!(top.mentions("redis") && top.is_timeout_like());
+        assert_eq!(ev.notable_of("api").count(), 1, "the steady request log is not notable");
+    }
+}

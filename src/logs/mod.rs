@@ -1,0 +1,10 @@
+//! Logs as evidence: a template miner (masks → fixed-depth clustering → two-pass labelling),
+//! the Loghub `log_format` convention for plain-text files, and per-entity template statistics
+//! against the baseline (new and surging templates, errors weighed higher).
+
+pub mod evidence;
+pub mod format;
+pub mod masks;
+pub mod miner;
+
+pub use evidence::{LogEvidence, TemplateStat};

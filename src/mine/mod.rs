@@ -1,0 +1,243 @@
+//! Bulk mining: analyse every incident archive under a root and keep what recurs.
+//!
+//! [`discover`] finds the archives, [`Shard`] picks this worker's share, [`mine`] analyses them
+//! on a bounded pool (an analysis is dropped as soon as its [`rows`] are extracted), [`write`]
+//! stores `incidents.parquet`, `hypotheses.parquet`, `trends.md` and `charts/`. [`merge`] reads
+//! shard outputs back into the same [`Rows`], so a merged run writes the very bytes a single
+//! run would. [`check`] judges rows against `[expected]`.
+//!
+//! A failed incident is never dropped and never stops the run: it becomes a row with its error.
+//! The library never prints; progress goes through a callback.
+
+pub mod check;
+pub mod discover;
+pub mod rows;
+pub mod run;
+pub mod shard;
+pub mod similar;
+pub mod table;
+pub mod trends;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use discover::{Found, discover};
+pub use rows::{HypothesisRow, IncidentRow, Mined, Rows};
+pub use shard::Shard;
+
+use crate::pipeline::{self, Analysis};
+
+/// What can go wrong in mining as a whole (a single incident's failure is a row, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or folder could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A mined table cannot be written or read back.
+    #[error("{}: {message}", path.display())]
+    Table {
+        /// The Parquet file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Bad input: a root that is not a folder, overlapping shards.
+    #[error("{}: {message}", path.display())]
+    Input {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A report or chart could not be written.
+    #[error(transparent)]
+    Report(#[from] crate::Error),
+}
+
+/// How to mine.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Passed to every analysis.
+    pub analysis: pipeline::Options,
+    /// Mine only this share.
+    pub shard: Option<Shard>,
+    /// Analyses in flight at once (memory is about this many analyses).
+    pub workers: usize,
+    /// Also write each incident's postmortem under `<reports>/<id>/`.
+    pub reports: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { analysis: pipeline::Options::default(), shard: None, workers: run::default_workers(), reports: None }
+    }
+}
+
+/// The archives under `root` this shard owns, sorted by (id, path).
+///
+/// # Errors
+/// The root cannot be listed.
+pub fn select(root: &Path, shard: Option<Shard>) -> Result<Vec<Found>, Error> {
+    let mut found = discover(root)?;
+    if let Some(s) = shard {
+        found.retain(|f| s.owns(&f.id));
+    }
+    Ok(found)
+}
+
+/// A folder name for an incident's report: the id with anything but `[A-Za-z0-9._-]` replaced,
+/// so an id can never escape the reports folder.
+#[must_use]
+pub fn report_dir_name(id: &str) -> String {
+    let s: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') { format!("_{s}") } else { s }
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>().map(|s| (*s).to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Analyses one archive into rows, writing its report when asked. Never fails: an error (or a
+/// panic in the analyzer) becomes the row's error.
+#[must_use]
+pub fn mine_one(f: &Found, opts: &Options, report_name: &str) -> Mined {
+    let failure = |e: String| {
+        let spec = crate::archive::read_spec(&f.dir).ok();
+        Mined { incident: IncidentRow::failure(&f.id, &f.rel, spec.as_ref(), e), hypotheses: Vec::new() }
+    };
+    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline::analyze(&f.dir, &opts.analysis)));
+    let an: Analysis = match analysed {
+        Ok(Ok(an)) => an,
+        Ok(Err(e)) => return failure(e.to_string()),
+        Err(p) => return failure(format!("analyzer panicked: {}", panic_text(p.as_ref()))),
+    };
+    let mut m = rows::extract(&an, &f.rel);
+    if let Some(dir) = &opts.reports {
+        if let Err(e) = crate::report::write(&an, &dir.join(report_name)) {
+            m.incident.status = rows::ERROR.into();
+            m.incident.error = Some(format!("writing the report: {e}"));
+        }
+    }
+    // `an` drops here: only the rows outlive the analysis.
+    m
+}
+
+/// Mines the given archives with at most `opts.workers` analyses in flight; `done` is called
+/// after each. Rows come back in canonical order whatever the worker count.
+#[must_use]
+pub fn mine(found: &[Found], opts: &Options, done: impl Fn() + Sync) -> Rows {
+    let mut per_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in found {
+        *per_id.entry(&f.id).or_default() += 1;
+    }
+    // Two archives with one id would share a report folder: suffix those with a path hash.
+    let names: Vec<String> = found
+        .iter()
+        .map(|f| {
+            let base = report_dir_name(&f.id);
+            if per_id[f.id.as_str()] > 1 { format!("{base}-{:08x}", shard::fnv1a64(f.rel.as_bytes()) & 0xffff_ffff) } else { base }
+        })
+        .collect();
+    let jobs: Vec<(&Found, &str)> = found.iter().zip(names.iter().map(String::as_str)).collect();
+    let mined = run::bounded(&jobs, opts.workers, |(f, name)| mine_one(f, opts, name), done);
+    Rows::from_mined(mined)
+}
+
+/// Chart files `write` may produce; stale ones from an earlier run are removed first.
+const CHART_FILES: [&str; 4] = ["causes-over-time.svg", "recurring-culprits.svg", "rule-activity.svg", "elimination-paths.svg"];
+
+/// Writes `incidents.parquet`, `hypotheses.parquet`, `trends.md` and `charts/*.svg` into `out`.
+///
+/// # Errors
+/// A file cannot be written or a chart drawn.
+pub fn write(rows: &Rows, out: &Path) -> Result<(), Error> {
+    let charts = out.join("charts");
+    fs::create_dir_all(&charts).map_err(|e| Error::Io { path: charts.clone(), source: e })?;
+    table::write(rows, out)?;
+    let ids: Vec<&str> = crate::rules::RULES.iter().map(|r| r.info().id).collect();
+    let t = trends::compute(rows, &ids);
+    for name in CHART_FILES {
+        let p = charts.join(name);
+        if p.is_file() {
+            fs::remove_file(&p).map_err(|e| Error::Io { path: p, source: e })?;
+        }
+    }
+    for c in &t.charts {
+        crate::report::bars::render(c, &charts.join(&c.file))?;
+    }
+    let md = out.join("trends.md");
+    fs::write(&md, t.markdown).map_err(|e| Error::Io { path: md, source: e })?;
+    Ok(())
+}
+
+/// Reads shard outputs and combines them into canonical rows.
+///
+/// # Errors
+/// An unreadable shard, or an incident present in two shards (the same shard given twice, or
+/// shards cut with different N).
+pub fn merge(shards: &[PathBuf]) -> Result<Rows, Error> {
+    let mut all = Rows::default();
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (i, dir) in shards.iter().enumerate() {
+        let rows = table::read(dir)?;
+        for r in &rows.incidents {
+            if let Some(j) = seen.insert((r.id.clone(), r.path.clone()), i) {
+                return Err(Error::Input {
+                    path: dir.clone(),
+                    message: format!("incident `{}` ({}) is also in {} (the same shard twice, or shards of different --shard N?)", r.id, r.path, shards[j].display()),
+                });
+            }
+        }
+        all.incidents.extend(rows.incidents);
+        all.hypotheses.extend(rows.hypotheses);
+    }
+    all.canonicalize();
+    Ok(all)
+}
+
+/// Copies each shard's `reports/` into `out/reports/`; returns the number of reports copied.
+///
+/// # Errors
+/// A file cannot be read or written.
+pub fn merge_reports(shards: &[PathBuf], out: &Path) -> Result<usize, Error> {
+    let mut n = 0;
+    for s in shards {
+        let from = s.join("reports");
+        if !from.is_dir() {
+            continue;
+        }
+        let io = |p: &Path| { let p = p.to_path_buf(); move |e| Error::Io { path: p, source: e } };
+        for entry in fs::read_dir(&from).map_err(io(&from))? {
+            let entry = entry.map_err(io(&from))?;
+            if entry.file_type().map_err(io(&from))?.is_dir() {
+                copy_tree(&entry.path(), &out.join("reports").join(entry.file_name()))?;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    fs::create_dir_all(to).map_err(|e| Error::Io { path: to.to_path_buf(), source: e })?;
+    for entry in fs::read_dir(from).map_err(|e| Error::Io { path: from.to_path_buf(), source: e })? {
+        let entry = entry.map_err(|e| Error::Io { path: from.to_path_buf(), source: e })?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            fs::copy(&src, &dst).map_err(|e| Error::Io { path: src.clone(), source: e })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

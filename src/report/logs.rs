@@ -1,0 +1,81 @@
+//! The "Log evidence" section and chart: the top new or surging templates of each degraded
+//! entity, with counts against the baseline.
+
+use std::fmt::Write as _;
+
+use super::charts::{Chart, Dash, Line};
+use crate::evidence::Context;
+use crate::model::fmt_ms;
+
+const TOP: usize = 5;
+
+fn esc(s: &str) -> String {
+    s.replace('|', "\\|").replace('`', "'")
+}
+
+/// Markdown for the section, or None when the archive has no logs.
+#[must_use]
+pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
+    if ctx.logs.lines.is_empty() {
+        return None;
+    }
+    let mut md = String::from("## Log evidence\n\n");
+    let mut entities: Vec<&str> = ctx.scope.affected();
+    entities.retain(|e| ctx.logs.has_logs(e));
+    let quiet: Vec<&str> = ctx.logs.lines.keys().map(String::as_str).filter(|e| !entities.contains(e) && ctx.logs.notable_of(e).next().is_none()).collect();
+    let mut any = false;
+    for e in &entities {
+        let top: Vec<_> = ctx.logs.notable_of(e).take(TOP).collect();
+        if top.is_empty() {
+            continue;
+        }
+        any = true;
+        let (b, i) = ctx.logs.lines[*e];
+        let _ = writeln!(md, "**{e}** ({b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline | Incident | First seen |\n|---|---|---|---|---|");
+        for t in top {
+            let first = t.first_seen.map_or_else(String::new, |f| fmt_ms(f, "%H:%M:%S"));
+            let tag = if t.new { "new" } else { &format!("×{:.0}", t.ratio) };
+            let _ = writeln!(md, "| `{}` | {:?} | {} | {} ({tag}) | {first} |", esc(&t.template), t.severity, t.baseline, t.incident);
+        }
+        md.push('\n');
+    }
+    if !any {
+        md.push_str("No degraded entity logs anything new or surging.\n\n");
+    }
+    if !quiet.is_empty() {
+        let _ = writeln!(md, "Nothing new or surging in the logs of {}.\n", quiet.join(", "));
+    }
+    if let Some(file) = chart {
+        let _ = writeln!(md, "![log template rates](charts/{file})\n");
+    }
+    Some(md.replace("Severity::", ""))
+}
+
+/// Lines per minute of the top templates of the alerting (or first degraded) entity.
+#[must_use]
+pub fn chart(ctx: &Context) -> Option<Chart> {
+    let entity = [ctx.spec.alert.entity.as_str()].into_iter().chain(ctx.scope.affected()).find(|e| ctx.logs.notable_of(e).next().is_some())?;
+    let g = ctx.aligned.grid;
+    let per_min = 60_000.0 / g.step as f64;
+    let lines = ctx
+        .logs
+        .notable_of(entity)
+        .take(4)
+        .enumerate()
+        .map(|(i, t)| {
+            let label: String = t.template.chars().take(60).collect();
+            Line { label, points: t.counts.iter().enumerate().map(|(b, c)| (g.time(b), f64::from(*c) * per_min)).collect(), dash: Dash::Solid, color: Some(i) }
+        })
+        .collect();
+    Some(Chart {
+        file: "logs.svg".into(),
+        title: format!("{entity}: new or surging log templates"),
+        y_label: "lines per minute".into(),
+        x_range: (g.t0, g.time(g.len)),
+        baseline: (ctx.windows.baseline_start, ctx.windows.baseline_end),
+        incident: (ctx.windows.start, ctx.windows.end),
+        lines,
+        hlines: Vec::new(),
+        markers: vec![(ctx.windows.fired_at, "alert".into())],
+    })
+}
