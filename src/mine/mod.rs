@@ -109,6 +109,9 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 #[must_use]
 pub fn mine_one(f: &Found, opts: &Options, report_name: &str) -> Mined {
     let failure = |e: String| {
+        // Paths relative to the mined root, so outputs do not depend on where the corpus is
+        // mounted (shards on different machines, a merge elsewhere).
+        let e = e.replace(&*f.dir.to_string_lossy(), &f.rel);
         let spec = crate::archive::read_spec(&f.dir).ok();
         Mined { incident: IncidentRow::failure(&f.id, &f.rel, spec.as_ref(), e), hypotheses: Vec::new() }
     };

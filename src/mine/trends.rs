@@ -22,10 +22,15 @@ pub struct Trends {
     pub charts: Vec<Bars>,
 }
 
-/// A markdown table cell: one line, pipes escaped, long text cut.
+/// A markdown table cell: one line, pipes escaped.
 fn cell(s: &str) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
-    if one.chars().count() > 160 { format!("{}…", one.chars().take(159).collect::<String>()) } else { one }
+    s.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+}
+
+/// A cell for free text (errors), cut so one bad archive cannot flood the table.
+fn short(s: &str) -> String {
+    let one = cell(s);
+    if one.chars().count() > 200 { format!("{}…", one.chars().take(199).collect::<String>()) } else { one }
 }
 
 fn day(ms: i64) -> String {
@@ -250,7 +255,7 @@ pub fn compute(rows: &Rows, rule_ids: &[&str]) -> Trends {
     if failed > 0 {
         let _ = writeln!(md, "## Failed incidents\n\n| incident | path | error |\n|---|---|---|");
         for r in inc.iter().filter(|r| r.failed()) {
-            let _ = writeln!(md, "| {} | {} | {} |", cell(&r.id), cell(&r.path), cell(r.error.as_deref().unwrap_or("")));
+            let _ = writeln!(md, "| {} | {} | {} |", cell(&r.id), cell(&r.path), short(r.error.as_deref().unwrap_or("")));
         }
         md.push('\n');
     }

@@ -110,7 +110,7 @@ mod tests {
     fn eliminated_when_one_caller_alone_logs_timeouts() {
         let o = eval(fx().log("a", 26, 10, "error", "redis: dial tcp 10.0.0.{i}:6379: i/o timeout")).unwrap();
         assert_eq!(o.status, Status::Eliminated, "{o}");
-        assert!(o.evidence.contains("b also call it"), "{o}");
+        assert!(o.evidence.contains("b also calls it"), "{o}");
     }
 
     #[test]

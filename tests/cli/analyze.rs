@@ -111,11 +111,11 @@ fn committed_example_report_is_current() {
     let dir = tmp();
     analyze_seed(dir.path(), "2");
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/live-rt-jitter");
-    assert_eq!(
-        tree(dir.path()),
-        tree(&committed),
-        "reports/live-rt-jitter is stale: regenerate it with the README's first command"
-    );
+    let (fresh, old) = (tree(dir.path()), tree(&committed));
+    let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fresh), names(&old), "reports/live-rt-jitter has other files: regenerate it with the README's first command");
+    let stale: Vec<_> = fresh.iter().zip(&old).filter(|(a, b)| a.1 != b.1).map(|(a, _)| a.0.display().to_string()).collect();
+    assert!(stale.is_empty(), "reports/live-rt-jitter is stale ({}): regenerate it with the README's first command", stale.join(", "));
 }
 
 #[test]
