@@ -10,13 +10,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {err}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// The OS error (in the message, not chained, so `{:#}` prints it once).
+        err: std::io::Error,
     },
     /// A Parquet file is corrupt, truncated or not Parquet at all.
     #[error("{}: not a readable Parquet file ({message})", path.display())]
@@ -59,7 +58,7 @@ impl Error {
         Error::Input { path: path.into(), message: message.into() }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+    pub(crate) fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Error {
+        Error::Io { path: path.into(), err }
     }
 }

@@ -2,6 +2,7 @@
 //! command turns its arguments into library calls.
 
 mod analyze;
+mod logs;
 mod check;
 mod merge;
 mod mine;
@@ -80,6 +81,12 @@ enum Command {
     ///
     /// Example: funnel simulate --all --seeds 1..3 --out corpus/ && funnel check corpus/ --junit check.xml
     Check(check::CheckArgs),
+    /// Mine a plain-text log file into templates (Drain-style, built-in masks).
+    ///
+    /// Writes one CSV row per input line: line_id,template_id,template.
+    ///
+    /// Example: funnel logs HDFS.log --format '<Date> <Time> <Pid> <Level> <Component>: <Content>' --out hdfs.csv
+    Logs(logs::LogsArgs),
     /// List the funnel's rules, or explain one (funnel rules peer-sharing-storage-healthy).
     Rules {
         /// A rule id.
@@ -98,6 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Command::Mine(a) => mine::run(&a),
         Command::Merge(a) => merge::run(&a),
         Command::Check(a) => check::run(&a),
+        Command::Logs(a) => logs::run(&a),
         Command::Rules { id } => rules(id.as_deref()),
     }
 }

@@ -6,6 +6,7 @@
 //! lazily (`.*?`) and the whole pattern is anchored at both ends, exactly as LOGPAI builds
 //! it, so a format written for the Loghub benchmark isolates the same `<Content>` here.
 
+use super::header::Header;
 use regex::bytes::{CaptureLocations, Regex};
 use std::fmt;
 
@@ -49,6 +50,8 @@ pub struct LogFormat {
     /// the line. Same leftmost-first result as the full pattern, because a trailing lazy
     /// `.*?$` matches any remainder, but the engine only scans the header.
     header: Option<Regex>,
+    /// A faster matcher for `header` when the format is plain enough (see `header`).
+    fast: Option<Header>,
 }
 
 impl LogFormat {
@@ -105,7 +108,9 @@ impl LogFormat {
             Some(p) => Some(Regex::new(&p).map_err(|e| FormatError::Regex(e.to_string()))?),
             None => None,
         };
+        let fast = header.as_ref().and_then(|_| Header::compile(format));
         Ok(LogFormat {
+            fast,
             source: format.to_string(),
             regex,
             fields,
@@ -140,8 +145,11 @@ impl LogFormat {
         match &self.header {
             Some(h) => {
                 let line = line.trim();
-                let m = h.find(line.as_bytes())?;
-                line.get(m.end()..)
+                let end = match self.fast.as_ref().and_then(|f| f.end(line.as_bytes())) {
+                    Some(end) => end,
+                    None => h.find(line.as_bytes())?.end(),
+                };
+                line.get(end..)
             }
             None => self.group(locs, line, self.content),
         }

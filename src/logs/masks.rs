@@ -18,33 +18,120 @@ const UNITS: [&str; 24] = [
 ];
 
 /// Characters that separate a token's parts (`key=value`, `host:port`, `f(x)`, `a,b`).
-fn is_delim(b: u8) -> bool {
-    matches!(
-        b,
-        b'=' | b':'
-            | b','
-            | b';'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'<'
-            | b'>'
-            | b'/'
-            | b'\\'
-            | b'@'
-            | b'|'
-            | b'"'
-            | b'\''
-            | b'#'
-            | b'$'
-            | b'&'
-            | b'?'
-            | b'!'
-            | b'*'
-    )
+const DELIMS: &[u8] = b"=:,;()[]{}<>/\\@|\"'#$&?!*";
+
+// Byte classes. A token is scanned once, and the union (`any`) and intersection (`all`) of its
+// bytes' classes answer most of the questions the masker asks without another pass.
+/// ASCII whitespace: separates tokens.
+const WS: u32 = 1;
+/// A digit or one of `/ @ \`: the token may hold a value, path or address.
+const VALUED: u32 = 1 << 1;
+const HEX: u32 = 1 << 2;
+const DIGIT: u32 = 1 << 3;
+/// Digits and `. , : - + _ T`.
+const NUMERIC: u32 = 1 << 4;
+/// Alphanumerics and `. - + _`.
+const WORD: u32 = 1 << 5;
+/// `/ \ @ ]`.
+const SLASHY: u32 = 1 << 6;
+/// `( ) = ,`, which a path does not hold.
+const NOT_PATH: u32 = 1 << 7;
+const DELIM: u32 = 1 << 8;
+/// Hex digits and `-`.
+const HEX_DASH: u32 = 1 << 9;
+const COLON: u32 = 1 << 10;
+const FSLASH: u32 = 1 << 11;
+const AT: u32 = 1 << 12;
+const CLOSE: u32 = 1 << 13;
+/// Hex digits and `: . %`, all an IPv6 address may hold.
+const IPV6: u32 = 1 << 14;
+/// Punctuation that may wrap a value: opening and closing.
+const LEAD: u32 = 1 << 15;
+const TRAIL: u32 = 1 << 16;
+const ALPHA: u32 = 1 << 17;
+
+const CLASS: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_whitespace() {
+            k |= WS;
+        }
+        if b.is_ascii_digit() || matches!(b, b'/' | b'@' | b'\\') {
+            k |= VALUED;
+        }
+        if b.is_ascii_hexdigit() {
+            k |= HEX | HEX_DASH | IPV6;
+        }
+        if b.is_ascii_digit() {
+            k |= DIGIT | NUMERIC;
+        }
+        if b.is_ascii_alphabetic() {
+            k |= ALPHA;
+        }
+        if matches!(b, b'.' | b',' | b':' | b'-' | b'+' | b'_' | b'T') {
+            k |= NUMERIC;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_') {
+            k |= WORD;
+        }
+        if matches!(b, b'/' | b'\\' | b'@' | b']') {
+            k |= SLASHY;
+        }
+        if matches!(b, b'(' | b')' | b'=' | b',') {
+            k |= NOT_PATH;
+        }
+        let mut d = 0;
+        while d < DELIMS.len() {
+            if DELIMS[d] == b {
+                k |= DELIM;
+            }
+            d += 1;
+        }
+        if b == b'-' {
+            k |= HEX_DASH;
+        }
+        if b == b':' {
+            k |= COLON;
+        }
+        if b == b'/' {
+            k |= FSLASH;
+        }
+        if b == b'@' {
+            k |= AT;
+        }
+        if b == b']' {
+            k |= CLOSE;
+        }
+        if matches!(b, b':' | b'.' | b'%') {
+            k |= IPV6;
+        }
+        if matches!(b, b'(' | b'[' | b'{' | b'<' | b'"' | b'\'') {
+            k |= LEAD;
+        }
+        if matches!(
+            b,
+            b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?'
+        ) {
+            k |= TRAIL;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
+fn class(c: u8) -> u32 {
+    CLASS[c as usize]
+}
+
+/// Union and intersection of the classes of `b`'s bytes.
+fn summary(b: &[u8]) -> (u32, u32) {
+    b.iter().fold((0, u32::MAX), |(any, all), &c| {
+        (any | class(c), all & class(c))
+    })
 }
 
 /// Appends the masked form of `content` to `out`: tokens split on whitespace, each masked,
@@ -57,17 +144,22 @@ pub fn mask_line(content: &str, out: &mut String) {
     let mut run = [0usize; 4];
     let mut run_len = 0;
     let mut i = 0;
-    // One table-driven pass finds the tokens and whether each needs the full masker: most
-    // tokens are plain words and are copied as they are.
+    // One table-driven pass finds the tokens and what their bytes are like: most tokens are
+    // plain words and are copied as they are.
     while i < b.len() {
-        if CLASS[b[i] as usize] & WS != 0 {
+        if class(b[i]) & WS != 0 {
             i += 1;
             continue;
         }
         let from = i;
-        let mut flags = 0;
-        while i < b.len() && CLASS[b[i] as usize] & WS == 0 {
-            flags |= CLASS[b[i] as usize];
+        let (mut any, mut all) = (0, u32::MAX);
+        while i < b.len() {
+            let k = class(b[i]);
+            if k & WS != 0 {
+                break;
+            }
+            any |= k;
+            all &= k;
             i += 1;
         }
         let tok = &content[from..i];
@@ -83,8 +175,8 @@ pub fn mask_line(content: &str, out: &mut String) {
         if out.len() > start {
             out.push(' ');
         }
-        if flags & NEEDS_MASKER == 0 {
-            if is_calendar(tok) {
+        if any & VALUED == 0 {
+            if tok.len() <= 4 && is_calendar(tok) {
                 // A timestamp spelled with day or month names is one variable with its numbers.
                 if after_value {
                     out.push_str(WILDCARD);
@@ -99,7 +191,7 @@ pub fn mask_line(content: &str, out: &mut String) {
                 continue;
             }
             run_len = 0;
-            if tok.len() >= 12 && flags & NOT_HEX == 0 {
+            if tok.len() >= 12 && all & HEX != 0 {
                 out.push_str(WILDCARD);
                 after_value = true;
             } else {
@@ -109,7 +201,7 @@ pub fn mask_line(content: &str, out: &mut String) {
             continue;
         }
         let at = out.len();
-        mask_valued_token(tok, out);
+        mask_valued_token(tok, any, all, out);
         after_value = &out[at..] == WILDCARD;
         if after_value {
             for &pos in &run[..run_len] {
@@ -120,66 +212,33 @@ pub fn mask_line(content: &str, out: &mut String) {
     }
 }
 
-const WS: u8 = 1;
-const NEEDS_MASKER: u8 = 2;
-const NOT_HEX: u8 = 4;
-
-/// Byte classes for [`mask_line`]'s scan: ASCII whitespace; digits and `/ @ \` (which start a
-/// value, path or address); anything that is not a hex digit.
-const CLASS: [u8; 256] = {
-    let mut t = [NOT_HEX; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        if b.is_ascii_whitespace() {
-            t[c] |= WS;
-        }
-        if b.is_ascii_digit() || b == b'/' || b == b'@' || b == b'\\' {
-            t[c] |= NEEDS_MASKER;
-        }
-        if b.is_ascii_hexdigit() {
-            t[c] &= !NOT_HEX;
-        }
-        c += 1;
-    }
-    t
-};
-
 /// Appends the masked form of one whitespace-free token to `out`.
 pub fn mask_token(tok: &str, out: &mut String) {
-    let b = tok.as_bytes();
-    let mut plain = true;
-    for &c in b {
-        plain &= !(c.is_ascii_digit() || matches!(c, b'/' | b'@' | b'\\'));
-    }
-    if plain {
-        if is_long_hex(b) {
+    let (any, all) = summary(tok.as_bytes());
+    if any & VALUED == 0 {
+        if tok.len() >= 12 && all & HEX != 0 {
             out.push_str(WILDCARD);
         } else {
             out.push_str(tok);
         }
         return;
     }
-    mask_valued_token(tok, out);
+    mask_valued_token(tok, any, all, out);
 }
 
-/// [`mask_token`] for a token known to hold a digit or one of `/ @ \`.
-fn mask_valued_token(tok: &str, out: &mut String) {
+/// [`mask_token`] for a token known to hold a digit or one of `/ @ \`, given its
+/// [`summary`].
+fn mask_valued_token(tok: &str, any: u32, all: u32, out: &mut String) {
     let b = tok.as_bytes();
+    if class(b[0]) & LEAD == 0 && class(b[b.len() - 1]) & TRAIL == 0 {
+        return mask_core(tok, any, all, out);
+    }
     // Wrapping punctuation belongs to the message, not to the value: `(TID 7)` -> `<*>)`.
-    let lead = b
-        .iter()
-        .take_while(|&&c| matches!(c, b'(' | b'[' | b'{' | b'<' | b'"' | b'\''))
-        .count();
+    let lead = b.iter().take_while(|&&c| class(c) & LEAD != 0).count();
     let trail = b[lead..]
         .iter()
         .rev()
-        .take_while(|&&c| {
-            matches!(
-                c,
-                b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b',' | b'.' | b';' | b':' | b'!' | b'?'
-            )
-        })
+        .take_while(|&&c| class(c) & TRAIL != 0)
         .count();
     let core = &tok[lead..tok.len() - trail];
     if core.is_empty() {
@@ -187,32 +246,29 @@ fn mask_valued_token(tok: &str, out: &mut String) {
         return;
     }
     out.push_str(&tok[..lead]);
-    mask_core(core, out);
+    let (any, all) = summary(core.as_bytes());
+    mask_core(core, any, all, out);
     out.push_str(&tok[tok.len() - trail..]);
 }
 
-fn mask_core(core: &str, out: &mut String) {
+/// Masks a token stripped of wrapping punctuation, given its [`summary`].
+fn mask_core(core: &str, any: u32, all: u32, out: &mut String) {
     let b = core.as_bytes();
-    let (mut colon, mut slash, mut other) = (false, false, false);
-    for &c in b {
-        colon |= c == b':';
-        slash |= matches!(c, b'/' | b'\\' | b'@' | b']');
-        other |= !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'+' | b'_'));
-    }
-    if !other {
+    if all & WORD != 0 {
         // Only word characters and value punctuation: a number, id or version, or a word part.
-        return if is_value(b) {
+        return if is_value(b, any, all) {
             out.push_str(WILDCARD)
         } else {
-            mask_segments(core, out)
+            mask_segments(core, any, all, out)
         };
     }
-    let has = |c: u8| (colon || slash) && b.contains(&c);
-    if let Some(i) = if has(b':') && has(b'/') {
-        core.find("://")
+    let colon = any & COLON != 0;
+    let url = if colon && any & FSLASH != 0 {
+        find_colon_then(b, b"//")
     } else {
         None
-    } {
+    };
+    if let Some(i) = url {
         // The scheme says what kind of thing it is; the rest is the value.
         if i > 0
             && b[..i]
@@ -224,50 +280,83 @@ fn mask_core(core: &str, out: &mut String) {
         out.push_str(WILDCARD);
         return;
     }
-    let bracketed = if has(b']') {
-        core.split_once("]:")
-    } else {
-        None
+    if colon && any & CLOSE != 0 {
+        let bracketed = b.windows(2).position(|w| w == b"]:");
+        if bracketed.is_some_and(|i| is_ipv6(&b[..i]) && is_digits(&b[i + 2..])) {
+            out.push_str("<*>]:<*>");
+            return;
+        }
+    }
+    if colon {
+        let at = b.iter().rposition(|&c| c == b':').unwrap_or(0);
+        if is_digits(&b[at + 1..]) && is_ipv4(&b[..at]) {
+            out.push_str("<*>:<*>");
+            return;
+        }
+    }
+    let path = || {
+        let rooted = b.len() > 1
+            && (b[0] == b'/'
+                || b.starts_with(b"~/")
+                || b.starts_with(b"./")
+                || b.starts_with(b"../"));
+        let windows = b.len() > 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\';
+        (rooted || windows) && any & NOT_PATH == 0
     };
-    if bracketed.is_some_and(|(host, port)| is_ipv6(host.as_bytes()) && is_digits(port.as_bytes()))
+    if any & SLASHY != 0 && (path() || any & AT != 0 && is_email(b))
+        || colon && all & IPV6 != 0 && is_ipv6(b)
+        || is_value(b, any, all)
     {
-        out.push_str("<*>]:<*>");
-        return;
-    }
-    let port_at = if colon { core.rfind(':') } else { None };
-    if port_at.is_some_and(|at| is_ipv4(&b[..at]) && is_digits(&b[at + 1..])) {
-        out.push_str("<*>:<*>");
-        return;
-    }
-    if slash && (is_path(b) || is_email(b)) || colon && is_ipv6(b) || is_value(b) {
         out.push_str(WILDCARD);
         return;
     }
-    mask_segments(core, out);
+    mask_segments(core, any, all, out);
+}
+
+/// Index of the first `:` in `b` followed by `then`.
+fn find_colon_then(b: &[u8], then: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(k) = b[from..].iter().position(|&c| c == b':') {
+        if b[from + k + 1..].starts_with(then) {
+            return Some(from + k);
+        }
+        from += k + 1;
+    }
+    None
 }
 
 /// Masks each delimiter-separated part that holds a value, keeping the delimiters and the
 /// constant parts.
-fn mask_segments(core: &str, out: &mut String) {
+fn mask_segments(core: &str, any: u32, all: u32, out: &mut String) {
+    if any & DELIM == 0 {
+        return mask_segment(core, any, all, out);
+    }
     let b = core.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if is_delim(b[i]) {
-            let j = i + b[i..].iter().take_while(|&&c| is_delim(c)).count();
-            out.push_str(&core[i..j]);
-            i = j;
+        let start = i;
+        if class(b[i]) & DELIM != 0 {
+            while i < b.len() && class(b[i]) & DELIM != 0 {
+                i += 1;
+            }
+            out.push_str(&core[start..i]);
             continue;
         }
-        let j = i + b[i..].iter().take_while(|&&c| !is_delim(c)).count();
-        mask_segment(&core[i..j], out);
-        i = j;
+        let (mut any, mut all) = (0, u32::MAX);
+        while i < b.len() && class(b[i]) & DELIM == 0 {
+            any |= class(b[i]);
+            all &= class(b[i]);
+            i += 1;
+        }
+        mask_segment(&core[start..i], any, all, out);
     }
 }
 
-fn mask_segment(seg: &str, out: &mut String) {
-    let b = seg.as_bytes();
-    if !b.iter().any(u8::is_ascii_digit) {
-        if is_long_hex(b) {
+/// Masks one delimiter-free part of a token, given its [`summary`].
+fn mask_segment(seg: &str, any: u32, all: u32, out: &mut String) {
+    if any & DIGIT == 0 {
+        // No digit: a word, unless it is a long run of hex digits.
+        if seg.len() >= 12 && all & HEX != 0 {
             out.push_str(WILDCARD);
         } else {
             out.push_str(seg);
@@ -275,43 +364,38 @@ fn mask_segment(seg: &str, out: &mut String) {
         return;
     }
     // Ids name their kind with a leading word: `blk_-42`, `attempt_1_0020_m_7`, `MININT-AB1`.
-    let word = b.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-    if word > 0 && word + 1 < b.len() && matches!(b[word], b'_' | b'-') {
+    let sb = seg.as_bytes();
+    let word = sb.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    if word > 0 && word + 1 < sb.len() && matches!(sb[word], b'_' | b'-') {
         out.push_str(&seg[..=word]);
     }
     out.push_str(WILDCARD);
 }
 
 /// Numbers, hex, UUIDs, timestamps, versions, durations and sizes: a token made of digits
-/// and value punctuation, with at most a short unit suffix.
-fn is_value(b: &[u8]) -> bool {
+/// and value punctuation, with at most a short unit suffix. `any`/`all` are its [`summary`].
+fn is_value(b: &[u8], any: u32, all: u32) -> bool {
     if b.len() > 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') {
         return b[2..].iter().all(u8::is_ascii_hexdigit);
     }
-    let body = b.len()
-        - b.iter()
-            .rev()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .count();
-    let (num, unit) = b.split_at(body);
-    let digits = num.iter().filter(|c| c.is_ascii_digit()).count();
-    if digits == 0 {
+    if any & DIGIT == 0 {
         return false;
     }
-    let numeric = num.iter().all(|&c| {
-        c.is_ascii_digit() || matches!(c, b'.' | b',' | b':' | b'-' | b'+' | b'_' | b'T')
-    });
     // `12ms`, `3.5s`, `10KB`, `2MiB`, `1e-5`: a unit is a short alphabetic tail.
-    if numeric && unit.len() <= 3 {
+    let unit = b
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|&&c| class(c) & ALPHA != 0)
+        .count();
+    if unit <= 3
+        && (all & NUMERIC != 0 || b[..b.len() - unit].iter().all(|&c| class(c) & NUMERIC != 0))
+    {
         return true;
     }
     // Hex ids and UUIDs: all hex digits and dashes, with enough digits to not be a word.
-    b.iter().all(|&c| c.is_ascii_hexdigit() || c == b'-') && digits * 4 >= b.len().min(16)
-        || is_long_hex(b)
-}
-
-fn is_long_hex(b: &[u8]) -> bool {
-    b.len() >= 12 && b.iter().all(u8::is_ascii_hexdigit)
+    all & HEX_DASH != 0 && b.iter().filter(|c| c.is_ascii_digit()).count() * 4 >= b.len().min(16)
+        || b.len() >= 12 && all & HEX != 0
 }
 
 fn is_digits(b: &[u8]) -> bool {
@@ -337,16 +421,6 @@ fn is_ipv6(b: &[u8]) -> bool {
         && b.iter().all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.' || c == b'%')
         && !b.iter().all(|&c| c.is_ascii_digit() || c == b':' || c == b'.') // `12:30:01` is a time
         || colons >= 2 && b.windows(2).any(|w| w == b"::") && b.iter().all(|&c| c.is_ascii_hexdigit() || c == b':')
-}
-
-fn is_path(b: &[u8]) -> bool {
-    let rooted = b.len() > 1
-        && (b[0] == b'/' || b.starts_with(b"~/") || b.starts_with(b"./") || b.starts_with(b"../"));
-    let windows = b.len() > 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\';
-    (rooted || windows)
-        && b[1..]
-            .iter()
-            .all(|&c| !matches!(c, b'(' | b')' | b'=' | b','))
 }
 
 fn is_email(b: &[u8]) -> bool {

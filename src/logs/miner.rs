@@ -7,8 +7,9 @@
 //! two-pass: every line gets its cluster's final template, and cluster ids are numbered
 //! by first appearance, so the same input always gives the same output.
 
+use super::distinct::Distinct;
 use super::format::LogFormat;
-use super::masks::{WILDCARD, mask_line};
+use super::masks::WILDCARD;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -38,6 +39,7 @@ impl Default for MinerConfig {
 /// The result of mining: a cluster id per input line and the final template of each cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Mined {
+    /// The template id of each input line, in input order.
     pub cluster_of_line: Vec<u32>,
     /// `templates[id]`, ids numbered in order of first appearance.
     pub templates: Vec<String>,
@@ -61,37 +63,24 @@ pub fn mine_lines(lines: &[&str], format: Option<&LogFormat>, cfg: &MinerConfig)
 
 /// Mines message contents. Deterministic: the same input gives the same output.
 pub fn mine(contents: &[&str], cfg: &MinerConfig) -> Mined {
-    let (seq_of_line, masked) = dedup(contents);
+    let mut distinct = Distinct::default();
+    for c in contents {
+        distinct.push(c);
+    }
+    mine_distinct(distinct, cfg)
+}
+
+/// The rest of [`mine`] once every line is in `distinct`.
+pub(crate) fn mine_distinct(distinct: Distinct, cfg: &MinerConfig) -> Mined {
     let mut toks = Interner::default();
-    let seqs: Vec<Vec<u32>> = masked.iter().map(|m| toks.intern_line(m)).collect();
+    let seqs: Vec<Vec<u32>> = (0..distinct.len())
+        .map(|i| toks.intern_line(distinct.get(i)))
+        .collect();
     let mut cluster_of_seq = cluster(&seqs, &toks, cfg);
     if cfg.slot_values > 0 {
         merge_slots(&seqs, &toks, cfg.slot_values, &mut cluster_of_seq);
     }
-    label(&seq_of_line, &seqs, &toks, &cluster_of_seq)
-}
-
-/// Masks every line and keeps one copy of each distinct masked message, in order of first
-/// appearance: real logs repeat a few shapes millions of times.
-fn dedup(contents: &[&str]) -> (Vec<u32>, Vec<Box<str>>) {
-    let mut index: FxMap<Box<str>, u32> = FxMap::default();
-    let mut masked: Vec<Box<str>> = Vec::new();
-    let mut buf = String::new();
-    let seq_of_line = contents
-        .iter()
-        .map(|c| {
-            buf.clear();
-            mask_line(c, &mut buf);
-            if let Some(&id) = index.get(buf.as_str()) {
-                return id;
-            }
-            let id = masked.len() as u32;
-            index.insert(buf.as_str().into(), id);
-            masked.push(buf.as_str().into());
-            id
-        })
-        .collect();
-    (seq_of_line, masked)
+    label(&distinct.seq_of_line, &seqs, &toks, &cluster_of_seq)
 }
 
 /// Token strings as small integers, with what the miner needs to know about each.

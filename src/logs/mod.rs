@@ -2,8 +2,11 @@
 //! the Loghub `log_format` convention for plain-text files, and per-entity template statistics
 //! against the baseline (new and surging templates, errors weighed higher).
 
+mod distinct;
 pub mod evidence;
+pub mod file;
 pub mod format;
+mod header;
 pub mod masks;
 pub mod miner;
 

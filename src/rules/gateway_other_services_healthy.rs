@@ -40,12 +40,14 @@ impl Rule for GatewayOtherServicesHealthy {
         let sick: Vec<&str> = behind.iter().copied().filter(|s| ctx.scope.of(s).affected).collect();
         let own = ctx.scope.entities.get(gw);
         let own_up = own.is_some_and(|g| g.affected);
-        // Backends slower server-side explain a slower gateway; a gateway slower on its own
-        // with backends at normal latency is the gateway.
-        let backends_slow = behind.iter().any(|s| {
+        // Backends that are slower or failing on their own explain a gateway that passes their
+        // latency and 5xx through; a gateway degraded while its backends serve normally is
+        // adding the time or the errors itself.
+        let backends_degraded = behind.iter().any(|s| {
             ["latency_p99_ms", "latency_avg_ms"].iter().any(|m| ctx.metric(s, m).is_some_and(|v| v.score.up(LATENCY_RISE)))
+                || ctx.metric(s, "errors_per_s").is_some_and(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05)
         });
-        if own_up && !backends_slow && !behind.is_empty() {
+        if own_up && !backends_degraded && !behind.is_empty() {
             let what = own.map(|g| g.symptoms.join(", ")).unwrap_or_default();
             return Some(Outcome::supported(id, 0.85, format!("{gw} degraded ({what}) while the services behind it served at normal latency")));
         }

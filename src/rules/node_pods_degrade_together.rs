@@ -71,7 +71,8 @@ impl Rule for NodePodsDegradeTogether {
         match (split_services.len(), node_up.is_empty()) {
             (n, false) if n >= 1 => return Some(Outcome::supported(id, 0.9, format!("{split}; {own}"))),
             (n, true) if n >= 2 => return Some(Outcome::supported(id, 0.85, split)),
-            (1, true) => return Some(Outcome::supported(id, 0.55, split)),
+            // One service split along a node is what a single bad pod looks like too: not enough.
+            (1, true) => return Some(Outcome::supported(id, 0.3, format!("{split}; one service only, which a single bad pod explains as well"))),
             (0, false) => return Some(Outcome::supported(id, 0.5, format!("{own}, but no pod on it stands out from its replicas"))),
             _ => {}
         }

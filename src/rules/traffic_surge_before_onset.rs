@@ -41,6 +41,24 @@ impl Rule for TrafficSurgeBeforeOnset {
         let change = format!("{} → {} ({})", fmt_val("requests_per_s", s.base), fmt_val("requests_per_s", s.level), s.pct());
         if s.up(0.4) {
             let onset = s.onset.unwrap_or(ctx.aligned.alert);
+            // Load flows down the call graph: a surge that a caller (or, for a gateway, only
+            // some of the services behind it) also shows started upstream of it.
+            let surged = |x: &str| ctx.metric(x, "requests_per_s").is_some_and(|v| v.score.up(0.4));
+            let upstream: Vec<&str> = ctx.topo.users_of(e).into_iter().filter(|c| crate::model::EntityKind::of(c) == crate::model::EntityKind::Service && surged(c)).collect();
+            if !upstream.is_empty() {
+                return Some(Outcome::eliminated(id, 0.65, format!("requests to {e} rose {change}, but its callers {} surged too: the load came from upstream", upstream.join(", "))));
+            }
+            if let Some(behind) = ctx.topo.behind.get(e) {
+                let with_data: Vec<&str> = behind.iter().map(String::as_str).filter(|b| ctx.metric(b, "requests_per_s").is_some()).collect();
+                let hot: Vec<&str> = with_data.iter().copied().filter(|b| surged(b)).collect();
+                if !hot.is_empty() && hot.len() < with_data.len() {
+                    return Some(Outcome::eliminated(
+                        id,
+                        0.65,
+                        format!("requests through {e} rose {change}, but only {} of the {} services behind it surged: the surge was theirs", hot.join(", "), with_data.len()),
+                    ));
+                }
+            }
             let symptoms = ctx.onset();
             if onset <= symptoms + 1 {
                 let lead = ctx.time(symptoms) - ctx.time(onset);
