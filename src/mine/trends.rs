@@ -172,7 +172,9 @@ fn rules(rows: &Rows, rule_ids: &[&str], md: &mut String, charts: &mut Vec<Bars>
 /// Per incident, the eliminated hypotheses as `kind→rule` steps in checklist order.
 fn elimination_paths(rows: &Rows, md: &mut String, charts: &mut Vec<Bars>) {
     let ok: BTreeSet<&str> = rows.incidents.iter().filter(|r| !r.failed()).map(|r| r.id.as_str()).collect();
-    let mut per: BTreeMap<&str, BTreeSet<((usize, String), &str)>> = BTreeMap::new();
+    // incident → {((checklist rank, kind), rule)}: a set, so the path is ordered and deduplicated.
+    type Steps<'a> = BTreeSet<((usize, String), &'a str)>;
+    let mut per: BTreeMap<&str, Steps<'_>> = BTreeMap::new();
     for h in rows.hypotheses.iter().filter(|h| h.status == "eliminated" && ok.contains(h.incident.as_str())) {
         per.entry(h.incident.as_str()).or_default().insert((kind_rank(&h.kind), h.rule.as_str()));
     }

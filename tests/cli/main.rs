@@ -3,6 +3,7 @@
 
 mod analyze;
 mod malformed;
+mod mine;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
