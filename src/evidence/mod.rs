@@ -204,6 +204,25 @@ impl Context {
         self.spec.metric_aliases.get(metric).map_or(metric, crate::model::AliasSpec::metric)
     }
 
+    /// Nodes whose network errors rose (sustained, at least 0.5/s more than the baseline).
+    /// Two or more of them mean a fault that reaches every dependency at once.
+    #[must_use]
+    pub fn network_trouble(&self) -> Vec<&str> {
+        self.topo
+            .of_kind(EntityKind::Node)
+            .into_iter()
+            .filter(|n| self.metric(n, "net_errors_per_s").is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5))
+            .collect()
+    }
+
+    /// When the network is in trouble on several nodes, a note for evidence that a single
+    /// dependency or change would otherwise claim, and the factor to discount it by.
+    #[must_use]
+    pub fn network_discount(&self) -> Option<(f64, String)> {
+        let nodes = self.network_trouble();
+        (nodes.len() >= 2).then(|| (0.5, format!(" (but network errors rose on {} nodes at the same time, which explains this too)", nodes.len())))
+    }
+
     /// The series of the alert itself.
     #[must_use]
     pub fn alert_series(&self) -> Option<View<'_>> {

@@ -17,6 +17,9 @@ pub struct Health {
     pub symptoms: Vec<String>,
     /// Earliest onset bucket among its symptoms.
     pub onset: Option<usize>,
+    /// How hard it was hit: the largest relative rise among its own latency and error
+    /// symptoms (client-side dependency symptoms count half), capped at 100×.
+    pub severity: f64,
 }
 
 impl Health {
@@ -73,6 +76,8 @@ pub fn judge(views: &[View<'_>]) -> Health {
         h.testable |= s.testable();
         if moved {
             h.affected = true;
+            let rel = if s.rel.is_finite() { s.rel.min(100.0) } else { 100.0 };
+            h.severity = h.severity.max(if v.key.target.is_some() { rel / 2.0 } else { rel });
             h.onset = match (h.onset, s.onset) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),

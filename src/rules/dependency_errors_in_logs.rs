@@ -74,7 +74,10 @@ impl Rule for DependencyErrorsInLogs {
         }
         match (logging.len(), silent.len()) {
             (0, _) => None,
-            (_, 0) if logging.len() >= 2 => Some(Outcome::supported(id, 0.6, format!("every caller of {dep} logs failures against it: {}", logging.join("; ")))),
+            (_, 0) if logging.len() >= 2 => {
+                let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
+                Some(Outcome::supported(id, 0.6 * f, format!("every caller of {dep} logs failures against it: {}{note}", logging.join("; "))))
+            }
             (_, 0) => Some(Outcome::inconclusive(id, format!("{}, but no other caller of {dep} has logs to compare", logging.join("; ")))),
             _ => Some(Outcome::eliminated(
                 id,

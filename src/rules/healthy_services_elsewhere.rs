@@ -47,6 +47,17 @@ impl Rule for HealthyServicesElsewhere {
             .filter(|n| ctx.metric(n, "net_errors_per_s").is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5))
             .collect();
         let nodes_of = |svcs: &[&str]| -> BTreeSet<&str> { svcs.iter().flat_map(|s| ctx.topo.pods_of(s)).filter_map(|p| ctx.topo.node_of(p)).collect() };
+        let nodes_with_data = ctx.topo.of_kind(EntityKind::Node).into_iter().filter(|n| ctx.metric(n, "net_errors_per_s").is_some_and(|v| v.score.testable())).count();
+        // Packet loss reported by most nodes is the network speaking for itself; a few
+        // healthy services then only show that not every path was hit.
+        if nodes_up.len() >= 2 && 2 * nodes_up.len() >= nodes_with_data && sick.len() >= 2 {
+            let w = if healthy.len() >= 3 { 0.7 } else { 0.9 };
+            return Some(Outcome::supported(
+                id,
+                w,
+                format!("network errors rose on {} of {nodes_with_data} nodes and {} services degraded ({} healthy)", nodes_up.len(), sick.len(), healthy.len()),
+            ));
+        }
         if !healthy.is_empty() && 2 * healthy.len() >= sick.len().min(3) {
             let shared: BTreeSet<&str> = nodes_of(&healthy).intersection(&nodes_of(&sick)).copied().collect();
             let where_ = if shared.is_empty() { String::new() } else { format!(", on the same nodes ({})", shared.into_iter().collect::<Vec<_>>().join(", ")) };
@@ -56,7 +67,11 @@ impl Rule for HealthyServicesElsewhere {
         }
         let sick_nodes = nodes_of(&sick);
         if sick.len() >= 3 && (sick_nodes.len() >= 2 || !nodes_up.is_empty()) {
-            let w = if nodes_up.len() >= 2 { 0.85 } else { 0.6 };
+            let w = match (nodes_up.len() >= 2, healthy.is_empty()) {
+                (true, true) => 0.95,
+                (true, false) => 0.85,
+                _ => 0.6,
+            };
             let mut text = format!("{} services degraded across {} nodes, {} healthy", sick.len(), sick_nodes.len(), healthy.len());
             if !nodes_up.is_empty() {
                 text.push_str(&format!("; network errors rose on {}", nodes_up.join(", ")));

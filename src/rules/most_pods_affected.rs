@@ -40,14 +40,25 @@ impl Rule for MostPodsAffected {
             return Some(Outcome::inconclusive(id, format!("not testable: no other {svc} pod has data")));
         }
         let sick = tested.iter().filter(|p| ctx.scope.pod(p).affected).count();
-        if sick >= 2 && 2 * sick >= tested.len() {
+        let me = ctx.scope.pod(pod);
+        // A pod hit far harder than any sibling stands out even when a sibling shows a
+        // mild secondary symptom (more load after the bad pod's failures, say).
+        let next_worst = tested.iter().filter(|p| **p != pod).map(|p| ctx.scope.pod(p).severity).fold(0.0, f64::max);
+        let stands_out = me.affected && me.severity >= 4.0 * next_worst.max(0.05) && 2 * sick <= tested.len();
+        if sick >= 2 && 2 * sick >= tested.len() && !stands_out {
             return Some(Outcome::eliminated(id, 0.85, format!("{sick} of {} {svc} pods are degraded, so no single pod explains it", tested.len())));
         }
-        let me = ctx.scope.pod(pod);
-        if me.affected && sick == 1 {
+        if me.affected && (sick == 1 || stands_out) {
             let node = ctx.topo.node_of(pod);
+            // Neighbours count only when they too stand out from their own replicas: callers
+            // whose every pod slowed down are downstream of this pod, not co-victims of a node.
             let neighbours_sick = node.map_or(0, |n| {
-                ctx.topo.pods_on(n).into_iter().filter(|p| *p != pod && ctx.topo.pod_entity.get(*p) != Some(svc) && ctx.scope.pod(p).affected).count()
+                ctx.topo
+                    .pods_on(n)
+                    .into_iter()
+                    .filter(|p| *p != pod && ctx.topo.pod_entity.get(*p) != Some(svc) && ctx.scope.pod(p).affected)
+                    .filter(|p| ctx.topo.pod_entity.get(*p).is_some_and(|s| ctx.topo.pods_of(s).iter().any(|q| q != p && ctx.scope.pod(q).healthy())))
+                    .count()
             });
             let what = me.symptoms.first().cloned().unwrap_or_default();
             if neighbours_sick > 0 {
@@ -56,6 +67,9 @@ impl Rule for MostPodsAffected {
                     0.4,
                     format!("{pod} is the only degraded {svc} pod ({what}), but {neighbours_sick} other pods on {} are degraded too", node.unwrap_or("its node")),
                 ));
+            }
+            if sick > 1 {
+                return Some(Outcome::supported(id, 0.75, format!("{pod} stands out among the {} {svc} pods ({what}); the worst sibling moved {:+.0}%", tested.len(), next_worst * 100.0)));
             }
             return Some(Outcome::supported(id, 0.8, format!("{pod} is the only degraded {svc} pod ({what}); its {siblings} siblings are healthy")));
         }

@@ -14,7 +14,7 @@ declare_rule! {
     /// ## Evidence used
     /// `deploy`/`rollout`/`release` events of the service in the two hours before the onset;
     /// its error-level log templates that are new in the incident window and first appear
-    /// after the deploy.
+    /// after the deploy, within 20 minutes, and are not failed calls (timeouts, resets).
     ///
     /// ## Why this is sound
     /// A new error template is a code path that did not fail before; appearing right after a
@@ -39,7 +39,11 @@ impl Rule for NewErrorsAfterDeploy {
         let svc = h.culprit.as_str();
         let onset = ctx.time(ctx.onset());
         let deploy = ctx.events_of(svc, onset - 2 * 3_600_000, onset + ctx.aligned.grid.step + 1).filter(|e| matches!(e.kind.as_str(), "deploy" | "rollout" | "release")).last()?;
-        let t = ctx.logs.notable_of(svc).find(|t| t.new && t.severity == Severity::Error && t.first_seen.is_some_and(|f| f >= deploy.ts_ms))?;
+        // Failed calls (timeouts, resets) point at a dependency or the network, not at code;
+        // and a code fault shows within minutes of the rollout reaching traffic.
+        let t = ctx.logs.notable_of(svc).find(|t| {
+            t.new && t.severity == Severity::Error && !t.is_timeout_like() && t.first_seen.is_some_and(|f| f >= deploy.ts_ms && f - deploy.ts_ms <= 20 * 60_000)
+        })?;
         Some(Outcome::supported(
             id,
             0.7,

@@ -61,7 +61,8 @@ impl Rule for PeerSharingStorageHealthy {
             return Some(Outcome::eliminated(id, 0.9, text));
         }
         if slow.len() >= 2 {
-            return Some(Outcome::supported(id, 0.6, format!("every user of {storage} with data got slower to it: {}", slow.join(", "))));
+            let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
+            return Some(Outcome::supported(id, 0.6 * f, format!("every user of {storage} with data got slower to it: {}{note}", slow.join(", "))));
         }
         Some(Outcome::inconclusive(id, format!("not testable: no other service using {storage} has client-side latency data")))
     }

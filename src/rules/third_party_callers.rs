@@ -73,7 +73,8 @@ impl Rule for ThirdPartyCallers {
         }
         if !isolated.is_empty() {
             let w = if isolated.len() >= 2 { 0.85 } else { 0.7 };
-            return Some(Outcome::supported(id, w, format!("callers got slower or failed towards {tp} while their other dependencies stayed normal: {}", isolated.join("; "))));
+            let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
+            return Some(Outcome::supported(id, w * f, format!("callers got slower or failed towards {tp} while their other dependencies stayed normal: {}{note}", isolated.join("; "))));
         }
         if !everywhere.is_empty() {
             return Some(Outcome::inconclusive(id, format!("callers were slower to {tp} but equally to all their other dependencies: {}", everywhere.join("; "))));
