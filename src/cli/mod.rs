@@ -91,6 +91,9 @@ enum Command {
     Rules {
         /// A rule id.
         id: Option<String>,
+        /// Print docs/rules.md (every rule's documentation) instead.
+        #[arg(long, conflicts_with = "id")]
+        markdown: bool,
     },
 }
 
@@ -106,7 +109,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Command::Merge(a) => merge::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Logs(a) => logs::run(&a),
-        Command::Rules { id } => rules(id.as_deref()),
+        Command::Rules { markdown: true, .. } => {
+            print!("{}", funnel::rules::docs_markdown());
+            Ok(Exit::Ok)
+        }
+        Command::Rules { id, .. } => rules(id.as_deref()),
     }
 }
 

@@ -150,6 +150,28 @@ pub static RULES: &[&dyn Rule] = &[
     &traffic_surge_before_onset::TrafficSurgeBeforeOnset,
 ];
 
+/// docs/rules.md: every rule's documentation, generated from the doc comments.
+#[must_use]
+pub fn docs_markdown() -> String {
+    let mut md = String::from(
+        "# The funnel's rules\n\nGenerated from the rules' doc comments by `funnel rules --markdown`; a test fails when this file is stale.\n\n",
+    );
+    for r in RULES {
+        let kinds: Vec<&str> = r.info().kinds.iter().map(|k| k.as_str()).collect();
+        md.push_str(&format!("- [`{}`](#{}) ({})\n", r.info().id, r.info().id, kinds.join(", ")));
+    }
+    for r in RULES {
+        md.push_str(&format!("\n## {}\n\n", r.info().id));
+        for line in r.info().doc.lines() {
+            let line = line.strip_prefix(' ').unwrap_or(line);
+            // Demote the rule's own headings under the rule's title.
+            md.push_str(&line.replacen("## ", "### ", 1));
+            md.push('\n');
+        }
+    }
+    md
+}
+
 /// Looks a rule up by id.
 #[must_use]
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
@@ -193,6 +215,13 @@ mod meta_tests {
             let id = stem.replace('_', "-");
             assert!(by_id(&id).is_some(), "src/rules/{name} is not registered as `{id}`");
         }
+    }
+
+    #[test]
+    fn rules_md_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(committed == docs_markdown(), "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`");
     }
 
     #[test]

@@ -1,0 +1,200 @@
+//! `wide-csv`: the RCAEval / RCD research convention. One CSV, a `time` column in unix seconds
+//! and one column per `<service>_<metric>`; the fault time comes from the caller. Owns the
+//! column-suffix → vocabulary mapping (documented in docs/importers.md).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{Incident, check_windows, column_error, names, number_column, read_csv_text, spec};
+use crate::error::Error;
+use crate::model::{ArchiveData, MetricRow, Windows};
+
+/// Where the fault starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultAt {
+    /// Unix seconds.
+    Time(f64),
+    /// A 0-based data row.
+    Row(usize),
+}
+
+/// Options of a wide-CSV import.
+#[derive(Debug, Clone)]
+pub struct WideCsvOptions {
+    /// Where the fault starts.
+    pub fault: FaultAt,
+    /// The alerting `<entity>` or `<entity>/<metric>`; default the first latency column.
+    pub alert: Option<String>,
+    /// The known culprit, written into `[expected]` (kind `any`).
+    pub root_cause: Option<String>,
+    /// Incident id; default the file stem.
+    pub id: Option<String>,
+}
+
+/// Suffixes mapped onto the vocabulary, longest first so `_lat_99` wins over a bare split.
+/// Latency values are taken as milliseconds and CPU as cores: the convention does not record
+/// units, and the analysis compares each series with its own baseline, so a wrong scale only
+/// changes the numbers shown, not which series moved.
+const SUFFIXES: &[(&str, &str)] = &[
+    ("_latency_p99", "latency_p99_ms"),
+    ("_lat_99", "latency_p99_ms"),
+    ("_latency", "latency_avg_ms"),
+    ("_lat_avg", "latency_avg_ms"),
+    ("_lat_90", "latency_p99_ms"),
+    ("_lat_95", "latency_p99_ms"),
+    ("_lat_50", "latency_p50"),
+    ("_requests", "requests_per_s"),
+    ("_load", "requests_per_s"),
+    ("_lod", "requests_per_s"),
+    ("_rps", "requests_per_s"),
+    ("_errors", "errors_per_s"),
+    ("_error", "errors_per_s"),
+    ("_err", "errors_per_s"),
+    ("_cpu", "cpu_cores"),
+    ("_mem", "mem_rss_bytes"),
+    ("_memory", "mem_rss_bytes"),
+];
+
+/// Splits a column name into (entity, metric). Known suffixes map onto the vocabulary; any
+/// other name splits at its last `_` and keeps the raw suffix as the metric; a name without
+/// `_` is a metric of an entity named after the whole column.
+#[must_use]
+pub fn map_column(name: &str) -> (String, String) {
+    let mut best: Option<(&str, &str)> = None;
+    for (suf, metric) in SUFFIXES {
+        if name.len() > suf.len() && name.ends_with(suf) && best.is_none_or(|(b, _)| suf.len() > b.len()) {
+            best = Some((suf, metric));
+        }
+    }
+    if let Some((suf, metric)) = best {
+        return (name[..name.len() - suf.len()].to_string(), (*metric).to_string());
+    }
+    match name.rsplit_once('_') {
+        Some((e, m)) if !e.is_empty() && !m.is_empty() => (e.to_string(), m.to_string()),
+        _ => (name.to_string(), "value".to_string()),
+    }
+}
+
+/// Imports one wide CSV as one incident.
+///
+/// # Errors
+/// A missing `time` column, a non-numeric cell, a fault outside the data, an unknown alert.
+pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
+    let df = read_csv_text(path, 0, true)?;
+    let cols = names(&df);
+    let time_col = ["time", "timestamp", "ts"].into_iter().find(|c| cols.iter().any(|x| x == c)).ok_or_else(|| column_error(path, "time", "missing (expected a `time` column in unix seconds)"))?;
+    let secs = number_column(&df, time_col, path)?;
+    if secs.is_empty() {
+        return Err(Error::input(path, "no data rows"));
+    }
+    if let Some(i) = secs.iter().position(|t| !t.is_finite()) {
+        return Err(column_error(path, time_col, &format!("row {}: empty time", i + 1)));
+    }
+    let ts: Vec<i64> = secs.iter().map(|s| (s * 1000.0).round() as i64).collect();
+    let fault_ms = match opts.fault {
+        FaultAt::Time(t) => (t * 1000.0).round() as i64,
+        FaultAt::Row(r) => *ts.get(r).ok_or_else(|| Error::input(path, format!("--fault-row {r} is past the last data row ({})", ts.len() - 1)))?,
+    };
+    let (first, last) = (ts.iter().copied().min().unwrap_or(0), ts.iter().copied().max().unwrap_or(0));
+    if fault_ms <= first || fault_ms > last {
+        return Err(Error::input(path, format!("the fault time {} s is not inside the data ({} s .. {} s, with at least one row before it)", fault_ms / 1000, first / 1000, last / 1000)));
+    }
+    let mut step: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).collect();
+    step.sort_unstable();
+    let step = step.get(step.len() / 2).copied().unwrap_or(1000);
+
+    let mut metrics = Vec::new();
+    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut first_latency: Option<(String, String)> = None;
+    for c in cols.iter().filter(|c| c.as_str() != time_col) {
+        let (entity, mut metric) = map_column(c);
+        // Two columns onto one vocabulary name (p90 and p99): the later keeps its raw suffix.
+        if let Some(prev) = seen.get(&(entity.clone(), metric.clone())) {
+            if prev != c {
+                metric = c[entity.len()..].trim_start_matches('_').to_string();
+            }
+        }
+        seen.insert((entity.clone(), metric.clone()), c.clone());
+        if first_latency.is_none() && metric.starts_with("latency_") {
+            first_latency = Some((entity.clone(), metric.clone()));
+        }
+        for (t, v) in ts.iter().zip(number_column(&df, c, path)?) {
+            metrics.push(MetricRow::new(*t, &entity, &metric, v));
+        }
+    }
+    let Some(first_col) = cols.iter().find(|c| c.as_str() != time_col) else {
+        return Err(Error::input(path, "no metric columns besides `time`"));
+    };
+    let (alert_entity, alert_metric) = match opts.alert.as_deref() {
+        Some(a) => {
+            let (e, m) = a.split_once('/').map_or_else(|| (a.to_string(), None), |(e, m)| (e.to_string(), Some(m.to_string())));
+            let m = match m {
+                Some(m) => m,
+                None => seen.keys().find(|(x, m)| *x == e && m.starts_with("latency_")).or_else(|| seen.keys().find(|(x, _)| *x == e)).map(|(_, m)| m.clone()).ok_or_else(|| Error::input(path, format!("--alert `{e}`: no column of that entity")))?,
+            };
+            (e, m)
+        }
+        None => first_latency.unwrap_or_else(|| map_column(first_col)),
+    };
+    let id = opts.id.clone().unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("wide-csv").to_string());
+    let w = Windows { baseline_start: first, baseline_end: fault_ms, start: fault_ms, end: last + step, fired_at: fault_ms };
+    let s = spec(
+        &id,
+        format!("Imported from {}", path.file_name().and_then(|n| n.to_str()).unwrap_or("a wide CSV")),
+        format!("wide-csv import of {}: baseline is every row before the fault, the incident every row from it", path.display()),
+        (&alert_entity, &alert_metric, fault_ms),
+        w,
+        &BTreeMap::new(),
+        opts.root_cause.as_deref(),
+    );
+    check_windows(&s, path)?;
+    Ok(Incident { name: id, data: ArchiveData { spec: s, metrics, logs: Vec::new(), events: Vec::new() } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(fault: FaultAt) -> WideCsvOptions {
+        WideCsvOptions { fault, alert: None, root_cause: Some("cart".into()), id: None }
+    }
+
+    #[test]
+    fn suffixes_map_onto_the_vocabulary() {
+        assert_eq!(map_column("cart_lat_90"), ("cart".into(), "latency_p99_ms".into()));
+        assert_eq!(map_column("front-end_cpu"), ("front-end".into(), "cpu_cores".into()));
+        assert_eq!(map_column("orders_mem"), ("orders".into(), "mem_rss_bytes".into()));
+        assert_eq!(map_column("orders_lod"), ("orders".into(), "requests_per_s".into()));
+        assert_eq!(map_column("user_db_disk_io"), ("user_db_disk".into(), "io".into()));
+        assert_eq!(map_column("alone"), ("alone".into(), "value".into()));
+    }
+
+    #[test]
+    fn imports_a_tiny_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("run.csv");
+        std::fs::write(&p, "time,cart_lat_90,cart_lat_99,cart_cpu\n100,1,2,0.1\n101,1,2,0.1\n102,9,9,0.9\n103,9,9,0.9\n").unwrap();
+        let inc = import(&p, &opts(FaultAt::Time(102.0))).unwrap();
+        assert_eq!(inc.name, "run");
+        assert_eq!((inc.data.spec.alert.entity.as_str(), inc.data.spec.alert.metric.as_str()), ("cart", "latency_p99_ms"));
+        let w = inc.data.spec.windows().unwrap();
+        assert_eq!((w.baseline_start, w.start, w.end), (100_000, 102_000, 104_000));
+        assert!(inc.data.metrics.iter().any(|r| r.metric == "lat_90"), "the p90 column keeps its raw name beside p99");
+        assert_eq!(inc.data.spec.expected.as_ref().map(|e| e.kind.as_str()), Some("any"));
+        assert_eq!(import(&p, &opts(FaultAt::Row(2))).unwrap().data.spec.alert.fired_at.0, 102_000);
+    }
+
+    #[test]
+    fn malformed_files_name_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.csv");
+        std::fs::write(&p, "when,a_cpu\n1,2\n").unwrap();
+        assert!(import(&p, &opts(FaultAt::Row(0))).unwrap_err().to_string().contains("`time`"));
+        std::fs::write(&p, "time,a_cpu\n1,2\n2,x\n").unwrap();
+        let e = import(&p, &opts(FaultAt::Row(1))).unwrap_err().to_string();
+        assert!(e.contains("a_cpu") && e.contains("row 2"), "{e}");
+        std::fs::write(&p, "time,a_cpu\n1,2\n2,3\n").unwrap();
+        assert!(import(&p, &opts(FaultAt::Time(50.0))).unwrap_err().to_string().contains("not inside"));
+        assert!(import(&p, &opts(FaultAt::Row(9))).unwrap_err().to_string().contains("--fault-row"));
+    }
+}
