@@ -110,6 +110,34 @@ impl Topology {
         self.pod_node.get(pod).map(String::as_str)
     }
 
+    /// `from` and everything it calls, directly or through other services, plus the gateways
+    /// in front of any of them: what a fault must sit in to reach `from`.
+    #[must_use]
+    pub fn reach(&self, from: &str) -> BTreeSet<String> {
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(e) = stack.pop() {
+            if !seen.insert(e.clone()) {
+                continue;
+            }
+            for d in self.deps_of(&e) {
+                stack.push(d.to_string());
+            }
+            if let Some(g) = self.entries.get(&e) {
+                stack.extend(g.iter().cloned());
+            }
+        }
+        // A gateway alert reaches the services behind it.
+        if let Some(b) = self.behind.get(from) {
+            for s in b {
+                if !seen.contains(s) {
+                    seen.extend(self.reach(s));
+                }
+            }
+        }
+        seen
+    }
+
     /// Pods on a node, across services.
     #[must_use]
     pub fn pods_on(&self, node: &str) -> Vec<&str> {

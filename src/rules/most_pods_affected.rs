@@ -71,7 +71,10 @@ impl Rule for MostPodsAffected {
             if sick > 1 {
                 return Some(Outcome::supported(id, 0.75, format!("{pod} stands out among the {} {svc} pods ({what}); the worst sibling moved {:+.0}%", tested.len(), next_worst * 100.0)));
             }
-            return Some(Outcome::supported(id, 0.8, format!("{pod} is the only degraded {svc} pod ({what}); its {siblings} siblings are healthy")));
+            // Confidence grows with the number of healthy replicas to compare with and with how
+            // hard the pod was hit (a +25 % blip on one of two pods is thin evidence).
+            let w = if siblings >= 2 && me.severity >= 1.0 { 0.8 } else if siblings >= 2 || me.severity >= 1.0 { 0.6 } else { 0.4 };
+            return Some(Outcome::supported(id, w, format!("{pod} is the only degraded {svc} pod ({what}); its {siblings} siblings are healthy")));
         }
         Some(Outcome::inconclusive(id, format!("{sick} of {} {svc} pods degraded", tested.len())))
     }

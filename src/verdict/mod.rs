@@ -8,6 +8,7 @@
 //! its confidence shrinks with the strength of the runner-up.
 
 mod findings;
+pub mod rank;
 
 use serde::Serialize;
 
@@ -124,10 +125,35 @@ fn feeds(ctx: &Context, surge: &str, svc: &str) -> bool {
     surge == svc || ctx.topo.entries.get(svc).is_some_and(|g| g.contains(surge)) || ctx.topo.deps_of(surge).contains(&svc)
 }
 
+/// Whether a fault at this hypothesis could produce the alert: its culprit must sit on the
+/// alerting entity's call path (itself, what it calls transitively, its gateways). Without
+/// any topology nothing is known, and nothing is discounted.
+fn reaches_alert(ctx: &Context, reach: &std::collections::BTreeSet<String>, h: &HypothesisVerdict) -> bool {
+    if ctx.topo.deps.is_empty() && ctx.topo.entries.is_empty() {
+        return true;
+    }
+    match h.kind {
+        Kind::Network => true,
+        Kind::Pod => ctx.topo.pod_entity.get(&h.culprit).is_none_or(|s| reach.contains(s)),
+        Kind::Node => ctx.topo.pods_on(&h.culprit).iter().any(|p| ctx.topo.pod_entity.get(*p).is_some_and(|s| reach.contains(s))),
+        _ => reach.contains(&h.culprit),
+    }
+}
+
+/// Weight of a hypothesis that cannot reach the alert: it may be real, but it is not this
+/// incident's cause.
+const OFF_PATH: f64 = 0.3;
+
 /// Builds the verdict from the rules' outcomes (indexed like `hyps`).
 #[must_use]
 pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>) -> Verdict {
-    let hypotheses: Vec<HypothesisVerdict> = hyps.into_iter().zip(outcomes).map(|(h, o)| combine(h, o)).collect();
+    let reach = ctx.topo.reach(&ctx.spec.alert.entity);
+    let mut hypotheses: Vec<HypothesisVerdict> = hyps.into_iter().zip(outcomes).map(|(h, o)| combine(h, o)).collect();
+    for h in &mut hypotheses {
+        if !reaches_alert(ctx, &reach, h) {
+            h.score *= OFF_PATH;
+        }
+    }
     let supported: Vec<&HypothesisVerdict> = hypotheses.iter().filter(|h| h.status == Status::Supported).collect();
     let capacity: Vec<&HypothesisVerdict> = supported.iter().copied().filter(|h| is_capacity(h.kind)).collect();
     let mut trigger: Option<(bool, f64, Trigger)> = None;
@@ -166,6 +192,10 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         let is_rc = |r: &Ranked| root_cause.as_ref().is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit);
         is_rc(b).cmp(&is_rc(a)).then(b.score.total_cmp(&a.score)).then(a.kind.cmp(&b.kind)).then(a.culprit.cmp(&b.culprit))
     });
+    // Real archives the kind-specific rules cannot judge still get a ranked list of culprits.
+    let culprits = rank::rank(ctx);
+    let root_cause = root_cause.or_else(|| rank::root_cause(&culprits));
+    let ranking = rank::merge(ranking, &culprits, root_cause.as_ref());
     let mut all_findings = ctx.quality.clone();
     all_findings.extend(findings::configuration(ctx));
     all_findings.extend(findings::missing(ctx));

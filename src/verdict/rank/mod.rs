@@ -1,0 +1,168 @@
+//! Culprit ranking: a score per entity saying how likely the fault started there, from how
+//! faults propagate, for archives the funnel's kind-specific rules cannot judge (real
+//! collections with metric names outside the vocabulary, no events, sparse topology).
+//!
+//! Per entity (pods count for their service):
+//! - own anomaly: how far its own series left their baseline (robust z, log-saturated; the
+//!   two strongest series, so one noisy metric among dozens does not decide);
+//! - origin: a fault starts where an entity is anomalous while the entities it calls are not;
+//!   a callee at least as anomalous explains the caller's symptoms, so the caller is discounted;
+//! - propagation: anomalies travel to callers, so anomalous callers and being reachable from
+//!   the alerting entity raise the score;
+//! - alert: the entity's anomalous series correlate with the alert metric over the incident;
+//! - logs: error and warning templates that are new or surging against the baseline.
+//!
+//! The verdict merges this list into `ranking` and takes a root cause from it only when the
+//! funnel found none and one culprit stands out; see [`merge`] and [`root_cause`]. It lives
+//! under `verdict` because only the verdict consumes it.
+
+mod signals;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::evidence::Context;
+use crate::model::{EntityKind, Kind};
+use crate::verdict::{Ranked, RootCause};
+
+pub use signals::{alert_correlation, log_surge, strength};
+
+/// One culprit's score and the parts it was made from (all 0..1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CulpritScore {
+    /// Entity id (a service, storage instance, gateway or third party).
+    pub culprit: String,
+    /// The kind its strongest evidence suggests.
+    pub kind: Kind,
+    /// Final score.
+    pub score: f64,
+    /// Own anomaly.
+    pub own: f64,
+    /// The strongest anomaly among the entities it calls.
+    pub callees: f64,
+    /// Correlation of its anomalous series with the alert metric.
+    pub alert: f64,
+    /// Log surge.
+    pub logs: f64,
+}
+
+/// A culprit "stands out" with at least this score ...
+pub const STAND_OUT: f64 = 0.45;
+/// ... and this ratio over the runner-up.
+pub const MARGIN: f64 = 1.5;
+
+/// Own anomaly per entity: the strongest series (70 %) and the runner-up (30 %), with the
+/// metric of the strongest.
+fn own_anomaly(ctx: &Context) -> BTreeMap<String, (f64, String)> {
+    let mut per: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
+    for v in ctx.find(|_| true) {
+        let s = strength(v.score);
+        if s > 0.0 {
+            per.entry(v.key.entity.clone()).or_default().push((s, v.key.metric.clone()));
+        }
+    }
+    per.into_iter()
+        .map(|(e, mut l)| {
+            l.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let second = l.get(1).map_or(0.0, |x| x.0);
+            (e, (0.7 * l[0].0 + 0.3 * second, l[0].1.clone()))
+        })
+        .collect()
+}
+
+/// Entities reachable from `from` by following calls (including itself).
+fn reachable(ctx: &Context, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::from([from.to_string()]);
+    let mut stack = vec![from.to_string()];
+    while let Some(e) = stack.pop() {
+        for d in ctx.topo.deps_of(&e) {
+            if seen.insert(d.to_string()) {
+                stack.push(d.to_string());
+            }
+        }
+    }
+    seen
+}
+
+fn kind_for(entity: &str, metric: &str) -> Kind {
+    match EntityKind::of(entity) {
+        EntityKind::Mysql => Kind::Mysql,
+        EntityKind::Redis => Kind::Redis,
+        EntityKind::Ingress => Kind::Ingress,
+        EntityKind::ThirdParty => Kind::ThirdParty,
+        EntityKind::Node => Kind::Node,
+        EntityKind::Service => {
+            let m = metric.to_ascii_lowercase();
+            if m.contains("cpu") {
+                Kind::CpuSaturation
+            } else if m.contains("mem") {
+                Kind::MemoryPressure
+            } else {
+                // Its own behaviour changed while its resources did not: the code or its
+                // configuration, the closest kind the verdict format offers.
+                Kind::CodeChange
+            }
+        }
+    }
+}
+
+/// Scores every entity with data, best first (ties by name).
+#[must_use]
+pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
+    let own = own_anomaly(ctx);
+    let a = |e: &str| own.get(e).map_or(0.0, |x| x.0);
+    let alert_entity = ctx.spec.alert.entity.as_str();
+    let from_alert = reachable(ctx, alert_entity);
+    let has_graph = !ctx.topo.deps.is_empty();
+    let logs = log_surge(ctx);
+    let mut out: Vec<CulpritScore> = Vec::new();
+    for e in ctx.topo.entities.iter().filter(|e| EntityKind::of(e) != EntityKind::Node) {
+        let (mine, metric) = own.get(e).map_or((0.0, String::new()), |x| (x.0, x.1.clone()));
+        let l = logs.get(e.as_str()).copied().unwrap_or(0.0);
+        if mine <= 0.0 && l <= 0.0 {
+            continue;
+        }
+        let callees = ctx.topo.deps_of(e).into_iter().map(|c| a(c)).fold(0.0, f64::max);
+        let callers = ctx.topo.users_of(e).into_iter().map(|c| a(c)).fold(0.0, f64::max);
+        let origin = if mine > 0.0 { 1.0 - 0.6 * (callees / mine).clamp(0.0, 1.0).powi(2) } else { 1.0 };
+        let spread = if ctx.topo.users_of(e).is_empty() { 0.9 } else { 0.8 + 0.2 * callers };
+        let reach = if !has_graph || from_alert.contains(e.as_str()) { 1.0 } else { 0.7 };
+        let corr = if e == alert_entity { 1.0 } else { alert_correlation(ctx, e) };
+        let metrics = mine * origin * spread * reach * (0.2 + 0.8 * corr);
+        let score = 1.0 - (1.0 - metrics) * (1.0 - 0.7 * l * reach);
+        let kind = if metric.is_empty() { kind_for(e, "") } else { kind_for(e, &metric) };
+        out.push(CulpritScore { culprit: e.clone(), kind, score, own: mine, callees, alert: corr, logs: l });
+    }
+    out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.culprit.cmp(&y.culprit)));
+    out
+}
+
+/// A root cause from the culprit ranking, when one culprit stands out (score and margin).
+#[must_use]
+pub fn root_cause(scores: &[CulpritScore]) -> Option<RootCause> {
+    let top = scores.first()?;
+    let runner = scores.get(1).map_or(0.0, |s| s.score);
+    (top.score >= STAND_OUT && top.score >= MARGIN * runner).then(|| RootCause { kind: top.kind, culprit: top.culprit.clone(), confidence: top.score * (1.0 - runner / top.score.max(1e-9)) })
+}
+
+/// Merges the culprit ranking into the funnel's: the root cause and the supported hypotheses
+/// keep the head (they carry kind-specific evidence), then culprits the funnel did not list,
+/// best first, then the funnel's remaining hypotheses.
+#[must_use]
+pub fn merge(ranking: Vec<Ranked>, scores: &[CulpritScore], root: Option<&RootCause>) -> Vec<Ranked> {
+    let is_head = |r: &Ranked| r.score >= 0.5 || root.is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit);
+    let (mut head, tail): (Vec<Ranked>, Vec<Ranked>) = ranking.into_iter().partition(is_head);
+    if let Some(rc) = root.filter(|rc| !head.iter().any(|r| r.culprit == rc.culprit && r.kind == rc.kind)) {
+        head.insert(0, Ranked { kind: rc.kind, culprit: rc.culprit.clone(), score: rc.confidence });
+    }
+    let mut listed: BTreeSet<String> = head.iter().map(|r| r.culprit.clone()).collect();
+    for s in scores {
+        if listed.insert(s.culprit.clone()) {
+            head.push(Ranked { kind: s.kind, culprit: s.culprit.clone(), score: s.score });
+        }
+    }
+    head.extend(tail);
+    head
+}
+
+#[cfg(test)]
+mod tests;
