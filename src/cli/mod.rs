@@ -4,11 +4,11 @@
 mod analyze;
 mod logs;
 mod check;
+mod import;
 mod merge;
 mod mine;
 mod simulate;
 
-use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -87,6 +87,18 @@ enum Command {
     ///
     /// Example: funnel logs HDFS.log --format '<Date> <Time> <Pid> <Level> <Component>: <Content>' --out hdfs.csv
     Logs(logs::LogsArgs),
+    /// Import a public RCA collection as incident archives (one per labelled fault).
+    ///
+    /// Formats: wide-csv (one CSV, `time` in unix seconds plus `<service>_<metric>` columns;
+    /// give --fault-time or --fault-row), petshop (a PetShop dataset/ or dataset/<scenario>/
+    /// folder; scenarios without a noissue baseline are skipped), nezha (a Nezha day folder
+    /// holding metric/, the <day>-fault_list.json and, extracted from the tarballs, log/ and
+    /// trace/). Labels go into [expected] as kind = "any", so `funnel check` compares culprits
+    /// only. Mappings and limits: docs/importers.md.
+    ///
+    /// Examples: funnel import petshop data/petshop/dataset --out imported/petshop;
+    /// funnel import wide-csv run.csv --fault-time 1692610000 --root-cause carts --out imported/
+    Import(import::ImportArgs),
     /// List the funnel's rules, or explain one (funnel rules peer-sharing-storage-healthy).
     Rules {
         /// A rule id.
@@ -109,6 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Command::Merge(a) => merge::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Logs(a) => logs::run(&a),
+        Command::Import(a) => import::run(&a),
         Command::Rules { markdown: true, .. } => {
             print!("{}", funnel::rules::docs_markdown());
             Ok(Exit::Ok)
@@ -169,11 +182,6 @@ pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     pb.set_style(style.progress_chars("=> "));
     pb.set_message(what.to_string());
     pb
-}
-
-#[allow(dead_code)]
-pub(crate) fn display(p: &std::path::Path) -> String {
-    PathBuf::from(p).display().to_string()
 }
 
 #[cfg(test)]

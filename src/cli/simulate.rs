@@ -22,9 +22,10 @@ pub(crate) struct SimulateArgs {
     /// Every scenario, for each seed of --seeds, into OUT/<scenario>-<seed>/.
     #[arg(long, conflicts_with = "scenario")]
     all: bool,
-    /// Seed range for --all, inclusive: A..B.
-    #[arg(long, default_value = "1..3", value_parser = parse_seeds)]
-    seeds: (u64, u64),
+    /// A seed range, inclusive (A..B): with --all (default 1..3) or with a scenario, one
+    /// archive per seed into OUT/<scenario>-<seed>/, each with that folder name as its id.
+    #[arg(long, value_parser = parse_seeds, conflicts_with = "seed")]
+    seeds: Option<(u64, u64)>,
 }
 
 fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
@@ -37,20 +38,27 @@ fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
     Ok((a, b))
 }
 
-fn one(name: &str, seed: u64, out: &std::path::Path) -> anyhow::Result<()> {
-    let data = sim::simulate(name, seed).map_err(anyhow::Error::msg)?;
+fn one(name: &str, seed: u64, out: &std::path::Path, id: Option<String>) -> anyhow::Result<()> {
+    let mut data = sim::simulate(name, seed).map_err(anyhow::Error::msg)?;
+    if id.is_some() {
+        data.spec.id = id;
+    }
     funnel::archive::write(&data, out).with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }
 
 pub(crate) fn run(a: &SimulateArgs) -> anyhow::Result<Exit> {
-    if a.all {
-        let names = sim::scenario_names();
-        let jobs: Vec<(&str, u64)> = (a.seeds.0..=a.seeds.1).flat_map(|s| names.iter().map(move |n| (*n, s))).collect();
+    if a.all || a.seeds.is_some() {
+        let names = match (&a.scenario, a.all) {
+            (Some(n), false) => vec![n.as_str()],
+            _ => sim::scenario_names(),
+        };
+        let (first, last) = a.seeds.unwrap_or((1, 3));
+        let jobs: Vec<(&str, u64)> = (first..=last).flat_map(|s| names.iter().map(move |n| (*n, s))).collect();
         let pb = super::progress(jobs.len() as u64, "simulating");
         use rayon::prelude::*;
         jobs.par_iter().try_for_each(|(n, s)| {
-            let r = one(n, *s, &a.out.join(format!("{n}-{s}")));
+            let r = one(n, *s, &a.out.join(format!("{n}-{s}")), Some(format!("{n}-{s}")));
             pb.inc(1);
             r
         })?;
@@ -59,7 +67,7 @@ pub(crate) fn run(a: &SimulateArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let Some(name) = &a.scenario else { bail!("a scenario name or --all is needed") };
-    one(name, a.seed, &a.out)?;
+    one(name, a.seed, &a.out, None)?;
     eprintln!("wrote {}", a.out.display());
     Ok(Exit::Ok)
 }

@@ -84,7 +84,8 @@ impl Score {
         if self.rel.is_infinite() {
             return "from zero".into();
         }
-        format!("{:+.0}%", self.rel * 100.0)
+        let pct = (self.rel * 100.0).round();
+        if pct == 0.0 { "±0%".into() } else { format!("{pct:+.0}%") }
     }
 }
 

@@ -108,6 +108,10 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
     let mut first_latency: Option<(String, String)> = None;
     for c in cols.iter().filter(|c| c.as_str() != time_col) {
         let (entity, mut metric) = map_column(c);
+        // p90/p95 stand in for p99 only when the service has no p99 column of its own.
+        if (c.ends_with("_lat_90") || c.ends_with("_lat_95")) && cols.iter().any(|x| *x == format!("{entity}_lat_99") || *x == format!("{entity}_latency_p99")) {
+            metric = c[entity.len() + 1..].to_string();
+        }
         // Two columns onto one vocabulary name (p90 and p99): the later keeps its raw suffix.
         if let Some(prev) = seen.get(&(entity.clone(), metric.clone())) {
             if prev != c {

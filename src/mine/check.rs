@@ -35,6 +35,7 @@ pub struct Case {
 fn describe(kind: Option<&str>, culprit: Option<&str>) -> String {
     match kind {
         None | Some("none") => "none (no root cause)".into(),
+        Some("any") => format!("any kind, culprit {}", culprit.unwrap_or("")),
         Some(k) => format!("{k} {}", culprit.unwrap_or("")).trim_end().to_string(),
     }
 }
@@ -51,6 +52,8 @@ pub fn judge(r: &IncidentRow) -> Option<Case> {
     let kind = r.expected_kind.as_deref()?;
     let matches = if kind == "none" {
         r.root_cause_kind.is_none()
+    } else if kind == "any" {
+        r.root_cause_kind.is_some() && r.root_cause_culprit.as_deref() == r.expected_culprit.as_deref()
     } else {
         r.root_cause_kind.as_deref() == Some(kind) && r.root_cause_culprit.as_deref() == r.expected_culprit.as_deref()
     };
@@ -132,6 +135,16 @@ mod tests {
         assert_eq!(judge(&row("e", None, Some(("pod", "p-1")))), None);
         let broken = IncidentRow::failure("f", "f", None, "bad".into());
         assert_eq!(judge(&broken).map(|c| c.outcome), Some(Outcome::Error("bad".into())));
+    }
+
+    #[test]
+    fn any_compares_the_culprit_only() {
+        assert_eq!(judge(&row("a", Some(("any", "cart")), Some(("code-change", "cart")))).map(|c| c.outcome), Some(Outcome::Pass));
+        assert_eq!(
+            judge(&row("b", Some(("any", "cart")), Some(("cpu-saturation", "orders")))).map(|c| c.outcome),
+            Some(Outcome::Fail { expected: "any kind, culprit cart".into(), got: "cpu-saturation orders".into() })
+        );
+        assert_eq!(judge(&row("c", Some(("any", "cart")), None)).map(|c| c.outcome), Some(Outcome::Fail { expected: "any kind, culprit cart".into(), got: "none (no root cause)".into() }));
     }
 
     #[test]

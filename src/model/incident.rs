@@ -133,7 +133,8 @@ impl AliasSpec {
     }
 }
 
-/// `[expected]`: `kind = "none"` expects `root_cause: null`.
+/// `[expected]`: `kind = "none"` expects `root_cause: null`; `kind = "any"` compares the
+/// culprit only (labels of real incidents name a culprit, not a kind).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
@@ -184,9 +185,13 @@ impl IncidentSpec {
             return Err("alert.entity is empty (expected an entity id such as `live-api`)".into());
         }
         if let Some(e) = &self.expected {
-            if e.kind != "none" && super::Kind::parse(&e.kind).is_none() {
+            if e.kind != "none" && e.kind != "any" && super::Kind::parse(&e.kind).is_none() {
                 let kinds: Vec<&str> = super::Kind::ALL.iter().map(|k| k.as_str()).collect();
-                return Err(format!("expected.kind `{}` is not a root-cause kind (expected `none` or one of: {})", e.kind, kinds.join(", ")));
+                return Err(format!("expected.kind `{}` is not a root-cause kind (expected `none`, `any` or one of: {})", e.kind, kinds.join(", ")));
+            }
+            // `any`: real collections label a culprit, not a kind; the culprit is then required.
+            if e.kind == "any" && e.culprit.trim().is_empty() {
+                return Err("expected.kind `any` needs a culprit (it compares the culprit only)".into());
             }
         }
         self.aliases()?;
@@ -301,5 +306,13 @@ resources = { app_cpu = 4.0, sidecar_cpu = 2.0 }
         assert!(e.contains("parsecs"), "{e}");
         let e = IncidentSpec::parse(&SPEC.replace("2024-05-01T14:02:00Z", "\"soon\"")).unwrap_err();
         assert!(e.contains("soon"), "{e}");
+    }
+
+    #[test]
+    fn expected_any_needs_a_culprit() {
+        let any = format!("{SPEC}\n[expected]\nkind = \"any\"\nculprit = \"live-api\"\n");
+        assert_eq!(IncidentSpec::parse(&any).unwrap().expected.map(|e| e.kind), Some("any".into()));
+        let e = IncidentSpec::parse(&format!("{SPEC}\n[expected]\nkind = \"any\"\n")).unwrap_err();
+        assert!(e.contains("needs a culprit"), "{e}");
     }
 }

@@ -55,7 +55,7 @@ impl Rule for TrafficSurgeBeforeOnset {
                     return Some(Outcome::eliminated(
                         id,
                         0.65,
-                        format!("requests through {e} rose {change}, but only {} of the {} services behind it surged: the surge was theirs", hot.join(", "), with_data.len()),
+                        format!("requests through {e} rose {change}, but only {} of the {} services behind it surged: the surge came from them", hot.join(", "), with_data.len()),
                     ));
                 }
             }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Real-data benchmark: import and analyse PetShop (low_traffic + high_traffic, 52 cases) and
+# Nezha Train Ticket (2023-01-29 + 2023-01-30, 45 faults, metrics + logs + traces), print
+# AC@1, AC@3, AC@5, Avg@5 and seconds per case (import + analysis, i.e. including I/O), side by
+# side with BARO (PyPI rcaeval) run on the same imported archives in the same run.
+#
+# Usage: bench/realdata.sh            (FUNNEL_BIN defaults to target/release/funnel)
+#        FUNNEL_BIN=target/debug/funnel bench/realdata.sh
+# Needs: ../shared/data (skips with a message when absent), tar with zstd, python3 with
+# rcaeval, pandas, pyarrow for the BARO column (skipped with a message when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+BIN=${FUNNEL_BIN:-target/release/funnel}
+if [ ! -d "$DATA/petshop/dataset" ] || [ ! -d "$DATA/nezha-tt" ]; then
+  echo "skipping: $DATA (petshop/, nezha-tt/) is absent"; exit 0
+fi
+[ -x "$BIN" ] || { echo "no funnel binary at $BIN (build it, or set FUNNEL_BIN)"; exit 2; }
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/funnel-realdata.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+JOBS=${JOBS:-2}
+now() { date +%s.%N; }
+
+# Nezha day folders: metric/ and the fault list from the dataset, log/ and trace/ extracted
+# from the tarballs (they hold rca_data/<day>/{log,trace}/).
+tar --zstd -xf "$DATA/nezha-tt/logs.tar.zst" -C "$WORK"
+tar --zstd -xf "$DATA/nezha-tt/traces.tar.zst" -C "$WORK"
+for d in 2023-01-29 2023-01-30; do
+  mkdir -p "$WORK/nezha-days/$d"
+  ln -s "$(realpath "$DATA/nezha-tt/$d/metric")" "$WORK/nezha-days/$d/metric"
+  ln -s "$(realpath "$DATA/nezha-tt/$d/$d-fault_list.json")" "$WORK/nezha-days/$d/"
+  for k in log trace; do [ -d "$WORK/rca_data/$d/$k" ] && ln -s "$WORK/rca_data/$d/$k" "$WORK/nezha-days/$d/$k"; done
+done
+
+run_funnel() { # name, import commands... ; sets RES_<name>
+  local name=$1; shift
+  local t0; t0=$(now)
+  "$@" >/dev/null 2>&1
+  ls "$WORK/$name" | xargs -P "$JOBS" -I{} "$BIN" analyze "$WORK/$name/{}" --out "$WORK/$name-out/{}" >/dev/null 2>&1 || true
+  local t1; t1=$(now)
+  local n; n=$(ls "$WORK/$name" | wc -l)
+  python3 bench/realdata_eval.py funnel "$WORK/$name" "$WORK/$name-out" \
+    | python3 -c "import json,sys;d=json.load(sys.stdin);d['secs_per_case']=($t1-$t0)*$JOBS/max($n,1);print(json.dumps(d))" > "$WORK/$name.funnel.json"
+}
+
+run_funnel petshop "$BIN" import petshop "$DATA/petshop/dataset" --out "$WORK/petshop"
+run_funnel nezha sh -c "'$BIN' import nezha '$WORK/nezha-days/2023-01-29' --out '$WORK/nezha' && '$BIN' import nezha '$WORK/nezha-days/2023-01-30' --out '$WORK/nezha'"
+
+BARO_OK=1
+python3 -c "import RCAEval, pandas, pyarrow, sklearn" 2>/dev/null || { BARO_OK=0; echo "(BARO skipped: pip install rcaeval pandas pyarrow scikit-learn)"; }
+for name in petshop nezha; do
+  if [ $BARO_OK = 1 ]; then python3 bench/baro_cases.py "$WORK/$name" > "$WORK/$name.baro.json"; else echo '{}' > "$WORK/$name.baro.json"; fi
+done
+
+python3 - "$WORK" "$BIN" <<'PY'
+import json, sys
+work, binary = sys.argv[1], sys.argv[2]
+print(f"funnel binary: {binary}; seconds per case = wall time x jobs / cases (funnel: import + analysis; BARO: Parquet read + ranking)")
+print(f"{'collection':<22}{'method':<8}{'n':>4}{'AC@1':>8}{'AC@3':>8}{'AC@5':>8}{'Avg@5':>8}{'s/case':>9}")
+for name, label in [("petshop", "PetShop (52)"), ("nezha", "Nezha TT (45)")]:
+    for m in ["funnel", "baro"]:
+        d = json.load(open(f"{work}/{name}.{m}.json"))
+        if not d:
+            continue
+        print(f"{label:<22}{m:<8}{d['n']:>4}{d['ac1']:>8.3f}{d['ac3']:>8.3f}{d['ac5']:>8.3f}{d['avg5']:>8.3f}{d['secs_per_case']:>9.2f}")
+PY

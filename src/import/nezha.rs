@@ -1,0 +1,186 @@
+//! `nezha`: one Nezha day folder (`metric/` plus optional `log/` and `trace/`, and
+//! `<day>-fault_list.json`) → one incident per injected fault, alerting on the front service,
+//! labelled with the injected pod's service (the pod name minus its last two `-` segments).
+//!
+//! Windows: the incident runs from 1 min before `inject_time` to 4 min after it (faults last
+//! ~3 min; metrics are sampled ~1/min). The baseline is the 10 min before the incident, started
+//! later when the previous fault's 4 minutes would fall inside it and at least 5 min remain:
+//! faults are injected every 6–9 minutes, so a baseline must not be another fault.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::nezha_read::{self, FRONT};
+use super::{Incident, check_windows, spec};
+use crate::error::Error;
+use crate::model::{ArchiveData, Instant, Windows, service_of_pod};
+
+const MIN: i64 = 60_000;
+
+/// One injected fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// `inject_time`, epoch ms (UTC).
+    pub at: i64,
+    /// The injected pod.
+    pub pod: String,
+    /// `network_delay`, `exception`, `return`, `cpu_contention`, ...
+    pub kind: String,
+}
+
+fn fault_file(day: &Path) -> Result<PathBuf, Error> {
+    let name = day.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let exact = day.join(format!("{name}-fault_list.json"));
+    if exact.is_file() {
+        return Ok(exact);
+    }
+    super::files_ending(day, "fault_list.json")?.into_iter().next().ok_or_else(|| Error::input(day, "no <day>-fault_list.json here"))
+}
+
+/// Reads the fault list (`{hour: [{inject_time, inject_pod, inject_type}]}`), sorted by time.
+///
+/// # Errors
+/// Not JSON, or an entry without a parsable `inject_time` or an `inject_pod`.
+pub fn faults(path: &Path) -> Result<Vec<Fault>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::input(path, format!("not JSON ({e})")))?;
+    let hours = json.as_object().ok_or_else(|| Error::input(path, "expected an object of hours, each a list of faults"))?;
+    let mut out = Vec::new();
+    for (hour, list) in hours {
+        for (i, f) in list.as_array().into_iter().flatten().enumerate() {
+            let field = |k: &str| f.get(k).and_then(serde_json::Value::as_str);
+            let bad = |k: &str| super::column_error(path, k, &format!("hour {hour}, fault {i}: missing or malformed"));
+            let at = field("inject_time").and_then(Instant::parse).ok_or_else(|| bad("inject_time"))?.0;
+            let pod = field("inject_pod").ok_or_else(|| bad("inject_pod"))?.to_string();
+            out.push(Fault { at, pod, kind: field("inject_type").unwrap_or("unknown").to_string() });
+        }
+    }
+    out.sort_by_key(|f| f.at);
+    Ok(out)
+}
+
+/// The windows of fault `i` (see the module doc).
+#[must_use]
+pub fn windows(faults: &[Fault], i: usize) -> Windows {
+    let t = faults[i].at;
+    let (start, end) = (t - MIN, t + 4 * MIN);
+    let mut baseline_start = start - 10 * MIN;
+    if let Some(prev) = i.checked_sub(1).map(|p| faults[p].at + 4 * MIN) {
+        if prev > baseline_start && start - prev >= 5 * MIN {
+            baseline_start = prev;
+        }
+    }
+    Windows { baseline_start, baseline_end: start, start, end, fired_at: t }
+}
+
+/// Imports every fault of one day folder.
+///
+/// # Errors
+/// A missing `metric/` folder or fault list, or a malformed CSV, named by file and column.
+pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
+    let metric_dir = day.join("metric");
+    if !metric_dir.is_dir() {
+        return Err(Error::input(day, "not a Nezha day folder (expected metric/, plus optional log/ and trace/: extract logs.tar.zst and traces.tar.zst into it first)"));
+    }
+    let faults = faults(&fault_file(day)?)?;
+    let mut metrics = nezha_read::pod_metrics(&metric_dir)?;
+    metrics.extend(nezha_read::front_metrics(&metric_dir)?);
+    let graph = nezha_read::call_graph(day)?;
+    let deps: BTreeMap<String, Vec<String>> = graph.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
+    let wins: Vec<Windows> = (0..faults.len()).map(|i| windows(&faults, i)).collect();
+    let logs = nezha_read::logs(day, &wins.iter().map(|w| (w.baseline_start, w.end)).collect::<Vec<_>>())?;
+    let has_front = metrics.iter().any(|r| r.entity == FRONT);
+    let day_name = day.file_name().and_then(|n| n.to_str()).unwrap_or("day").to_string();
+    let mut out = Vec::new();
+    for (i, (f, w)) in faults.iter().zip(&wins).enumerate() {
+        let inside = |ts: i64| ts >= w.baseline_start && ts < w.end;
+        let name = format!("{day_name}-{i:02}-{}", f.kind.replace('_', "-"));
+        let alert = if has_front { (FRONT, "latency_p99_ms") } else { (service_of_pod(&f.pod), "latency_p99_ms") };
+        let s = spec(
+            &name,
+            format!("Nezha {day_name} fault {i}: {} injected into {}", f.kind, f.pod),
+            format!("Imported from {}; incident window 1 min before to 4 min after inject_time", day.display()),
+            (alert.0, alert.1, w.fired_at),
+            *w,
+            &deps,
+            Some(service_of_pod(&f.pod)),
+        );
+        check_windows(&s, day)?;
+        let data = ArchiveData {
+            spec: s,
+            metrics: metrics.iter().filter(|r| inside(r.ts_ms)).cloned().collect(),
+            logs: logs.iter().filter(|r| inside(r.ts_ms)).cloned().collect(),
+            events: Vec::new(),
+        };
+        out.push(Incident { name, data });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POD: &str = "ts-auth-service-7f8d7d756d-k7b9j";
+
+    fn day(dir: &Path) -> PathBuf {
+        let d = dir.join("2023-01-29");
+        std::fs::create_dir_all(d.join("metric")).unwrap();
+        std::fs::create_dir_all(d.join("trace")).unwrap();
+        std::fs::create_dir_all(d.join("log")).unwrap();
+        let mut m = String::from("Time,TimeStamp,PodName,CpuUsage(m),PodServerLatencyP99(s),NodeCpuUsageRate(%)\n");
+        let mut fr = String::from("Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP99(s)\n");
+        for i in 0..30 {
+            m.push_str(&format!("2023-01-29 08:{i:02}:09.1 +0000 UTC m=+0.1,1,{POD},{},0.01,3\n", if i >= 20 { 500 } else { 10 }));
+            fr.push_str(&format!("2023-01-29 08:{i:02}:09.0 +0000 UTC m=+0.1,1,Frontend,100,0.5\n"));
+        }
+        std::fs::write(d.join(format!("metric/{POD}_metric.csv")), m).unwrap();
+        std::fs::write(d.join("metric/front_service.csv"), fr).unwrap();
+        std::fs::write(d.join("trace/08_20_trace.csv"), format!("TraceID,SpanID,ParentID,PodName\nt,a,root,ts-gateway-service-1-x\nt,b,a,{POD}\n")).unwrap();
+        let ns = 1_674_982_000_000_000_000i64; // 2023-01-29 08:46:40
+        std::fs::write(d.join("log/08_20_log.csv"), format!("Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\nx,{ns},n,{POD},c,t,s,\"{{\"\"log\"\":\"\"08:20:00 ERROR boom\\n\"\"}}\"\n")).unwrap();
+        std::fs::write(d.join("2023-01-29-fault_list.json"), format!(r#"{{"08":[{{"inject_time":"2023-01-29 08:20:30","inject_timestamp":"0","inject_pod":"{POD}","inject_type":"cpu_contention"}}]}}"#)).unwrap();
+        d
+    }
+
+    #[test]
+    fn one_incident_per_fault_with_graph_and_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = day(dir.path());
+        let incs = import(&d).unwrap();
+        assert_eq!(incs.len(), 1);
+        let a = &incs[0].data;
+        assert_eq!(incs[0].name, "2023-01-29-00-cpu-contention");
+        assert_eq!(a.spec.alert.entity, FRONT);
+        assert_eq!(a.spec.expected.as_ref().map(|e| e.culprit.as_str()), Some("ts-auth-service"));
+        assert_eq!(a.spec.entity("ts-gateway-service").map(|e| e.depends_on.clone()), Some(vec!["ts-auth-service".to_string()]));
+        assert!(a.metrics.iter().all(|r| !r.metric.starts_with("Node")));
+        assert!(a.metrics.iter().any(|r| r.metric == "cpu_cores" && r.pod.as_deref() == Some(POD)));
+        let w = a.spec.windows().unwrap();
+        assert_eq!(w.end - w.start, 5 * MIN);
+        assert!(a.logs.is_empty(), "the log line lies outside the window");
+    }
+
+    #[test]
+    fn baseline_skips_the_previous_fault() {
+        let f = |m: i64| Fault { at: m * MIN, pod: POD.into(), kind: "return".into() };
+        let fs = vec![f(100), f(108), f(130)];
+        assert_eq!(windows(&fs, 0).baseline_start, 89 * MIN);
+        assert_eq!(windows(&fs, 1).baseline_start, 97 * MIN, "too little room after the previous fault: keep 10 min");
+        assert_eq!(windows(&fs, 2).baseline_start, 119 * MIN);
+    }
+
+    #[test]
+    fn malformed_sources_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = day(dir.path());
+        assert!(import(dir.path()).unwrap_err().to_string().contains("metric/"));
+        std::fs::write(d.join("2023-01-29-fault_list.json"), r#"{"08":[{"inject_time":"soon","inject_pod":"p"}]}"#).unwrap();
+        let e = import(&d).unwrap_err().to_string();
+        assert!(e.contains("fault_list.json") && e.contains("inject_time"), "{e}");
+        std::fs::write(d.join(format!("metric/{POD}_metric.csv")), "Time,PodName\nnot a time,p\n").unwrap();
+        std::fs::write(d.join("2023-01-29-fault_list.json"), r#"{}"#).unwrap();
+        let e = import(&d).unwrap_err().to_string();
+        assert!(e.contains("_metric.csv") && e.contains("`Time`"), "{e}");
+    }
+}

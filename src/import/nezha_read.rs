@@ -1,0 +1,197 @@
+//! Readers for one Nezha day folder: per-pod metric CSVs, the front service, the call graph
+//! (dependency.csv, else the traces' parent spans) and the logs. Each returns plain rows for
+//! the whole day; `nezha` slices them per fault.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::{files_ending, names, number_column, read_csv_text, text_column};
+use crate::error::Error;
+use crate::model::{Instant, LogRow, MetricRow, service_of_pod};
+
+/// The front service's entity id.
+pub(crate) const FRONT: &str = "frontend";
+
+/// Parses Nezha's `Time` string (`2023-01-29 08:41:09.043 +0000 UTC m=+0.1`): the first two
+/// fields are a UTC datetime. The `TimeStamp` column beside it is not used: it is wrong on
+/// some days.
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
+    let mut it = s.split_whitespace();
+    let (d, t) = (it.next()?, it.next()?);
+    Instant::parse(&format!("{d} {t}")).map(|i| i.0)
+}
+
+/// Maps a pod metric column to (vocabulary or raw name, factor); None drops the column.
+/// Node* columns describe the node, and the files do not say which node, so they are dropped
+/// rather than pinned on the pod.
+fn map_pod_column(c: &str) -> Option<(&str, f64)> {
+    Some(match c {
+        "Time" | "TimeStamp" | "PodName" => return None,
+        c if c.starts_with("Node") => return None,
+        "CpuUsage(m)" => ("cpu_cores", 1e-3),
+        "MemoryUsage(Mi)" => ("mem_rss_bytes", 1_048_576.0),
+        "PodServerLatencyP99(s)" => ("latency_p99_ms", 1000.0),
+        "PodWorkload(Ops)" => ("requests_per_s", 1.0),
+        other => (other, 1.0),
+    })
+}
+
+fn times(df: &polars::prelude::DataFrame, path: &Path) -> Result<Vec<i64>, Error> {
+    text_column(df, "Time", path)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| t.as_deref().and_then(parse_time).ok_or_else(|| super::column_error(path, "Time", &format!("row {}: not a `YYYY-MM-DD HH:MM:SS` time", i + 1))))
+        .collect()
+}
+
+/// Every pod metric of the day (`metric/*_metric.csv`), pod-level rows of the pod's service.
+pub(crate) fn pod_metrics(metric_dir: &Path) -> Result<Vec<MetricRow>, Error> {
+    let mut out = Vec::new();
+    for path in files_ending(metric_dir, "_metric.csv")? {
+        let df = read_csv_text(&path, 0, true)?;
+        let ts = times(&df, &path)?;
+        let pods = text_column(&df, "PodName", &path)?;
+        for c in names(&df) {
+            let Some((metric, factor)) = map_pod_column(&c) else { continue };
+            for ((t, v), pod) in ts.iter().zip(number_column(&df, &c, &path)?).zip(&pods) {
+                let Some(pod) = pod.as_deref() else { continue };
+                if v.is_finite() {
+                    let mut r = MetricRow::new(*t, service_of_pod(pod), metric, v * factor);
+                    r.pod = Some(pod.to_string());
+                    out.push(r);
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::input(metric_dir, "no pod metrics (expected *_metric.csv files with Time and PodName columns)"));
+    }
+    Ok(out)
+}
+
+/// The front service's latency and success rate (`metric/front_service.csv`), if present.
+pub(crate) fn front_metrics(metric_dir: &Path) -> Result<Vec<MetricRow>, Error> {
+    let path = metric_dir.join("front_service.csv");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let df = read_csv_text(&path, 0, true)?;
+    let ts = times(&df, &path)?;
+    let mut out = Vec::new();
+    for c in names(&df) {
+        let (metric, factor) = match c.as_str() {
+            "Time" | "TimeStamp" | "ServiceName" => continue,
+            "LatencyP99(s)" => ("latency_p99_ms", 1000.0),
+            other => (other, 1.0),
+        };
+        for (t, v) in ts.iter().zip(number_column(&df, &c, &path)?) {
+            if v.is_finite() {
+                out.push(MetricRow::new(*t, FRONT, metric, v * factor));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Caller → callees at service level: from dependency.csv (Source, Target) when present, else
+/// from the traces (a span's parent pod calls the span's pod); root spans are called by the
+/// front service. Self-calls are dropped.
+pub(crate) fn call_graph(day: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, Error> {
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut add = |from: &str, to: &str| {
+        if from != to {
+            deps.entry(from.to_string()).or_default().insert(to.to_string());
+        }
+    };
+    for p in [day.join("dependency.csv"), day.join("metric").join("dependency.csv")] {
+        if p.is_file() {
+            let df = read_csv_text(&p, 0, true)?;
+            for (s, t) in text_column(&df, "Source", &p)?.into_iter().zip(text_column(&df, "Target", &p)?) {
+                if let (Some(s), Some(t)) = (s, t) {
+                    add(service_of_pod(&s), service_of_pod(&t));
+                }
+            }
+            return Ok(deps);
+        }
+    }
+    let dir = day.join("trace");
+    if !dir.is_dir() {
+        return Ok(deps);
+    }
+    for path in files_ending(&dir, ".csv")? {
+        let df = read_csv_text(&path, 0, true)?;
+        let spans = text_column(&df, "SpanID", &path)?;
+        let parents = text_column(&df, "ParentID", &path)?;
+        let pods = text_column(&df, "PodName", &path)?;
+        let pod_of: BTreeMap<&str, &str> = spans.iter().zip(&pods).filter_map(|(s, p)| Some((s.as_deref()?, p.as_deref()?))).collect();
+        for (parent, pod) in parents.iter().zip(&pods) {
+            let (Some(parent), Some(pod)) = (parent.as_deref(), pod.as_deref()) else { continue };
+            if parent == "root" {
+                add(FRONT, service_of_pod(pod));
+            } else if let Some(pp) = pod_of.get(parent) {
+                add(service_of_pod(pp), service_of_pod(pod));
+            }
+        }
+    }
+    Ok(deps)
+}
+
+/// The level word near the start of a log message (`INFO`, `WARN`, `ERROR`, `DEBUG`).
+fn level_of(msg: &str) -> Option<String> {
+    let head: String = msg.chars().take(48).collect();
+    head.split(|c: char| !c.is_ascii_alphabetic()).find_map(|w| match w {
+        "ERROR" | "FATAL" => Some("error".to_string()),
+        "WARN" | "WARNING" => Some("warn".to_string()),
+        "INFO" => Some("info".to_string()),
+        "DEBUG" | "TRACE" => Some("debug".to_string()),
+        _ => None,
+    })
+}
+
+/// Every log line of the day (`log/*.csv`), the container's JSON line unwrapped to its `log`
+/// field. Lines outside every wanted window are skipped before parsing.
+pub(crate) fn logs(day: &Path, wanted: &[(i64, i64)]) -> Result<Vec<LogRow>, Error> {
+    let dir = day.join("log");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for path in files_ending(&dir, ".csv")? {
+        let df = read_csv_text(&path, 0, true)?;
+        let ns = number_column(&df, "TimeUnixNano", &path)?;
+        let pods = text_column(&df, "PodName", &path)?;
+        let lines = text_column(&df, "Log", &path)?;
+        for ((t, pod), line) in ns.into_iter().zip(pods).zip(lines) {
+            let ts_ms = (t / 1e6).round() as i64;
+            let (Some(pod), Some(line)) = (pod, line) else { continue };
+            if !t.is_finite() || !wanted.iter().any(|(a, b)| ts_ms >= *a && ts_ms < *b) {
+                continue;
+            }
+            let message = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v.get("log").and_then(serde_json::Value::as_str).map(str::to_string))
+                .unwrap_or(line)
+                .trim_end()
+                .to_string();
+            let level = level_of(&message);
+            out.push(LogRow { ts_ms, entity: service_of_pod(&pod).to_string(), message, pod: Some(pod), node: None, level });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_levels_parse() {
+        assert_eq!(parse_time("2023-01-29 08:41:09.043078357 +0000 UTC m=+0.119240217"), Some(1_674_981_669_043));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(level_of("17:35:38.386 INFO  o.s.OrderServiceImpl#365 TraceID"), Some("info".into()));
+        assert_eq!(level_of("17:35:38.386 ERROR c.x.Y boom"), Some("error".into()));
+        assert_eq!(level_of("plain text"), None);
+        assert_eq!(map_pod_column("NodeCpuUsageRate(%)"), None);
+        assert_eq!(map_pod_column("CpuUsage(m)"), Some(("cpu_cores", 1e-3)));
+    }
+}
