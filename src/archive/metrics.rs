@@ -87,6 +87,23 @@ fn query(c: &Checked, path: &Path, from_ms: i64, to_ms: i64) -> Result<LazyFrame
         .agg([col("ts"), col("value"), col("node").drop_nulls().max()]))
 }
 
+/// Exporters name containers their own way: the mesh proxy as `istio-proxy`, `envoy` or
+/// `linkerd-proxy`, the app after its workload. Both map onto the spec's `sidecar` and `app`;
+/// any other container keeps its name so it is never averaged into the app's series.
+#[must_use]
+pub fn normalize_container(raw: Option<&str>, entity: &str) -> String {
+    let Some(c) = raw.map(str::trim).filter(|c| !c.is_empty()) else { return APP.to_string() };
+    let c = c.to_ascii_lowercase();
+    let proxy = ["sidecar", "istio-proxy", "envoy", "envoy-proxy", "linkerd-proxy", "mesh-proxy", "proxy"];
+    if proxy.contains(&c.as_str()) {
+        crate::model::SIDECAR.to_string()
+    } else if c == APP || c == "main" || c == entity.to_ascii_lowercase() {
+        APP.to_string()
+    } else {
+        c
+    }
+}
+
 /// Moves one file's groups into `groups`; returns the sample count. The outer error is polars',
 /// the inner one a bad unit.
 fn merge_file(
@@ -114,11 +131,12 @@ fn merge_file(
                 Err(message) => return Ok(Err(Error::Column { path: path.to_path_buf(), column: "unit".into(), message })),
             }
         }
+        let container = normalize_container(get(3).as_deref(), &entity);
         let key = SeriesKey {
+            container,
             entity,
             metric,
             pod: get(2),
-            container: get(3).map_or_else(|| APP.to_string(), |c| c.to_ascii_lowercase()),
             target: get(4),
             source: get(5),
         };
@@ -132,4 +150,18 @@ fn merge_file(
         rows += ts.len();
     }
     Ok(Ok(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_container;
+
+    #[test]
+    fn proxies_are_sidecars_and_the_workload_is_the_app() {
+        assert_eq!(normalize_container(None, "api"), "app");
+        assert_eq!(normalize_container(Some("istio-proxy"), "api"), "sidecar");
+        assert_eq!(normalize_container(Some("Envoy"), "api"), "sidecar");
+        assert_eq!(normalize_container(Some("api"), "api"), "app");
+        assert_eq!(normalize_container(Some("log-shipper"), "api"), "log-shipper");
+    }
 }
