@@ -3,6 +3,7 @@
 
 mod analyze;
 mod malformed;
+mod import;
 mod mine;
 
 use std::path::{Path, PathBuf};
