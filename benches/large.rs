@@ -2,8 +2,8 @@
 //! rows; 270 services × 42 series × 1,800 samples by default) analysed end to end, against the floor: polars alone scanning the same files and
 //! computing a mean per series. Prints wall times, their ratio, and peak RSS.
 //!
-//! cargo bench --profile quick --bench large
-//! FUNNEL_BENCH_SERVICES=300 FUNNEL_BENCH_STEP_S=5 cargo bench --profile quick --bench large
+//! cargo bench --bench large
+//! FUNNEL_BENCH_SERVICES=300 FUNNEL_BENCH_STEP_S=5 cargo bench --bench large
 //!
 //! The archive is generated once under target/bench-large/ and reused.
 

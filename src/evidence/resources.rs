@@ -14,7 +14,7 @@ pub struct Saturation {
     pub base: f64,
     /// peak / limit.
     pub peak_ratio: f64,
-    /// Pods whose incident p95 reached 90 % of the limit.
+    /// Pods pinned at the limit: their incident 75th percentile reached 90 % of it.
     pub pods_at_limit: usize,
     /// Pods with data.
     pub pods: usize,
@@ -34,9 +34,9 @@ pub fn saturation(ctx: &Context, entity: &str, container: &str, metric: &str, re
         let (Some(v), Some(limit)) = (ctx.pod_metric(entity, pod, container, metric), ctx.limit(entity, Some(pod), container, resource)) else {
             continue;
         };
-        if let (Some(p), Some(b)) = (stats::quantile(&v.values[inc.clone()], 0.95), stats::median(&v.values[base.clone()])) {
+        if let (Some(p), Some(b), Some(q)) = (stats::quantile(&v.values[inc.clone()], 0.95), stats::median(&v.values[base.clone()]), stats::quantile(&v.values[inc.clone()], 0.75)) {
             source.clone_from(&v.key.source);
-            per_pod.push((p, b, limit));
+            per_pod.push((p, b, limit, q));
         }
     }
     if per_pod.is_empty() {
@@ -44,10 +44,13 @@ pub fn saturation(ctx: &Context, entity: &str, container: &str, metric: &str, re
         let v = ctx.get(&key)?;
         let limit = ctx.limit(entity, None, container, resource)?;
         source.clone_from(&v.key.source);
-        per_pod.push((stats::quantile(&v.values[inc], 0.95)?, stats::median(&v.values[base])?, limit));
+        per_pod.push((stats::quantile(&v.values[inc.clone()], 0.95)?, stats::median(&v.values[base])?, limit, stats::quantile(&v.values[inc], 0.75)?));
     }
-    let (peak, base_v, limit) = per_pod.iter().copied().fold((f64::MIN, 0.0_f64, 1.0_f64), |acc: (f64, f64, f64), x| if x.0 / x.2 > acc.0 / acc.2.max(1e-12) { x } else { acc });
-    let at = per_pod.iter().filter(|(p, _, l)| *p >= 0.9 * l).count();
+    let (peak, base_v, limit, _) =
+        per_pod.iter().copied().fold((f64::MIN, 0.0_f64, 1.0_f64, 0.0_f64), |acc: (f64, f64, f64, f64), x| if x.0 / x.2 > acc.0 / acc.2.max(1e-12) { x } else { acc });
+    // Pinned, not touched: a container throttled by its quota sits at the limit for most of
+    // the incident, while one merely near it only peaks there.
+    let at = per_pod.iter().filter(|(_, _, l, q)| *q >= 0.9 * l).count();
     Some(Saturation { limit, peak, base: base_v, peak_ratio: peak / limit, pods_at_limit: at, pods: per_pod.len(), source })
 }
 

@@ -76,7 +76,10 @@ pub fn judge(views: &[View<'_>]) -> Health {
         h.testable |= s.testable();
         if moved {
             h.affected = true;
+            // Latency says how hard a pod was hit; an error rate "from zero" is infinitely
+            // higher but says little about magnitude, so errors count at most 2 (+200 %).
             let rel = if s.rel.is_finite() { s.rel.min(100.0) } else { 100.0 };
+            let rel = if m.contains("errors") { rel.min(2.0) } else { rel };
             h.severity = h.severity.max(if v.key.target.is_some() { rel / 2.0 } else { rel });
             h.onset = match (h.onset, s.onset) {
                 (Some(a), Some(b)) => Some(a.min(b)),

@@ -3,9 +3,14 @@
 //! labelled with the injected pod's service (the pod name minus its last two `-` segments).
 //!
 //! Windows: the incident runs from 1 min before `inject_time` to 4 min after it (faults last
-//! ~3 min; metrics are sampled ~1/min). The baseline is the 10 min before the incident, started
-//! later when the previous fault's 4 minutes would fall inside it and at least 5 min remain:
-//! faults are injected every 6–9 minutes, so a baseline must not be another fault.
+//! ~3 min; metrics are sampled ~1/min). The baseline is the hour before the incident: ten
+//! samples per series are too few for a robust spread, and faults are injected every 6–9
+//! minutes, so the metric rows inside any other fault's window (1 min before to 5 min after
+//! its `inject_time`) are left out of it; only the schedule's times are used, never its labels.
+//! Log lines and trace-derived series of the baseline hour are kept whole: the day's log files only cover the minutes
+//! and span files only cover the minutes around each fault, so other faults' windows are the
+//! only record of what the services normally log and how fast their calls are (a template
+//! already seen there is not new; a median over several other faults is the normal latency).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,13 +69,16 @@ pub fn faults(path: &Path) -> Result<Vec<Fault>, Error> {
 pub fn windows(faults: &[Fault], i: usize) -> Windows {
     let t = faults[i].at;
     let (start, end) = (t - MIN, t + 4 * MIN);
-    let mut baseline_start = start - 10 * MIN;
-    if let Some(prev) = i.checked_sub(1).map(|p| faults[p].at + 4 * MIN) {
-        if prev > baseline_start && start - prev >= 5 * MIN {
-            baseline_start = prev;
-        }
-    }
-    Windows { baseline_start, baseline_end: start, start, end, fired_at: t }
+    Windows { baseline_start: start - BASELINE, baseline_end: start, start, end, fired_at: t }
+}
+
+/// How far back the baseline reaches.
+const BASELINE: i64 = 60 * MIN;
+
+/// Whether a metric sample at `ts` lies in another fault's window (1 min before to 5 min after
+/// its injection), so it cannot describe normal behaviour.
+fn in_other_fault(faults: &[Fault], i: usize, ts: i64) -> bool {
+    faults.iter().enumerate().any(|(j, f)| j != i && ts >= f.at - MIN && ts < f.at + 5 * MIN)
 }
 
 /// Imports every fault of one day folder.
@@ -85,6 +93,7 @@ pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
     let faults = faults(&fault_file(day)?)?;
     let mut metrics = nezha_read::pod_metrics(&metric_dir)?;
     metrics.extend(nezha_read::front_metrics(&metric_dir)?);
+    let traced = nezha_read::trace_metrics(day)?;
     let graph = nezha_read::call_graph(day)?;
     let deps: BTreeMap<String, Vec<String>> = graph.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
     let wins: Vec<Windows> = (0..faults.len()).map(|i| windows(&faults, i)).collect();
@@ -94,6 +103,7 @@ pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
     let mut out = Vec::new();
     for (i, (f, w)) in faults.iter().zip(&wins).enumerate() {
         let inside = |ts: i64| ts >= w.baseline_start && ts < w.end;
+        let clean = |ts: i64| inside(ts) && (ts >= w.start || !in_other_fault(&faults, i, ts));
         let name = format!("{day_name}-{i:02}-{}", f.kind.replace('_', "-"));
         let alert = if has_front { (FRONT, "latency_p99_ms") } else { (service_of_pod(&f.pod), "latency_p99_ms") };
         let s = spec(
@@ -108,7 +118,7 @@ pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
         check_windows(&s, day)?;
         let data = ArchiveData {
             spec: s,
-            metrics: metrics.iter().filter(|r| inside(r.ts_ms)).cloned().collect(),
+            metrics: metrics.iter().filter(|r| clean(r.ts_ms)).chain(traced.iter().filter(|r| inside(r.ts_ms))).cloned().collect(),
             logs: logs.iter().filter(|r| inside(r.ts_ms)).cloned().collect(),
             events: Vec::new(),
         };
@@ -162,12 +172,14 @@ mod tests {
     }
 
     #[test]
-    fn baseline_skips_the_previous_fault() {
+    fn baseline_skips_other_faults() {
         let f = |m: i64| Fault { at: m * MIN, pod: POD.into(), kind: "return".into() };
         let fs = vec![f(100), f(108), f(130)];
-        assert_eq!(windows(&fs, 0).baseline_start, 89 * MIN);
-        assert_eq!(windows(&fs, 1).baseline_start, 97 * MIN, "too little room after the previous fault: keep 10 min");
-        assert_eq!(windows(&fs, 2).baseline_start, 119 * MIN);
+        assert_eq!(windows(&fs, 2).baseline_start, 69 * MIN);
+        assert_eq!(windows(&fs, 2).baseline_end, 129 * MIN);
+        assert!(in_other_fault(&fs, 2, 104 * MIN) && in_other_fault(&fs, 2, 112 * MIN));
+        assert!(!in_other_fault(&fs, 2, 114 * MIN) && !in_other_fault(&fs, 2, 131 * MIN), "its own window is not another fault's");
+        assert!(!in_other_fault(&fs, 0, 101 * MIN));
     }
 
     #[test]

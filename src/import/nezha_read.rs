@@ -31,8 +31,15 @@ fn map_pod_column(c: &str) -> Option<(&str, f64)> {
         "CpuUsage(m)" => ("cpu_cores", 1e-3),
         "MemoryUsage(Mi)" => ("mem_rss_bytes", 1_048_576.0),
         "PodServerLatencyP99(s)" => ("latency_p99_ms", 1000.0),
+        // What the pod waits on its callees: a caller slowed by a callee shows it here, its
+        // own server latency rising beyond it points at the pod itself.
+        "PodClientLatencyP99(s)" => ("dep_latency_ms", 1000.0),
         "PodWorkload(Ops)" => ("requests_per_s", 1.0),
-        other => (other, 1.0),
+        // The rest duplicate these (usage rates beside usages, the P90/P95 beside the P99,
+        // network bytes and syscalls beside the workload) or are constant (PodSuccessRate is 0
+        // throughout these days); as dozens of extra noisy series per pod they would only
+        // drown the few that move with a fault.
+        _ => return None,
     })
 }
 
@@ -134,6 +141,56 @@ pub(crate) fn call_graph(day: &Path) -> Result<BTreeMap<String, BTreeSet<String>
         }
     }
     Ok(deps)
+}
+
+/// Per-service latency seen through the traces, one row per service and minute (the median of
+/// the spans that started in it), for calls crossing a service boundary (a parent span in
+/// another service):
+/// - `call_gap_ms`: the caller's span minus the callee's span, i.e. the time a call spends
+///   outside the callee's own handling (the network on the way to it and back): a delay
+///   injected on a pod's network shows here, at the callee, while its own spans stay normal;
+/// - `call_start_gap_ms`: how long after the caller's span the callee's span starts, i.e.
+///   until the callee gets to handle the call: a starved CPU shows here.
+///
+/// Span files only cover the minutes around each fault, so these series are compared with the
+/// other recorded minutes (see `nezha`).
+pub(crate) fn trace_metrics(day: &Path) -> Result<Vec<MetricRow>, Error> {
+    let dir = day.join("trace");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    // (service, metric, minute) -> samples
+    let mut acc: BTreeMap<(String, &'static str, i64), Vec<f64>> = BTreeMap::new();
+    for path in files_ending(&dir, ".csv")? {
+        let df = read_csv_text(&path, 0, true)?;
+        let spans = text_column(&df, "SpanID", &path)?;
+        let parents = text_column(&df, "ParentID", &path)?;
+        let pods = text_column(&df, "PodName", &path)?;
+        let (Ok(start), Ok(dur)) = (number_column(&df, "StartTimeUnixNano", &path), number_column(&df, "Duration", &path)) else { continue };
+        let by_span: BTreeMap<&str, usize> = spans.iter().enumerate().filter_map(|(i, s)| Some((s.as_deref()?, i))).collect();
+        for i in 0..spans.len() {
+            let (Some(parent), Some(pod)) = (parents[i].as_deref(), pods[i].as_deref()) else { continue };
+            let Some(&p) = by_span.get(parent) else { continue };
+            let Some(ppod) = pods[p].as_deref() else { continue };
+            let svc = service_of_pod(pod);
+            if service_of_pod(ppod) == svc || !(start[i].is_finite() && start[p].is_finite() && dur[i].is_finite() && dur[p].is_finite()) {
+                continue;
+            }
+            let minute = (start[i] / 6e10).floor() as i64;
+            // Duration is in microseconds in these files (Start/End in nanoseconds).
+            let gap_ms = (dur[p] - dur[i]) / 1e3;
+            let start_gap_ms = (start[i] - start[p]) / 1e6;
+            acc.entry((svc.to_string(), "call_gap_ms", minute)).or_default().push(gap_ms);
+            acc.entry((svc.to_string(), "call_start_gap_ms", minute)).or_default().push(start_gap_ms);
+        }
+    }
+    Ok(acc
+        .into_iter()
+        .map(|((svc, metric, minute), mut v)| {
+            v.sort_by(f64::total_cmp);
+            MetricRow::new(minute * 60_000 + 30_000, svc.as_str(), metric, v[v.len() / 2])
+        })
+        .collect())
 }
 
 /// The level word near the start of a log message (`INFO`, `WARN`, `ERROR`, `DEBUG`).
