@@ -27,37 +27,78 @@ fn seeds() -> (u64, u64) {
 fn run_case(kind: Kind, seed: u64, root: &std::path::Path) -> Case {
     let name = format!("{kind}-{seed}");
     let data = funnel::sim::simulate(kind.as_str(), seed).expect("simulate");
-    let exp = data.spec.expected.clone().expect("simulated incidents carry [expected]");
+    let exp = data
+        .spec
+        .expected
+        .clone()
+        .expect("simulated incidents carry [expected]");
     let dir = root.join(&name);
     funnel::archive::write(&data, &dir).expect("write archive");
     match analyze(&dir, &Options::default()) {
         Ok(an) => Case {
             name,
             expected: (exp.kind, exp.culprit),
-            got: an.verdict.root_cause.map(|r| (r.kind.as_str().to_string(), r.culprit, r.confidence)),
+            got: an
+                .verdict
+                .root_cause
+                .map(|r| (r.kind.as_str().to_string(), r.culprit, r.confidence)),
             error: None,
         },
-        Err(e) => Case { name, expected: (exp.kind, exp.culprit), got: None, error: Some(e.to_string()) },
+        Err(e) => Case {
+            name,
+            expected: (exp.kind, exp.culprit),
+            got: None,
+            error: Some(e.to_string()),
+        },
     }
 }
 
 fn main() {
     let (a, b) = seeds();
     let root = tempfile::tempdir().expect("tempdir");
-    let jobs: Vec<(Kind, u64)> = (a..=b).flat_map(|s| Kind::ALL.into_iter().map(move |k| (k, s))).collect();
+    let jobs: Vec<(Kind, u64)> = (a..=b)
+        .flat_map(|s| Kind::ALL.into_iter().map(move |k| (k, s)))
+        .collect();
     let t = Instant::now();
     // A bounded number of incidents in flight: with rayon at the top level, a thread waiting
     // inside one analysis steals whole new incidents and memory grows with the corpus.
-    let cases: Vec<Case> = funnel::mine::run::bounded(&jobs, funnel::mine::run::default_workers(), |(k, s)| run_case(*k, *s, root.path()), || {});
+    let cases: Vec<Case> = funnel::mine::run::bounded(
+        &jobs,
+        funnel::mine::run::default_workers(),
+        |(k, s)| run_case(*k, *s, root.path()),
+        || {},
+    );
     let secs = t.elapsed().as_secs_f64();
 
     let n = cases.len();
-    let kind_ok = cases.iter().filter(|c| c.got.as_ref().is_some_and(|g| g.0 == c.expected.0)).count();
-    let full_ok = cases.iter().filter(|c| c.got.as_ref().is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)).count();
-    let undecided = cases.iter().filter(|c| c.got.is_none() && c.error.is_none()).count();
-    println!("scenario benchmark: seeds {a}..{b}, {n} incidents in {secs:.1} s ({:.2} s per incident incl. simulation)", secs / n as f64);
-    println!("kind accuracy          {:.3} ({kind_ok}/{n})", kind_ok as f64 / n as f64);
-    println!("kind+culprit accuracy  {:.3} ({full_ok}/{n})", full_ok as f64 / n as f64);
+    let kind_ok = cases
+        .iter()
+        .filter(|c| c.got.as_ref().is_some_and(|g| g.0 == c.expected.0))
+        .count();
+    let full_ok = cases
+        .iter()
+        .filter(|c| {
+            c.got
+                .as_ref()
+                .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
+        })
+        .count();
+    let undecided = cases
+        .iter()
+        .filter(|c| c.got.is_none() && c.error.is_none())
+        .count();
+    println!(
+        "scenario benchmark: seeds {a}..{b}, {n} incidents in {secs:.1} s ({:.2} s per incident incl. simulation)",
+        secs / n as f64
+    );
+    println!(
+        "kind accuracy          {:.3} ({kind_ok}/{n})",
+        kind_ok as f64 / n as f64
+    );
+    println!(
+        "kind+culprit accuracy  {:.3} ({full_ok}/{n})",
+        full_ok as f64 / n as f64
+    );
     println!("root cause null        {undecided}");
 
     // Confusion matrix: expected kind (rows) × verdict kind (columns, `-` = null).
@@ -77,25 +118,75 @@ fn main() {
     for k in Kind::ALL {
         print!("{:<17}", k.as_str());
         for c in &cols {
-            let v = m.get(&(k.as_str().to_string(), c.clone())).copied().unwrap_or(0);
-            print!("{:>6}", if v == 0 { ".".to_string() } else { v.to_string() });
+            let v = m
+                .get(&(k.as_str().to_string(), c.clone()))
+                .copied()
+                .unwrap_or(0);
+            print!(
+                "{:>6}",
+                if v == 0 {
+                    ".".to_string()
+                } else {
+                    v.to_string()
+                }
+            );
         }
-        let rows: Vec<&Case> = cases.iter().filter(|c| c.expected.0 == k.as_str()).collect();
-        let ok = rows.iter().filter(|c| c.got.as_ref().is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)).count();
+        let rows: Vec<&Case> = cases
+            .iter()
+            .filter(|c| c.expected.0 == k.as_str())
+            .collect();
+        let ok = rows
+            .iter()
+            .filter(|c| {
+                c.got
+                    .as_ref()
+                    .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
+            })
+            .count();
         println!("  {ok}/{}", rows.len());
     }
 
     println!("\ncalibration (decided verdicts by confidence):");
-    for (lo, hi) in [(0.0, 0.5), (0.5, 0.65), (0.65, 0.8), (0.8, 0.9), (0.9, 1.01)] {
-        let bin: Vec<&Case> = cases.iter().filter(|c| c.got.as_ref().is_some_and(|g| g.2 >= lo && g.2 < hi)).collect();
-        let right = bin.iter().filter(|c| c.got.as_ref().is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)).count();
+    for (lo, hi) in [
+        (0.0, 0.5),
+        (0.5, 0.65),
+        (0.65, 0.8),
+        (0.8, 0.9),
+        (0.9, 1.01),
+    ] {
+        let bin: Vec<&Case> = cases
+            .iter()
+            .filter(|c| c.got.as_ref().is_some_and(|g| g.2 >= lo && g.2 < hi))
+            .collect();
+        let right = bin
+            .iter()
+            .filter(|c| {
+                c.got
+                    .as_ref()
+                    .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
+            })
+            .count();
         if !bin.is_empty() {
-            println!("  [{lo:.2}, {hi:.2})  {:>4} verdicts, {:.3} right", bin.len(), right as f64 / bin.len() as f64);
+            println!(
+                "  [{lo:.2}, {hi:.2})  {:>4} verdicts, {:.3} right",
+                bin.len(),
+                right as f64 / bin.len() as f64
+            );
         }
     }
     println!("\nmisses:");
-    for c in cases.iter().filter(|c| !c.got.as_ref().is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)) {
-        let got = c.got.as_ref().map_or_else(|| c.error.clone().unwrap_or_else(|| "null".into()), |g| format!("{} {} ({:.2})", g.0, g.1, g.2));
-        println!("  {:<22} expected {} {:<28} got {got}", c.name, c.expected.0, c.expected.1);
+    for c in cases.iter().filter(|c| {
+        !c.got
+            .as_ref()
+            .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
+    }) {
+        let got = c.got.as_ref().map_or_else(
+            || c.error.clone().unwrap_or_else(|| "null".into()),
+            |g| format!("{} {} ({:.2})", g.0, g.1, g.2),
+        );
+        println!(
+            "  {:<22} expected {} {:<28} got {got}",
+            c.name, c.expected.0, c.expected.1
+        );
     }
 }

@@ -55,10 +55,16 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
-        Error::Input { path: path.into(), message: message.into() }
+        Error::Input {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Error {
-        Error::Io { path: path.into(), err }
+        Error::Io {
+            path: path.into(),
+            err,
+        }
     }
 }

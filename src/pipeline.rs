@@ -56,10 +56,28 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         events: a.events.len(),
     };
     let has_events = dir.join("events").is_dir();
-    let logs = crate::logs::evidence::analyze(&a.logs, &aligned.grid, &aligned.baseline, &aligned.incident);
-    let ctx = Context::build(a.id, a.spec, a.windows, aligned, &a.metrics.pod_nodes, a.events, has_events, logs);
+    let logs = crate::logs::evidence::analyze(
+        &a.logs,
+        &aligned.grid,
+        &aligned.baseline,
+        &aligned.incident,
+    );
+    let ctx = Context::build(
+        a.id,
+        a.spec,
+        a.windows,
+        aligned,
+        &a.metrics.pod_nodes,
+        a.events,
+        has_events,
+        logs,
+    );
     let hyps = rules::enumerate(&ctx);
     let outcomes = rules::run_all(&ctx, &hyps);
     let verdict = verdict::decide(&ctx, hyps, outcomes);
-    Ok(Analysis { ctx, verdict, source })
+    Ok(Analysis {
+        ctx,
+        verdict,
+        source,
+    })
 }

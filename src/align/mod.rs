@@ -78,7 +78,11 @@ pub fn median_interval(series: &[RawSeries]) -> Option<i64> {
     let mut per_series: Vec<i64> = series
         .iter()
         .filter_map(|s| {
-            let mut d: Vec<i64> = s.ts.windows(2).map(|w| w[1] - w[0]).filter(|&d| d > 0).collect();
+            let mut d: Vec<i64> =
+                s.ts.windows(2)
+                    .map(|w| w[1] - w[0])
+                    .filter(|&d| d > 0)
+                    .collect();
             if d.is_empty() {
                 return None;
             }
@@ -100,10 +104,21 @@ pub fn median_interval(series: &[RawSeries]) -> Option<i64> {
 #[must_use]
 pub fn align(raw: &[RawSeries], windows: &Windows, step: Option<i64>) -> Aligned {
     let span = windows.end - windows.baseline_start;
-    let longest_allowed = ((windows.end - windows.start).min(windows.baseline_end - windows.baseline_start) / 2).max(1000);
-    let step = step.or_else(|| median_interval(raw)).unwrap_or(60_000).clamp(1000, longest_allowed.max(1000));
-    let len = usize::try_from((span + step - 1) / step).unwrap_or(0).max(1);
-    let grid = Grid { t0: windows.baseline_start, step, len };
+    let longest_allowed =
+        ((windows.end - windows.start).min(windows.baseline_end - windows.baseline_start) / 2)
+            .max(1000);
+    let step = step
+        .or_else(|| median_interval(raw))
+        .unwrap_or(60_000)
+        .clamp(1000, longest_allowed.max(1000));
+    let len = usize::try_from((span + step - 1) / step)
+        .unwrap_or(0)
+        .max(1);
+    let grid = Grid {
+        t0: windows.baseline_start,
+        step,
+        len,
+    };
     let series = raw
         .iter()
         .map(|s| {
@@ -117,20 +132,48 @@ pub fn align(raw: &[RawSeries], windows: &Windows, step: Option<i64>) -> Aligned
                     }
                 }
             }
-            let values = sum.iter().zip(&n).map(|(s, &k)| if k == 0 { f64::NAN } else { s / f64::from(k) }).collect();
-            Series { key: s.key.clone(), values }
+            let values = sum
+                .iter()
+                .zip(&n)
+                .map(|(s, &k)| if k == 0 { f64::NAN } else { s / f64::from(k) })
+                .collect();
+            Series {
+                key: s.key.clone(),
+                values,
+            }
         })
         .collect();
     let baseline = grid.ceil_index(windows.baseline_start)..grid.ceil_index(windows.baseline_end);
     let incident = grid.ceil_index(windows.start)..grid.ceil_index(windows.end);
-    let alert = grid.index(windows.fired_at).unwrap_or(incident.start).clamp(incident.start, incident.end.saturating_sub(1).max(incident.start));
-    Aligned { grid, baseline, incident, alert, series }
+    let alert = grid
+        .index(windows.fired_at)
+        .unwrap_or(incident.start)
+        .clamp(
+            incident.start,
+            incident.end.saturating_sub(1).max(incident.start),
+        );
+    Aligned {
+        grid,
+        baseline,
+        incident,
+        alert,
+        series,
+    }
 }
 
 /// Metrics that add up across pods (rates and counts); the others are averaged.
 #[must_use]
 pub fn sums_across_pods(metric: &str) -> bool {
-    matches!(metric, "requests_per_s" | "errors_per_s" | "dep_errors_per_s" | "goroutines" | "restarts" | "connections" | "slow_queries_per_s")
+    matches!(
+        metric,
+        "requests_per_s"
+            | "errors_per_s"
+            | "dep_errors_per_s"
+            | "goroutines"
+            | "restarts"
+            | "connections"
+            | "slow_queries_per_s"
+    )
 }
 
 /// Adds an entity-level series for every pod-level family that has none, so rules can always
@@ -180,11 +223,21 @@ mod tests {
     use super::*;
 
     fn raw(ts: &[i64], v: &[f64]) -> RawSeries {
-        RawSeries { key: SeriesKey::entity("a", "latency_p99_ms"), ts: ts.to_vec(), values: v.to_vec() }
+        RawSeries {
+            key: SeriesKey::entity("a", "latency_p99_ms"),
+            ts: ts.to_vec(),
+            values: v.to_vec(),
+        }
     }
 
     fn windows() -> Windows {
-        Windows { baseline_start: 0, baseline_end: 60_000, start: 60_000, end: 120_000, fired_at: 90_000 }
+        Windows {
+            baseline_start: 0,
+            baseline_end: 60_000,
+            start: 60_000,
+            end: 120_000,
+            fired_at: 90_000,
+        }
     }
 
     #[test]
@@ -209,12 +262,26 @@ mod tests {
     fn rollups_sum_rates_and_average_latencies() {
         let mut a = align(&[], &windows(), Some(60_000));
         let mk = |pod: &str, metric: &str, v: f64| Series {
-            key: SeriesKey { pod: Some(pod.into()), ..SeriesKey::entity("svc", metric) },
+            key: SeriesKey {
+                pod: Some(pod.into()),
+                ..SeriesKey::entity("svc", metric)
+            },
             values: vec![v; a.grid.len],
         };
-        a.series = vec![mk("p1", "requests_per_s", 10.0), mk("p2", "requests_per_s", 30.0), mk("p1", "latency_avg_ms", 10.0), mk("p2", "latency_avg_ms", 30.0)];
+        a.series = vec![
+            mk("p1", "requests_per_s", 10.0),
+            mk("p2", "requests_per_s", 30.0),
+            mk("p1", "latency_avg_ms", 10.0),
+            mk("p2", "latency_avg_ms", 30.0),
+        ];
         add_entity_rollups(&mut a);
-        let get = |m: &str| a.series.iter().find(|s| s.key == SeriesKey::entity("svc", m)).unwrap().values[0];
+        let get = |m: &str| {
+            a.series
+                .iter()
+                .find(|s| s.key == SeriesKey::entity("svc", m))
+                .unwrap()
+                .values[0]
+        };
         assert_eq!(get("requests_per_s"), 40.0);
         assert_eq!(get("latency_avg_ms"), 20.0);
     }

@@ -40,10 +40,14 @@ impl TsEncoding {
                 };
                 lit(v).cast(dt.clone())
             }
-            TsEncoding::Datetime(dt) => lit(ms).cast(DataType::Datetime(TimeUnit::Milliseconds, None)).cast(dt.clone()),
+            TsEncoding::Datetime(dt) => lit(ms)
+                .cast(DataType::Datetime(TimeUnit::Milliseconds, None))
+                .cast(dt.clone()),
             TsEncoding::EpochMs => lit(ms),
         };
-        col("ts").gt_eq(typed(from_ms)).and(col("ts").lt(typed(to_ms)))
+        col("ts")
+            .gt_eq(typed(from_ms))
+            .and(col("ts").lt(typed(to_ms)))
     }
 }
 
@@ -56,37 +60,76 @@ pub(crate) struct Checked {
 
 /// Opens a Parquet file lazily and reads its schema; a corrupt or truncated file fails here.
 pub(crate) fn open(path: &Path) -> Result<(LazyFrame, SchemaRef), Error> {
-    let parquet_err = |e: PolarsError| Error::Parquet { path: path.to_path_buf(), message: first_line(&e.to_string()) };
+    let parquet_err = |e: PolarsError| Error::Parquet {
+        path: path.to_path_buf(),
+        message: first_line(&e.to_string()),
+    };
     let Some(s) = path.to_str() else {
         return Err(Error::input(path, "path is not valid UTF-8"));
     };
-    let mut lf = LazyFrame::scan_parquet(PlRefPath::new(s), ScanArgsParquet::default()).map_err(parquet_err)?;
+    let mut lf = LazyFrame::scan_parquet(PlRefPath::new(s), ScanArgsParquet::default())
+        .map_err(parquet_err)?;
     let schema = lf.collect_schema().map_err(parquet_err)?;
     Ok((lf, schema))
 }
 
 /// Opens a file and checks the required columns: `ts` plus `required` strings and numbers.
-pub(crate) fn check(path: &Path, required_str: &[&str], required_num: &[&str]) -> Result<Checked, Error> {
+pub(crate) fn check(
+    path: &Path,
+    required_str: &[&str],
+    required_num: &[&str],
+) -> Result<Checked, Error> {
     let (lf, schema) = open(path)?;
-    let col_err = |column: &str, message: String| Error::Column { path: path.to_path_buf(), column: column.into(), message };
+    let col_err = |column: &str, message: String| Error::Column {
+        path: path.to_path_buf(),
+        column: column.into(),
+        message,
+    };
     let ts = match schema.get("ts") {
-        None => return Err(col_err("ts", "missing required column (expected a Timestamp or Int64 epoch milliseconds)".into())),
+        None => {
+            return Err(col_err(
+                "ts",
+                "missing required column (expected a Timestamp or Int64 epoch milliseconds)".into(),
+            ));
+        }
         Some(dt @ DataType::Datetime(_, _)) => TsEncoding::Datetime(dt.clone()),
-        Some(DataType::Int64 | DataType::Int32 | DataType::UInt64 | DataType::UInt32) => TsEncoding::EpochMs,
-        Some(other) => return Err(col_err("ts", format!("has type {other}, expected a Timestamp or Int64 epoch milliseconds"))),
+        Some(DataType::Int64 | DataType::Int32 | DataType::UInt64 | DataType::UInt32) => {
+            TsEncoding::EpochMs
+        }
+        Some(other) => {
+            return Err(col_err(
+                "ts",
+                format!("has type {other}, expected a Timestamp or Int64 epoch milliseconds"),
+            ));
+        }
     };
     for c in required_str {
         match schema.get(c) {
-            None => return Err(col_err(c, "missing required column (expected Utf8 text)".into())),
+            None => {
+                return Err(col_err(
+                    c,
+                    "missing required column (expected Utf8 text)".into(),
+                ));
+            }
             Some(dt) if is_text(dt) => {}
             Some(other) => return Err(col_err(c, format!("has type {other}, expected Utf8 text"))),
         }
     }
     for c in required_num {
         match schema.get(c) {
-            None => return Err(col_err(c, "missing required column (expected a float or integer)".into())),
+            None => {
+                return Err(col_err(
+                    c,
+                    "missing required column (expected a float or integer)".into(),
+                ));
+            }
             Some(dt) if dt.is_primitive_numeric() || dt.is_null() => {}
-            Some(other) => return Err(col_err(c, format!("has type {other}, expected a float or integer (Float64)"))),
+            Some(other) => {
+                return Err(col_err(
+                    c,
+                    format!("has type {other}, expected a float or integer (Float64)"),
+                ));
+            }
         }
     }
     Ok(Checked { lf, schema, ts })
@@ -104,7 +147,11 @@ pub(crate) fn optional_text(checked: &Checked, path: &Path, name: &str) -> Resul
     match checked.schema.get(name) {
         None => Ok(lit(NULL).cast(DataType::String).alias(name)),
         Some(dt) if is_text(dt) => Ok(col(name).cast(DataType::String)),
-        Some(other) => Err(Error::Column { path: path.to_path_buf(), column: name.into(), message: format!("has type {other}, expected Utf8 text") }),
+        Some(other) => Err(Error::Column {
+            path: path.to_path_buf(),
+            column: name.into(),
+            message: format!("has type {other}, expected Utf8 text"),
+        }),
     }
 }
 
@@ -133,5 +180,10 @@ pub(crate) fn parquet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Error
 
 /// Reads a String column of a collected frame as owned optional strings.
 pub(crate) fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
-    Ok(df.column(name)?.str()?.iter().map(|o| o.map(str::to_owned)).collect())
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|o| o.map(str::to_owned))
+        .collect())
 }

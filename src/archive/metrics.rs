@@ -35,7 +35,15 @@ pub struct MetricSet {
     pub files: usize,
 }
 
-const KEYS: [&str; 7] = ["entity", "metric", "pod", "container", "target", "source", "unit"];
+const KEYS: [&str; 7] = [
+    "entity",
+    "metric",
+    "pod",
+    "container",
+    "target",
+    "source",
+    "unit",
+];
 
 type Groups = BTreeMap<SeriesKey, (Vec<i64>, Vec<f64>)>;
 
@@ -43,37 +51,68 @@ type Groups = BTreeMap<SeriesKey, (Vec<i64>, Vec<f64>)>;
 ///
 /// # Errors
 /// A missing folder, no Parquet file, a corrupt file, a missing or mistyped column, an unknown unit.
-pub fn load(dir: &Path, from_ms: i64, to_ms: i64, aliases: &BTreeMap<String, ResolvedAlias>) -> Result<MetricSet, Error> {
+pub fn load(
+    dir: &Path,
+    from_ms: i64,
+    to_ms: i64,
+    aliases: &BTreeMap<String, ResolvedAlias>,
+) -> Result<MetricSet, Error> {
     if !dir.is_dir() {
-        return Err(Error::input(dir, "missing metrics folder (an archive needs metrics/*.parquet)"));
+        return Err(Error::input(
+            dir,
+            "missing metrics folder (an archive needs metrics/*.parquet)",
+        ));
     }
     let files = columns::parquet_files(dir)?;
     if files.is_empty() {
-        return Err(Error::input(dir, "no *.parquet file (an archive needs at least one metrics file)"));
+        return Err(Error::input(
+            dir,
+            "no *.parquet file (an archive needs at least one metrics file)",
+        ));
     }
     let mut groups: Groups = BTreeMap::new();
-    let mut set = MetricSet { files: files.len(), ..MetricSet::default() };
+    let mut set = MetricSet {
+        files: files.len(),
+        ..MetricSet::default()
+    };
     for path in &files {
         let checked = columns::check(path, &["entity", "metric"], &["value"])?;
         let df = query(&checked, path, from_ms, to_ms)?
             .collect()
-            .map_err(|e| Error::Parquet { path: path.clone(), message: columns::first_line(&e.to_string()) })?;
-        set.rows += merge_file(&df, path, aliases, &mut groups, &mut set.pod_nodes)
-            .map_err(|e| Error::Parquet { path: path.clone(), message: columns::first_line(&e.to_string()) })??;
+            .map_err(|e| Error::Parquet {
+                path: path.clone(),
+                message: columns::first_line(&e.to_string()),
+            })?;
+        set.rows +=
+            merge_file(&df, path, aliases, &mut groups, &mut set.pod_nodes).map_err(|e| {
+                Error::Parquet {
+                    path: path.clone(),
+                    message: columns::first_line(&e.to_string()),
+                }
+            })??;
     }
     set.series = groups
         .into_iter()
         .map(|(key, (ts, values))| {
             let mut idx: Vec<usize> = (0..ts.len()).collect();
             idx.sort_by_key(|&i| ts[i]);
-            RawSeries { key, ts: idx.iter().map(|&i| ts[i]).collect(), values: idx.iter().map(|&i| values[i]).collect() }
+            RawSeries {
+                key,
+                ts: idx.iter().map(|&i| ts[i]).collect(),
+                values: idx.iter().map(|&i| values[i]).collect(),
+            }
         })
         .collect();
     Ok(set)
 }
 
 fn query(c: &Checked, path: &Path, from_ms: i64, to_ms: i64) -> Result<LazyFrame, Error> {
-    let mut sel = vec![c.ts.to_ms().alias("ts"), columns::text("entity"), columns::text("metric"), col("value").cast(DataType::Float64)];
+    let mut sel = vec![
+        c.ts.to_ms().alias("ts"),
+        columns::text("entity"),
+        columns::text("metric"),
+        col("value").cast(DataType::Float64),
+    ];
     for name in ["pod", "node", "container", "target", "source", "unit"] {
         sel.push(columns::optional_text(c, path, name)?);
     }
@@ -92,9 +131,19 @@ fn query(c: &Checked, path: &Path, from_ms: i64, to_ms: i64) -> Result<LazyFrame
 /// any other container keeps its name so it is never averaged into the app's series.
 #[must_use]
 pub fn normalize_container(raw: Option<&str>, entity: &str) -> String {
-    let Some(c) = raw.map(str::trim).filter(|c| !c.is_empty()) else { return APP.to_string() };
+    let Some(c) = raw.map(str::trim).filter(|c| !c.is_empty()) else {
+        return APP.to_string();
+    };
     let c = c.to_ascii_lowercase();
-    let proxy = ["sidecar", "istio-proxy", "envoy", "envoy-proxy", "linkerd-proxy", "mesh-proxy", "proxy"];
+    let proxy = [
+        "sidecar",
+        "istio-proxy",
+        "envoy",
+        "envoy-proxy",
+        "linkerd-proxy",
+        "mesh-proxy",
+        "proxy",
+    ];
     if proxy.contains(&c.as_str()) {
         crate::model::SIDECAR.to_string()
     } else if c == APP || c == "main" || c == entity.to_ascii_lowercase() {
@@ -113,14 +162,19 @@ fn merge_file(
     groups: &mut Groups,
     pod_nodes: &mut BTreeMap<String, String>,
 ) -> PolarsResult<Result<usize, Error>> {
-    let cols: Vec<Vec<Option<String>>> = KEYS.iter().map(|k| columns::strings(df, k)).collect::<PolarsResult<_>>()?;
+    let cols: Vec<Vec<Option<String>>> = KEYS
+        .iter()
+        .map(|k| columns::strings(df, k))
+        .collect::<PolarsResult<_>>()?;
     let nodes = columns::strings(df, "node")?;
     let ts_lists = df.column("ts")?.list()?;
     let val_lists = df.column("value")?.list()?;
     let mut rows = 0;
     for i in 0..df.height() {
         let get = |c: usize| cols[c][i].clone();
-        let (Some(entity), Some(raw_metric)) = (get(0), get(1)) else { continue };
+        let (Some(entity), Some(raw_metric)) = (get(0), get(1)) else {
+            continue;
+        };
         let (metric, mut factor) = match aliases.get(&raw_metric) {
             Some(a) => (a.metric.clone(), a.factor),
             None => (raw_metric, 1.0),
@@ -128,7 +182,13 @@ fn merge_file(
         if let Some(unit) = get(6) {
             match vocab::unit_factor(&metric, &unit) {
                 Ok(f) => factor *= f,
-                Err(message) => return Ok(Err(Error::Column { path: path.to_path_buf(), column: "unit".into(), message })),
+                Err(message) => {
+                    return Ok(Err(Error::Column {
+                        path: path.to_path_buf(),
+                        column: "unit".into(),
+                        message,
+                    }));
+                }
             }
         }
         let container = normalize_container(get(3).as_deref(), &entity);
@@ -141,12 +201,20 @@ fn merge_file(
             source: get(5),
         };
         if let (Some(pod), Some(node)) = (&key.pod, &nodes[i]) {
-            pod_nodes.entry(pod.clone()).or_insert_with(|| node.strip_prefix("node:").unwrap_or(node).to_string());
+            pod_nodes
+                .entry(pod.clone())
+                .or_insert_with(|| node.strip_prefix("node:").unwrap_or(node).to_string());
         }
-        let (Some(ts), Some(vs)) = (ts_lists.get_as_series(i), val_lists.get_as_series(i)) else { continue };
+        let (Some(ts), Some(vs)) = (ts_lists.get_as_series(i), val_lists.get_as_series(i)) else {
+            continue;
+        };
         let entry = groups.entry(key).or_default();
-        entry.0.extend(ts.i64()?.iter().map(|t| t.unwrap_or(i64::MIN)));
-        entry.1.extend(vs.f64()?.iter().map(|v| v.unwrap_or(f64::NAN) * factor));
+        entry
+            .0
+            .extend(ts.i64()?.iter().map(|t| t.unwrap_or(i64::MIN)));
+        entry
+            .1
+            .extend(vs.f64()?.iter().map(|v| v.unwrap_or(f64::NAN) * factor));
         rows += ts.len();
     }
     Ok(Ok(rows))
@@ -162,6 +230,9 @@ mod tests {
         assert_eq!(normalize_container(Some("istio-proxy"), "api"), "sidecar");
         assert_eq!(normalize_container(Some("Envoy"), "api"), "sidecar");
         assert_eq!(normalize_container(Some("api"), "api"), "app");
-        assert_eq!(normalize_container(Some("log-shipper"), "api"), "log-shipper");
+        assert_eq!(
+            normalize_container(Some("log-shipper"), "api"),
+            "log-shipper"
+        );
     }
 }

@@ -45,7 +45,10 @@ pub struct Archive {
 pub fn read_spec(dir: &Path) -> Result<IncidentSpec, Error> {
     let path = dir.join("incident.toml");
     if !dir.is_dir() {
-        return Err(Error::input(dir, "not an incident archive folder (it does not exist)"));
+        return Err(Error::input(
+            dir,
+            "not an incident archive folder (it does not exist)",
+        ));
     }
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     IncidentSpec::parse(&text).map_err(|m| Error::input(&path, m))
@@ -60,8 +63,16 @@ pub fn load(dir: &Path) -> Result<Archive, Error> {
     let toml_path = dir.join("incident.toml");
     let windows = spec.windows().map_err(|m| Error::input(&toml_path, m))?;
     let aliases = spec.aliases().map_err(|m| Error::input(&toml_path, m))?;
-    let metrics = metrics::load(&dir.join("metrics"), windows.baseline_start, windows.end, &aliases)?;
-    let in_incident = metrics.series.iter().any(|s| s.ts.iter().any(|&t| t >= windows.start && t < windows.end));
+    let metrics = metrics::load(
+        &dir.join("metrics"),
+        windows.baseline_start,
+        windows.end,
+        &aliases,
+    )?;
+    let in_incident = metrics
+        .series
+        .iter()
+        .any(|s| s.ts.iter().any(|&t| t >= windows.start && t < windows.end));
     if !in_incident {
         return Err(Error::input(
             dir.join("metrics"),
@@ -74,6 +85,18 @@ pub fn load(dir: &Path) -> Result<Archive, Error> {
     }
     let logs = records::load_logs(&dir.join("logs"), windows.baseline_start, windows.end)?;
     let events = records::load_events(&dir.join("events"))?;
-    let id = spec.id.clone().unwrap_or_else(|| dir.file_name().map_or_else(|| "incident".into(), |n| n.to_string_lossy().into_owned()));
-    Ok(Archive { dir: dir.to_path_buf(), id, spec, windows, aliases, metrics, logs, events })
+    let id = spec.id.clone().unwrap_or_else(|| {
+        dir.file_name()
+            .map_or_else(|| "incident".into(), |n| n.to_string_lossy().into_owned())
+    });
+    Ok(Archive {
+        dir: dir.to_path_buf(),
+        id,
+        spec,
+        windows,
+        aliases,
+        metrics,
+        logs,
+        events,
+    })
 }

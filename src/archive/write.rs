@@ -15,7 +15,10 @@ fn opt(name: &str, v: Vec<Option<&str>>) -> Column {
 }
 
 fn ts_col(ts: Vec<i64>) -> Column {
-    Int64Chunked::from_vec("ts".into(), ts).into_datetime(TimeUnit::Milliseconds, None).into_series().into_column()
+    Int64Chunked::from_vec("ts".into(), ts)
+        .into_datetime(TimeUnit::Milliseconds, None)
+        .into_series()
+        .into_column()
 }
 
 fn write_df(path: &Path, mut df: DataFrame) -> Result<(), Error> {
@@ -25,11 +28,17 @@ fn write_df(path: &Path, mut df: DataFrame) -> Result<(), Error> {
         .with_statistics(StatisticsOptions::full())
         .finish(&mut df)
         .map(|_| ())
-        .map_err(|e| Error::Parquet { path: path.to_path_buf(), message: e.to_string() })
+        .map_err(|e| Error::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 fn frame(height: usize, columns: Vec<Column>, path: &Path) -> Result<DataFrame, Error> {
-    DataFrame::new(height, columns).map_err(|e| Error::Parquet { path: path.to_path_buf(), message: e.to_string() })
+    DataFrame::new(height, columns).map_err(|e| Error::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Writes metric rows to one Parquet file (sorted by series then time).
@@ -39,15 +48,48 @@ fn frame(height: usize, columns: Vec<Column>, path: &Path) -> Result<DataFrame, 
 pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<(), Error> {
     let mut idx: Vec<&MetricRow> = rows.iter().collect();
     idx.sort_by(|a, b| {
-        (&a.entity, &a.metric, &a.pod, &a.container, &a.target, &a.source, a.ts_ms)
-            .cmp(&(&b.entity, &b.metric, &b.pod, &b.container, &b.target, &b.source, b.ts_ms))
+        (
+            &a.entity,
+            &a.metric,
+            &a.pod,
+            &a.container,
+            &a.target,
+            &a.source,
+            a.ts_ms,
+        )
+            .cmp(&(
+                &b.entity,
+                &b.metric,
+                &b.pod,
+                &b.container,
+                &b.target,
+                &b.source,
+                b.ts_ms,
+            ))
     });
     let s = |f: fn(&MetricRow) -> Option<&str>| idx.iter().map(|r| f(r)).collect::<Vec<_>>();
     let columns = vec![
         ts_col(idx.iter().map(|r| r.ts_ms).collect()),
-        Column::new("entity".into(), idx.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>()),
-        Column::new("metric".into(), idx.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>()),
-        Column::new("value".into(), idx.iter().map(|r| if r.value.is_nan() { None } else { Some(r.value) }).collect::<Vec<_>>()),
+        Column::new(
+            "entity".into(),
+            idx.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            idx.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "value".into(),
+            idx.iter()
+                .map(|r| {
+                    if r.value.is_nan() {
+                        None
+                    } else {
+                        Some(r.value)
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ),
         opt("pod", s(|r| r.pod.as_deref())),
         opt("node", s(|r| r.node.as_deref())),
         opt("container", s(|r| r.container.as_deref())),
@@ -74,13 +116,22 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
     }
     fs::create_dir_all(dir.join("metrics")).map_err(|e| Error::io(dir, e))?;
     let toml_path = dir.join("incident.toml");
-    let text = data.spec.to_toml().map_err(|m| Error::input(&toml_path, m))?;
+    let text = data
+        .spec
+        .to_toml()
+        .map_err(|m| Error::input(&toml_path, m))?;
     fs::write(&toml_path, text).map_err(|e| Error::io(&toml_path, e))?;
 
     // Split as exporters do (one file per kind of source), so readers meet a multi-file table.
-    let (services, infra): (Vec<MetricRow>, Vec<MetricRow>) =
-        data.metrics.iter().cloned().partition(|r| EntityKind::of(&r.entity) == EntityKind::Service);
-    for (name, rows) in [("services.parquet", services), ("infrastructure.parquet", infra)] {
+    let (services, infra): (Vec<MetricRow>, Vec<MetricRow>) = data
+        .metrics
+        .iter()
+        .cloned()
+        .partition(|r| EntityKind::of(&r.entity) == EntityKind::Service);
+    for (name, rows) in [
+        ("services.parquet", services),
+        ("infrastructure.parquet", infra),
+    ] {
         if !rows.is_empty() {
             write_metrics(&dir.join("metrics").join(name), &rows)?;
         }
@@ -89,11 +140,19 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
         fs::create_dir_all(dir.join("logs")).map_err(|e| Error::io(dir, e))?;
         let path = dir.join("logs").join("logs.parquet");
         let mut logs: Vec<_> = data.logs.iter().collect();
-        logs.sort_by(|a, b| (a.ts_ms, &a.entity, &a.pod, &a.message).cmp(&(b.ts_ms, &b.entity, &b.pod, &b.message)));
+        logs.sort_by(|a, b| {
+            (a.ts_ms, &a.entity, &a.pod, &a.message).cmp(&(b.ts_ms, &b.entity, &b.pod, &b.message))
+        });
         let columns = vec![
             ts_col(logs.iter().map(|r| r.ts_ms).collect()),
-            Column::new("entity".into(), logs.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>()),
-            Column::new("message".into(), logs.iter().map(|r| r.message.as_str()).collect::<Vec<_>>()),
+            Column::new(
+                "entity".into(),
+                logs.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "message".into(),
+                logs.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(),
+            ),
             opt("pod", logs.iter().map(|r| r.pod.as_deref()).collect()),
             opt("node", logs.iter().map(|r| r.node.as_deref()).collect()),
             opt("level", logs.iter().map(|r| r.level.as_deref()).collect()),
@@ -107,8 +166,14 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
         ev.sort_by(|a, b| (a.ts_ms, &a.entity, &a.kind).cmp(&(b.ts_ms, &b.entity, &b.kind)));
         let columns = vec![
             ts_col(ev.iter().map(|r| r.ts_ms).collect()),
-            Column::new("entity".into(), ev.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>()),
-            Column::new("kind".into(), ev.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>()),
+            Column::new(
+                "entity".into(),
+                ev.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "kind".into(),
+                ev.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+            ),
             opt("detail", ev.iter().map(|r| r.detail.as_deref()).collect()),
         ];
         write_df(&path, frame(ev.len(), columns, &path)?)?;

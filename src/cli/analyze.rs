@@ -22,11 +22,18 @@ pub(crate) struct AnalyzeArgs {
 
 pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
     let an = analyze(&a.incident_dir, &Options { step_ms: a.step })?;
-    funnel::report::write(&an, &a.out).with_context(|| format!("writing the report to {}", a.out.display()))?;
+    funnel::report::write(&an, &a.out)
+        .with_context(|| format!("writing the report to {}", a.out.display()))?;
     let v = &an.verdict;
     match &v.root_cause {
-        Some(rc) => eprintln!("root cause: {} {} (confidence {:.2})", rc.kind, rc.culprit, rc.confidence),
-        None => eprintln!("root cause: not determined ({} hypotheses survive)", v.ranking.len()),
+        Some(rc) => eprintln!(
+            "root cause: {} {} (confidence {:.2})",
+            rc.kind, rc.culprit, rc.confidence
+        ),
+        None => eprintln!(
+            "root cause: not determined ({} hypotheses survive)",
+            v.ranking.len()
+        ),
     }
     if let Some(t) = &v.trigger {
         eprintln!("trigger:    {} {}", t.kind, t.culprit);

@@ -23,21 +23,51 @@ pub(crate) struct CheckArgs {
 }
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
-    let found = mine::select(&a.root, None).with_context(|| format!("looking for incident archives under {}", a.root.display()))?;
+    let found = mine::select(&a.root, None)
+        .with_context(|| format!("looking for incident archives under {}", a.root.display()))?;
     if found.is_empty() {
-        bail!("no incident archives under {} (folders holding an incident.toml)", a.root.display());
+        bail!(
+            "no incident archives under {} (folders holding an incident.toml)",
+            a.root.display()
+        );
     }
-    let opts = mine::Options { workers: a.jobs.unwrap_or_else(mine::run::default_workers), ..mine::Options::default() };
+    let opts = mine::Options {
+        workers: a.jobs.unwrap_or_else(mine::run::default_workers),
+        ..mine::Options::default()
+    };
     let pb = super::progress(found.len() as u64, "checking");
     let rows = mine::mine(&found, &opts, || pb.inc(1));
     pb.finish_and_clear();
-    let cases: Vec<mine::check::Case> = rows.incidents.iter().filter_map(mine::check::judge).collect();
+    let cases: Vec<mine::check::Case> = rows
+        .incidents
+        .iter()
+        .filter_map(mine::check::judge)
+        .collect();
     let skipped = rows.incidents.len() - cases.len();
     let passed = cases.iter().filter(|c| c.outcome == Outcome::Pass).count();
-    let bad: Vec<&mine::check::Case> = cases.iter().filter(|c| c.outcome != Outcome::Pass).collect();
+    let bad: Vec<&mine::check::Case> = cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .collect();
     if !bad.is_empty() {
-        let w = bad.iter().map(|c| c.id.chars().count()).max().unwrap_or(8).max(8);
-        let we = bad.iter().map(|c| if let Outcome::Fail { expected, .. } = &c.outcome { expected.chars().count() } else { 5 }).max().unwrap_or(8).max(8);
+        let w = bad
+            .iter()
+            .map(|c| c.id.chars().count())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        let we = bad
+            .iter()
+            .map(|c| {
+                if let Outcome::Fail { expected, .. } = &c.outcome {
+                    expected.chars().count()
+                } else {
+                    5
+                }
+            })
+            .max()
+            .unwrap_or(8)
+            .max(8);
         println!("{:<w$}  {:<we$}  got", "incident", "expected");
         for c in &bad {
             match &c.outcome {
@@ -48,7 +78,10 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
         }
         println!();
     }
-    let failed = bad.iter().filter(|c| matches!(c.outcome, Outcome::Fail { .. })).count();
+    let failed = bad
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
+        .count();
     let errors = bad.len() - failed;
     let mut summary = format!("{passed} passed, {failed} failed");
     if errors > 0 {
@@ -62,13 +95,17 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        std::fs::write(path, mine::check::junit(&cases)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, mine::check::junit(&cases))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if errors > 0 {
         bail!("{errors} archives could not be analysed (input errors; see the table above)");
     }
     if cases.is_empty() {
-        bail!("no archive under {} has an [expected] table, so nothing was checked", a.root.display());
+        bail!(
+            "no archive under {} has an [expected] table, so nothing was checked",
+            a.root.display()
+        );
     }
     Ok(if failed > 0 { Exit::Failures } else { Exit::Ok })
 }

@@ -49,9 +49,16 @@ pub(crate) fn run(a: &ImportArgs) -> anyhow::Result<Exit> {
             let fault = match (a.fault_time, a.fault_row) {
                 (Some(t), _) => wide_csv::FaultAt::Time(t),
                 (None, Some(r)) => wide_csv::FaultAt::Row(r),
-                (None, None) => bail!("wide-csv needs --fault-time <unix s> or --fault-row <index>"),
+                (None, None) => {
+                    bail!("wide-csv needs --fault-time <unix s> or --fault-row <index>")
+                }
             };
-            let opts = wide_csv::WideCsvOptions { fault, alert: a.alert.clone(), root_cause: a.root_cause.clone(), id: None };
+            let opts = wide_csv::WideCsvOptions {
+                fault,
+                alert: a.alert.clone(),
+                root_cause: a.root_cause.clone(),
+                id: None,
+            };
             vec![wide_csv::import(&a.src, &opts).with_context(what)?]
         }
         Format::Petshop => {
@@ -63,7 +70,8 @@ pub(crate) fn run(a: &ImportArgs) -> anyhow::Result<Exit> {
         }
         Format::Nezha => import::nezha::import(&a.src).with_context(what)?,
     };
-    let n = import::write_all(&incidents, &a.out).with_context(|| format!("writing archives under {}", a.out.display()))?;
+    let n = import::write_all(&incidents, &a.out)
+        .with_context(|| format!("writing archives under {}", a.out.display()))?;
     eprintln!("wrote {n} archives under {}", a.out.display());
     Ok(Exit::Ok)
 }

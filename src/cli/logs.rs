@@ -22,12 +22,24 @@ pub(crate) struct LogsArgs {
 }
 
 pub(crate) fn run(a: &LogsArgs) -> anyhow::Result<Exit> {
-    let stats = mine_file_to_csv(&a.log_file, a.format.as_deref(), &a.out, &MinerConfig::default())?;
+    let stats = mine_file_to_csv(
+        &a.log_file,
+        a.format.as_deref(),
+        &a.out,
+        &MinerConfig::default(),
+    )?;
     eprintln!(
         "{} lines, {} templates{}; wrote {}",
         stats.lines,
         stats.templates,
-        if stats.unmatched > 0 { format!(", {} lines did not match --format and were mined whole", stats.unmatched) } else { String::new() },
+        if stats.unmatched > 0 {
+            format!(
+                ", {} lines did not match --format and were mined whole",
+                stats.unmatched
+            )
+        } else {
+            String::new()
+        },
         a.out.display()
     );
     Ok(Exit::Ok)

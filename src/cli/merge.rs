@@ -21,9 +21,26 @@ pub(crate) struct MergeArgs {
 
 pub(crate) fn run(a: &MergeArgs) -> anyhow::Result<Exit> {
     let rows = mine::merge(&a.shards).context("reading the shards")?;
-    mine::write(&rows, &a.out).with_context(|| format!("writing the merged tables to {}", a.out.display()))?;
+    mine::write(&rows, &a.out)
+        .with_context(|| format!("writing the merged tables to {}", a.out.display()))?;
     let reports = mine::merge_reports(&a.shards, &a.out).context("copying the shards' reports")?;
-    let extra = if reports > 0 { format!(" and {reports} reports") } else { String::new() };
-    super::mine::report(&rows, &format!("merged {} incidents{extra} from {} shards", rows.incidents.len(), a.shards.len()), &a.out);
-    Ok(if rows.failures() > 0 { Exit::Failures } else { Exit::Ok })
+    let extra = if reports > 0 {
+        format!(" and {reports} reports")
+    } else {
+        String::new()
+    };
+    super::mine::report(
+        &rows,
+        &format!(
+            "merged {} incidents{extra} from {} shards",
+            rows.incidents.len(),
+            a.shards.len()
+        ),
+        &a.out,
+    );
+    Ok(if rows.failures() > 0 {
+        Exit::Failures
+    } else {
+        Exit::Ok
+    })
 }

@@ -33,10 +33,14 @@ pub(crate) struct MineArgs {
 }
 
 pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
-    let found = mine::select(&a.root, a.shard).with_context(|| format!("looking for incident archives under {}", a.root.display()))?;
+    let found = mine::select(&a.root, a.shard)
+        .with_context(|| format!("looking for incident archives under {}", a.root.display()))?;
     let shard = a.shard.map(|s| format!(" (shard {s})")).unwrap_or_default();
     if found.is_empty() {
-        eprintln!("no incident archives under {}{shard}; writing empty tables", a.root.display());
+        eprintln!(
+            "no incident archives under {}{shard}; writing empty tables",
+            a.root.display()
+        );
     }
     let opts = mine::Options {
         analysis: funnel::pipeline::Options { step_ms: a.step },
@@ -47,19 +51,40 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
     let pb = super::progress(found.len() as u64, "mining");
     let rows = mine::mine(&found, &opts, || pb.inc(1));
     pb.finish_and_clear();
-    mine::write(&rows, &a.out).with_context(|| format!("writing the mined tables to {}", a.out.display()))?;
-    report(&rows, &format!("mined {} incidents{shard}", rows.incidents.len()), &a.out);
-    Ok(if rows.failures() > 0 { Exit::Failures } else { Exit::Ok })
+    mine::write(&rows, &a.out)
+        .with_context(|| format!("writing the mined tables to {}", a.out.display()))?;
+    report(
+        &rows,
+        &format!("mined {} incidents{shard}", rows.incidents.len()),
+        &a.out,
+    );
+    Ok(if rows.failures() > 0 {
+        Exit::Failures
+    } else {
+        Exit::Ok
+    })
 }
 
 /// The closing summary on stderr, shared with `merge`.
 pub(crate) fn report(rows: &mine::Rows, what: &str, out: &std::path::Path) {
     let failed: Vec<&mine::IncidentRow> = rows.incidents.iter().filter(|r| r.failed()).collect();
     for r in failed.iter().take(10) {
-        eprintln!("failed: {} ({}): {}", r.id, r.path, r.error.as_deref().unwrap_or(""));
+        eprintln!(
+            "failed: {} ({}): {}",
+            r.id,
+            r.path,
+            r.error.as_deref().unwrap_or("")
+        );
     }
     if failed.len() > 10 {
-        eprintln!("… and {} more failures (see the error column of incidents.parquet)", failed.len() - 10);
+        eprintln!(
+            "… and {} more failures (see the error column of incidents.parquet)",
+            failed.len() - 10
+        );
     }
-    eprintln!("{what}, {} failed; wrote {}", failed.len(), out.join("trends.md").display());
+    eprintln!(
+        "{what}, {} failed; wrote {}",
+        failed.len(),
+        out.join("trends.md").display()
+    );
 }

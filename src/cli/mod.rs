@@ -2,13 +2,12 @@
 //! command turns its arguments into library calls.
 
 mod analyze;
-mod logs;
 mod check;
 mod import;
+mod logs;
 mod merge;
 mod mine;
 mod simulate;
-
 
 use clap::{Parser, Subcommand};
 
@@ -28,7 +27,12 @@ pub enum Exit {
 /// layer that could cause it, eliminates them with cross-service evidence, and writes
 /// postmortem.md, verdict.json and charts/*.svg.
 #[derive(Debug, Parser)]
-#[command(name = "funnel", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "funnel",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -155,14 +159,22 @@ fn rules(id: Option<&str>) -> anyhow::Result<Exit> {
 /// Parses `15s`, `2m`, `500ms`, `1h` or plain seconds into milliseconds.
 pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| s.split_at(i));
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration such as 15s, 2m or 500ms"))?;
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 15s, 2m or 500ms"))?;
     let factor = match unit {
         "ms" => 1.0,
         "s" => 1000.0,
         "m" | "min" => 60_000.0,
         "h" => 3_600_000.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (expected ms, s, m or h)")),
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}` (expected ms, s, m or h)"
+            ));
+        }
     };
     let ms = (n * factor).round();
     if ms < 1.0 {
@@ -178,7 +190,9 @@ pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new(len);
-    let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({eta})").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let style =
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     pb.set_style(style.progress_chars("=> "));
     pb.set_message(what.to_string());
     pb

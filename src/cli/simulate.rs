@@ -29,9 +29,18 @@ pub(crate) struct SimulateArgs {
 }
 
 fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
-    let (a, b) = s.split_once("..").ok_or_else(|| format!("`{s}` is not a range such as 1..10"))?;
-    let a: u64 = a.trim().parse().map_err(|_| format!("`{a}` is not a seed number"))?;
-    let b: u64 = b.trim_start_matches('=').trim().parse().map_err(|_| format!("`{b}` is not a seed number"))?;
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("`{s}` is not a range such as 1..10"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a seed number"))?;
+    let b: u64 = b
+        .trim_start_matches('=')
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{b}` is not a seed number"))?;
     if b < a {
         return Err(format!("`{s}`: the range is empty"));
     }
@@ -54,11 +63,18 @@ pub(crate) fn run(a: &SimulateArgs) -> anyhow::Result<Exit> {
             _ => sim::scenario_names(),
         };
         let (first, last) = a.seeds.unwrap_or((1, 3));
-        let jobs: Vec<(&str, u64)> = (first..=last).flat_map(|s| names.iter().map(move |n| (*n, s))).collect();
+        let jobs: Vec<(&str, u64)> = (first..=last)
+            .flat_map(|s| names.iter().map(move |n| (*n, s)))
+            .collect();
         let pb = super::progress(jobs.len() as u64, "simulating");
         use rayon::prelude::*;
         jobs.par_iter().try_for_each(|(n, s)| {
-            let r = one(n, *s, &a.out.join(format!("{n}-{s}")), Some(format!("{n}-{s}")));
+            let r = one(
+                n,
+                *s,
+                &a.out.join(format!("{n}-{s}")),
+                Some(format!("{n}-{s}")),
+            );
             pb.inc(1);
             r
         })?;
@@ -66,7 +82,9 @@ pub(crate) fn run(a: &SimulateArgs) -> anyhow::Result<Exit> {
         eprintln!("wrote {} archives under {}", jobs.len(), a.out.display());
         return Ok(Exit::Ok);
     }
-    let Some(name) = &a.scenario else { bail!("a scenario name or --all is needed") };
+    let Some(name) = &a.scenario else {
+        bail!("a scenario name or --all is needed")
+    };
     one(name, a.seed, &a.out, None)?;
     eprintln!("wrote {}", a.out.display());
     Ok(Exit::Ok)

@@ -85,13 +85,22 @@ impl Score {
             return "from zero".into();
         }
         let pct = (self.rel * 100.0).round();
-        if pct == 0.0 { "±0%".into() } else { format!("{pct:+.0}%") }
+        if pct == 0.0 {
+            "±0%".into()
+        } else {
+            format!("{pct:+.0}%")
+        }
     }
 }
 
 /// Scores one series.
 #[must_use]
-pub fn score(values: &[f64], baseline: std::ops::Range<usize>, incident: std::ops::Range<usize>, step_ms: i64) -> Score {
+pub fn score(
+    values: &[f64],
+    baseline: std::ops::Range<usize>,
+    incident: std::ops::Range<usize>,
+    step_ms: i64,
+) -> Score {
     let b = &values[baseline.start.min(values.len())..baseline.end.min(values.len())];
     let inc_range = incident.start.min(values.len())..incident.end.min(values.len());
     let inc = &values[inc_range.clone()];
@@ -104,7 +113,9 @@ pub fn score(values: &[f64], baseline: std::ops::Range<usize>, incident: std::op
     // spikes), 1 % of the level (limits and gauges are flat), and an absolute epsilon.
     let sigma = mad.max(0.25 * sd).max(0.01 * base.abs()).max(1e-9);
     let z_at = |v: f64| (v - base) / sigma;
-    let window = usize::try_from((120_000 + step_ms - 1) / step_ms.max(1)).unwrap_or(2).clamp(2, 8);
+    let window = usize::try_from((120_000 + step_ms - 1) / step_ms.max(1))
+        .unwrap_or(2)
+        .clamp(2, 8);
 
     let run = |sign: f64| -> Option<(usize, usize)> {
         let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
@@ -112,14 +123,24 @@ pub fn score(values: &[f64], baseline: std::ops::Range<usize>, incident: std::op
             if !hit(i) {
                 return false;
             }
-            let ahead: Vec<usize> = (i..(i + window).min(inc_range.end)).filter(|&j| values[j].is_finite()).collect();
+            let ahead: Vec<usize> = (i..(i + window).min(inc_range.end))
+                .filter(|&j| values[j].is_finite())
+                .collect();
             let hits = ahead.iter().filter(|&&j| hit(j)).count();
             (hits >= 2 || ahead.len() == 1) && hits as f64 >= 0.6 * ahead.len() as f64
         })?;
-        let end = (start..inc_range.end).rev().find(|&i| hit(i)).unwrap_or(start);
+        let end = (start..inc_range.end)
+            .rev()
+            .find(|&i| hit(i))
+            .unwrap_or(start);
         Some((start, end))
     };
-    let level_of = |r: Option<(usize, usize)>| r.map_or_else(|| stats::median(inc).unwrap_or(f64::NAN), |(s, e)| stats::median(&values[s..=e]).unwrap_or(f64::NAN));
+    let level_of = |r: Option<(usize, usize)>| {
+        r.map_or_else(
+            || stats::median(inc).unwrap_or(f64::NAN),
+            |(s, e)| stats::median(&values[s..=e]).unwrap_or(f64::NAN),
+        )
+    };
     let (up, down) = (run(1.0), run(-1.0));
     let (lu, ld) = (level_of(up), level_of(down));
     let (direction, onset_run, level) = match (up, down) {
@@ -140,7 +161,19 @@ pub fn score(values: &[f64], baseline: std::ops::Range<usize>, incident: std::op
     } else {
         0.0
     };
-    Score { base, sigma, base_n, inc_n, level, peak, z: z_at(level), rel, direction, onset: onset_run.map(|r| r.0), run_end: onset_run.map(|r| r.1) }
+    Score {
+        base,
+        sigma,
+        base_n,
+        inc_n,
+        level,
+        peak,
+        z: z_at(level),
+        rel,
+        direction,
+        onset: onset_run.map(|r| r.0),
+        run_end: onset_run.map(|r| r.1),
+    }
 }
 
 /// Scores every series of an aligned set, in parallel; the result is indexed like `series`.
@@ -149,7 +182,14 @@ pub fn score_all(aligned: &Aligned) -> Vec<Score> {
     aligned
         .series
         .par_iter()
-        .map(|s| score(&s.values, aligned.baseline.clone(), aligned.incident.clone(), aligned.grid.step))
+        .map(|s| {
+            score(
+                &s.values,
+                aligned.baseline.clone(),
+                aligned.incident.clone(),
+                aligned.grid.step,
+            )
+        })
         .collect()
 }
 
@@ -158,7 +198,9 @@ mod tests {
     use super::*;
 
     fn noisy(n: usize, level: f64) -> Vec<f64> {
-        (0..n).map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0))).collect()
+        (0..n)
+            .map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0)))
+            .collect()
     }
 
     #[test]

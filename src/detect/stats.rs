@@ -36,7 +36,11 @@ pub fn mean(v: &[f64]) -> Option<f64> {
 /// Median absolute deviation around `m`, scaled by 1.4826 to estimate σ under normal noise.
 #[must_use]
 pub fn mad_sigma(v: &[f64], m: f64) -> Option<f64> {
-    let dev: Vec<f64> = v.iter().filter(|x| x.is_finite()).map(|x| (x - m).abs()).collect();
+    let dev: Vec<f64> = v
+        .iter()
+        .filter(|x| x.is_finite())
+        .map(|x| (x - m).abs())
+        .collect();
     median(&dev).map(|d| d * 1.4826)
 }
 
@@ -52,12 +56,20 @@ pub fn std_dev(v: &[f64]) -> Option<f64> {
 /// or a constant side.
 #[must_use]
 pub fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
-    let pairs: Vec<(f64, f64)> = a.iter().zip(b).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (*x, *y))
+        .collect();
     if pairs.len() < 4 {
         return None;
     }
     let n = pairs.len() as f64;
-    let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+    let (ma, mb) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
     let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
     for (x, y) in &pairs {
         sab += (x - ma) * (y - mb);

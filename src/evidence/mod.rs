@@ -5,9 +5,9 @@
 pub mod resources;
 pub mod scope;
 pub mod sources;
-mod topology;
 #[cfg(test)]
 pub(crate) mod testing;
+mod topology;
 
 use std::collections::BTreeMap;
 
@@ -58,7 +58,10 @@ pub struct Context {
 }
 
 fn logical(k: &SeriesKey) -> SeriesKey {
-    SeriesKey { source: None, ..k.clone() }
+    SeriesKey {
+        source: None,
+        ..k.clone()
+    }
 }
 
 impl Context {
@@ -80,27 +83,53 @@ impl Context {
         // agrees with them; the latency series themselves rarely come from two sources.
         let symptomatic = |entity: &str| {
             aligned.series.iter().zip(&scores).any(|(s, sc)| {
-                s.key.entity == entity && s.key.pod.is_none() && s.key.target.is_none() && crate::model::vocab::is_latency(&s.key.metric) && sc.up(scope::LATENCY_RISE)
+                s.key.entity == entity
+                    && s.key.pod.is_none()
+                    && s.key.target.is_none()
+                    && crate::model::vocab::is_latency(&s.key.metric)
+                    && sc.up(scope::LATENCY_RISE)
             })
         };
         let requests = |entity: &str| {
             aligned
                 .series
                 .iter()
-                .find(|s| s.key.entity == entity && s.key.metric == "requests_per_s" && s.key.pod.is_none() && s.key.target.is_none())
+                .find(|s| {
+                    s.key.entity == entity
+                        && s.key.metric == "requests_per_s"
+                        && s.key.pod.is_none()
+                        && s.key.target.is_none()
+                })
                 .map(|s| s.values.as_slice())
         };
         let choices = sources::resolve(&aligned.series, &scores, &symptomatic, &requests);
         let mut quality: Vec<Finding> = choices.iter().filter_map(|c| c.finding.clone()).collect();
         quality.sort();
         let trusted = choices.into_iter().map(|c| (c.key, c.trusted)).collect();
-        let mut ctx = Context { id, spec, windows, aligned, scores, topo, events, has_events, scope: Scope::default(), quality, logs, trusted };
+        let mut ctx = Context {
+            id,
+            spec,
+            windows,
+            aligned,
+            scores,
+            topo,
+            events,
+            has_events,
+            scope: Scope::default(),
+            quality,
+            logs,
+            trusted,
+        };
         ctx.scope = ctx.compute_scope();
         ctx
     }
 
     fn view(&self, i: usize) -> View<'_> {
-        View { key: &self.aligned.series[i].key, values: &self.aligned.series[i].values, score: &self.scores[i] }
+        View {
+            key: &self.aligned.series[i].key,
+            values: &self.aligned.series[i].values,
+            score: &self.scores[i],
+        }
     }
 
     /// The trusted series for a logical key (its `source` is ignored).
@@ -118,28 +147,60 @@ impl Context {
     /// A client-side dependency metric of `entity` towards `target`.
     #[must_use]
     pub fn dep(&self, entity: &str, target: &str, metric: &str) -> Option<View<'_>> {
-        self.get(&SeriesKey { target: Some(target.into()), ..SeriesKey::entity(entity, metric) })
+        self.get(&SeriesKey {
+            target: Some(target.into()),
+            ..SeriesKey::entity(entity, metric)
+        })
     }
 
     /// A per-container metric of one pod.
     #[must_use]
-    pub fn pod_metric(&self, entity: &str, pod: &str, container: &str, metric: &str) -> Option<View<'_>> {
-        self.get(&SeriesKey { pod: Some(pod.into()), container: container.into(), ..SeriesKey::entity(entity, metric) })
+    pub fn pod_metric(
+        &self,
+        entity: &str,
+        pod: &str,
+        container: &str,
+        metric: &str,
+    ) -> Option<View<'_>> {
+        self.get(&SeriesKey {
+            pod: Some(pod.into()),
+            container: container.into(),
+            ..SeriesKey::entity(entity, metric)
+        })
     }
 
     /// Every trusted series matching a predicate on its logical key, in key order.
     pub fn find(&self, pred: impl Fn(&SeriesKey) -> bool) -> Vec<View<'_>> {
-        self.trusted.iter().filter(|(k, _)| pred(k)).map(|(_, &i)| self.view(i)).collect()
+        self.trusted
+            .iter()
+            .filter(|(k, _)| pred(k))
+            .map(|(_, &i)| self.view(i))
+            .collect()
     }
 
     /// A container's limit for `resource` (`cpu` or `mem`) in one pod, else the entity's
     /// configured limit from incident.toml.
     #[must_use]
-    pub fn limit(&self, entity: &str, pod: Option<&str>, container: &str, resource: &str) -> Option<f64> {
-        let metric = if resource == "cpu" { "cpu_limit_cores" } else { "mem_limit_bytes" };
+    pub fn limit(
+        &self,
+        entity: &str,
+        pod: Option<&str>,
+        container: &str,
+        resource: &str,
+    ) -> Option<f64> {
+        let metric = if resource == "cpu" {
+            "cpu_limit_cores"
+        } else {
+            "mem_limit_bytes"
+        };
         let from_data = pod
             .and_then(|p| self.pod_metric(entity, p, container, metric))
-            .or_else(|| self.get(&SeriesKey { container: container.into(), ..SeriesKey::entity(entity, metric) }))
+            .or_else(|| {
+                self.get(&SeriesKey {
+                    container: container.into(),
+                    ..SeriesKey::entity(entity, metric)
+                })
+            })
             .and_then(|v| detect::stats::median(v.values))
             .filter(|l| *l > 0.0);
         from_data.or_else(|| {
@@ -168,7 +229,17 @@ impl Context {
     fn symptom_views(&self, entity: &str, pod: Option<&str>) -> Vec<View<'_>> {
         self.find(|k| k.entity == entity && k.pod.as_deref() == pod && k.container == APP)
             .into_iter()
-            .filter(|v| matches!(v.key.metric.as_str(), "latency_p99_ms" | "latency_avg_ms" | "errors_per_s" | "dep_latency_ms" | "dep_errors_per_s" | "requests_per_s"))
+            .filter(|v| {
+                matches!(
+                    v.key.metric.as_str(),
+                    "latency_p99_ms"
+                        | "latency_avg_ms"
+                        | "errors_per_s"
+                        | "dep_latency_ms"
+                        | "dep_errors_per_s"
+                        | "requests_per_s"
+                )
+            })
             .collect()
     }
 
@@ -201,7 +272,10 @@ impl Context {
     /// The vocabulary name for a metric that may be an alias.
     #[must_use]
     pub fn aliased<'a>(&'a self, metric: &'a str) -> &'a str {
-        self.spec.metric_aliases.get(metric).map_or(metric, crate::model::AliasSpec::metric)
+        self.spec
+            .metric_aliases
+            .get(metric)
+            .map_or(metric, crate::model::AliasSpec::metric)
     }
 
     /// Nodes whose network errors rose (sustained, at least 0.5/s more than the baseline).
@@ -211,7 +285,10 @@ impl Context {
         self.topo
             .of_kind(EntityKind::Node)
             .into_iter()
-            .filter(|n| self.metric(n, "net_errors_per_s").is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5))
+            .filter(|n| {
+                self.metric(n, "net_errors_per_s")
+                    .is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5)
+            })
             .collect()
     }
 
@@ -226,12 +303,22 @@ impl Context {
     /// The series of the alert itself.
     #[must_use]
     pub fn alert_series(&self) -> Option<View<'_>> {
-        self.metric(&self.spec.alert.entity, self.aliased(&self.spec.alert.metric))
+        self.metric(
+            &self.spec.alert.entity,
+            self.aliased(&self.spec.alert.metric),
+        )
     }
 
     /// Events of an entity in `[from, to)`, epoch ms.
-    pub fn events_of<'a>(&'a self, entity: &'a str, from: i64, to: i64) -> impl Iterator<Item = &'a EventRow> + 'a {
-        self.events.iter().filter(move |e| e.entity == entity && e.ts_ms >= from && e.ts_ms < to)
+    pub fn events_of<'a>(
+        &'a self,
+        entity: &'a str,
+        from: i64,
+        to: i64,
+    ) -> impl Iterator<Item = &'a EventRow> + 'a {
+        self.events
+            .iter()
+            .filter(move |e| e.entity == entity && e.ts_ms >= from && e.ts_ms < to)
     }
 
     /// All series of the grid, for charts.

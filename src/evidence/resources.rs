@@ -25,33 +25,70 @@ pub struct Saturation {
 /// Usage of `metric` against the `resource` limit (`cpu`/`mem`) for one container of `entity`.
 /// Falls back to the entity-level series when there is no per-pod data.
 #[must_use]
-pub fn saturation(ctx: &Context, entity: &str, container: &str, metric: &str, resource: &str) -> Option<Saturation> {
+pub fn saturation(
+    ctx: &Context,
+    entity: &str,
+    container: &str,
+    metric: &str,
+    resource: &str,
+) -> Option<Saturation> {
     let inc = ctx.aligned.incident.clone();
     let base = ctx.aligned.baseline.clone();
     let mut per_pod = Vec::new();
     let mut source = None;
     for pod in ctx.topo.pods_of(entity) {
-        let (Some(v), Some(limit)) = (ctx.pod_metric(entity, pod, container, metric), ctx.limit(entity, Some(pod), container, resource)) else {
+        let (Some(v), Some(limit)) = (
+            ctx.pod_metric(entity, pod, container, metric),
+            ctx.limit(entity, Some(pod), container, resource),
+        ) else {
             continue;
         };
-        if let (Some(p), Some(b), Some(q)) = (stats::quantile(&v.values[inc.clone()], 0.95), stats::median(&v.values[base.clone()]), stats::quantile(&v.values[inc.clone()], 0.75)) {
+        if let (Some(p), Some(b), Some(q)) = (
+            stats::quantile(&v.values[inc.clone()], 0.95),
+            stats::median(&v.values[base.clone()]),
+            stats::quantile(&v.values[inc.clone()], 0.75),
+        ) {
             source.clone_from(&v.key.source);
             per_pod.push((p, b, limit, q));
         }
     }
     if per_pod.is_empty() {
-        let key = crate::model::SeriesKey { container: container.into(), ..crate::model::SeriesKey::entity(entity, metric) };
+        let key = crate::model::SeriesKey {
+            container: container.into(),
+            ..crate::model::SeriesKey::entity(entity, metric)
+        };
         let v = ctx.get(&key)?;
         let limit = ctx.limit(entity, None, container, resource)?;
         source.clone_from(&v.key.source);
-        per_pod.push((stats::quantile(&v.values[inc.clone()], 0.95)?, stats::median(&v.values[base])?, limit, stats::quantile(&v.values[inc], 0.75)?));
+        per_pod.push((
+            stats::quantile(&v.values[inc.clone()], 0.95)?,
+            stats::median(&v.values[base])?,
+            limit,
+            stats::quantile(&v.values[inc], 0.75)?,
+        ));
     }
-    let (peak, base_v, limit, _) =
-        per_pod.iter().copied().fold((f64::MIN, 0.0_f64, 1.0_f64, 0.0_f64), |acc: (f64, f64, f64, f64), x| if x.0 / x.2 > acc.0 / acc.2.max(1e-12) { x } else { acc });
+    let (peak, base_v, limit, _) = per_pod.iter().copied().fold(
+        (f64::MIN, 0.0_f64, 1.0_f64, 0.0_f64),
+        |acc: (f64, f64, f64, f64), x| {
+            if x.0 / x.2 > acc.0 / acc.2.max(1e-12) {
+                x
+            } else {
+                acc
+            }
+        },
+    );
     // Pinned, not touched: a container throttled by its quota sits at the limit for most of
     // the incident, while one merely near it only peaks there.
     let at = per_pod.iter().filter(|(_, _, l, q)| *q >= 0.9 * l).count();
-    Some(Saturation { limit, peak, base: base_v, peak_ratio: peak / limit, pods_at_limit: at, pods: per_pod.len(), source })
+    Some(Saturation {
+        limit,
+        peak,
+        base: base_v,
+        peak_ratio: peak / limit,
+        pods_at_limit: at,
+        pods: per_pod.len(),
+        source,
+    })
 }
 
 /// Total restarts of a service's pods during the incident window (cumulative counters).
@@ -60,10 +97,18 @@ pub fn restarts(ctx: &Context, entity: &str) -> Option<f64> {
     let inc = ctx.aligned.incident.clone();
     let mut total = None;
     let views = ctx.find(|k| k.entity == entity && k.metric == "restarts" && k.pod.is_some());
-    let views = if views.is_empty() { ctx.find(|k| k.entity == entity && k.metric == "restarts" && k.pod.is_none()) } else { views };
+    let views = if views.is_empty() {
+        ctx.find(|k| k.entity == entity && k.metric == "restarts" && k.pod.is_none())
+    } else {
+        views
+    };
     for v in views {
         let before = stats::median(&v.values[ctx.aligned.baseline.clone()]).unwrap_or(0.0);
-        let max = v.values[inc.clone()].iter().copied().filter(|x| x.is_finite()).fold(f64::NAN, f64::max);
+        let max = v.values[inc.clone()]
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(f64::NAN, f64::max);
         if max.is_finite() {
             *total.get_or_insert(0.0) += (max - before).max(0.0);
         }

@@ -26,7 +26,13 @@ impl Health {
     /// The first `n` symptoms, with a count of the rest.
     #[must_use]
     pub fn brief(&self, n: usize) -> String {
-        let mut s = self.symptoms.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+        let mut s = self
+            .symptoms
+            .iter()
+            .take(n)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         if self.symptoms.len() > n {
             s.push_str(&format!(" and {} more", self.symptoms.len() - n));
         }
@@ -58,7 +64,10 @@ pub fn judge(views: &[View<'_>]) -> Health {
     };
     let mut views: Vec<&View<'_>> = views.iter().collect();
     views.sort_by_key(|v| rank(v));
-    let requests = views.iter().find(|v| v.key.metric == "requests_per_s" && v.key.target.is_none()).map(|v| v.score.level.max(v.score.base));
+    let requests = views
+        .iter()
+        .find(|v| v.key.metric == "requests_per_s" && v.key.target.is_none())
+        .map(|v| v.score.level.max(v.score.base));
     for v in views {
         let s = v.score;
         let m = v.key.metric.as_str();
@@ -78,9 +87,21 @@ pub fn judge(views: &[View<'_>]) -> Health {
             h.affected = true;
             // Latency says how hard a pod was hit; an error rate "from zero" is infinitely
             // higher but says little about magnitude, so errors count at most 2 (+200 %).
-            let rel = if s.rel.is_finite() { s.rel.min(100.0) } else { 100.0 };
-            let rel = if m.contains("errors") { rel.min(2.0) } else { rel };
-            h.severity = h.severity.max(if v.key.target.is_some() { rel / 2.0 } else { rel });
+            let rel = if s.rel.is_finite() {
+                s.rel.min(100.0)
+            } else {
+                100.0
+            };
+            let rel = if m.contains("errors") {
+                rel.min(2.0)
+            } else {
+                rel
+            };
+            h.severity = h.severity.max(if v.key.target.is_some() {
+                rel / 2.0
+            } else {
+                rel
+            });
             h.onset = match (h.onset, s.onset) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -124,19 +145,31 @@ impl Scope {
     /// Degraded entities, sorted.
     #[must_use]
     pub fn affected(&self) -> Vec<&str> {
-        self.entities.iter().filter(|(_, h)| h.affected).map(|(e, _)| e.as_str()).collect()
+        self.entities
+            .iter()
+            .filter(|(_, h)| h.affected)
+            .map(|(e, _)| e.as_str())
+            .collect()
     }
 
     /// Demonstrably healthy entities, sorted.
     #[must_use]
     pub fn healthy(&self) -> Vec<&str> {
-        self.entities.iter().filter(|(_, h)| h.healthy()).map(|(e, _)| e.as_str()).collect()
+        self.entities
+            .iter()
+            .filter(|(_, h)| h.healthy())
+            .map(|(e, _)| e.as_str())
+            .collect()
     }
 
     /// Degraded pods, sorted.
     #[must_use]
     pub fn affected_pods(&self) -> Vec<&str> {
-        self.pods.iter().filter(|(_, h)| h.affected).map(|(p, _)| p.as_str()).collect()
+        self.pods
+            .iter()
+            .filter(|(_, h)| h.affected)
+            .map(|(p, _)| p.as_str())
+            .collect()
     }
 
     /// Pod health (default: untested).

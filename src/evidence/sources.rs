@@ -41,7 +41,10 @@ pub fn resolve<'a>(
         k.source = None;
         groups.entry(k).or_default().push(i);
     }
-    groups.into_iter().map(|(key, members)| choose(key, &members, series, scores, symptomatic, requests)).collect()
+    groups
+        .into_iter()
+        .map(|(key, members)| choose(key, &members, series, scores, symptomatic, requests))
+        .collect()
 }
 
 fn choose<'a>(
@@ -53,11 +56,25 @@ fn choose<'a>(
     requests: &dyn Fn(&str) -> Option<&'a [f64]>,
 ) -> SourceChoice {
     if members.len() == 1 {
-        return SourceChoice { key, trusted: members[0], finding: None };
+        return SourceChoice {
+            key,
+            trusted: members[0],
+            finding: None,
+        };
     }
     let sick = symptomatic(&key.entity);
-    let rps = if key.metric.starts_with("cpu") { requests(&key.entity) } else { None };
-    let name = |i: usize| series[i].key.source.clone().unwrap_or_else(|| "unlabelled".into());
+    let rps = if key.metric.starts_with("cpu") {
+        requests(&key.entity)
+    } else {
+        None
+    };
+    let name = |i: usize| {
+        series[i]
+            .key
+            .source
+            .clone()
+            .unwrap_or_else(|| "unlabelled".into())
+    };
     let rated: Vec<(f64, usize, Option<f64>)> = members
         .iter()
         .map(|&i| {
@@ -66,14 +83,20 @@ fn choose<'a>(
             let mut r = if moved == sick { 2.0 } else { 0.0 };
             let corr = rps.and_then(|q| stats::correlation(&series[i].values, q));
             r += corr.unwrap_or(0.0);
-            if CGROUP_COLLECTORS.iter().any(|c| name(i).to_ascii_lowercase().contains(c)) {
+            if CGROUP_COLLECTORS
+                .iter()
+                .any(|c| name(i).to_ascii_lowercase().contains(c))
+            {
                 r += 0.5;
             }
             r += 1e-3 * sc.base_n.min(1000) as f64 / 1000.0;
             (r, i, corr)
         })
         .collect();
-    let best = rated.iter().copied().fold(rated[0], |b, x| if x.0 > b.0 { x } else { b });
+    let best = rated
+        .iter()
+        .copied()
+        .fold(rated[0], |b, x| if x.0 > b.0 { x } else { b });
     let trusted = best.1;
     let t = &scores[trusted];
     let mut worst: Option<(f64, usize)> = None;
@@ -121,11 +144,18 @@ fn choose<'a>(
             ),
         }
     });
-    SourceChoice { key, trusted, finding }
+    SourceChoice {
+        key,
+        trusted,
+        finding,
+    }
 }
 
 fn plain_label(k: &SeriesKey) -> String {
-    let scope = k.pod.clone().map_or_else(|| format!("{} (all pods)", k.entity), |p| p);
+    let scope = k
+        .pod
+        .clone()
+        .map_or_else(|| format!("{} (all pods)", k.entity), |p| p);
     format!("{} {} {}", scope, k.container, k.metric)
 }
 
@@ -163,7 +193,11 @@ pub fn fmt_val(metric: &str, v: f64) -> String {
         Some(crate::model::vocab::Dimension::Rate) if v.abs() >= 100.0 => format!("{v:.0}/s"),
         Some(crate::model::vocab::Dimension::Rate) => format!("{v:.1}/s"),
         Some(crate::model::vocab::Dimension::Count) | None => {
-            if v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+            if v.abs() >= 100.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
         }
     }
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use super::Context;
 use crate::align::{Aligned, Grid, Series};
-use crate::model::{Alert, EntitySpec, EventRow, IncidentSpec, Instant, Resources, SIDECAR, SeriesKey, Windows};
+use crate::model::{
+    Alert, EntitySpec, EventRow, IncidentSpec, Instant, Resources, SIDECAR, SeriesKey, Windows,
+};
 
 const MIN: i64 = 60_000;
 /// Bucket where step changes start by default.
@@ -16,15 +18,25 @@ pub(crate) fn k(entity: &str, metric: &str) -> SeriesKey {
 }
 
 pub(crate) fn kd(entity: &str, target: &str, metric: &str) -> SeriesKey {
-    SeriesKey { target: Some(target.into()), ..k(entity, metric) }
+    SeriesKey {
+        target: Some(target.into()),
+        ..k(entity, metric)
+    }
 }
 
 pub(crate) fn kp(entity: &str, pod: &str, container: &str, metric: &str) -> SeriesKey {
-    SeriesKey { pod: Some(pod.into()), container: container.into(), ..k(entity, metric) }
+    SeriesKey {
+        pod: Some(pod.into()),
+        container: container.into(),
+        ..k(entity, metric)
+    }
 }
 
 pub(crate) fn with_source(key: SeriesKey, source: &str) -> SeriesKey {
-    SeriesKey { source: Some(source.into()), ..key }
+    SeriesKey {
+        source: Some(source.into()),
+        ..key
+    }
 }
 
 /// A small deterministic wobble (±2 %) so MAD is not zero.
@@ -48,18 +60,31 @@ impl Fixture {
             id: Some("fixture".into()),
             title: None,
             description: None,
-            alert: Alert { entity: alert_entity.into(), metric: "latency_p99_ms".into(), fired_at: Instant(32 * MIN) },
+            alert: Alert {
+                entity: alert_entity.into(),
+                metric: "latency_p99_ms".into(),
+                fired_at: Instant(32 * MIN),
+            },
             window: None,
             metric_aliases: BTreeMap::new(),
             expected: None,
             entities: Vec::new(),
         };
-        Fixture { series: Vec::new(), spec, pod_nodes: BTreeMap::new(), events: Vec::new(), has_events: false, logs: Vec::new() }
+        Fixture {
+            series: Vec::new(),
+            spec,
+            pod_nodes: BTreeMap::new(),
+            events: Vec::new(),
+            has_events: false,
+            logs: Vec::new(),
+        }
     }
 
     /// A series at `base` in the baseline that moves to `inc` from bucket `from` on.
     pub(crate) fn step_at(mut self, key: SeriesKey, base: f64, inc: f64, from: usize) -> Fixture {
-        let values = (0..40).map(|i| (if i >= from { inc } else { base }) * wobble(i)).collect();
+        let values = (0..40)
+            .map(|i| (if i >= from { inc } else { base }) * wobble(i))
+            .collect();
         self.series.retain(|s| s.key != key);
         self.series.push(Series { key, values });
         self
@@ -75,12 +100,16 @@ impl Fixture {
 
     /// A healthy service: flat latency, errors and requests.
     pub(crate) fn healthy_service(self, entity: &str) -> Fixture {
-        self.flat(k(entity, "latency_p99_ms"), 100.0).flat(k(entity, "errors_per_s"), 0.1).flat(k(entity, "requests_per_s"), 50.0)
+        self.flat(k(entity, "latency_p99_ms"), 100.0)
+            .flat(k(entity, "errors_per_s"), 0.1)
+            .flat(k(entity, "requests_per_s"), 50.0)
     }
 
     /// A degraded service: p99 latency ×5 from the onset.
     pub(crate) fn slow_service(self, entity: &str) -> Fixture {
-        self.step(k(entity, "latency_p99_ms"), 100.0, 500.0).flat(k(entity, "errors_per_s"), 0.1).flat(k(entity, "requests_per_s"), 50.0)
+        self.step(k(entity, "latency_p99_ms"), 100.0, 500.0)
+            .flat(k(entity, "errors_per_s"), 0.1)
+            .flat(k(entity, "requests_per_s"), 50.0)
     }
 
     pub(crate) fn place(mut self, pod: &str, node: &str) -> Fixture {
@@ -90,13 +119,22 @@ impl Fixture {
 
     fn entity_mut(&mut self, id: &str) -> &mut EntitySpec {
         if self.spec.entity(id).is_none() {
-            self.spec.entities.push(EntitySpec { id: id.into(), ..EntitySpec::default() });
+            self.spec.entities.push(EntitySpec {
+                id: id.into(),
+                ..EntitySpec::default()
+            });
         }
-        self.spec.entities.iter_mut().find(|e| e.id == id).expect("just inserted")
+        self.spec
+            .entities
+            .iter_mut()
+            .find(|e| e.id == id)
+            .expect("just inserted")
     }
 
     pub(crate) fn depends(mut self, entity: &str, deps: &[&str]) -> Fixture {
-        self.entity_mut(entity).depends_on.extend(deps.iter().map(|d| (*d).to_string()));
+        self.entity_mut(entity)
+            .depends_on
+            .extend(deps.iter().map(|d| (*d).to_string()));
         self
     }
 
@@ -119,7 +157,12 @@ impl Fixture {
 
     pub(crate) fn event(mut self, bucket: i64, entity: &str, kind: &str, detail: &str) -> Fixture {
         self.has_events = true;
-        self.events.push(EventRow { ts_ms: bucket * MIN, entity: entity.into(), kind: kind.into(), detail: Some(detail.into()) });
+        self.events.push(EventRow {
+            ts_ms: bucket * MIN,
+            entity: entity.into(),
+            kind: kind.into(),
+            detail: Some(detail.into()),
+        });
         self
     }
 
@@ -130,22 +173,61 @@ impl Fixture {
     }
 
     /// `n` log lines of `entity` at `level`, one per minute from `from` (bucket).
-    pub(crate) fn log(mut self, entity: &str, from: usize, n: usize, level: &str, message: &str) -> Fixture {
+    pub(crate) fn log(
+        mut self,
+        entity: &str,
+        from: usize,
+        n: usize,
+        level: &str,
+        message: &str,
+    ) -> Fixture {
         for i in 0..n {
             let ts_ms = i64::try_from(from + i).unwrap_or(0) * MIN + 1000;
-            self.logs.push(crate::model::LogRow { ts_ms, entity: entity.into(), message: message.replace("{i}", &i.to_string()), pod: None, node: None, level: Some(level.into()) });
+            self.logs.push(crate::model::LogRow {
+                ts_ms,
+                entity: entity.into(),
+                message: message.replace("{i}", &i.to_string()),
+                pod: None,
+                node: None,
+                level: Some(level.into()),
+            });
         }
         self
     }
 
     pub(crate) fn build(mut self) -> Context {
         self.series.sort_by(|a, b| a.key.cmp(&b.key));
-        let grid = Grid { t0: 0, step: MIN, len: 40 };
-        let mut aligned = Aligned { grid, baseline: 0..20, incident: 20..40, alert: 32, series: self.series };
+        let grid = Grid {
+            t0: 0,
+            step: MIN,
+            len: 40,
+        };
+        let mut aligned = Aligned {
+            grid,
+            baseline: 0..20,
+            incident: 20..40,
+            alert: 32,
+            series: self.series,
+        };
         crate::align::add_entity_rollups(&mut aligned);
-        let windows = Windows { baseline_start: 0, baseline_end: 20 * MIN, start: 20 * MIN, end: 40 * MIN, fired_at: 32 * MIN };
+        let windows = Windows {
+            baseline_start: 0,
+            baseline_end: 20 * MIN,
+            start: 20 * MIN,
+            end: 40 * MIN,
+            fired_at: 32 * MIN,
+        };
         let logs = crate::logs::evidence::analyze(&self.logs, &grid, &(0..20), &(20..40));
-        Context::build("fixture".into(), self.spec, windows, aligned, &self.pod_nodes, self.events, self.has_events, logs)
+        Context::build(
+            "fixture".into(),
+            self.spec,
+            windows,
+            aligned,
+            &self.pod_nodes,
+            self.events,
+            self.has_events,
+            logs,
+        )
     }
 }
 

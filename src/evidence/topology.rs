@@ -34,7 +34,11 @@ pub struct Topology {
 impl Topology {
     /// Builds the topology from the spec and the series keys.
     #[must_use]
-    pub fn build(spec: &IncidentSpec, series: &[Series], pod_nodes: &BTreeMap<String, String>) -> Topology {
+    pub fn build(
+        spec: &IncidentSpec,
+        series: &[Series],
+        pod_nodes: &BTreeMap<String, String>,
+    ) -> Topology {
         let mut t = Topology::default();
         t.entities.insert(spec.alert.entity.clone());
         for e in &spec.entities {
@@ -58,15 +62,22 @@ impl Topology {
                 t.add_call(&k.entity, target);
             }
             if let Some(pod) = &k.pod {
-                t.pods.entry(k.entity.clone()).or_default().insert(pod.clone());
-                t.pod_entity.entry(pod.clone()).or_insert_with(|| k.entity.clone());
+                t.pods
+                    .entry(k.entity.clone())
+                    .or_default()
+                    .insert(pod.clone());
+                t.pod_entity
+                    .entry(pod.clone())
+                    .or_insert_with(|| k.entity.clone());
                 if let Some(node) = pod_nodes.get(pod) {
                     let id = format!("node:{node}");
                     t.pod_node.insert(pod.clone(), id.clone());
                     t.entities.insert(id);
                 }
             }
-            if k.container == SIDECAR && spec.entity(&k.entity).and_then(|e| e.sidecar) != Some(false) {
+            if k.container == SIDECAR
+                && spec.entity(&k.entity).and_then(|e| e.sidecar) != Some(false)
+            {
                 t.sidecars.insert(k.entity.clone());
             }
         }
@@ -76,32 +87,51 @@ impl Topology {
     fn add_call(&mut self, from: &str, to: &str) {
         self.entities.insert(from.to_string());
         self.entities.insert(to.to_string());
-        self.deps.entry(from.to_string()).or_default().insert(to.to_string());
-        self.users.entry(to.to_string()).or_default().insert(from.to_string());
+        self.deps
+            .entry(from.to_string())
+            .or_default()
+            .insert(to.to_string());
+        self.users
+            .entry(to.to_string())
+            .or_default()
+            .insert(from.to_string());
     }
 
     /// Entities of one kind, sorted.
     #[must_use]
     pub fn of_kind(&self, kind: EntityKind) -> Vec<&str> {
-        self.entities.iter().filter(|e| EntityKind::of(e) == kind).map(String::as_str).collect()
+        self.entities
+            .iter()
+            .filter(|e| EntityKind::of(e) == kind)
+            .map(String::as_str)
+            .collect()
     }
 
     /// The callers of `dep`.
     #[must_use]
     pub fn users_of(&self, dep: &str) -> Vec<&str> {
-        self.users.get(dep).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default()
+        self.users
+            .get(dep)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// The dependencies of `caller`.
     #[must_use]
     pub fn deps_of(&self, caller: &str) -> Vec<&str> {
-        self.deps.get(caller).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default()
+        self.deps
+            .get(caller)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// The pods of `entity`.
     #[must_use]
     pub fn pods_of(&self, entity: &str) -> Vec<&str> {
-        self.pods.get(entity).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default()
+        self.pods
+            .get(entity)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// The node (`node:<name>`) a pod runs on.
@@ -141,6 +171,10 @@ impl Topology {
     /// Pods on a node, across services.
     #[must_use]
     pub fn pods_on(&self, node: &str) -> Vec<&str> {
-        self.pod_node.iter().filter(|(_, n)| n.as_str() == node).map(|(p, _)| p.as_str()).collect()
+        self.pod_node
+            .iter()
+            .filter(|(_, n)| n.as_str() == node)
+            .map(|(p, _)| p.as_str())
+            .collect()
     }
 }

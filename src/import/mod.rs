@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::error::Error;
-use crate::model::{Alert, ArchiveData, EntitySpec, Expected, IncidentSpec, Instant, WindowSpec, Windows};
+use crate::model::{
+    Alert, ArchiveData, EntitySpec, Expected, IncidentSpec, Instant, WindowSpec, Windows,
+};
 
 /// One imported incident: the archive folder name and its contents.
 #[derive(Debug, Clone)]
@@ -60,9 +62,17 @@ pub(crate) fn read_csv_text(path: &Path, skip: usize, header: bool) -> Result<Da
 }
 
 /// A text column as strings (null → None).
-pub(crate) fn text_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>, Error> {
-    let c = df.column(name).map_err(|_| column_error(path, name, "missing"))?;
-    let s = c.str().map_err(|e| column_error(path, name, &e.to_string()))?;
+pub(crate) fn text_column(
+    df: &DataFrame,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<Option<String>>, Error> {
+    let c = df
+        .column(name)
+        .map_err(|_| column_error(path, name, "missing"))?;
+    let s = c
+        .str()
+        .map_err(|e| column_error(path, name, &e.to_string()))?;
     Ok(s.iter().map(|v| v.map(str::to_string)).collect())
 }
 
@@ -74,18 +84,27 @@ pub(crate) fn number_column(df: &DataFrame, name: &str, path: &Path) -> Result<V
         .enumerate()
         .map(|(i, v)| match v.as_deref().map(str::trim) {
             None | Some("" | "NaN" | "nan" | "null" | "NA") => Ok(f64::NAN),
-            Some(t) => t.parse::<f64>().map_err(|_| column_error(path, name, &format!("row {}: `{t}` is not a number", i + 1))),
+            Some(t) => t.parse::<f64>().map_err(|_| {
+                column_error(path, name, &format!("row {}: `{t}` is not a number", i + 1))
+            }),
         })
         .collect()
 }
 
 pub(crate) fn column_error(path: &Path, column: &str, message: &str) -> Error {
-    Error::Column { path: path.to_path_buf(), column: column.to_string(), message: message.to_string() }
+    Error::Column {
+        path: path.to_path_buf(),
+        column: column.to_string(),
+        message: message.to_string(),
+    }
 }
 
 /// The column names of a frame.
 pub(crate) fn names(df: &DataFrame) -> Vec<String> {
-    df.get_column_names().iter().map(|s| s.to_string()).collect()
+    df.get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Files in `dir` whose names end with `suffix`, sorted.
@@ -94,34 +113,65 @@ pub(crate) fn files_ending(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, Err
         .map_err(|e| Error::io(dir, e))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(suffix)))
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(suffix))
+        })
         .collect();
     out.sort();
     Ok(out)
 }
 
 /// An incident spec with explicit windows, a topology and an optional culprit label.
-pub(crate) fn spec(id: &str, title: String, description: String, alert: (&str, &str, i64), w: Windows, deps: &BTreeMap<String, Vec<String>>, culprit: Option<&str>) -> IncidentSpec {
+pub(crate) fn spec(
+    id: &str,
+    title: String,
+    description: String,
+    alert: (&str, &str, i64),
+    w: Windows,
+    deps: &BTreeMap<String, Vec<String>>,
+    culprit: Option<&str>,
+) -> IncidentSpec {
     let at = |ms: i64| Some(Instant(ms));
     IncidentSpec {
         id: Some(id.to_string()),
         title: Some(title),
         description: Some(description),
-        alert: Alert { entity: alert.0.to_string(), metric: alert.1.to_string(), fired_at: Instant(alert.2) },
-        window: Some(WindowSpec { start: at(w.start), end: at(w.end), baseline_start: at(w.baseline_start), baseline_end: at(w.baseline_end) }),
+        alert: Alert {
+            entity: alert.0.to_string(),
+            metric: alert.1.to_string(),
+            fired_at: Instant(alert.2),
+        },
+        window: Some(WindowSpec {
+            start: at(w.start),
+            end: at(w.end),
+            baseline_start: at(w.baseline_start),
+            baseline_end: at(w.baseline_end),
+        }),
         metric_aliases: BTreeMap::new(),
-        expected: culprit.map(|c| Expected { kind: "any".into(), culprit: c.to_string() }),
+        expected: culprit.map(|c| Expected {
+            kind: "any".into(),
+            culprit: c.to_string(),
+        }),
         entities: deps
             .iter()
             .filter(|(_, d)| !d.is_empty())
-            .map(|(id, d)| EntitySpec { id: id.clone(), depends_on: d.clone(), ..EntitySpec::default() })
+            .map(|(id, d)| EntitySpec {
+                id: id.clone(),
+                depends_on: d.clone(),
+                ..EntitySpec::default()
+            })
             .collect(),
     }
 }
 
 /// Checks the windows the spec will resolve, so a bad source fails at import, not analysis.
 pub(crate) fn check_windows(spec: &IncidentSpec, path: &Path) -> Result<(), Error> {
-    spec.windows().map(|_| ()).map_err(|m| Error::input(path, m))
+    spec.windows()
+        .map(|_| ())
+        .map_err(|m| Error::input(path, m))
 }
 
 #[cfg(test)]
@@ -135,10 +185,18 @@ mod tests {
         std::fs::write(&p, "time,a\n1,2.5\n2,\n3,oops\n").unwrap();
         let df = read_csv_text(&p, 0, true).unwrap();
         let e = number_column(&df, "a", &p).unwrap_err().to_string();
-        assert!(e.contains("m.csv") && e.contains("`a`") && e.contains("row 3") && e.contains("oops"), "{e}");
+        assert!(
+            e.contains("m.csv") && e.contains("`a`") && e.contains("row 3") && e.contains("oops"),
+            "{e}"
+        );
         assert!(number_column(&df, "time", &p).unwrap() == vec![1.0, 2.0, 3.0]);
         let e = number_column(&df, "b", &p).unwrap_err().to_string();
         assert!(e.contains("`b`") && e.contains("missing"), "{e}");
-        assert!(read_csv_text(&dir.path().join("none.csv"), 0, true).unwrap_err().to_string().contains("not found"));
+        assert!(
+            read_csv_text(&dir.path().join("none.csv"), 0, true)
+                .unwrap_err()
+                .to_string()
+                .contains("not found")
+        );
     }
 }

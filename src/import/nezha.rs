@@ -39,7 +39,10 @@ fn fault_file(day: &Path) -> Result<PathBuf, Error> {
     if exact.is_file() {
         return Ok(exact);
     }
-    super::files_ending(day, "fault_list.json")?.into_iter().next().ok_or_else(|| Error::input(day, "no <day>-fault_list.json here"))
+    super::files_ending(day, "fault_list.json")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::input(day, "no <day>-fault_list.json here"))
 }
 
 /// Reads the fault list (`{hour: [{inject_time, inject_pod, inject_type}]}`), sorted by time.
@@ -48,16 +51,34 @@ fn fault_file(day: &Path) -> Result<PathBuf, Error> {
 /// Not JSON, or an entry without a parsable `inject_time` or an `inject_pod`.
 pub fn faults(path: &Path) -> Result<Vec<Fault>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::input(path, format!("not JSON ({e})")))?;
-    let hours = json.as_object().ok_or_else(|| Error::input(path, "expected an object of hours, each a list of faults"))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::input(path, format!("not JSON ({e})")))?;
+    let hours = json
+        .as_object()
+        .ok_or_else(|| Error::input(path, "expected an object of hours, each a list of faults"))?;
     let mut out = Vec::new();
     for (hour, list) in hours {
         for (i, f) in list.as_array().into_iter().flatten().enumerate() {
             let field = |k: &str| f.get(k).and_then(serde_json::Value::as_str);
-            let bad = |k: &str| super::column_error(path, k, &format!("hour {hour}, fault {i}: missing or malformed"));
-            let at = field("inject_time").and_then(Instant::parse).ok_or_else(|| bad("inject_time"))?.0;
-            let pod = field("inject_pod").ok_or_else(|| bad("inject_pod"))?.to_string();
-            out.push(Fault { at, pod, kind: field("inject_type").unwrap_or("unknown").to_string() });
+            let bad = |k: &str| {
+                super::column_error(
+                    path,
+                    k,
+                    &format!("hour {hour}, fault {i}: missing or malformed"),
+                )
+            };
+            let at = field("inject_time")
+                .and_then(Instant::parse)
+                .ok_or_else(|| bad("inject_time"))?
+                .0;
+            let pod = field("inject_pod")
+                .ok_or_else(|| bad("inject_pod"))?
+                .to_string();
+            out.push(Fault {
+                at,
+                pod,
+                kind: field("inject_type").unwrap_or("unknown").to_string(),
+            });
         }
     }
     out.sort_by_key(|f| f.at);
@@ -69,7 +90,13 @@ pub fn faults(path: &Path) -> Result<Vec<Fault>, Error> {
 pub fn windows(faults: &[Fault], i: usize) -> Windows {
     let t = faults[i].at;
     let (start, end) = (t - MIN, t + 4 * MIN);
-    Windows { baseline_start: start - BASELINE, baseline_end: start, start, end, fired_at: t }
+    Windows {
+        baseline_start: start - BASELINE,
+        baseline_end: start,
+        start,
+        end,
+        fired_at: t,
+    }
 }
 
 /// How far back the baseline reaches.
@@ -78,7 +105,10 @@ const BASELINE: i64 = 60 * MIN;
 /// Whether a metric sample at `ts` lies in another fault's window (1 min before to 5 min after
 /// its injection), so it cannot describe normal behaviour.
 fn in_other_fault(faults: &[Fault], i: usize, ts: i64) -> bool {
-    faults.iter().enumerate().any(|(j, f)| j != i && ts >= f.at - MIN && ts < f.at + 5 * MIN)
+    faults
+        .iter()
+        .enumerate()
+        .any(|(j, f)| j != i && ts >= f.at - MIN && ts < f.at + 5 * MIN)
 }
 
 /// Imports every fault of one day folder.
@@ -88,28 +118,54 @@ fn in_other_fault(faults: &[Fault], i: usize, ts: i64) -> bool {
 pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
     let metric_dir = day.join("metric");
     if !metric_dir.is_dir() {
-        return Err(Error::input(day, "not a Nezha day folder (expected metric/, plus optional log/ and trace/: extract logs.tar.zst and traces.tar.zst into it first)"));
+        return Err(Error::input(
+            day,
+            "not a Nezha day folder (expected metric/, plus optional log/ and trace/: extract logs.tar.zst and traces.tar.zst into it first)",
+        ));
     }
     let faults = faults(&fault_file(day)?)?;
     let mut metrics = nezha_read::pod_metrics(&metric_dir)?;
     metrics.extend(nezha_read::front_metrics(&metric_dir)?);
     let traced = nezha_read::trace_metrics(day)?;
     let graph = nezha_read::call_graph(day)?;
-    let deps: BTreeMap<String, Vec<String>> = graph.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
+    let deps: BTreeMap<String, Vec<String>> = graph
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect();
     let wins: Vec<Windows> = (0..faults.len()).map(|i| windows(&faults, i)).collect();
-    let logs = nezha_read::logs(day, &wins.iter().map(|w| (w.baseline_start, w.end)).collect::<Vec<_>>())?;
+    let logs = nezha_read::logs(
+        day,
+        &wins
+            .iter()
+            .map(|w| (w.baseline_start, w.end))
+            .collect::<Vec<_>>(),
+    )?;
     let has_front = metrics.iter().any(|r| r.entity == FRONT);
-    let day_name = day.file_name().and_then(|n| n.to_str()).unwrap_or("day").to_string();
+    let day_name = day
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("day")
+        .to_string();
     let mut out = Vec::new();
     for (i, (f, w)) in faults.iter().zip(&wins).enumerate() {
         let inside = |ts: i64| ts >= w.baseline_start && ts < w.end;
         let clean = |ts: i64| inside(ts) && (ts >= w.start || !in_other_fault(&faults, i, ts));
         let name = format!("{day_name}-{i:02}-{}", f.kind.replace('_', "-"));
-        let alert = if has_front { (FRONT, "latency_p99_ms") } else { (service_of_pod(&f.pod), "latency_p99_ms") };
+        let alert = if has_front {
+            (FRONT, "latency_p99_ms")
+        } else {
+            (service_of_pod(&f.pod), "latency_p99_ms")
+        };
         let s = spec(
             &name,
-            format!("Nezha {day_name} fault {i}: {} injected into {}", f.kind, f.pod),
-            format!("Imported from {}; incident window 1 min before to 4 min after inject_time", day.display()),
+            format!(
+                "Nezha {day_name} fault {i}: {} injected into {}",
+                f.kind, f.pod
+            ),
+            format!(
+                "Imported from {}; incident window 1 min before to 4 min after inject_time",
+                day.display()
+            ),
             (alert.0, alert.1, w.fired_at),
             *w,
             &deps,
@@ -118,7 +174,12 @@ pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
         check_windows(&s, day)?;
         let data = ArchiveData {
             spec: s,
-            metrics: metrics.iter().filter(|r| clean(r.ts_ms)).chain(traced.iter().filter(|r| inside(r.ts_ms))).cloned().collect(),
+            metrics: metrics
+                .iter()
+                .filter(|r| clean(r.ts_ms))
+                .chain(traced.iter().filter(|r| inside(r.ts_ms)))
+                .cloned()
+                .collect(),
             logs: logs.iter().filter(|r| inside(r.ts_ms)).cloned().collect(),
             events: Vec::new(),
         };
@@ -138,15 +199,28 @@ mod tests {
         std::fs::create_dir_all(d.join("metric")).unwrap();
         std::fs::create_dir_all(d.join("trace")).unwrap();
         std::fs::create_dir_all(d.join("log")).unwrap();
-        let mut m = String::from("Time,TimeStamp,PodName,CpuUsage(m),PodServerLatencyP99(s),NodeCpuUsageRate(%)\n");
+        let mut m = String::from(
+            "Time,TimeStamp,PodName,CpuUsage(m),PodServerLatencyP99(s),NodeCpuUsageRate(%)\n",
+        );
         let mut fr = String::from("Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP99(s)\n");
         for i in 0..30 {
-            m.push_str(&format!("2023-01-29 08:{i:02}:09.1 +0000 UTC m=+0.1,1,{POD},{},0.01,3\n", if i >= 20 { 500 } else { 10 }));
-            fr.push_str(&format!("2023-01-29 08:{i:02}:09.0 +0000 UTC m=+0.1,1,Frontend,100,0.5\n"));
+            m.push_str(&format!(
+                "2023-01-29 08:{i:02}:09.1 +0000 UTC m=+0.1,1,{POD},{},0.01,3\n",
+                if i >= 20 { 500 } else { 10 }
+            ));
+            fr.push_str(&format!(
+                "2023-01-29 08:{i:02}:09.0 +0000 UTC m=+0.1,1,Frontend,100,0.5\n"
+            ));
         }
         std::fs::write(d.join(format!("metric/{POD}_metric.csv")), m).unwrap();
         std::fs::write(d.join("metric/front_service.csv"), fr).unwrap();
-        std::fs::write(d.join("trace/08_20_trace.csv"), format!("TraceID,SpanID,ParentID,PodName\nt,a,root,ts-gateway-service-1-x\nt,b,a,{POD}\n")).unwrap();
+        std::fs::write(
+            d.join("trace/08_20_trace.csv"),
+            format!(
+                "TraceID,SpanID,ParentID,PodName\nt,a,root,ts-gateway-service-1-x\nt,b,a,{POD}\n"
+            ),
+        )
+        .unwrap();
         let ns = 1_674_982_000_000_000_000i64; // 2023-01-29 08:46:40
         std::fs::write(d.join("log/08_20_log.csv"), format!("Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\nx,{ns},n,{POD},c,t,s,\"{{\"\"log\"\":\"\"08:20:00 ERROR boom\\n\"\"}}\"\n")).unwrap();
         std::fs::write(d.join("2023-01-29-fault_list.json"), format!(r#"{{"08":[{{"inject_time":"2023-01-29 08:20:30","inject_timestamp":"0","inject_pod":"{POD}","inject_type":"cpu_contention"}}]}}"#)).unwrap();
@@ -162,10 +236,22 @@ mod tests {
         let a = &incs[0].data;
         assert_eq!(incs[0].name, "2023-01-29-00-cpu-contention");
         assert_eq!(a.spec.alert.entity, FRONT);
-        assert_eq!(a.spec.expected.as_ref().map(|e| e.culprit.as_str()), Some("ts-auth-service"));
-        assert_eq!(a.spec.entity("ts-gateway-service").map(|e| e.depends_on.clone()), Some(vec!["ts-auth-service".to_string()]));
+        assert_eq!(
+            a.spec.expected.as_ref().map(|e| e.culprit.as_str()),
+            Some("ts-auth-service")
+        );
+        assert_eq!(
+            a.spec
+                .entity("ts-gateway-service")
+                .map(|e| e.depends_on.clone()),
+            Some(vec!["ts-auth-service".to_string()])
+        );
         assert!(a.metrics.iter().all(|r| !r.metric.starts_with("Node")));
-        assert!(a.metrics.iter().any(|r| r.metric == "cpu_cores" && r.pod.as_deref() == Some(POD)));
+        assert!(
+            a.metrics
+                .iter()
+                .any(|r| r.metric == "cpu_cores" && r.pod.as_deref() == Some(POD))
+        );
         let w = a.spec.windows().unwrap();
         assert_eq!(w.end - w.start, 5 * MIN);
         assert!(a.logs.is_empty(), "the log line lies outside the window");
@@ -173,12 +259,19 @@ mod tests {
 
     #[test]
     fn baseline_skips_other_faults() {
-        let f = |m: i64| Fault { at: m * MIN, pod: POD.into(), kind: "return".into() };
+        let f = |m: i64| Fault {
+            at: m * MIN,
+            pod: POD.into(),
+            kind: "return".into(),
+        };
         let fs = vec![f(100), f(108), f(130)];
         assert_eq!(windows(&fs, 2).baseline_start, 69 * MIN);
         assert_eq!(windows(&fs, 2).baseline_end, 129 * MIN);
         assert!(in_other_fault(&fs, 2, 104 * MIN) && in_other_fault(&fs, 2, 112 * MIN));
-        assert!(!in_other_fault(&fs, 2, 114 * MIN) && !in_other_fault(&fs, 2, 131 * MIN), "its own window is not another fault's");
+        assert!(
+            !in_other_fault(&fs, 2, 114 * MIN) && !in_other_fault(&fs, 2, 131 * MIN),
+            "its own window is not another fault's"
+        );
         assert!(!in_other_fault(&fs, 0, 101 * MIN));
     }
 
@@ -186,11 +279,27 @@ mod tests {
     fn malformed_sources_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let d = day(dir.path());
-        assert!(import(dir.path()).unwrap_err().to_string().contains("metric/"));
-        std::fs::write(d.join("2023-01-29-fault_list.json"), r#"{"08":[{"inject_time":"soon","inject_pod":"p"}]}"#).unwrap();
+        assert!(
+            import(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("metric/")
+        );
+        std::fs::write(
+            d.join("2023-01-29-fault_list.json"),
+            r#"{"08":[{"inject_time":"soon","inject_pod":"p"}]}"#,
+        )
+        .unwrap();
         let e = import(&d).unwrap_err().to_string();
-        assert!(e.contains("fault_list.json") && e.contains("inject_time"), "{e}");
-        std::fs::write(d.join(format!("metric/{POD}_metric.csv")), "Time,PodName\nnot a time,p\n").unwrap();
+        assert!(
+            e.contains("fault_list.json") && e.contains("inject_time"),
+            "{e}"
+        );
+        std::fs::write(
+            d.join(format!("metric/{POD}_metric.csv")),
+            "Time,PodName\nnot a time,p\n",
+        )
+        .unwrap();
         std::fs::write(d.join("2023-01-29-fault_list.json"), r#"{}"#).unwrap();
         let e = import(&d).unwrap_err().to_string();
         assert!(e.contains("_metric.csv") && e.contains("`Time`"), "{e}");

@@ -47,7 +47,15 @@ fn times(df: &polars::prelude::DataFrame, path: &Path) -> Result<Vec<i64>, Error
     text_column(df, "Time", path)?
         .into_iter()
         .enumerate()
-        .map(|(i, t)| t.as_deref().and_then(parse_time).ok_or_else(|| super::column_error(path, "Time", &format!("row {}: not a `YYYY-MM-DD HH:MM:SS` time", i + 1))))
+        .map(|(i, t)| {
+            t.as_deref().and_then(parse_time).ok_or_else(|| {
+                super::column_error(
+                    path,
+                    "Time",
+                    &format!("row {}: not a `YYYY-MM-DD HH:MM:SS` time", i + 1),
+                )
+            })
+        })
         .collect()
 }
 
@@ -59,7 +67,9 @@ pub(crate) fn pod_metrics(metric_dir: &Path) -> Result<Vec<MetricRow>, Error> {
         let ts = times(&df, &path)?;
         let pods = text_column(&df, "PodName", &path)?;
         for c in names(&df) {
-            let Some((metric, factor)) = map_pod_column(&c) else { continue };
+            let Some((metric, factor)) = map_pod_column(&c) else {
+                continue;
+            };
             for ((t, v), pod) in ts.iter().zip(number_column(&df, &c, &path)?).zip(&pods) {
                 let Some(pod) = pod.as_deref() else { continue };
                 if v.is_finite() {
@@ -71,7 +81,10 @@ pub(crate) fn pod_metrics(metric_dir: &Path) -> Result<Vec<MetricRow>, Error> {
         }
     }
     if out.is_empty() {
-        return Err(Error::input(metric_dir, "no pod metrics (expected *_metric.csv files with Time and PodName columns)"));
+        return Err(Error::input(
+            metric_dir,
+            "no pod metrics (expected *_metric.csv files with Time and PodName columns)",
+        ));
     }
     Ok(out)
 }
@@ -107,13 +120,21 @@ pub(crate) fn call_graph(day: &Path) -> Result<BTreeMap<String, BTreeSet<String>
     let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut add = |from: &str, to: &str| {
         if from != to {
-            deps.entry(from.to_string()).or_default().insert(to.to_string());
+            deps.entry(from.to_string())
+                .or_default()
+                .insert(to.to_string());
         }
     };
-    for p in [day.join("dependency.csv"), day.join("metric").join("dependency.csv")] {
+    for p in [
+        day.join("dependency.csv"),
+        day.join("metric").join("dependency.csv"),
+    ] {
         if p.is_file() {
             let df = read_csv_text(&p, 0, true)?;
-            for (s, t) in text_column(&df, "Source", &p)?.into_iter().zip(text_column(&df, "Target", &p)?) {
+            for (s, t) in text_column(&df, "Source", &p)?
+                .into_iter()
+                .zip(text_column(&df, "Target", &p)?)
+            {
                 if let (Some(s), Some(t)) = (s, t) {
                     add(service_of_pod(&s), service_of_pod(&t));
                 }
@@ -130,9 +151,15 @@ pub(crate) fn call_graph(day: &Path) -> Result<BTreeMap<String, BTreeSet<String>
         let spans = text_column(&df, "SpanID", &path)?;
         let parents = text_column(&df, "ParentID", &path)?;
         let pods = text_column(&df, "PodName", &path)?;
-        let pod_of: BTreeMap<&str, &str> = spans.iter().zip(&pods).filter_map(|(s, p)| Some((s.as_deref()?, p.as_deref()?))).collect();
+        let pod_of: BTreeMap<&str, &str> = spans
+            .iter()
+            .zip(&pods)
+            .filter_map(|(s, p)| Some((s.as_deref()?, p.as_deref()?)))
+            .collect();
         for (parent, pod) in parents.iter().zip(&pods) {
-            let (Some(parent), Some(pod)) = (parent.as_deref(), pod.as_deref()) else { continue };
+            let (Some(parent), Some(pod)) = (parent.as_deref(), pod.as_deref()) else {
+                continue;
+            };
             if parent == "root" {
                 add(FRONT, service_of_pod(pod));
             } else if let Some(pp) = pod_of.get(parent) {
@@ -166,29 +193,58 @@ pub(crate) fn trace_metrics(day: &Path) -> Result<Vec<MetricRow>, Error> {
         let spans = text_column(&df, "SpanID", &path)?;
         let parents = text_column(&df, "ParentID", &path)?;
         let pods = text_column(&df, "PodName", &path)?;
-        let (Ok(start), Ok(dur)) = (number_column(&df, "StartTimeUnixNano", &path), number_column(&df, "Duration", &path)) else { continue };
-        let by_span: BTreeMap<&str, usize> = spans.iter().enumerate().filter_map(|(i, s)| Some((s.as_deref()?, i))).collect();
+        let (Ok(start), Ok(dur)) = (
+            number_column(&df, "StartTimeUnixNano", &path),
+            number_column(&df, "Duration", &path),
+        ) else {
+            continue;
+        };
+        let by_span: BTreeMap<&str, usize> = spans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.as_deref()?, i)))
+            .collect();
         for i in 0..spans.len() {
-            let (Some(parent), Some(pod)) = (parents[i].as_deref(), pods[i].as_deref()) else { continue };
-            let Some(&p) = by_span.get(parent) else { continue };
-            let Some(ppod) = pods[p].as_deref() else { continue };
+            let (Some(parent), Some(pod)) = (parents[i].as_deref(), pods[i].as_deref()) else {
+                continue;
+            };
+            let Some(&p) = by_span.get(parent) else {
+                continue;
+            };
+            let Some(ppod) = pods[p].as_deref() else {
+                continue;
+            };
             let svc = service_of_pod(pod);
-            if service_of_pod(ppod) == svc || !(start[i].is_finite() && start[p].is_finite() && dur[i].is_finite() && dur[p].is_finite()) {
+            if service_of_pod(ppod) == svc
+                || !(start[i].is_finite()
+                    && start[p].is_finite()
+                    && dur[i].is_finite()
+                    && dur[p].is_finite())
+            {
                 continue;
             }
             let minute = (start[i] / 6e10).floor() as i64;
             // Duration is in microseconds in these files (Start/End in nanoseconds).
             let gap_ms = (dur[p] - dur[i]) / 1e3;
             let start_gap_ms = (start[i] - start[p]) / 1e6;
-            acc.entry((svc.to_string(), "call_gap_ms", minute)).or_default().push(gap_ms);
-            acc.entry((svc.to_string(), "call_start_gap_ms", minute)).or_default().push(start_gap_ms);
+            acc.entry((svc.to_string(), "call_gap_ms", minute))
+                .or_default()
+                .push(gap_ms);
+            acc.entry((svc.to_string(), "call_start_gap_ms", minute))
+                .or_default()
+                .push(start_gap_ms);
         }
     }
     Ok(acc
         .into_iter()
         .map(|((svc, metric, minute), mut v)| {
             v.sort_by(f64::total_cmp);
-            MetricRow::new(minute * 60_000 + 30_000, svc.as_str(), metric, v[v.len() / 2])
+            MetricRow::new(
+                minute * 60_000 + 30_000,
+                svc.as_str(),
+                metric,
+                v[v.len() / 2],
+            )
         })
         .collect())
 }
@@ -196,13 +252,14 @@ pub(crate) fn trace_metrics(day: &Path) -> Result<Vec<MetricRow>, Error> {
 /// The level word near the start of a log message (`INFO`, `WARN`, `ERROR`, `DEBUG`).
 fn level_of(msg: &str) -> Option<String> {
     let head: String = msg.chars().take(48).collect();
-    head.split(|c: char| !c.is_ascii_alphabetic()).find_map(|w| match w {
-        "ERROR" | "FATAL" => Some("error".to_string()),
-        "WARN" | "WARNING" => Some("warn".to_string()),
-        "INFO" => Some("info".to_string()),
-        "DEBUG" | "TRACE" => Some("debug".to_string()),
-        _ => None,
-    })
+    head.split(|c: char| !c.is_ascii_alphabetic())
+        .find_map(|w| match w {
+            "ERROR" | "FATAL" => Some("error".to_string()),
+            "WARN" | "WARNING" => Some("warn".to_string()),
+            "INFO" => Some("info".to_string()),
+            "DEBUG" | "TRACE" => Some("debug".to_string()),
+            _ => None,
+        })
 }
 
 /// Every log line of the day (`log/*.csv`), the container's JSON line unwrapped to its `log`
@@ -220,18 +277,31 @@ pub(crate) fn logs(day: &Path, wanted: &[(i64, i64)]) -> Result<Vec<LogRow>, Err
         let lines = text_column(&df, "Log", &path)?;
         for ((t, pod), line) in ns.into_iter().zip(pods).zip(lines) {
             let ts_ms = (t / 1e6).round() as i64;
-            let (Some(pod), Some(line)) = (pod, line) else { continue };
+            let (Some(pod), Some(line)) = (pod, line) else {
+                continue;
+            };
             if !t.is_finite() || !wanted.iter().any(|(a, b)| ts_ms >= *a && ts_ms < *b) {
                 continue;
             }
             let message = serde_json::from_str::<serde_json::Value>(&line)
                 .ok()
-                .and_then(|v| v.get("log").and_then(serde_json::Value::as_str).map(str::to_string))
+                .and_then(|v| {
+                    v.get("log")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_string)
+                })
                 .unwrap_or(line)
                 .trim_end()
                 .to_string();
             let level = level_of(&message);
-            out.push(LogRow { ts_ms, entity: service_of_pod(&pod).to_string(), message, pod: Some(pod), node: None, level });
+            out.push(LogRow {
+                ts_ms,
+                entity: service_of_pod(&pod).to_string(),
+                message,
+                pod: Some(pod),
+                node: None,
+                level,
+            });
         }
     }
     Ok(out)
@@ -243,10 +313,19 @@ mod tests {
 
     #[test]
     fn times_and_levels_parse() {
-        assert_eq!(parse_time("2023-01-29 08:41:09.043078357 +0000 UTC m=+0.119240217"), Some(1_674_981_669_043));
+        assert_eq!(
+            parse_time("2023-01-29 08:41:09.043078357 +0000 UTC m=+0.119240217"),
+            Some(1_674_981_669_043)
+        );
         assert_eq!(parse_time("yesterday"), None);
-        assert_eq!(level_of("17:35:38.386 INFO  o.s.OrderServiceImpl#365 TraceID"), Some("info".into()));
-        assert_eq!(level_of("17:35:38.386 ERROR c.x.Y boom"), Some("error".into()));
+        assert_eq!(
+            level_of("17:35:38.386 INFO  o.s.OrderServiceImpl#365 TraceID"),
+            Some("info".into())
+        );
+        assert_eq!(
+            level_of("17:35:38.386 ERROR c.x.Y boom"),
+            Some("error".into())
+        );
         assert_eq!(level_of("plain text"), None);
         assert_eq!(map_pod_column("NodeCpuUsageRate(%)"), None);
         assert_eq!(map_pod_column("CpuUsage(m)"), Some(("cpu_cores", 1e-3)));

@@ -62,12 +62,18 @@ const SUFFIXES: &[(&str, &str)] = &[
 pub fn map_column(name: &str) -> (String, String) {
     let mut best: Option<(&str, &str)> = None;
     for (suf, metric) in SUFFIXES {
-        if name.len() > suf.len() && name.ends_with(suf) && best.is_none_or(|(b, _)| suf.len() > b.len()) {
+        if name.len() > suf.len()
+            && name.ends_with(suf)
+            && best.is_none_or(|(b, _)| suf.len() > b.len())
+        {
             best = Some((suf, metric));
         }
     }
     if let Some((suf, metric)) = best {
-        return (name[..name.len() - suf.len()].to_string(), (*metric).to_string());
+        return (
+            name[..name.len() - suf.len()].to_string(),
+            (*metric).to_string(),
+        );
     }
     match name.rsplit_once('_') {
         Some((e, m)) if !e.is_empty() && !m.is_empty() => (e.to_string(), m.to_string()),
@@ -82,24 +88,60 @@ pub fn map_column(name: &str) -> (String, String) {
 pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
     let df = read_csv_text(path, 0, true)?;
     let cols = names(&df);
-    let time_col = ["time", "timestamp", "ts"].into_iter().find(|c| cols.iter().any(|x| x == c)).ok_or_else(|| column_error(path, "time", "missing (expected a `time` column in unix seconds)"))?;
+    let time_col = ["time", "timestamp", "ts"]
+        .into_iter()
+        .find(|c| cols.iter().any(|x| x == c))
+        .ok_or_else(|| {
+            column_error(
+                path,
+                "time",
+                "missing (expected a `time` column in unix seconds)",
+            )
+        })?;
     let secs = number_column(&df, time_col, path)?;
     if secs.is_empty() {
         return Err(Error::input(path, "no data rows"));
     }
     if let Some(i) = secs.iter().position(|t| !t.is_finite()) {
-        return Err(column_error(path, time_col, &format!("row {}: empty time", i + 1)));
+        return Err(column_error(
+            path,
+            time_col,
+            &format!("row {}: empty time", i + 1),
+        ));
     }
     let ts: Vec<i64> = secs.iter().map(|s| (s * 1000.0).round() as i64).collect();
     let fault_ms = match opts.fault {
         FaultAt::Time(t) => (t * 1000.0).round() as i64,
-        FaultAt::Row(r) => *ts.get(r).ok_or_else(|| Error::input(path, format!("--fault-row {r} is past the last data row ({})", ts.len() - 1)))?,
+        FaultAt::Row(r) => *ts.get(r).ok_or_else(|| {
+            Error::input(
+                path,
+                format!(
+                    "--fault-row {r} is past the last data row ({})",
+                    ts.len() - 1
+                ),
+            )
+        })?,
     };
-    let (first, last) = (ts.iter().copied().min().unwrap_or(0), ts.iter().copied().max().unwrap_or(0));
+    let (first, last) = (
+        ts.iter().copied().min().unwrap_or(0),
+        ts.iter().copied().max().unwrap_or(0),
+    );
     if fault_ms <= first || fault_ms > last {
-        return Err(Error::input(path, format!("the fault time {} s is not inside the data ({} s .. {} s, with at least one row before it)", fault_ms / 1000, first / 1000, last / 1000)));
+        return Err(Error::input(
+            path,
+            format!(
+                "the fault time {} s is not inside the data ({} s .. {} s, with at least one row before it)",
+                fault_ms / 1000,
+                first / 1000,
+                last / 1000
+            ),
+        ));
     }
-    let mut step: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).collect();
+    let mut step: Vec<i64> = ts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0)
+        .collect();
     step.sort_unstable();
     let step = step.get(step.len() / 2).copied().unwrap_or(1000);
 
@@ -109,7 +151,11 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
     for c in cols.iter().filter(|c| c.as_str() != time_col) {
         let (entity, mut metric) = map_column(c);
         // p90/p95 stand in for p99 only when the service has no p99 column of its own.
-        if (c.ends_with("_lat_90") || c.ends_with("_lat_95")) && cols.iter().any(|x| *x == format!("{entity}_lat_99") || *x == format!("{entity}_latency_p99")) {
+        if (c.ends_with("_lat_90") || c.ends_with("_lat_95"))
+            && cols
+                .iter()
+                .any(|x| *x == format!("{entity}_lat_99") || *x == format!("{entity}_latency_p99"))
+        {
             metric = c[entity.len() + 1..].to_string();
         }
         // Two columns onto one vocabulary name (p90 and p99): the later keeps its raw suffix.
@@ -131,28 +177,65 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
     };
     let (alert_entity, alert_metric) = match opts.alert.as_deref() {
         Some(a) => {
-            let (e, m) = a.split_once('/').map_or_else(|| (a.to_string(), None), |(e, m)| (e.to_string(), Some(m.to_string())));
+            let (e, m) = a.split_once('/').map_or_else(
+                || (a.to_string(), None),
+                |(e, m)| (e.to_string(), Some(m.to_string())),
+            );
             let m = match m {
                 Some(m) => m,
-                None => seen.keys().find(|(x, m)| *x == e && m.starts_with("latency_")).or_else(|| seen.keys().find(|(x, _)| *x == e)).map(|(_, m)| m.clone()).ok_or_else(|| Error::input(path, format!("--alert `{e}`: no column of that entity")))?,
+                None => seen
+                    .keys()
+                    .find(|(x, m)| *x == e && m.starts_with("latency_"))
+                    .or_else(|| seen.keys().find(|(x, _)| *x == e))
+                    .map(|(_, m)| m.clone())
+                    .ok_or_else(|| {
+                        Error::input(path, format!("--alert `{e}`: no column of that entity"))
+                    })?,
             };
             (e, m)
         }
         None => first_latency.unwrap_or_else(|| map_column(first_col)),
     };
-    let id = opts.id.clone().unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("wide-csv").to_string());
-    let w = Windows { baseline_start: first, baseline_end: fault_ms, start: fault_ms, end: last + step, fired_at: fault_ms };
+    let id = opts.id.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("wide-csv")
+            .to_string()
+    });
+    let w = Windows {
+        baseline_start: first,
+        baseline_end: fault_ms,
+        start: fault_ms,
+        end: last + step,
+        fired_at: fault_ms,
+    };
     let s = spec(
         &id,
-        format!("Imported from {}", path.file_name().and_then(|n| n.to_str()).unwrap_or("a wide CSV")),
-        format!("wide-csv import of {}: baseline is every row before the fault, the incident every row from it", path.display()),
+        format!(
+            "Imported from {}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("a wide CSV")
+        ),
+        format!(
+            "wide-csv import of {}: baseline is every row before the fault, the incident every row from it",
+            path.display()
+        ),
         (&alert_entity, &alert_metric, fault_ms),
         w,
         &BTreeMap::new(),
         opts.root_cause.as_deref(),
     );
     check_windows(&s, path)?;
-    Ok(Incident { name: id, data: ArchiveData { spec: s, metrics, logs: Vec::new(), events: Vec::new() } })
+    Ok(Incident {
+        name: id,
+        data: ArchiveData {
+            spec: s,
+            metrics,
+            logs: Vec::new(),
+            events: Vec::new(),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -160,16 +243,36 @@ mod tests {
     use super::*;
 
     fn opts(fault: FaultAt) -> WideCsvOptions {
-        WideCsvOptions { fault, alert: None, root_cause: Some("cart".into()), id: None }
+        WideCsvOptions {
+            fault,
+            alert: None,
+            root_cause: Some("cart".into()),
+            id: None,
+        }
     }
 
     #[test]
     fn suffixes_map_onto_the_vocabulary() {
-        assert_eq!(map_column("cart_lat_90"), ("cart".into(), "latency_p99_ms".into()));
-        assert_eq!(map_column("front-end_cpu"), ("front-end".into(), "cpu_cores".into()));
-        assert_eq!(map_column("orders_mem"), ("orders".into(), "mem_rss_bytes".into()));
-        assert_eq!(map_column("orders_lod"), ("orders".into(), "requests_per_s".into()));
-        assert_eq!(map_column("user_db_disk_io"), ("user_db_disk".into(), "io".into()));
+        assert_eq!(
+            map_column("cart_lat_90"),
+            ("cart".into(), "latency_p99_ms".into())
+        );
+        assert_eq!(
+            map_column("front-end_cpu"),
+            ("front-end".into(), "cpu_cores".into())
+        );
+        assert_eq!(
+            map_column("orders_mem"),
+            ("orders".into(), "mem_rss_bytes".into())
+        );
+        assert_eq!(
+            map_column("orders_lod"),
+            ("orders".into(), "requests_per_s".into())
+        );
+        assert_eq!(
+            map_column("user_db_disk_io"),
+            ("user_db_disk".into(), "io".into())
+        );
         assert_eq!(map_column("alone"), ("alone".into(), "value".into()));
     }
 
@@ -180,12 +283,36 @@ mod tests {
         std::fs::write(&p, "time,cart_lat_90,cart_lat_99,cart_cpu\n100,1,2,0.1\n101,1,2,0.1\n102,9,9,0.9\n103,9,9,0.9\n").unwrap();
         let inc = import(&p, &opts(FaultAt::Time(102.0))).unwrap();
         assert_eq!(inc.name, "run");
-        assert_eq!((inc.data.spec.alert.entity.as_str(), inc.data.spec.alert.metric.as_str()), ("cart", "latency_p99_ms"));
+        assert_eq!(
+            (
+                inc.data.spec.alert.entity.as_str(),
+                inc.data.spec.alert.metric.as_str()
+            ),
+            ("cart", "latency_p99_ms")
+        );
         let w = inc.data.spec.windows().unwrap();
-        assert_eq!((w.baseline_start, w.start, w.end), (100_000, 102_000, 104_000));
-        assert!(inc.data.metrics.iter().any(|r| r.metric == "lat_90"), "the p90 column keeps its raw name beside p99");
-        assert_eq!(inc.data.spec.expected.as_ref().map(|e| e.kind.as_str()), Some("any"));
-        assert_eq!(import(&p, &opts(FaultAt::Row(2))).unwrap().data.spec.alert.fired_at.0, 102_000);
+        assert_eq!(
+            (w.baseline_start, w.start, w.end),
+            (100_000, 102_000, 104_000)
+        );
+        assert!(
+            inc.data.metrics.iter().any(|r| r.metric == "lat_90"),
+            "the p90 column keeps its raw name beside p99"
+        );
+        assert_eq!(
+            inc.data.spec.expected.as_ref().map(|e| e.kind.as_str()),
+            Some("any")
+        );
+        assert_eq!(
+            import(&p, &opts(FaultAt::Row(2)))
+                .unwrap()
+                .data
+                .spec
+                .alert
+                .fired_at
+                .0,
+            102_000
+        );
     }
 
     #[test]
@@ -193,12 +320,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.csv");
         std::fs::write(&p, "when,a_cpu\n1,2\n").unwrap();
-        assert!(import(&p, &opts(FaultAt::Row(0))).unwrap_err().to_string().contains("`time`"));
+        assert!(
+            import(&p, &opts(FaultAt::Row(0)))
+                .unwrap_err()
+                .to_string()
+                .contains("`time`")
+        );
         std::fs::write(&p, "time,a_cpu\n1,2\n2,x\n").unwrap();
         let e = import(&p, &opts(FaultAt::Row(1))).unwrap_err().to_string();
         assert!(e.contains("a_cpu") && e.contains("row 2"), "{e}");
         std::fs::write(&p, "time,a_cpu\n1,2\n2,3\n").unwrap();
-        assert!(import(&p, &opts(FaultAt::Time(50.0))).unwrap_err().to_string().contains("not inside"));
-        assert!(import(&p, &opts(FaultAt::Row(9))).unwrap_err().to_string().contains("--fault-row"));
+        assert!(
+            import(&p, &opts(FaultAt::Time(50.0)))
+                .unwrap_err()
+                .to_string()
+                .contains("not inside")
+        );
+        assert!(
+            import(&p, &opts(FaultAt::Row(9)))
+                .unwrap_err()
+                .to_string()
+                .contains("--fault-row")
+        );
     }
 }

@@ -26,14 +26,37 @@ pub enum Severity {
 impl Severity {
     fn of(level: Option<&str>, message: &str) -> Severity {
         match level.map(str::to_ascii_lowercase).as_deref() {
-            Some("error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert") => Severity::Error,
+            Some("error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert") => {
+                Severity::Error
+            }
             Some("warn" | "warning") => Severity::Warn,
             Some(_) => Severity::Info,
             None => {
                 let m = message.to_ascii_lowercase();
-                if ["panic", "fatal", "exception", "error", "oomkilled", "out of memory"].iter().any(|w| m.contains(w)) {
+                if [
+                    "panic",
+                    "fatal",
+                    "exception",
+                    "error",
+                    "oomkilled",
+                    "out of memory",
+                ]
+                .iter()
+                .any(|w| m.contains(w))
+                {
                     Severity::Error
-                } else if ["timeout", "timed out", "deadline exceeded", "refused", "reset", "warn", "retry"].iter().any(|w| m.contains(w)) {
+                } else if [
+                    "timeout",
+                    "timed out",
+                    "deadline exceeded",
+                    "refused",
+                    "reset",
+                    "warn",
+                    "retry",
+                ]
+                .iter()
+                .any(|w| m.contains(w))
+                {
                     Severity::Warn
                 } else {
                     Severity::Info
@@ -89,14 +112,31 @@ impl TemplateStat {
     #[must_use]
     pub fn mentions(&self, needle: &str) -> bool {
         let n = needle.to_ascii_lowercase();
-        !n.is_empty() && (self.template.to_ascii_lowercase().contains(&n) || self.samples.iter().any(|s| s.to_ascii_lowercase().contains(&n)))
+        !n.is_empty()
+            && (self.template.to_ascii_lowercase().contains(&n)
+                || self
+                    .samples
+                    .iter()
+                    .any(|s| s.to_ascii_lowercase().contains(&n)))
     }
 
     /// Looks like a failed call: timeouts, resets, refusals, deadlines.
     #[must_use]
     pub fn is_timeout_like(&self) -> bool {
         let t = self.template.to_ascii_lowercase();
-        ["timeout", "timed out", "deadline exceeded", "connection reset", "refused", "unavailable", "upstream connect error", "broken pipe", "eof"].iter().any(|w| t.contains(w))
+        [
+            "timeout",
+            "timed out",
+            "deadline exceeded",
+            "connection reset",
+            "refused",
+            "unavailable",
+            "upstream connect error",
+            "broken pipe",
+            "eof",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
     }
 }
 
@@ -111,8 +151,13 @@ pub struct LogEvidence {
 
 impl LogEvidence {
     /// The notable templates of one entity, best first.
-    pub fn notable_of<'a>(&'a self, entity: &'a str) -> impl Iterator<Item = &'a TemplateStat> + 'a {
-        self.templates.iter().filter(move |t| t.entity == entity && t.notable())
+    pub fn notable_of<'a>(
+        &'a self,
+        entity: &'a str,
+    ) -> impl Iterator<Item = &'a TemplateStat> + 'a {
+        self.templates
+            .iter()
+            .filter(move |t| t.entity == entity && t.notable())
     }
 
     /// Whether the entity has any logs in the archive.
@@ -124,7 +169,12 @@ impl LogEvidence {
 
 /// Mines each entity's log lines and compares the incident window with the baseline.
 #[must_use]
-pub fn analyze(logs: &[LogRow], grid: &Grid, baseline: &Range<usize>, incident: &Range<usize>) -> LogEvidence {
+pub fn analyze(
+    logs: &[LogRow],
+    grid: &Grid,
+    baseline: &Range<usize>,
+    incident: &Range<usize>,
+) -> LogEvidence {
     let mut by_entity: BTreeMap<&str, Vec<&LogRow>> = BTreeMap::new();
     for l in logs {
         by_entity.entry(l.entity.as_str()).or_default().push(l);
@@ -155,9 +205,15 @@ pub fn analyze(logs: &[LogRow], grid: &Grid, baseline: &Range<usize>, incident: 
                 .collect();
             let (mut nb, mut ni) = (0, 0);
             for (row, &c) in rows.iter().zip(&mined.cluster_of_line) {
-                let Some(s) = stats.get_mut(c as usize) else { continue };
-                s.severity = s.severity.max(Severity::of(row.level.as_deref(), &row.message));
-                let Some(b) = grid.index(row.ts_ms) else { continue };
+                let Some(s) = stats.get_mut(c as usize) else {
+                    continue;
+                };
+                s.severity = s
+                    .severity
+                    .max(Severity::of(row.level.as_deref(), &row.message));
+                let Some(b) = grid.index(row.ts_ms) else {
+                    continue;
+                };
                 s.counts[b] += 1;
                 if baseline.contains(&b) {
                     s.baseline += 1;
@@ -174,9 +230,18 @@ pub fn analyze(logs: &[LogRow], grid: &Grid, baseline: &Range<usize>, incident: 
             for s in &mut stats {
                 s.ratio = (s.incident as f64 / inc_len) / ((s.baseline as f64 + 1.0) / base_len);
                 s.new = s.baseline == 0 && s.incident >= 3;
-                s.score = if s.notable() { s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5) } else { 0.0 };
+                s.score = if s.notable() {
+                    s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5)
+                } else {
+                    0.0
+                };
             }
-            stats.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.incident.cmp(&a.incident)).then(a.template.cmp(&b.template)));
+            stats.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then(b.incident.cmp(&a.incident))
+                    .then(a.template.cmp(&b.template))
+            });
             (entity.to_string(), (nb, ni), stats)
         })
         .collect();
@@ -193,24 +258,49 @@ mod tests {
     use super::*;
 
     fn row(ts_min: i64, entity: &str, msg: &str, level: &str) -> LogRow {
-        LogRow { ts_ms: ts_min * 60_000, entity: entity.into(), message: msg.into(), pod: None, node: None, level: Some(level.into()) }
+        LogRow {
+            ts_ms: ts_min * 60_000,
+            entity: entity.into(),
+            message: msg.into(),
+            pod: None,
+            node: None,
+            level: Some(level.into()),
+        }
     }
 
     #[test]
     fn new_error_templates_stand_out() {
         let mut logs = Vec::new();
         for m in 0..40 {
-            logs.push(row(m, "api", &format!("GET /rooms/{m} 200 {}ms", 10 + m), "info"));
+            logs.push(row(
+                m,
+                "api",
+                &format!("GET /rooms/{m} 200 {}ms", 10 + m),
+                "info",
+            ));
         }
         for m in 25..35 {
-            logs.push(row(m, "api", &format!("redis: dial tcp 10.0.3.{m}:6379: i/o timeout"), "error"));
+            logs.push(row(
+                m,
+                "api",
+                &format!("redis: dial tcp 10.0.3.{m}:6379: i/o timeout"),
+                "error",
+            ));
         }
-        let grid = Grid { t0: 0, step: 60_000, len: 40 };
+        let grid = Grid {
+            t0: 0,
+            step: 60_000,
+            len: 40,
+        };
         let ev = analyze(&logs, &grid, &(0..20), &(20..40));
         let top = ev.notable_of("api").next().expect("a notable template");
         assert!(top.template.contains("i/o timeout"), "{top:?}");
         assert!(top.new && top.severity == Severity::Error && top.incident == 10);
         assert!(top.mentions("redis") && top.is_timeout_like());
-        assert_eq!(ev.notable_of("api").count(), 1, "the steady request log is not notable");
+        assert_eq!(
+            ev.notable_of("api").count(),
+            1,
+            "the steady request log is not notable"
+        );
     }
 }

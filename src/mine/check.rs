@@ -36,7 +36,9 @@ fn describe(kind: Option<&str>, culprit: Option<&str>) -> String {
     match kind {
         None | Some("none") => "none (no root cause)".into(),
         Some("any") => format!("any kind, culprit {}", culprit.unwrap_or("")),
-        Some(k) => format!("{k} {}", culprit.unwrap_or("")).trim_end().to_string(),
+        Some(k) => format!("{k} {}", culprit.unwrap_or(""))
+            .trim_end()
+            .to_string(),
     }
 }
 
@@ -45,7 +47,13 @@ fn describe(kind: Option<&str>, culprit: Option<&str>) -> String {
 /// corpus must not pass silently.
 #[must_use]
 pub fn judge(r: &IncidentRow) -> Option<Case> {
-    let case = |outcome| Some(Case { id: r.id.clone(), path: r.path.clone(), outcome });
+    let case = |outcome| {
+        Some(Case {
+            id: r.id.clone(),
+            path: r.path.clone(),
+            outcome,
+        })
+    };
     if r.failed() {
         return case(Outcome::Error(r.error.clone().unwrap_or_default()));
     }
@@ -53,14 +61,22 @@ pub fn judge(r: &IncidentRow) -> Option<Case> {
     let matches = if kind == "none" {
         r.root_cause_kind.is_none()
     } else if kind == "any" {
-        r.root_cause_kind.is_some() && r.root_cause_culprit.as_deref() == r.expected_culprit.as_deref()
+        r.root_cause_kind.is_some()
+            && r.root_cause_culprit.as_deref() == r.expected_culprit.as_deref()
     } else {
-        r.root_cause_kind.as_deref() == Some(kind) && r.root_cause_culprit.as_deref() == r.expected_culprit.as_deref()
+        r.root_cause_kind.as_deref() == Some(kind)
+            && r.root_cause_culprit.as_deref() == r.expected_culprit.as_deref()
     };
     if matches {
         return case(Outcome::Pass);
     }
-    case(Outcome::Fail { expected: describe(Some(kind), r.expected_culprit.as_deref()), got: describe(r.root_cause_kind.as_deref(), r.root_cause_culprit.as_deref()) })
+    case(Outcome::Fail {
+        expected: describe(Some(kind), r.expected_culprit.as_deref()),
+        got: describe(
+            r.root_cause_kind.as_deref(),
+            r.root_cause_culprit.as_deref(),
+        ),
+    })
 }
 
 /// Escapes text for XML attributes and content; drops characters XML 1.0 cannot hold.
@@ -85,22 +101,49 @@ pub fn xml_escape(s: &str) -> String {
 /// JUnit XML: one test suite, one test case per checked incident.
 #[must_use]
 pub fn junit(cases: &[Case]) -> String {
-    let failures = cases.iter().filter(|c| matches!(c.outcome, Outcome::Fail { .. })).count();
-    let errors = cases.iter().filter(|c| matches!(c.outcome, Outcome::Error(_))).count();
+    let failures = cases
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
+        .count();
+    let errors = cases
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Error(_)))
+        .count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(x, "<testsuites name=\"funnel check\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">", cases.len());
-    let _ = writeln!(x, "  <testsuite name=\"funnel check\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">", cases.len());
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"funnel check\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">",
+        cases.len()
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"funnel check\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">",
+        cases.len()
+    );
     for c in cases {
-        let _ = write!(x, "    <testcase classname=\"funnel.check\" name=\"{}\" file=\"{}\"", xml_escape(&c.id), xml_escape(&c.path));
+        let _ = write!(
+            x,
+            "    <testcase classname=\"funnel.check\" name=\"{}\" file=\"{}\"",
+            xml_escape(&c.id),
+            xml_escape(&c.path)
+        );
         match &c.outcome {
             Outcome::Pass => x.push_str("/>\n"),
             Outcome::Fail { expected, got } => {
                 let msg = xml_escape(&format!("expected {expected}, got {got}"));
-                let _ = writeln!(x, ">\n      <failure type=\"verdict-mismatch\" message=\"{msg}\">expected: {}\ngot:      {}</failure>\n    </testcase>", xml_escape(expected), xml_escape(got));
+                let _ = writeln!(
+                    x,
+                    ">\n      <failure type=\"verdict-mismatch\" message=\"{msg}\">expected: {}\ngot:      {}</failure>\n    </testcase>",
+                    xml_escape(expected),
+                    xml_escape(got)
+                );
             }
             Outcome::Error(e) => {
                 let e = xml_escape(e);
-                let _ = writeln!(x, ">\n      <error type=\"input-error\" message=\"{e}\">{e}</error>\n    </testcase>");
+                let _ = writeln!(
+                    x,
+                    ">\n      <error type=\"input-error\" message=\"{e}\">{e}</error>\n    </testcase>"
+                );
             }
         }
     }
@@ -125,45 +168,132 @@ mod tests {
 
     #[test]
     fn judges_kind_culprit_and_none() {
-        assert_eq!(judge(&row("a", Some(("redis", "redis:main")), Some(("redis", "redis:main")))).map(|c| c.outcome), Some(Outcome::Pass));
-        assert_eq!(judge(&row("b", Some(("none", "")), None)).map(|c| c.outcome), Some(Outcome::Pass));
         assert_eq!(
-            judge(&row("c", Some(("redis", "redis:main")), Some(("redis", "redis:other")))).map(|c| c.outcome),
-            Some(Outcome::Fail { expected: "redis redis:main".into(), got: "redis redis:other".into() })
+            judge(&row(
+                "a",
+                Some(("redis", "redis:main")),
+                Some(("redis", "redis:main"))
+            ))
+            .map(|c| c.outcome),
+            Some(Outcome::Pass)
         );
-        assert_eq!(judge(&row("d", Some(("none", "")), Some(("pod", "p-1")))).map(|c| c.outcome), Some(Outcome::Fail { expected: "none (no root cause)".into(), got: "pod p-1".into() }));
+        assert_eq!(
+            judge(&row("b", Some(("none", "")), None)).map(|c| c.outcome),
+            Some(Outcome::Pass)
+        );
+        assert_eq!(
+            judge(&row(
+                "c",
+                Some(("redis", "redis:main")),
+                Some(("redis", "redis:other"))
+            ))
+            .map(|c| c.outcome),
+            Some(Outcome::Fail {
+                expected: "redis redis:main".into(),
+                got: "redis redis:other".into()
+            })
+        );
+        assert_eq!(
+            judge(&row("d", Some(("none", "")), Some(("pod", "p-1")))).map(|c| c.outcome),
+            Some(Outcome::Fail {
+                expected: "none (no root cause)".into(),
+                got: "pod p-1".into()
+            })
+        );
         assert_eq!(judge(&row("e", None, Some(("pod", "p-1")))), None);
         let broken = IncidentRow::failure("f", "f", None, "bad".into());
-        assert_eq!(judge(&broken).map(|c| c.outcome), Some(Outcome::Error("bad".into())));
+        assert_eq!(
+            judge(&broken).map(|c| c.outcome),
+            Some(Outcome::Error("bad".into()))
+        );
     }
 
     #[test]
     fn any_compares_the_culprit_only() {
-        assert_eq!(judge(&row("a", Some(("any", "cart")), Some(("code-change", "cart")))).map(|c| c.outcome), Some(Outcome::Pass));
         assert_eq!(
-            judge(&row("b", Some(("any", "cart")), Some(("cpu-saturation", "orders")))).map(|c| c.outcome),
-            Some(Outcome::Fail { expected: "any kind, culprit cart".into(), got: "cpu-saturation orders".into() })
+            judge(&row(
+                "a",
+                Some(("any", "cart")),
+                Some(("code-change", "cart"))
+            ))
+            .map(|c| c.outcome),
+            Some(Outcome::Pass)
         );
-        assert_eq!(judge(&row("c", Some(("any", "cart")), None)).map(|c| c.outcome), Some(Outcome::Fail { expected: "any kind, culprit cart".into(), got: "none (no root cause)".into() }));
+        assert_eq!(
+            judge(&row(
+                "b",
+                Some(("any", "cart")),
+                Some(("cpu-saturation", "orders"))
+            ))
+            .map(|c| c.outcome),
+            Some(Outcome::Fail {
+                expected: "any kind, culprit cart".into(),
+                got: "cpu-saturation orders".into()
+            })
+        );
+        assert_eq!(
+            judge(&row("c", Some(("any", "cart")), None)).map(|c| c.outcome),
+            Some(Outcome::Fail {
+                expected: "any kind, culprit cart".into(),
+                got: "none (no root cause)".into()
+            })
+        );
     }
 
     #[test]
     fn junit_escapes_and_parses() {
         let cases = vec![
-            Case { id: "a<&>\"'".into(), path: "p".into(), outcome: Outcome::Pass },
-            Case { id: "b".into(), path: "q".into(), outcome: Outcome::Fail { expected: "redis <x>".into(), got: "none & \"nothing\"".into() } },
-            Case { id: "c".into(), path: "r".into(), outcome: Outcome::Error("bad\u{1}byte & <tag>".into()) },
+            Case {
+                id: "a<&>\"'".into(),
+                path: "p".into(),
+                outcome: Outcome::Pass,
+            },
+            Case {
+                id: "b".into(),
+                path: "q".into(),
+                outcome: Outcome::Fail {
+                    expected: "redis <x>".into(),
+                    got: "none & \"nothing\"".into(),
+                },
+            },
+            Case {
+                id: "c".into(),
+                path: "r".into(),
+                outcome: Outcome::Error("bad\u{1}byte & <tag>".into()),
+            },
         ];
         let x = junit(&cases);
         assert!(x.contains("name=\"a&lt;&amp;&gt;&quot;&apos;\""), "{x}");
         let doc = roxmltree::Document::parse(&x).unwrap();
-        let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
-        assert_eq!((suite.attribute("tests"), suite.attribute("failures"), suite.attribute("errors")), (Some("3"), Some("1"), Some("1")));
-        let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        assert_eq!(
+            (
+                suite.attribute("tests"),
+                suite.attribute("failures"),
+                suite.attribute("errors")
+            ),
+            (Some("3"), Some("1"), Some("1"))
+        );
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
         assert_eq!(cases[0].attribute("name"), Some("a<&>\"'"));
-        let f = cases[1].children().find(|n| n.has_tag_name("failure")).unwrap();
-        assert_eq!(f.attribute("message"), Some("expected redis <x>, got none & \"nothing\""));
-        let e = cases[2].children().find(|n| n.has_tag_name("error")).unwrap();
+        let f = cases[1]
+            .children()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
+        assert_eq!(
+            f.attribute("message"),
+            Some("expected redis <x>, got none & \"nothing\"")
+        );
+        let e = cases[2]
+            .children()
+            .find(|n| n.has_tag_name("error"))
+            .unwrap();
         assert_eq!(e.text(), Some("badbyte & <tag>"));
     }
 

@@ -28,7 +28,10 @@ pub struct Found {
 /// The root or a folder under it cannot be listed.
 pub fn discover(root: &Path) -> Result<Vec<Found>, Error> {
     if !root.is_dir() {
-        return Err(Error::Input { path: root.to_path_buf(), message: "not a folder (expected a folder of incident archives)".into() });
+        return Err(Error::Input {
+            path: root.to_path_buf(),
+            message: "not a folder (expected a folder of incident archives)".into(),
+        });
     }
     let mut dirs = Vec::new();
     walk(root, &mut dirs)?;
@@ -49,7 +52,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
         out.push(dir.to_path_buf());
         return Ok(());
     }
-    let io = |e| Error::Io { path: dir.to_path_buf(), source: e };
+    let io = |e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    };
     let mut subs: Vec<PathBuf> = Vec::new();
     for entry in fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
@@ -67,14 +73,27 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 
 fn relative(root: &Path, dir: &Path) -> String {
     let rel = dir.strip_prefix(root).unwrap_or(dir);
-    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    if parts.is_empty() { ".".into() } else { parts.join("/") }
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// The incident id as `archive::load` would name it.
 fn id_of(dir: &Path) -> String {
-    let folder = || dir.file_name().map_or_else(|| "incident".into(), |n| n.to_string_lossy().into_owned());
-    read_spec(dir).ok().and_then(|s| s.id).unwrap_or_else(folder)
+    let folder = || {
+        dir.file_name()
+            .map_or_else(|| "incident".into(), |n| n.to_string_lossy().into_owned())
+    };
+    read_spec(dir)
+        .ok()
+        .and_then(|s| s.id)
+        .unwrap_or_else(folder)
 }
 
 #[cfg(test)]
@@ -89,15 +108,28 @@ mod tests {
     #[test]
     fn finds_archives_at_any_depth_sorted_by_id() {
         let t = tempfile::tempdir().unwrap();
-        let spec = |id: &str| format!("id = \"{id}\"\n[alert]\nentity = \"api\"\nmetric = \"latency_p99_ms\"\nfired_at = 2024-05-01T14:02:00Z\n");
+        let spec = |id: &str| {
+            format!(
+                "id = \"{id}\"\n[alert]\nentity = \"api\"\nmetric = \"latency_p99_ms\"\nfired_at = 2024-05-01T14:02:00Z\n"
+            )
+        };
         touch(&t.path().join("2024/05/b/incident.toml"), &spec("zz"));
         touch(&t.path().join("a/incident.toml"), &spec("mm"));
-        touch(&t.path().join("a/metrics/incident.toml"), &spec("nested-is-ignored"));
+        touch(
+            &t.path().join("a/metrics/incident.toml"),
+            &spec("nested-is-ignored"),
+        );
         touch(&t.path().join("broken/incident.toml"), "[alret]");
         touch(&t.path().join("empty/readme.txt"), "");
         let found = discover(t.path()).unwrap();
-        let got: Vec<(&str, &str)> = found.iter().map(|f| (f.id.as_str(), f.rel.as_str())).collect();
-        assert_eq!(got, vec![("broken", "broken"), ("mm", "a"), ("zz", "2024/05/b")]);
+        let got: Vec<(&str, &str)> = found
+            .iter()
+            .map(|f| (f.id.as_str(), f.rel.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("broken", "broken"), ("mm", "a"), ("zz", "2024/05/b")]
+        );
     }
 
     #[test]

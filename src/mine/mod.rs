@@ -76,7 +76,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { analysis: pipeline::Options::default(), shard: None, workers: run::default_workers(), reports: None }
+        Options {
+            analysis: pipeline::Options::default(),
+            shard: None,
+            workers: run::default_workers(),
+            reports: None,
+        }
     }
 }
 
@@ -96,12 +101,28 @@ pub fn select(root: &Path, shard: Option<Shard>) -> Result<Vec<Found>, Error> {
 /// so an id can never escape the reports folder.
 #[must_use]
 pub fn report_dir_name(id: &str) -> String {
-    let s: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') { format!("_{s}") } else { s }
+    let s: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        format!("_{s}")
+    } else {
+        s
+    }
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>().map(|s| (*s).to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into())
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Analyses one archive into rows, writing its report when asked. Never fails: an error (or a
@@ -113,9 +134,14 @@ pub fn mine_one(f: &Found, opts: &Options, report_name: &str) -> Mined {
         // mounted (shards on different machines, a merge elsewhere).
         let e = e.replace(&*f.dir.to_string_lossy(), &f.rel);
         let spec = crate::archive::read_spec(&f.dir).ok();
-        Mined { incident: IncidentRow::failure(&f.id, &f.rel, spec.as_ref(), e), hypotheses: Vec::new() }
+        Mined {
+            incident: IncidentRow::failure(&f.id, &f.rel, spec.as_ref(), e),
+            hypotheses: Vec::new(),
+        }
     };
-    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pipeline::analyze(&f.dir, &opts.analysis)));
+    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pipeline::analyze(&f.dir, &opts.analysis)
+    }));
     let an: Analysis = match analysed {
         Ok(Ok(an)) => an,
         Ok(Err(e)) => return failure(e.to_string()),
@@ -145,16 +171,33 @@ pub fn mine(found: &[Found], opts: &Options, done: impl Fn() + Sync) -> Rows {
         .iter()
         .map(|f| {
             let base = report_dir_name(&f.id);
-            if per_id[f.id.as_str()] > 1 { format!("{base}-{:08x}", shard::fnv1a64(f.rel.as_bytes()) & 0xffff_ffff) } else { base }
+            if per_id[f.id.as_str()] > 1 {
+                format!(
+                    "{base}-{:08x}",
+                    shard::fnv1a64(f.rel.as_bytes()) & 0xffff_ffff
+                )
+            } else {
+                base
+            }
         })
         .collect();
     let jobs: Vec<(&Found, &str)> = found.iter().zip(names.iter().map(String::as_str)).collect();
-    let mined = run::bounded(&jobs, opts.workers, |(f, name)| mine_one(f, opts, name), done);
+    let mined = run::bounded(
+        &jobs,
+        opts.workers,
+        |(f, name)| mine_one(f, opts, name),
+        done,
+    );
     Rows::from_mined(mined)
 }
 
 /// Chart files `write` may produce; stale ones from an earlier run are removed first.
-const CHART_FILES: [&str; 4] = ["causes-over-time.svg", "recurring-culprits.svg", "rule-activity.svg", "elimination-paths.svg"];
+const CHART_FILES: [&str; 4] = [
+    "causes-over-time.svg",
+    "recurring-culprits.svg",
+    "rule-activity.svg",
+    "elimination-paths.svg",
+];
 
 /// Writes `incidents.parquet`, `hypotheses.parquet`, `trends.md` and `charts/*.svg` into `out`.
 ///
@@ -162,7 +205,10 @@ const CHART_FILES: [&str; 4] = ["causes-over-time.svg", "recurring-culprits.svg"
 /// A file cannot be written or a chart drawn.
 pub fn write(rows: &Rows, out: &Path) -> Result<(), Error> {
     let charts = out.join("charts");
-    fs::create_dir_all(&charts).map_err(|e| Error::Io { path: charts.clone(), source: e })?;
+    fs::create_dir_all(&charts).map_err(|e| Error::Io {
+        path: charts.clone(),
+        source: e,
+    })?;
     table::write(rows, out)?;
     let ids: Vec<&str> = crate::rules::RULES.iter().map(|r| r.info().id).collect();
     let t = trends::compute(rows, &ids);
@@ -176,7 +222,10 @@ pub fn write(rows: &Rows, out: &Path) -> Result<(), Error> {
         crate::report::bars::render(c, &charts.join(&c.file))?;
     }
     let md = out.join("trends.md");
-    fs::write(&md, t.markdown).map_err(|e| Error::Io { path: md, source: e })?;
+    fs::write(&md, t.markdown).map_err(|e| Error::Io {
+        path: md,
+        source: e,
+    })?;
     Ok(())
 }
 
@@ -194,7 +243,12 @@ pub fn merge(shards: &[PathBuf]) -> Result<Rows, Error> {
             if let Some(j) = seen.insert((r.id.clone(), r.path.clone()), i) {
                 return Err(Error::Input {
                     path: dir.clone(),
-                    message: format!("incident `{}` ({}) is also in {} (the same shard twice, or shards of different --shard N?)", r.id, r.path, shards[j].display()),
+                    message: format!(
+                        "incident `{}` ({}) is also in {} (the same shard twice, or shards of different --shard N?)",
+                        r.id,
+                        r.path,
+                        shards[j].display()
+                    ),
                 });
             }
         }
@@ -216,7 +270,10 @@ pub fn merge_reports(shards: &[PathBuf], out: &Path) -> Result<usize, Error> {
         if !from.is_dir() {
             continue;
         }
-        let io = |p: &Path| { let p = p.to_path_buf(); move |e| Error::Io { path: p, source: e } };
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |e| Error::Io { path: p, source: e }
+        };
         for entry in fs::read_dir(&from).map_err(io(&from))? {
             let entry = entry.map_err(io(&from))?;
             if entry.file_type().map_err(io(&from))?.is_dir() {
@@ -229,14 +286,26 @@ pub fn merge_reports(shards: &[PathBuf], out: &Path) -> Result<usize, Error> {
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
-    fs::create_dir_all(to).map_err(|e| Error::Io { path: to.to_path_buf(), source: e })?;
-    for entry in fs::read_dir(from).map_err(|e| Error::Io { path: from.to_path_buf(), source: e })? {
-        let entry = entry.map_err(|e| Error::Io { path: from.to_path_buf(), source: e })?;
+    fs::create_dir_all(to).map_err(|e| Error::Io {
+        path: to.to_path_buf(),
+        source: e,
+    })?;
+    for entry in fs::read_dir(from).map_err(|e| Error::Io {
+        path: from.to_path_buf(),
+        source: e,
+    })? {
+        let entry = entry.map_err(|e| Error::Io {
+            path: from.to_path_buf(),
+            source: e,
+        })?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
         if src.is_dir() {
             copy_tree(&src, &dst)?;
         } else {
-            fs::copy(&src, &dst).map_err(|e| Error::Io { path: src.clone(), source: e })?;
+            fs::copy(&src, &dst).map_err(|e| Error::Io {
+                path: src.clone(),
+                source: e,
+            })?;
         }
     }
     Ok(())

@@ -97,7 +97,10 @@ impl IncidentRow {
     /// The fired rules as a list.
     #[must_use]
     pub fn fired(&self) -> Vec<&str> {
-        self.rules_fired.split(',').filter(|s| !s.is_empty()).collect()
+        self.rules_fired
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     fn blank(id: &str, path: &str, spec: Option<&IncidentSpec>) -> IncidentRow {
@@ -120,16 +123,29 @@ impl IncidentRow {
             status: OK.into(),
             error: None,
             version: VERSION.into(),
-            expected_kind: spec.and_then(|s| s.expected.as_ref()).map(|e| e.kind.clone()),
-            expected_culprit: spec.and_then(|s| s.expected.as_ref()).map(|e| e.culprit.clone()),
+            expected_kind: spec
+                .and_then(|s| s.expected.as_ref())
+                .map(|e| e.kind.clone()),
+            expected_culprit: spec
+                .and_then(|s| s.expected.as_ref())
+                .map(|e| e.culprit.clone()),
         }
     }
 
     /// The row of an archive that could not be analysed; whatever incident.toml still tells
     /// (alert, expected verdict) is kept.
     #[must_use]
-    pub fn failure(id: &str, path: &str, spec: Option<&IncidentSpec>, error: String) -> IncidentRow {
-        IncidentRow { status: ERROR.into(), error: Some(error), ..IncidentRow::blank(id, path, spec) }
+    pub fn failure(
+        id: &str,
+        path: &str,
+        spec: Option<&IncidentSpec>,
+        error: String,
+    ) -> IncidentRow {
+        IncidentRow {
+            status: ERROR.into(),
+            error: Some(error),
+            ..IncidentRow::blank(id, path, spec)
+        }
     }
 }
 
@@ -153,8 +169,13 @@ pub fn extract(an: &Analysis, path: &str) -> Mined {
         row.trigger_culprit = Some(t.culprit.clone());
     }
     row.findings = count(v.findings.len());
-    let fired: BTreeSet<&str> =
-        v.hypotheses.iter().flat_map(|h| &h.outcomes).filter(|o| matches!(o.status, Status::Supported | Status::Eliminated)).map(|o| o.rule).collect();
+    let fired: BTreeSet<&str> = v
+        .hypotheses
+        .iter()
+        .flat_map(|h| &h.outcomes)
+        .filter(|o| matches!(o.status, Status::Supported | Status::Eliminated))
+        .map(|o| o.rule)
+        .collect();
     row.rules_fired = fired.into_iter().collect::<Vec<_>>().join(",");
     row.affected_entities = count(an.ctx.scope.affected().len());
     row.affected_pods = count(an.ctx.scope.affected_pods().len());
@@ -162,9 +183,19 @@ pub fn extract(an: &Analysis, path: &str) -> Mined {
     let hypotheses = v
         .hypotheses
         .iter()
-        .map(|h| HypothesisRow { incident: an.ctx.id.clone(), kind: h.kind.as_str().into(), culprit: h.culprit.clone(), status: h.status.to_string(), rule: h.rule.clone(), score: h.score })
+        .map(|h| HypothesisRow {
+            incident: an.ctx.id.clone(),
+            kind: h.kind.as_str().into(),
+            culprit: h.culprit.clone(),
+            status: h.status.to_string(),
+            rule: h.rule.clone(),
+            score: h.score,
+        })
         .collect();
-    Mined { incident: row, hypotheses }
+    Mined {
+        incident: row,
+        hypotheses,
+    }
 }
 
 /// Incident rows and hypothesis rows in their canonical order: incidents by (id, path);
@@ -182,7 +213,8 @@ impl Rows {
     /// Sorts into canonical order. Hypotheses sort stably by incident id, which keeps verdict
     /// order inside an incident (rows of one id always come from one shard: shards hash ids).
     pub fn canonicalize(&mut self) {
-        self.incidents.sort_by(|a, b| (&a.id, &a.path).cmp(&(&b.id, &b.path)));
+        self.incidents
+            .sort_by(|a, b| (&a.id, &a.path).cmp(&(&b.id, &b.path)));
         self.hypotheses.sort_by(|a, b| a.incident.cmp(&b.incident));
     }
 

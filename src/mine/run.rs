@@ -12,7 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs `f` on every item with at most `workers` calls in flight; results in item order.
 /// `done` is called after each item (progress bars); it must be cheap.
-pub fn bounded<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync, done: impl Fn() + Sync) -> Vec<R> {
+pub fn bounded<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> R + Sync,
+    done: impl Fn() + Sync,
+) -> Vec<R> {
     let workers = workers.clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
@@ -25,13 +30,18 @@ pub fn bounded<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> 
                     let r = f(item);
                     // A poisoned lock means another worker panicked; its panic propagates out of
                     // the scope anyway, so keep going with the data.
-                    results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((i, r));
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((i, r));
                     done();
                 }
             });
         }
     });
-    let mut out = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut out = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
 }

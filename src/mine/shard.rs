@@ -13,7 +13,9 @@ use std::str::FromStr;
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
+    bytes
+        .iter()
+        .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
 /// One share of the incidents: shard `index` (1-based) of `count`.
@@ -71,7 +73,17 @@ mod tests {
         // Pinned: changing the hash would silently move incidents between workers mid-rollout.
         let owners: Vec<u32> = ["redis-1", "live-rt-jitter-1", "pod-7", "mysql-42"]
             .iter()
-            .map(|id| (1..=4).find(|k| Shard { index: *k, count: 4 }.owns(id)).unwrap_or(0))
+            .map(|id| {
+                (1..=4)
+                    .find(|k| {
+                        Shard {
+                            index: *k,
+                            count: 4,
+                        }
+                        .owns(id)
+                    })
+                    .unwrap_or(0)
+            })
             .collect();
         let again: Vec<u32> = ["redis-1", "live-rt-jitter-1", "pod-7", "mysql-42"]
             .iter()
@@ -88,7 +100,15 @@ mod tests {
         for n in 1..=7 {
             for i in 0..200 {
                 let id = format!("incident-{i}");
-                let owners = (1..=n).filter(|k| Shard { index: *k, count: n }.owns(&id)).count();
+                let owners = (1..=n)
+                    .filter(|k| {
+                        Shard {
+                            index: *k,
+                            count: n,
+                        }
+                        .owns(&id)
+                    })
+                    .count();
                 assert_eq!(owners, 1, "{id} with {n} shards");
             }
         }
@@ -97,7 +117,10 @@ mod tests {
     #[test]
     fn shards_parse_one_based() {
         assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
-        assert_eq!("1/1".parse::<Shard>().map(|s| s.to_string()), Ok("1/1".to_string()));
+        assert_eq!(
+            "1/1".parse::<Shard>().map(|s| s.to_string()),
+            Ok("1/1".to_string())
+        );
         for bad in ["0/3", "4/3", "1/0", "x/2", "3", ""] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }

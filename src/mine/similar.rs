@@ -69,20 +69,37 @@ struct Class<'a> {
 fn verdicts(members: &[&IncidentRow]) -> String {
     let mut n: BTreeMap<&str, usize> = BTreeMap::new();
     for m in members {
-        *n.entry(m.root_cause_kind.as_deref().unwrap_or("undetermined")).or_default() += 1;
+        *n.entry(m.root_cause_kind.as_deref().unwrap_or("undetermined"))
+            .or_default() += 1;
     }
-    n.iter().map(|(k, c)| if *c == 1 { (*k).to_string() } else { format!("{k} ×{c}") }).collect::<Vec<_>>().join(", ")
+    n.iter()
+        .map(|(k, c)| {
+            if *c == 1 {
+                (*k).to_string()
+            } else {
+                format!("{k} ×{c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Exact groups (largest first) and near pairs (most similar first), each list cut to `limit`.
 #[must_use]
 pub fn find(rows: &[IncidentRow], limit: usize) -> (Vec<Group>, Vec<NearPair>) {
     let mut classes: BTreeMap<(String, String), Class<'_>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| !r.failed() && !r.rules_fired.is_empty()) {
+    for r in rows
+        .iter()
+        .filter(|r| !r.failed() && !r.rules_fired.is_empty())
+    {
         let Some(sh) = shape(r) else { continue };
         classes
             .entry((r.rules_fired.clone(), sh.clone()))
-            .or_insert_with(|| Class { rules: r.fired().into_iter().collect(), shape: sh, members: Vec::new() })
+            .or_insert_with(|| Class {
+                rules: r.fired().into_iter().collect(),
+                shape: sh,
+                members: Vec::new(),
+            })
             .members
             .push(r);
     }
@@ -94,11 +111,21 @@ pub fn find(rows: &[IncidentRow], limit: usize) -> (Vec<Group>, Vec<NearPair>) {
             let mut ids: Vec<String> = c.members.iter().map(|m| m.id.clone()).collect();
             ids.sort();
             let rules: Vec<&str> = c.rules.iter().copied().collect();
-            let reason = format!("same fired rules ({}) and scope shape ({}); verdicts: {}", rules.join(", "), c.shape, verdicts(&c.members));
+            let reason = format!(
+                "same fired rules ({}) and scope shape ({}); verdicts: {}",
+                rules.join(", "),
+                c.shape,
+                verdicts(&c.members)
+            );
             Group { ids, reason }
         })
         .collect();
-    groups.sort_by(|a, b| b.ids.len().cmp(&a.ids.len()).then_with(|| a.ids.cmp(&b.ids)));
+    groups.sort_by(|a, b| {
+        b.ids
+            .len()
+            .cmp(&a.ids.len())
+            .then_with(|| a.ids.cmp(&b.ids))
+    });
     groups.truncate(limit);
 
     let mut pairs = Vec::new();
@@ -111,20 +138,44 @@ pub fn find(rows: &[IncidentRow], limit: usize) -> (Vec<Group>, Vec<NearPair>) {
             if j < NEAR {
                 continue;
             }
-            let first = |c: &Class<'_>| c.members.iter().map(|m| m.id.clone()).min().unwrap_or_default();
-            let only = |x: &Class<'_>, y: &Class<'_>| x.rules.difference(&y.rules).copied().collect::<Vec<_>>().join(", ");
+            let first = |c: &Class<'_>| {
+                c.members
+                    .iter()
+                    .map(|m| m.id.clone())
+                    .min()
+                    .unwrap_or_default()
+            };
+            let only = |x: &Class<'_>, y: &Class<'_>| {
+                x.rules
+                    .difference(&y.rules)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let (oa, ob) = (only(a, b), only(b, a));
-            let mut reason = format!("same scope shape ({}); {inter} of {union} fired rules shared", a.shape);
+            let mut reason = format!(
+                "same scope shape ({}); {inter} of {union} fired rules shared",
+                a.shape
+            );
             if !oa.is_empty() {
                 reason.push_str(&format!("; only in {}: {oa}", first(a)));
             }
             if !ob.is_empty() {
                 reason.push_str(&format!("; only in {}: {ob}", first(b)));
             }
-            pairs.push(NearPair { a: (first(a), a.members.len()), b: (first(b), b.members.len()), jaccard: j, reason });
+            pairs.push(NearPair {
+                a: (first(a), a.members.len()),
+                b: (first(b), b.members.len()),
+                jaccard: j,
+                reason,
+            });
         }
     }
-    pairs.sort_by(|x, y| y.jaccard.total_cmp(&x.jaccard).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
+    pairs.sort_by(|x, y| {
+        y.jaccard
+            .total_cmp(&x.jaccard)
+            .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
+    });
     pairs.truncate(limit);
     (groups, pairs)
 }
@@ -139,7 +190,8 @@ mod tests {
         r.error = None;
         r.rules_fired = rules.into();
         r.root_cause_kind = kind.map(str::to_string);
-        (r.affected_entities, r.affected_pods, r.total_pods) = (Some(scope.0), Some(scope.1), Some(scope.2));
+        (r.affected_entities, r.affected_pods, r.total_pods) =
+            (Some(scope.0), Some(scope.1), Some(scope.2));
         r
     }
 
@@ -155,16 +207,35 @@ mod tests {
         let (groups, pairs) = find(&rows, 10);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].ids, vec!["a", "b"]);
-        assert!(groups[0].reason.contains("r1, r2, r3") && groups[0].reason.contains("1 service, all pods") && groups[0].reason.contains("redis ×2"), "{}", groups[0].reason);
+        assert!(
+            groups[0].reason.contains("r1, r2, r3")
+                && groups[0].reason.contains("1 service, all pods")
+                && groups[0].reason.contains("redis ×2"),
+            "{}",
+            groups[0].reason
+        );
         assert_eq!(pairs.len(), 1);
         assert_eq!((pairs[0].a.0.as_str(), pairs[0].b.0.as_str()), ("a", "d"));
-        assert!(pairs[0].reason.contains("3 of 4") && pairs[0].reason.contains("only in d: r4"), "{}", pairs[0].reason);
+        assert!(
+            pairs[0].reason.contains("3 of 4") && pairs[0].reason.contains("only in d: r4"),
+            "{}",
+            pairs[0].reason
+        );
     }
 
     #[test]
     fn shapes_read_like_words() {
-        assert_eq!(shape(&row("x", "", None, (1, 1, 8))).as_deref(), Some("1 service, one pod"));
-        assert_eq!(shape(&row("x", "", None, (5, 3, 8))).as_deref(), Some("4+ services, a minority of pods"));
-        assert_eq!(shape(&row("x", "", None, (2, 6, 8))).as_deref(), Some("2-3 services, most pods"));
+        assert_eq!(
+            shape(&row("x", "", None, (1, 1, 8))).as_deref(),
+            Some("1 service, one pod")
+        );
+        assert_eq!(
+            shape(&row("x", "", None, (5, 3, 8))).as_deref(),
+            Some("4+ services, a minority of pods")
+        );
+        assert_eq!(
+            shape(&row("x", "", None, (2, 6, 8))).as_deref(),
+            Some("2-3 services, most pods")
+        );
     }
 }

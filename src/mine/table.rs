@@ -16,7 +16,10 @@ pub const INCIDENTS: &str = "incidents.parquet";
 pub const HYPOTHESES: &str = "hypotheses.parquet";
 
 fn table_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
-    move |e| Error::Table { path: path.to_path_buf(), message: e.to_string().lines().next().unwrap_or_default().to_string() }
+    move |e| Error::Table {
+        path: path.to_path_buf(),
+        message: e.to_string().lines().next().unwrap_or_default().to_string(),
+    }
 }
 
 fn s(name: &str, v: Vec<&str>) -> Column {
@@ -33,9 +36,16 @@ fn oi(name: &str, v: Vec<Option<i64>>) -> Column {
 
 fn write_df(path: &Path, height: usize, columns: Vec<Column>) -> Result<(), Error> {
     let mut df = DataFrame::new(height, columns).map_err(table_err(path))?;
-    let file = fs::File::create(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    let file = fs::File::create(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     // Statistics let readers (the notebook, DuckDB) prune by fired_at; zstd as the archives use.
-    ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None)).with_statistics(StatisticsOptions::full()).finish(&mut df).map_err(table_err(path))?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .finish(&mut df)
+        .map_err(table_err(path))?;
     Ok(())
 }
 
@@ -53,23 +63,56 @@ pub fn write(rows: &Rows, dir: &Path) -> Result<(), Error> {
         s("id", r.iter().map(|x| x.id.as_str()).collect()),
         s("path", r.iter().map(|x| x.path.as_str()).collect()),
         fired,
-        os("alert_entity", r.iter().map(|x| x.alert_entity.as_deref()).collect()),
-        os("alert_metric", r.iter().map(|x| x.alert_metric.as_deref()).collect()),
-        os("root_cause_kind", r.iter().map(|x| x.root_cause_kind.as_deref()).collect()),
-        os("root_cause_culprit", r.iter().map(|x| x.root_cause_culprit.as_deref()).collect()),
-        Column::new("confidence".into(), r.iter().map(|x| x.confidence).collect::<Vec<_>>()),
-        os("trigger_kind", r.iter().map(|x| x.trigger_kind.as_deref()).collect()),
-        os("trigger_culprit", r.iter().map(|x| x.trigger_culprit.as_deref()).collect()),
+        os(
+            "alert_entity",
+            r.iter().map(|x| x.alert_entity.as_deref()).collect(),
+        ),
+        os(
+            "alert_metric",
+            r.iter().map(|x| x.alert_metric.as_deref()).collect(),
+        ),
+        os(
+            "root_cause_kind",
+            r.iter().map(|x| x.root_cause_kind.as_deref()).collect(),
+        ),
+        os(
+            "root_cause_culprit",
+            r.iter().map(|x| x.root_cause_culprit.as_deref()).collect(),
+        ),
+        Column::new(
+            "confidence".into(),
+            r.iter().map(|x| x.confidence).collect::<Vec<_>>(),
+        ),
+        os(
+            "trigger_kind",
+            r.iter().map(|x| x.trigger_kind.as_deref()).collect(),
+        ),
+        os(
+            "trigger_culprit",
+            r.iter().map(|x| x.trigger_culprit.as_deref()).collect(),
+        ),
         oi("findings", r.iter().map(|x| x.findings).collect()),
-        s("rules_fired", r.iter().map(|x| x.rules_fired.as_str()).collect()),
-        oi("affected_entities", r.iter().map(|x| x.affected_entities).collect()),
+        s(
+            "rules_fired",
+            r.iter().map(|x| x.rules_fired.as_str()).collect(),
+        ),
+        oi(
+            "affected_entities",
+            r.iter().map(|x| x.affected_entities).collect(),
+        ),
         oi("affected_pods", r.iter().map(|x| x.affected_pods).collect()),
         oi("total_pods", r.iter().map(|x| x.total_pods).collect()),
         s("status", r.iter().map(|x| x.status.as_str()).collect()),
         os("error", r.iter().map(|x| x.error.as_deref()).collect()),
         s("version", r.iter().map(|x| x.version.as_str()).collect()),
-        os("expected_kind", r.iter().map(|x| x.expected_kind.as_deref()).collect()),
-        os("expected_culprit", r.iter().map(|x| x.expected_culprit.as_deref()).collect()),
+        os(
+            "expected_kind",
+            r.iter().map(|x| x.expected_kind.as_deref()).collect(),
+        ),
+        os(
+            "expected_culprit",
+            r.iter().map(|x| x.expected_culprit.as_deref()).collect(),
+        ),
     ];
     write_df(&dir.join(INCIDENTS), r.len(), columns)?;
     let h = &rows.hypotheses;
@@ -79,7 +122,10 @@ pub fn write(rows: &Rows, dir: &Path) -> Result<(), Error> {
         s("culprit", h.iter().map(|x| x.culprit.as_str()).collect()),
         s("status", h.iter().map(|x| x.status.as_str()).collect()),
         s("rule", h.iter().map(|x| x.rule.as_str()).collect()),
-        Column::new("score".into(), h.iter().map(|x| x.score).collect::<Vec<_>>()),
+        Column::new(
+            "score".into(),
+            h.iter().map(|x| x.score).collect::<Vec<_>>(),
+        ),
     ];
     write_df(&dir.join(HYPOTHESES), h.len(), columns)
 }
@@ -92,12 +138,20 @@ struct Frame<'a> {
 
 impl Frame<'_> {
     fn col_err(&self, column: &str, message: String) -> Error {
-        Error::Table { path: self.path.to_path_buf(), message: format!("column `{column}`: {message}") }
+        Error::Table {
+            path: self.path.to_path_buf(),
+            message: format!("column `{column}`: {message}"),
+        }
     }
 
     fn cast(&self, name: &str, to: &DataType) -> Result<Series, Error> {
-        let c = self.df.column(name).map_err(|_| self.col_err(name, "missing (not a funnel mine output?)".into()))?;
-        c.as_materialized_series().cast(to).map_err(|e| self.col_err(name, e.to_string()))
+        let c = self
+            .df
+            .column(name)
+            .map_err(|_| self.col_err(name, "missing (not a funnel mine output?)".into()))?;
+        c.as_materialized_series()
+            .cast(to)
+            .map_err(|e| self.col_err(name, e.to_string()))
     }
 
     fn opt_str(&self, name: &str) -> Result<Vec<Option<String>>, Error> {
@@ -107,22 +161,34 @@ impl Frame<'_> {
     }
 
     fn str(&self, name: &str) -> Result<Vec<String>, Error> {
-        self.opt_str(name)?.into_iter().map(|v| v.ok_or_else(|| self.col_err(name, "has a null".into()))).collect()
+        self.opt_str(name)?
+            .into_iter()
+            .map(|v| v.ok_or_else(|| self.col_err(name, "has a null".into())))
+            .collect()
     }
 
     fn opt_i64(&self, name: &str) -> Result<Vec<Option<i64>>, Error> {
         let s = self.cast(name, &DataType::Int64)?;
-        Ok(s.i64().map_err(|e| self.col_err(name, e.to_string()))?.iter().collect())
+        Ok(s.i64()
+            .map_err(|e| self.col_err(name, e.to_string()))?
+            .iter()
+            .collect())
     }
 
     fn opt_f64(&self, name: &str) -> Result<Vec<Option<f64>>, Error> {
         let s = self.cast(name, &DataType::Float64)?;
-        Ok(s.f64().map_err(|e| self.col_err(name, e.to_string()))?.iter().collect())
+        Ok(s.f64()
+            .map_err(|e| self.col_err(name, e.to_string()))?
+            .iter()
+            .collect())
     }
 }
 
 fn open(path: &Path) -> Result<Frame<'_>, Error> {
-    let file = fs::File::open(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    let file = fs::File::open(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let df = ParquetReader::new(file).finish().map_err(table_err(path))?;
     Ok(Frame { df, path })
 }
@@ -136,9 +202,22 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
     let f = open(&path)?;
     let (id, rel, fired) = (f.str("id")?, f.str("path")?, f.opt_i64("fired_at")?);
     let (entity, metric) = (f.opt_str("alert_entity")?, f.opt_str("alert_metric")?);
-    let (rck, rcc, conf) = (f.opt_str("root_cause_kind")?, f.opt_str("root_cause_culprit")?, f.opt_f64("confidence")?);
-    let (tk, tc, findings, fired_rules) = (f.opt_str("trigger_kind")?, f.opt_str("trigger_culprit")?, f.opt_i64("findings")?, f.str("rules_fired")?);
-    let (ae, ap, tp) = (f.opt_i64("affected_entities")?, f.opt_i64("affected_pods")?, f.opt_i64("total_pods")?);
+    let (rck, rcc, conf) = (
+        f.opt_str("root_cause_kind")?,
+        f.opt_str("root_cause_culprit")?,
+        f.opt_f64("confidence")?,
+    );
+    let (tk, tc, findings, fired_rules) = (
+        f.opt_str("trigger_kind")?,
+        f.opt_str("trigger_culprit")?,
+        f.opt_i64("findings")?,
+        f.str("rules_fired")?,
+    );
+    let (ae, ap, tp) = (
+        f.opt_i64("affected_entities")?,
+        f.opt_i64("affected_pods")?,
+        f.opt_i64("total_pods")?,
+    );
     let (status, error, version) = (f.str("status")?, f.opt_str("error")?, f.str("version")?);
     let (ek, ec) = (f.opt_str("expected_kind")?, f.opt_str("expected_culprit")?);
     let mut incidents = Vec::with_capacity(id.len());
@@ -168,7 +247,14 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
     }
     let path = dir.join(HYPOTHESES);
     let f = open(&path)?;
-    let (inc, kind, culprit, status, rule, score) = (f.str("incident")?, f.str("kind")?, f.str("culprit")?, f.str("status")?, f.str("rule")?, f.opt_f64("score")?);
+    let (inc, kind, culprit, status, rule, score) = (
+        f.str("incident")?,
+        f.str("kind")?,
+        f.str("culprit")?,
+        f.str("status")?,
+        f.str("rule")?,
+        f.opt_f64("score")?,
+    );
     let hypotheses = (0..inc.len())
         .map(|i| HypothesisRow {
             incident: inc[i].clone(),
@@ -179,5 +265,8 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
             score: score[i].unwrap_or(f64::NAN),
         })
         .collect();
-    Ok(Rows { incidents, hypotheses })
+    Ok(Rows {
+        incidents,
+        hypotheses,
+    })
 }

@@ -25,12 +25,29 @@ fn corpus() -> Rows {
     for i in 0..12_i64 {
         let id = format!("inc-{i:02}");
         let kind = ["redis", "mysql", "pod"][usize::try_from(i % 3).unwrap_or(0)];
-        rows.incidents.push(row(&id, i, (i % 4 != 0).then_some(kind)));
-        for (k, st) in [("mysql", "eliminated"), ("redis", "supported"), ("pod", "inconclusive")] {
-            rows.hypotheses.push(HypothesisRow { incident: id.clone(), kind: k.into(), culprit: format!("{k}:x"), status: st.into(), rule: "peer-sharing-storage-healthy".into(), score: 0.25 });
+        rows.incidents
+            .push(row(&id, i, (i % 4 != 0).then_some(kind)));
+        for (k, st) in [
+            ("mysql", "eliminated"),
+            ("redis", "supported"),
+            ("pod", "inconclusive"),
+        ] {
+            rows.hypotheses.push(HypothesisRow {
+                incident: id.clone(),
+                kind: k.into(),
+                culprit: format!("{k}:x"),
+                status: st.into(),
+                rule: "peer-sharing-storage-healthy".into(),
+                score: 0.25,
+            });
         }
     }
-    let mut broken = IncidentRow::failure("zz-broken", "corpus/zz", None, "incident.toml: unknown field `alret` <&>".into());
+    let mut broken = IncidentRow::failure(
+        "zz-broken",
+        "corpus/zz",
+        None,
+        "incident.toml: unknown field `alret` <&>".into(),
+    );
     broken.status = ERROR.into();
     rows.incidents.push(broken);
     rows.canonicalize();
@@ -44,7 +61,10 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     }
     for e in fs::read_dir(dir.join("charts")).unwrap() {
         let e = e.unwrap();
-        out.insert(format!("charts/{}", e.file_name().to_string_lossy()), fs::read(e.path()).unwrap());
+        out.insert(
+            format!("charts/{}", e.file_name().to_string_lossy()),
+            fs::read(e.path()).unwrap(),
+        );
     }
     out
 }
@@ -66,8 +86,18 @@ fn sharded_and_merged_rows_equal_a_single_run() {
     for k in 1..=3 {
         let s = Shard { index: k, count: 3 };
         let mut part = Rows {
-            incidents: rows.incidents.iter().filter(|r| s.owns(&r.id)).cloned().collect(),
-            hypotheses: rows.hypotheses.iter().filter(|h| s.owns(&h.incident)).cloned().collect(),
+            incidents: rows
+                .incidents
+                .iter()
+                .filter(|r| s.owns(&r.id))
+                .cloned()
+                .collect(),
+            hypotheses: rows
+                .hypotheses
+                .iter()
+                .filter(|h| s.owns(&h.incident))
+                .cloned()
+                .collect(),
         };
         part.canonicalize();
         let dir = t.path().join(format!("shard-{k}"));
@@ -79,10 +109,16 @@ fn sharded_and_merged_rows_equal_a_single_run() {
     let merged = merge(&shard_dirs).unwrap();
     assert_eq!(merged, rows);
     write(&merged, &t.path().join("merged")).unwrap();
-    let (a, b) = (files(&t.path().join("single")), files(&t.path().join("merged")));
+    let (a, b) = (
+        files(&t.path().join("single")),
+        files(&t.path().join("merged")),
+    );
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, bytes) in &a {
-        assert!(bytes == &b[name], "{name} differs between the single run and the merge");
+        assert!(
+            bytes == &b[name],
+            "{name} differs between the single run and the merge"
+        );
     }
 }
 

@@ -156,6 +156,29 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// The layer and its culprit as a phrase: "the mesh sidecar of live-api", "node worker-3".
+    #[must_use]
+    pub fn describe(self, culprit: &str) -> String {
+        let bare = culprit.split_once(':').map_or(culprit, |(_, n)| n);
+        match self {
+            Kind::TrafficSpike => format!("a traffic spike at {culprit}"),
+            Kind::CpuSaturation => format!("app CPU saturation of {culprit}"),
+            Kind::MemoryPressure => format!("app memory pressure of {culprit}"),
+            Kind::CodeChange => format!("a code change in {culprit}"),
+            Kind::Mysql => format!("the MySQL instance {bare}"),
+            Kind::Redis => format!("the Redis instance {bare}"),
+            Kind::StorageFailover => format!("a failover of {culprit}"),
+            Kind::Ingress => format!("the ingress gateway {bare}"),
+            Kind::Sidecar => format!("the mesh sidecar of {culprit}"),
+            Kind::Pod => format!("pod {culprit}"),
+            Kind::Node => format!("node {bare}"),
+            Kind::Network => "the cluster network".into(),
+            Kind::ThirdParty => format!("the third-party dependency {bare}"),
+        }
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -197,7 +220,10 @@ mod tests {
 
     #[test]
     fn pod_names_map_to_their_deployment() {
-        assert_eq!(service_of_pod("ts-order-service-5f55b6cf68-77cfw"), "ts-order-service");
+        assert_eq!(
+            service_of_pod("ts-order-service-5f55b6cf68-77cfw"),
+            "ts-order-service"
+        );
         assert_eq!(service_of_pod("solo"), "solo");
     }
 }

@@ -3,8 +3,8 @@
 //! Parsing is strict (unknown keys are errors) because a typo such as `[alret]` must not
 //! silently fall back to defaults; every error names the file and the key.
 
-use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::time::Instant;
 use super::vocab;
@@ -175,7 +175,12 @@ impl IncidentSpec {
     /// # Errors
     /// A message naming the key, where it is, and what was expected.
     pub fn parse(text: &str) -> Result<IncidentSpec, String> {
-        let spec: IncidentSpec = toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " ").replace("  ", " "))?;
+        let spec: IncidentSpec = toml::from_str(text).map_err(|e| {
+            e.to_string()
+                .trim_end()
+                .replace('\n', " ")
+                .replace("  ", " ")
+        })?;
         spec.validate()?;
         Ok(spec)
     }
@@ -187,11 +192,17 @@ impl IncidentSpec {
         if let Some(e) = &self.expected {
             if e.kind != "none" && e.kind != "any" && super::Kind::parse(&e.kind).is_none() {
                 let kinds: Vec<&str> = super::Kind::ALL.iter().map(|k| k.as_str()).collect();
-                return Err(format!("expected.kind `{}` is not a root-cause kind (expected `none`, `any` or one of: {})", e.kind, kinds.join(", ")));
+                return Err(format!(
+                    "expected.kind `{}` is not a root-cause kind (expected `none`, `any` or one of: {})",
+                    e.kind,
+                    kinds.join(", ")
+                ));
             }
             // `any`: real collections label a culprit, not a kind; the culprit is then required.
             if e.kind == "any" && e.culprit.trim().is_empty() {
-                return Err("expected.kind `any` needs a culprit (it compares the culprit only)".into());
+                return Err(
+                    "expected.kind `any` needs a culprit (it compares the culprit only)".into(),
+                );
             }
         }
         self.aliases()?;
@@ -208,13 +219,22 @@ impl IncidentSpec {
         for (from, alias) in &self.metric_aliases {
             let metric = alias.metric();
             if vocab::dimension(metric).is_none() {
-                return Err(format!("metric_aliases.\"{from}\" maps to `{metric}`, which is not a vocabulary metric"));
+                return Err(format!(
+                    "metric_aliases.\"{from}\" maps to `{metric}`, which is not a vocabulary metric"
+                ));
             }
             let factor = match alias {
                 AliasSpec::Name(_) => 1.0,
-                AliasSpec::WithUnit { unit, .. } => vocab::unit_factor(metric, unit).map_err(|e| format!("metric_aliases.\"{from}\": {e}"))?,
+                AliasSpec::WithUnit { unit, .. } => vocab::unit_factor(metric, unit)
+                    .map_err(|e| format!("metric_aliases.\"{from}\": {e}"))?,
             };
-            out.insert(from.clone(), ResolvedAlias { metric: metric.to_string(), factor });
+            out.insert(
+                from.clone(),
+                ResolvedAlias {
+                    metric: metric.to_string(),
+                    factor,
+                },
+            );
         }
         Ok(out)
     }
@@ -231,15 +251,26 @@ impl IncidentSpec {
         let baseline_start = w.baseline_start.map_or(start - 60 * MINUTE, |i| i.0);
         let baseline_end = w.baseline_end.map_or(start, |i| i.0);
         if end <= start {
-            return Err("window.end must be after window.start (the incident window is empty)".into());
+            return Err(
+                "window.end must be after window.start (the incident window is empty)".into(),
+            );
         }
         if baseline_end <= baseline_start {
-            return Err("window.baseline_end must be after window.baseline_start (the baseline is empty)".into());
+            return Err(
+                "window.baseline_end must be after window.baseline_start (the baseline is empty)"
+                    .into(),
+            );
         }
         if baseline_end > start {
             return Err("window.baseline_end must not be after window.start (the baseline overlaps the incident)".into());
         }
-        Ok(Windows { baseline_start, baseline_end, start, end, fired_at: fired })
+        Ok(Windows {
+            baseline_start,
+            baseline_end,
+            start,
+            end,
+            fired_at: fired,
+        })
     }
 
     /// The topology entry for an entity id.
@@ -294,14 +325,21 @@ resources = { app_cpu = 4.0, sidecar_cpu = 2.0 }
         let s = IncidentSpec::parse(SPEC).unwrap();
         let again = IncidentSpec::parse(&s.to_toml().unwrap()).unwrap();
         assert_eq!(s, again);
-        assert!(s.to_toml().unwrap().contains("fired_at = 2024-05-01T14:02:00Z"));
+        assert!(
+            s.to_toml()
+                .unwrap()
+                .contains("fired_at = 2024-05-01T14:02:00Z")
+        );
     }
 
     #[test]
     fn typos_and_bad_values_are_named() {
         let e = IncidentSpec::parse("[alret]\nentity='x'").unwrap_err();
         assert!(e.contains("alret"), "{e}");
-        let bad = SPEC.replace("\"latency_p99_ms\", unit = \"s\"", "\"latency_p99_ms\", unit = \"parsecs\"");
+        let bad = SPEC.replace(
+            "\"latency_p99_ms\", unit = \"s\"",
+            "\"latency_p99_ms\", unit = \"parsecs\"",
+        );
         let e = IncidentSpec::parse(&bad).unwrap_err();
         assert!(e.contains("parsecs"), "{e}");
         let e = IncidentSpec::parse(&SPEC.replace("2024-05-01T14:02:00Z", "\"soon\"")).unwrap_err();
@@ -311,7 +349,10 @@ resources = { app_cpu = 4.0, sidecar_cpu = 2.0 }
     #[test]
     fn expected_any_needs_a_culprit() {
         let any = format!("{SPEC}\n[expected]\nkind = \"any\"\nculprit = \"live-api\"\n");
-        assert_eq!(IncidentSpec::parse(&any).unwrap().expected.map(|e| e.kind), Some("any".into()));
+        assert_eq!(
+            IncidentSpec::parse(&any).unwrap().expected.map(|e| e.kind),
+            Some("any".into())
+        );
         let e = IncidentSpec::parse(&format!("{SPEC}\n[expected]\nkind = \"any\"\n")).unwrap_err();
         assert!(e.contains("needs a culprit"), "{e}");
     }

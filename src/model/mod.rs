@@ -8,7 +8,10 @@ mod time;
 pub mod vocab;
 
 pub use entity::{EntityKind, Kind, service_of_pod};
-pub use incident::{AliasSpec, Alert, EntitySpec, Expected, IncidentSpec, ResolvedAlias, Resources, WindowSpec, Windows};
+pub use incident::{
+    Alert, AliasSpec, EntitySpec, Expected, IncidentSpec, ResolvedAlias, Resources, WindowSpec,
+    Windows,
+};
 pub use time::{Instant, fmt_ms, human_duration};
 
 /// Which container of a pod a series describes. `None` in the data means the app.
@@ -39,7 +42,14 @@ impl SeriesKey {
     /// An entity-level app series with no pod, target or source.
     #[must_use]
     pub fn entity(entity: &str, metric: &str) -> SeriesKey {
-        SeriesKey { entity: entity.into(), metric: metric.into(), pod: None, container: APP.into(), target: None, source: None }
+        SeriesKey {
+            entity: entity.into(),
+            metric: metric.into(),
+            pod: None,
+            container: APP.into(),
+            target: None,
+            source: None,
+        }
     }
 
     /// A short label for charts and evidence: `live-api/pod-1 sidecar cpu_cores [cadvisor]`.
@@ -92,7 +102,17 @@ impl MetricRow {
     /// An entity-level sample with no pod, container, target or source.
     #[must_use]
     pub fn new(ts_ms: i64, entity: &str, metric: &str, value: f64) -> MetricRow {
-        MetricRow { ts_ms, entity: entity.into(), metric: metric.into(), value, pod: None, node: None, container: None, target: None, source: None }
+        MetricRow {
+            ts_ms,
+            entity: entity.into(),
+            metric: metric.into(),
+            value,
+            pod: None,
+            node: None,
+            container: None,
+            target: None,
+            source: None,
+        }
     }
 }
 

@@ -20,7 +20,12 @@ impl Instant {
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
             return Some(Instant(dt.timestamp_millis()));
         }
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        for fmt in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+        ] {
             if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
                 return Some(Instant(n.and_utc().timestamp_millis()));
             }
@@ -48,7 +53,8 @@ impl Instant {
 /// Formats epoch milliseconds with a chrono format string, in UTC.
 #[must_use]
 pub fn fmt_ms(ms: i64, fmt: &str) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).map_or_else(|| format!("{ms}ms"), |d| d.format(fmt).to_string())
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map_or_else(|| format!("{ms}ms"), |d| d.format(fmt).to_string())
 }
 
 /// A duration in milliseconds as a short human string (`90 s`, `4 min`, `1 h 30 min`).
@@ -61,7 +67,11 @@ pub fn human_duration(ms: i64) -> String {
         format!("{} min", (s + 30) / 60)
     } else {
         let m = (s % 3600 + 30) / 60;
-        if m == 0 { format!("{} h", s / 3600) } else { format!("{} h {m} min", s / 3600) }
+        if m == 0 {
+            format!("{} h", s / 3600)
+        } else {
+            format!("{} h {m} min", s / 3600)
+        }
     }
 }
 
@@ -97,7 +107,11 @@ impl<'de> Visitor<'de> for InstantVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Instant, E> {
-        Instant::parse(v).ok_or_else(|| E::custom(format!("`{v}` is not a datetime such as 2024-05-01T14:02:00Z")))
+        Instant::parse(v).ok_or_else(|| {
+            E::custom(format!(
+                "`{v}` is not a datetime such as 2024-05-01T14:02:00Z"
+            ))
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Instant, A::Error> {
@@ -106,7 +120,9 @@ impl<'de> Visitor<'de> for InstantVisitor {
             return Err(de::Error::custom("empty datetime"));
         };
         if !text.contains('T') && !text.contains(' ') {
-            return Err(de::Error::custom(format!("`{text}` is a date or time alone; a full datetime is needed")));
+            return Err(de::Error::custom(format!(
+                "`{text}` is a date or time alone; a full datetime is needed"
+            )));
         }
         self.visit_str(&text)
     }

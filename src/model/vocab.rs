@@ -37,8 +37,22 @@ impl Dimension {
     #[must_use]
     pub fn units(self) -> &'static [(&'static str, f64)] {
         match self {
-            Dimension::Millis => &[("ms", 1.0), ("s", 1000.0), ("us", 1e-3), ("µs", 1e-3), ("ns", 1e-6), ("min", 60_000.0)],
-            Dimension::Rate => &[("1/s", 1.0), ("per_s", 1.0), ("rps", 1.0), ("ops", 1.0), ("1/min", 1.0 / 60.0), ("per_min", 1.0 / 60.0)],
+            Dimension::Millis => &[
+                ("ms", 1.0),
+                ("s", 1000.0),
+                ("us", 1e-3),
+                ("µs", 1e-3),
+                ("ns", 1e-6),
+                ("min", 60_000.0),
+            ],
+            Dimension::Rate => &[
+                ("1/s", 1.0),
+                ("per_s", 1.0),
+                ("rps", 1.0),
+                ("ops", 1.0),
+                ("1/min", 1.0 / 60.0),
+                ("per_min", 1.0 / 60.0),
+            ],
             Dimension::Count => &[("count", 1.0), ("1", 1.0)],
             Dimension::Cores => &[("cores", 1.0), ("m", 1e-3), ("millicores", 1e-3)],
             Dimension::Bytes => &[
@@ -54,7 +68,12 @@ impl Dimension {
                 ("MB", 1e6),
                 ("GB", 1e9),
             ],
-            Dimension::Ratio => &[("0..1", 1.0), ("ratio", 1.0), ("%", 0.01), ("percent", 0.01)],
+            Dimension::Ratio => &[
+                ("0..1", 1.0),
+                ("ratio", 1.0),
+                ("%", 0.01),
+                ("percent", 0.01),
+            ],
         }
     }
 }
@@ -84,7 +103,10 @@ pub const VOCABULARY: &[(&str, Dimension)] = &[
 /// The dimension of a vocabulary metric, or None for names outside it.
 #[must_use]
 pub fn dimension(metric: &str) -> Option<Dimension> {
-    VOCABULARY.iter().find(|(m, _)| *m == metric).map(|(_, d)| *d)
+    VOCABULARY
+        .iter()
+        .find(|(m, _)| *m == metric)
+        .map(|(_, d)| *d)
 }
 
 /// The factor converting `unit` into the canonical unit of `metric`.
@@ -93,12 +115,21 @@ pub fn dimension(metric: &str) -> Option<Dimension> {
 /// The accepted unit names when `unit` is not one of them.
 pub fn unit_factor(metric: &str, unit: &str) -> Result<f64, String> {
     let Some(dim) = dimension(metric) else {
-        return Err(format!("metric `{metric}` is outside the vocabulary, so no unit can be converted for it"));
+        return Err(format!(
+            "metric `{metric}` is outside the vocabulary, so no unit can be converted for it"
+        ));
     };
-    dim.units().iter().find(|(u, _)| *u == unit.trim()).map(|(_, f)| *f).ok_or_else(|| {
-        let names: Vec<&str> = dim.units().iter().map(|(u, _)| *u).collect();
-        format!("unknown unit `{unit}` for `{metric}` (expected one of: {})", names.join(", "))
-    })
+    dim.units()
+        .iter()
+        .find(|(u, _)| *u == unit.trim())
+        .map(|(_, f)| *f)
+        .ok_or_else(|| {
+            let names: Vec<&str> = dim.units().iter().map(|(u, _)| *u).collect();
+            format!(
+                "unknown unit `{unit}` for `{metric}` (expected one of: {})",
+                names.join(", ")
+            )
+        })
 }
 
 /// True for latency-like symptom metrics a user would alert on.

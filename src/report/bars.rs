@@ -54,7 +54,14 @@ impl Bars {
     /// The tallest stack.
     #[must_use]
     pub fn max_total(&self) -> f64 {
-        (0..self.categories.len()).map(|i| self.series.iter().filter_map(|s| s.values.get(i)).sum::<f64>()).fold(0.0, f64::max)
+        (0..self.categories.len())
+            .map(|i| {
+                self.series
+                    .iter()
+                    .filter_map(|s| s.values.get(i))
+                    .sum::<f64>()
+            })
+            .fold(0.0, f64::max)
     }
 }
 
@@ -63,21 +70,35 @@ impl Bars {
 /// # Errors
 /// The file cannot be written or plotters fails.
 pub fn render(bars: &Bars, path: &Path) -> Result<(), Error> {
-    draw(bars, path).map_err(|e| Error::Chart { path: path.to_path_buf(), message: e.to_string() })
+    draw(bars, path).map_err(|e| Error::Chart {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 fn label_at(categories: &[String], v: i64, reversed: bool, every: usize) -> String {
     if v.rem_euclid(10) != 5 {
         return String::new();
     }
-    let Ok(mut i) = usize::try_from(v / 10) else { return String::new() };
+    let Ok(mut i) = usize::try_from(v / 10) else {
+        return String::new();
+    };
     if reversed {
         i = categories.len().saturating_sub(1).saturating_sub(i);
     }
     if i % every != 0 {
         return String::new();
     }
-    categories.get(i).map(|c| if c.chars().count() > 42 { format!("{}…", c.chars().take(41).collect::<String>()) } else { c.clone() }).unwrap_or_default()
+    categories
+        .get(i)
+        .map(|c| {
+            if c.chars().count() > 42 {
+                format!("{}…", c.chars().take(41).collect::<String>())
+            } else {
+                c.clone()
+            }
+        })
+        .unwrap_or_default()
 }
 
 fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -85,10 +106,23 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let span = i64::try_from(n).unwrap_or(1) * 10;
     let keys: Vec<i64> = (0..span / 10).map(|i| i * 10 + 5).collect();
     let top = (b.max_total() * 1.1).max(1.0);
-    let longest = b.categories.iter().map(|c| c.chars().count().min(42)).max().unwrap_or(4);
-    let (w, h) = if b.horizontal { (960, 90 + 24 * u32::try_from(n).unwrap_or(40)) } else { (960, 420) };
+    let longest = b
+        .categories
+        .iter()
+        .map(|c| c.chars().count().min(42))
+        .max()
+        .unwrap_or(4);
+    let (w, h) = if b.horizontal {
+        (960, 90 + 24 * u32::try_from(n).unwrap_or(40))
+    } else {
+        (960, 420)
+    };
     // Vertical charts with many categories label every k-th bar so labels do not overlap.
-    let every = if b.horizontal { 1 } else { n.div_ceil(960 / (longest.max(4) * 7 + 8)).max(1) };
+    let every = if b.horizontal {
+        1
+    } else {
+        n.div_ceil(960 / (longest.max(4) * 7 + 8)).max(1)
+    };
     let root = SVGBackend::new(path, (w, h)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut builder = ChartBuilder::on(&root);
@@ -96,9 +130,16 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let fill = |i: usize| PALETTE[i % PALETTE.len()].mix(0.85).filled();
     if b.horizontal {
         let label_px = u32::try_from(longest * 7 + 16).unwrap_or(300).min(320);
-        let mut cc = builder.x_label_area_size(40).y_label_area_size(label_px).build_cartesian_2d(0.0..top, (0..span).with_key_points(keys))?;
+        let mut cc = builder
+            .x_label_area_size(40)
+            .y_label_area_size(label_px)
+            .build_cartesian_2d(0.0..top, (0..span).with_key_points(keys))?;
         let fmt = |v: &i64| label_at(&b.categories, *v, true, 1);
-        cc.configure_mesh().x_desc(b.value_label.as_str()).y_label_formatter(&fmt).disable_y_mesh().draw()?;
+        cc.configure_mesh()
+            .x_desc(b.value_label.as_str())
+            .y_label_formatter(&fmt)
+            .disable_y_mesh()
+            .draw()?;
         for (si, s) in b.series.iter().enumerate() {
             let mut base = vec![0.0; n];
             for prev in &b.series[..si] {
@@ -106,23 +147,42 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
                     base[i] += v;
                 }
             }
-            let rects = s.values.iter().enumerate().take(n).filter(|(_, v)| **v > 0.0).map(|(i, v)| {
-                let y = i64::try_from(n - 1 - i).unwrap_or(0) * 10;
-                Rectangle::new([(base[i], y + 2), (base[i] + v, y + 8)], fill(si))
-            });
+            let rects = s
+                .values
+                .iter()
+                .enumerate()
+                .take(n)
+                .filter(|(_, v)| **v > 0.0)
+                .map(|(i, v)| {
+                    let y = i64::try_from(n - 1 - i).unwrap_or(0) * 10;
+                    Rectangle::new([(base[i], y + 2), (base[i] + v, y + 8)], fill(si))
+                });
             let drawn = cc.draw_series(rects)?;
             if b.series.len() > 1 {
                 let c = fill(si);
-                drawn.label(s.label.as_str()).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c));
+                drawn
+                    .label(s.label.as_str())
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c));
             }
         }
         if b.series.len() > 1 {
-            cc.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+            cc.configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .draw()?;
         }
     } else {
-        let mut cc = builder.x_label_area_size(40).y_label_area_size(60).build_cartesian_2d((0..span).with_key_points(keys), 0.0..top)?;
+        let mut cc = builder
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((0..span).with_key_points(keys), 0.0..top)?;
         let fmt = |v: &i64| label_at(&b.categories, *v, false, every);
-        cc.configure_mesh().y_desc(b.value_label.as_str()).x_label_formatter(&fmt).disable_x_mesh().draw()?;
+        cc.configure_mesh()
+            .y_desc(b.value_label.as_str())
+            .x_label_formatter(&fmt)
+            .disable_x_mesh()
+            .draw()?;
         for (si, s) in b.series.iter().enumerate() {
             let mut base = vec![0.0; n];
             for prev in &b.series[..si] {
@@ -130,18 +190,30 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
                     base[i] += v;
                 }
             }
-            let rects = s.values.iter().enumerate().take(n).filter(|(_, v)| **v > 0.0).map(|(i, v)| {
-                let x = i64::try_from(i).unwrap_or(0) * 10;
-                Rectangle::new([(x + 2, base[i]), (x + 8, base[i] + v)], fill(si))
-            });
+            let rects = s
+                .values
+                .iter()
+                .enumerate()
+                .take(n)
+                .filter(|(_, v)| **v > 0.0)
+                .map(|(i, v)| {
+                    let x = i64::try_from(i).unwrap_or(0) * 10;
+                    Rectangle::new([(x + 2, base[i]), (x + 8, base[i] + v)], fill(si))
+                });
             let drawn = cc.draw_series(rects)?;
             if b.series.len() > 1 {
                 let c = fill(si);
-                drawn.label(s.label.as_str()).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c));
+                drawn
+                    .label(s.label.as_str())
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c));
             }
         }
         if b.series.len() > 1 {
-            cc.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+            cc.configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .draw()?;
         }
     }
     root.present()?;
@@ -161,13 +233,25 @@ mod tests {
                 title: "Root causes & <friends>".into(),
                 value_label: "incidents".into(),
                 categories: vec!["2025-01".into(), "2025-02".into(), "2025-03".into()],
-                series: vec![BarSeries { label: "redis".into(), values: vec![1.0, 0.0, 2.0] }, BarSeries { label: "pod".into(), values: vec![0.0, 3.0, 1.0] }],
+                series: vec![
+                    BarSeries {
+                        label: "redis".into(),
+                        values: vec![1.0, 0.0, 2.0],
+                    },
+                    BarSeries {
+                        label: "pod".into(),
+                        values: vec![0.0, 3.0, 1.0],
+                    },
+                ],
                 horizontal,
             };
             let p = t.path().join(format!("{horizontal}.svg"));
             render(&b, &p).unwrap();
             let text = std::fs::read_to_string(&p).unwrap();
-            assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{text}");
+            assert!(
+                text.starts_with("<svg") && text.trim_end().ends_with("</svg>"),
+                "{text}"
+            );
             assert!(text.contains("2025-02"));
             assert_eq!(b.max_total(), 3.0);
         }

@@ -54,8 +54,15 @@ impl Chart {
     /// The y range covering every finite point and reference.
     #[must_use]
     pub fn y_range(&self) -> (f64, f64) {
-        let ys = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).chain(self.hlines.iter().map(|h| h.0)).filter(|y| y.is_finite());
-        ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)))
+        let ys = self
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .chain(self.hlines.iter().map(|h| h.0))
+            .filter(|y| y.is_finite());
+        ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        })
     }
 }
 
@@ -80,17 +87,49 @@ fn base(ctx: &Context, file: &str, title: String, metric: &str) -> Chart {
     }
 }
 
-fn line(ctx: &Context, key: &SeriesKey, label: String, dash: Dash, color: Option<usize>) -> Option<Line> {
+fn line(
+    ctx: &Context,
+    key: &SeriesKey,
+    label: String,
+    dash: Dash,
+    color: Option<usize>,
+) -> Option<Line> {
     let v = ctx.get(key)?;
-    let points = v.values.iter().enumerate().map(|(i, y)| (ctx.time(i), *y)).collect();
-    Some(Line { label, points, dash, color })
+    let points = v
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, y)| (ctx.time(i), *y))
+        .collect();
+    Some(Line {
+        label,
+        points,
+        dash,
+        color,
+    })
 }
 
 /// The exact series (with its source), not the trusted one.
-fn line_exact(ctx: &Context, key: &SeriesKey, label: String, dash: Dash, color: Option<usize>) -> Option<Line> {
+fn line_exact(
+    ctx: &Context,
+    key: &SeriesKey,
+    label: String,
+    dash: Dash,
+    color: Option<usize>,
+) -> Option<Line> {
     let s = ctx.series().iter().find(|s| &s.key == key)?;
-    let points = s.values.iter().enumerate().map(|(i, y)| (ctx.time(i), *y)).collect();
-    Some(Line { label, points, dash, color })
+    let points = s
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, y)| (ctx.time(i), *y))
+        .collect();
+    Some(Line {
+        label,
+        points,
+        dash,
+        color,
+    })
 }
 
 /// The alert metric with the windows shaded and the alert marked.
@@ -98,8 +137,19 @@ fn line_exact(ctx: &Context, key: &SeriesKey, label: String, dash: Dash, color: 
 pub fn alert(ctx: &Context) -> Option<Chart> {
     let a = &ctx.spec.alert;
     let metric = ctx.aliased(&a.metric);
-    let mut c = base(ctx, "alert.svg", format!("{} {} (the alert)", a.entity, metric), metric);
-    c.lines.push(line(ctx, &SeriesKey::entity(&a.entity, metric), format!("{} {metric}", a.entity), Dash::Solid, Some(1))?);
+    let mut c = base(
+        ctx,
+        "alert.svg",
+        format!("{} {} (the alert)", a.entity, metric),
+        metric,
+    );
+    c.lines.push(line(
+        ctx,
+        &SeriesKey::entity(&a.entity, metric),
+        format!("{} {metric}", a.entity),
+        Dash::Solid,
+        Some(1),
+    )?);
     if let Some(onset) = ctx.scope.onset {
         c.markers.push((ctx.time(onset), "onset".into()));
     }
@@ -108,25 +158,68 @@ pub fn alert(ctx: &Context) -> Option<Chart> {
 
 /// Per-pod usage of one container against its limit, every source drawn (a second source
 /// dashed), so a disagreement is visible.
-fn container_vs_limit(ctx: &Context, svc: &str, container: &str, metric: &str, resource: &str, title: String) -> Option<Chart> {
+fn container_vs_limit(
+    ctx: &Context,
+    svc: &str,
+    container: &str,
+    metric: &str,
+    resource: &str,
+    title: String,
+) -> Option<Chart> {
     let mut c = base(ctx, "root-cause.svg", title, metric);
-    let mut sources: Vec<Option<String>> = ctx.series().iter().filter(|s| s.key.entity == svc && s.key.container == container && s.key.metric == metric && s.key.pod.is_some()).map(|s| s.key.source.clone()).collect();
+    let mut sources: Vec<Option<String>> = ctx
+        .series()
+        .iter()
+        .filter(|s| {
+            s.key.entity == svc
+                && s.key.container == container
+                && s.key.metric == metric
+                && s.key.pod.is_some()
+        })
+        .map(|s| s.key.source.clone())
+        .collect();
     sources.sort();
     sources.dedup();
     for (pi, pod) in ctx.topo.pods_of(svc).into_iter().enumerate() {
         for (si, src) in sources.iter().enumerate() {
-            let key = SeriesKey { pod: Some(pod.into()), container: container.into(), source: src.clone(), ..SeriesKey::entity(svc, metric) };
-            let label = format!("{pod}{}", src.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default());
-            if let Some(l) = line_exact(ctx, &key, label, if si == 0 { Dash::Solid } else { Dash::Dashed }, Some(pi)) {
+            let key = SeriesKey {
+                pod: Some(pod.into()),
+                container: container.into(),
+                source: src.clone(),
+                ..SeriesKey::entity(svc, metric)
+            };
+            let label = format!(
+                "{pod}{}",
+                src.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default()
+            );
+            if let Some(l) = line_exact(
+                ctx,
+                &key,
+                label,
+                if si == 0 { Dash::Solid } else { Dash::Dashed },
+                Some(pi),
+            ) {
                 c.lines.push(l);
             }
         }
     }
     if c.lines.is_empty() {
-        c.lines.push(line(ctx, &SeriesKey { container: container.into(), ..SeriesKey::entity(svc, metric) }, format!("{svc} {container}"), Dash::Solid, None)?);
+        c.lines.push(line(
+            ctx,
+            &SeriesKey {
+                container: container.into(),
+                ..SeriesKey::entity(svc, metric)
+            },
+            format!("{svc} {container}"),
+            Dash::Solid,
+            None,
+        )?);
     }
     if let Some(l) = ctx.limit(svc, None, container, resource) {
-        c.hlines.push((l, format!("limit {}", crate::evidence::sources::fmt_val(metric, l))));
+        c.hlines.push((
+            l,
+            format!("limit {}", crate::evidence::sources::fmt_val(metric, l)),
+        ));
     }
     Some(c)
 }
@@ -134,22 +227,54 @@ fn container_vs_limit(ctx: &Context, svc: &str, container: &str, metric: &str, r
 /// Client-side latency of every user of `dep` towards it: the peer comparison.
 #[must_use]
 pub fn peers(ctx: &Context, dep: &str, file: &str) -> Option<Chart> {
-    let mut c = base(ctx, file, format!("Client-side latency to {dep}, per service"), "dep_latency_ms");
+    let mut c = base(
+        ctx,
+        file,
+        format!("Client-side latency to {dep}, per service"),
+        "dep_latency_ms",
+    );
     for (i, u) in ctx.topo.users_of(dep).into_iter().enumerate() {
-        if let Some(l) = line(ctx, &SeriesKey { target: Some(dep.into()), ..SeriesKey::entity(u, "dep_latency_ms") }, format!("{u} → {dep}"), Dash::Solid, Some(i)) {
+        if let Some(l) = line(
+            ctx,
+            &SeriesKey {
+                target: Some(dep.into()),
+                ..SeriesKey::entity(u, "dep_latency_ms")
+            },
+            format!("{u} → {dep}"),
+            Dash::Solid,
+            Some(i),
+        ) {
             c.lines.push(l);
         }
     }
-    if let Some(l) = line(ctx, &SeriesKey::entity(dep, "server_latency_ms"), format!("{dep} server side"), Dash::Dashed, Some(7)) {
+    if let Some(l) = line(
+        ctx,
+        &SeriesKey::entity(dep, "server_latency_ms"),
+        format!("{dep} server side"),
+        Dash::Dashed,
+        Some(7),
+    ) {
         c.lines.push(l);
     }
     (!c.lines.is_empty()).then_some(c)
 }
 
-fn entity_lines(ctx: &Context, file: &str, title: String, metric: &str, entities: &[&str]) -> Option<Chart> {
+fn entity_lines(
+    ctx: &Context,
+    file: &str,
+    title: String,
+    metric: &str,
+    entities: &[&str],
+) -> Option<Chart> {
     let mut c = base(ctx, file, title, metric);
     for (i, e) in entities.iter().enumerate() {
-        if let Some(l) = line(ctx, &SeriesKey::entity(e, metric), format!("{e}"), Dash::Solid, Some(i)) {
+        if let Some(l) = line(
+            ctx,
+            &SeriesKey::entity(e, metric),
+            format!("{e}"),
+            Dash::Solid,
+            Some(i),
+        ) {
             c.lines.push(l);
         }
     }
@@ -162,26 +287,103 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
     let rc = verdict.root_cause.as_ref()?;
     let who = rc.culprit.as_str();
     let mut c = match rc.kind {
-        Kind::Sidecar => container_vs_limit(ctx, who, SIDECAR, "cpu_cores", "cpu", format!("{who} sidecar CPU per pod against its limit")),
-        Kind::CpuSaturation => container_vs_limit(ctx, who, APP, "cpu_cores", "cpu", format!("{who} app CPU per pod against its limit")),
-        Kind::MemoryPressure => container_vs_limit(ctx, who, APP, "mem_rss_bytes", "mem", format!("{who} app RSS per pod against its limit")),
-        Kind::TrafficSpike => entity_lines(ctx, "root-cause.svg", format!("Requests per second at {who}"), "requests_per_s", &[who]),
-        Kind::Mysql | Kind::Redis | Kind::StorageFailover => peers(ctx, who, "root-cause.svg").or_else(|| entity_lines(ctx, "root-cause.svg", format!("{who} server latency"), "server_latency_ms", &[who])),
+        Kind::Sidecar => container_vs_limit(
+            ctx,
+            who,
+            SIDECAR,
+            "cpu_cores",
+            "cpu",
+            format!("{who} sidecar CPU per pod against its limit"),
+        ),
+        Kind::CpuSaturation => container_vs_limit(
+            ctx,
+            who,
+            APP,
+            "cpu_cores",
+            "cpu",
+            format!("{who} app CPU per pod against its limit"),
+        ),
+        Kind::MemoryPressure => container_vs_limit(
+            ctx,
+            who,
+            APP,
+            "mem_rss_bytes",
+            "mem",
+            format!("{who} app RSS per pod against its limit"),
+        ),
+        Kind::TrafficSpike => entity_lines(
+            ctx,
+            "root-cause.svg",
+            format!("Requests per second at {who}"),
+            "requests_per_s",
+            &[who],
+        ),
+        Kind::Mysql | Kind::Redis | Kind::StorageFailover => peers(ctx, who, "root-cause.svg")
+            .or_else(|| {
+                entity_lines(
+                    ctx,
+                    "root-cause.svg",
+                    format!("{who} server latency"),
+                    "server_latency_ms",
+                    &[who],
+                )
+            }),
         Kind::ThirdParty => peers(ctx, who, "root-cause.svg"),
-        Kind::CodeChange => entity_lines(ctx, "root-cause.svg", format!("Errors per second at {who}"), "errors_per_s", &[who]),
+        Kind::CodeChange => entity_lines(
+            ctx,
+            "root-cause.svg",
+            format!("Errors per second at {who}"),
+            "errors_per_s",
+            &[who],
+        ),
         Kind::Ingress => {
             let mut es = vec![who];
-            es.extend(ctx.topo.behind.get(who).map(|s| s.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default());
-            entity_lines(ctx, "root-cause.svg", format!("p99 latency at {who} and the services behind it"), "latency_p99_ms", &es)
+            es.extend(
+                ctx.topo
+                    .behind
+                    .get(who)
+                    .map(|s| s.iter().map(String::as_str).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            );
+            entity_lines(
+                ctx,
+                "root-cause.svg",
+                format!("p99 latency at {who} and the services behind it"),
+                "latency_p99_ms",
+                &es,
+            )
         }
         Kind::Node => {
-            let mut c = base(ctx, "root-cause.svg", format!("p99 latency of pods on {who} and their replicas elsewhere"), "latency_p99_ms");
+            let mut c = base(
+                ctx,
+                "root-cause.svg",
+                format!("p99 latency of pods on {who} and their replicas elsewhere"),
+                "latency_p99_ms",
+            );
             for (i, p) in ctx.topo.pods_on(who).into_iter().take(6).enumerate() {
-                let Some(svc) = ctx.topo.pod_entity.get(p) else { continue };
+                let Some(svc) = ctx.topo.pod_entity.get(p) else {
+                    continue;
+                };
                 for q in ctx.topo.pods_of(svc).into_iter().take(3) {
                     let dash = if q == p { Dash::Solid } else { Dash::Dashed };
-                    let label = format!("{q}{}", if q == p { format!(" (on {who})") } else { String::new() });
-                    if let Some(l) = line(ctx, &SeriesKey { pod: Some(q.into()), ..SeriesKey::entity(svc, "latency_p99_ms") }, label, dash, Some(i)) {
+                    let label = format!(
+                        "{q}{}",
+                        if q == p {
+                            format!(" (on {who})")
+                        } else {
+                            String::new()
+                        }
+                    );
+                    if let Some(l) = line(
+                        ctx,
+                        &SeriesKey {
+                            pod: Some(q.into()),
+                            ..SeriesKey::entity(svc, "latency_p99_ms")
+                        },
+                        label,
+                        dash,
+                        Some(i),
+                    ) {
                         c.lines.push(l);
                     }
                 }
@@ -190,10 +392,24 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
         }
         Kind::Pod => {
             let svc = ctx.topo.pod_entity.get(who)?;
-            let mut c = base(ctx, "root-cause.svg", format!("p99 latency of {who} and its siblings"), "latency_p99_ms");
+            let mut c = base(
+                ctx,
+                "root-cause.svg",
+                format!("p99 latency of {who} and its siblings"),
+                "latency_p99_ms",
+            );
             for (i, q) in ctx.topo.pods_of(svc).into_iter().enumerate() {
                 let dash = if q == who { Dash::Solid } else { Dash::Dashed };
-                if let Some(l) = line(ctx, &SeriesKey { pod: Some(q.into()), ..SeriesKey::entity(svc, "latency_p99_ms") }, q.to_string(), dash, Some(i)) {
+                if let Some(l) = line(
+                    ctx,
+                    &SeriesKey {
+                        pod: Some(q.into()),
+                        ..SeriesKey::entity(svc, "latency_p99_ms")
+                    },
+                    q.to_string(),
+                    dash,
+                    Some(i),
+                ) {
                     c.lines.push(l);
                 }
             }
@@ -201,7 +417,13 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
         }
         Kind::Network => {
             let nodes = ctx.topo.of_kind(crate::model::EntityKind::Node);
-            entity_lines(ctx, "root-cause.svg", "Network errors per node".into(), "net_errors_per_s", &nodes)
+            entity_lines(
+                ctx,
+                "root-cause.svg",
+                "Network errors per node".into(),
+                "net_errors_per_s",
+                &nodes,
+            )
         }
     }?;
     for e in &ctx.events {
@@ -215,9 +437,10 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
 /// The peer comparison that eliminated a storage hypothesis, if one did.
 #[must_use]
 pub fn eliminated_storage(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
-    let h = verdict
-        .hypotheses
-        .iter()
-        .find(|h| matches!(h.kind, Kind::Mysql | Kind::Redis) && h.status == crate::rules::Status::Eliminated && h.rule == "peer-sharing-storage-healthy")?;
+    let h = verdict.hypotheses.iter().find(|h| {
+        matches!(h.kind, Kind::Mysql | Kind::Redis)
+            && h.status == crate::rules::Status::Eliminated
+            && h.rule == "peer-sharing-storage-healthy"
+    })?;
     peers(ctx, &h.culprit, "peers.svg")
 }

@@ -22,7 +22,13 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
     let mut md = String::from("## Log evidence\n\n");
     let mut entities: Vec<&str> = ctx.scope.affected();
     entities.retain(|e| ctx.logs.has_logs(e));
-    let quiet: Vec<&str> = ctx.logs.lines.keys().map(String::as_str).filter(|e| !entities.contains(e) && ctx.logs.notable_of(e).next().is_none()).collect();
+    let quiet: Vec<&str> = ctx
+        .logs
+        .lines
+        .keys()
+        .map(String::as_str)
+        .filter(|e| !entities.contains(e) && ctx.logs.notable_of(e).next().is_none())
+        .collect();
     let mut any = false;
     for e in &entities {
         let top: Vec<_> = ctx.logs.notable_of(e).take(TOP).collect();
@@ -31,11 +37,27 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         }
         any = true;
         let (b, i) = ctx.logs.lines[*e];
-        let _ = writeln!(md, "**{e}** ({b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline | Incident | First seen |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            md,
+            "**{e}** ({b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline | Incident | First seen |\n|---|---|---|---|---|"
+        );
         for t in top {
-            let first = t.first_seen.map_or_else(String::new, |f| fmt_ms(f, "%H:%M:%S"));
-            let tag = if t.new { "new" } else { &format!("×{:.0}", t.ratio) };
-            let _ = writeln!(md, "| `{}` | {:?} | {} | {} ({tag}) | {first} |", esc(&t.template), t.severity, t.baseline, t.incident);
+            let first = t
+                .first_seen
+                .map_or_else(String::new, |f| fmt_ms(f, "%H:%M:%S"));
+            let tag = if t.new {
+                "new"
+            } else {
+                &format!("×{:.0}", t.ratio)
+            };
+            let _ = writeln!(
+                md,
+                "| `{}` | {:?} | {} | {} ({tag}) | {first} |",
+                esc(&t.template),
+                t.severity,
+                t.baseline,
+                t.incident
+            );
         }
         md.push('\n');
     }
@@ -43,7 +65,11 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         md.push_str("No degraded entity logs anything new or surging.\n\n");
     }
     if !quiet.is_empty() {
-        let _ = writeln!(md, "Nothing new or surging in the logs of {}.\n", quiet.join(", "));
+        let _ = writeln!(
+            md,
+            "Nothing new or surging in the logs of {}.\n",
+            quiet.join(", ")
+        );
     }
     if let Some(file) = chart {
         let _ = writeln!(md, "![log template rates](charts/{file})\n");
@@ -54,7 +80,10 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
 /// Lines per minute of the top templates of the alerting (or first degraded) entity.
 #[must_use]
 pub fn chart(ctx: &Context) -> Option<Chart> {
-    let entity = [ctx.spec.alert.entity.as_str()].into_iter().chain(ctx.scope.affected()).find(|e| ctx.logs.notable_of(e).next().is_some())?;
+    let entity = [ctx.spec.alert.entity.as_str()]
+        .into_iter()
+        .chain(ctx.scope.affected())
+        .find(|e| ctx.logs.notable_of(e).next().is_some())?;
     let g = ctx.aligned.grid;
     let per_min = 60_000.0 / g.step as f64;
     let lines = ctx
@@ -64,7 +93,17 @@ pub fn chart(ctx: &Context) -> Option<Chart> {
         .enumerate()
         .map(|(i, t)| {
             let label: String = t.template.chars().take(60).collect();
-            Line { label, points: t.counts.iter().enumerate().map(|(b, c)| (g.time(b), f64::from(*c) * per_min)).collect(), dash: Dash::Solid, color: Some(i) }
+            Line {
+                label,
+                points: t
+                    .counts
+                    .iter()
+                    .enumerate()
+                    .map(|(b, c)| (g.time(b), f64::from(*c) * per_min))
+                    .collect(),
+                dash: Dash::Solid,
+                color: Some(i),
+            }
         })
         .collect();
     Some(Chart {

@@ -25,14 +25,34 @@ fn utc(ms: i64) -> String {
 pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&str>) -> String {
     let (ctx, v) = (&an.ctx, &an.verdict);
     let mut md = String::new();
-    let title = ctx.spec.title.clone().unwrap_or_else(|| format!("{} on {}", ctx.spec.alert.metric, ctx.spec.alert.entity));
+    let title = ctx
+        .spec
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} on {}", ctx.spec.alert.metric, ctx.spec.alert.entity));
     let w = ctx.windows;
     let _ = writeln!(md, "# Postmortem: {title}\n");
     let _ = writeln!(md, "| | |\n|---|---|");
     let _ = writeln!(md, "| Incident | `{}` |", ctx.id);
-    let _ = writeln!(md, "| Alert | `{}` {} at {} |", ctx.spec.alert.entity, ctx.spec.alert.metric, Instant(w.fired_at));
-    let _ = writeln!(md, "| Incident window | {} – {} |", utc(w.start), fmt_ms(w.end, "%H:%M UTC"));
-    let _ = writeln!(md, "| Baseline | {} – {} |", utc(w.baseline_start), fmt_ms(w.baseline_end, "%H:%M UTC"));
+    let _ = writeln!(
+        md,
+        "| Alert | `{}` {} at {} |",
+        ctx.spec.alert.entity,
+        ctx.spec.alert.metric,
+        Instant(w.fired_at)
+    );
+    let _ = writeln!(
+        md,
+        "| Incident window | {} – {} |",
+        utc(w.start),
+        fmt_ms(w.end, "%H:%M UTC")
+    );
+    let _ = writeln!(
+        md,
+        "| Baseline | {} – {} |",
+        utc(w.baseline_start),
+        fmt_ms(w.baseline_end, "%H:%M UTC")
+    );
     let _ = writeln!(
         md,
         "| Archive | `{}`: {} metric files, {} samples, {} log lines, {} events; grid step {} s |",
@@ -56,7 +76,11 @@ pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&
     scope(&mut md, ctx);
     let _ = writeln!(md, "## Timeline (UTC)\n\n| Time | Event |\n|---|---|");
     for (t, text) in timeline(ctx, v) {
-        let day = if fmt_ms(t, "%Y-%m-%d") == fmt_ms(w.fired_at, "%Y-%m-%d") { fmt_ms(t, "%H:%M:%S") } else { fmt_ms(t, "%Y-%m-%d %H:%M") };
+        let day = if fmt_ms(t, "%Y-%m-%d") == fmt_ms(w.fired_at, "%Y-%m-%d") {
+            fmt_ms(t, "%H:%M:%S")
+        } else {
+            fmt_ms(t, "%Y-%m-%d %H:%M")
+        };
         let _ = writeln!(md, "| {day} | {} |", esc(&text));
     }
     md.push('\n');
@@ -67,7 +91,10 @@ pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&
     }
     let _ = writeln!(md, "## Data-quality and configuration findings\n");
     if v.findings.is_empty() {
-        let _ = writeln!(md, "None: every series came from one source or the sources agreed.\n");
+        let _ = writeln!(
+            md,
+            "None: every series came from one source or the sources agreed.\n"
+        );
     } else {
         for f in &v.findings {
             let _ = writeln!(md, "- **{}** (`{}`): {}", f.kind, f.entity, f.detail);
@@ -81,29 +108,71 @@ pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&
 }
 
 fn scope(md: &mut String, ctx: &Context) {
-    let _ = writeln!(md, "## Scope\n\n| Entity | Kind | State | Evidence |\n|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "## Scope\n\n| Entity | Kind | State | Evidence |\n|---|---|---|---|"
+    );
     let mut rows: Vec<(u8, &String, String, String)> = Vec::new();
     for e in &ctx.topo.entities {
         let kind = EntityKind::of(e);
         let (rank, state, ev) = match ctx.scope.entities.get(e) {
             Some(h) if h.affected => (0, "**degraded**".to_string(), h.brief(4)),
-            Some(_) => (1, "healthy".to_string(), "latency, errors and dependencies within baseline".into()),
-            None if matches!(kind, EntityKind::Service | EntityKind::Ingress) => (2, "no data".to_string(), "no symptom metrics in the archive".into()),
+            Some(_) => (
+                1,
+                "healthy".to_string(),
+                "latency, errors and dependencies within baseline".into(),
+            ),
+            None if matches!(kind, EntityKind::Service | EntityKind::Ingress) => (
+                2,
+                "no data".to_string(),
+                "no symptom metrics in the archive".into(),
+            ),
             None => continue,
         };
-        rows.push((rank, e, format!("{} {}", kind.label(), if kind == EntityKind::Service { "" } else { "" }).trim().to_string(), format!("{state} | {}", esc(&ev))));
+        rows.push((
+            rank,
+            e,
+            format!(
+                "{} {}",
+                kind.label(),
+                if kind == EntityKind::Service { "" } else { "" }
+            )
+            .trim()
+            .to_string(),
+            format!("{state} | {}", esc(&ev)),
+        ));
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
     for (_, e, kind, rest) in rows {
         let _ = writeln!(md, "| `{e}` | {kind} | {rest} |");
     }
-    let pods: Vec<(&String, &crate::evidence::Health)> = ctx.scope.pods.iter().filter(|(p, _)| ctx.topo.pod_entity.get(*p).is_some_and(|s| ctx.scope.of(s).affected)).collect();
+    let pods: Vec<(&String, &crate::evidence::Health)> = ctx
+        .scope
+        .pods
+        .iter()
+        .filter(|(p, _)| {
+            ctx.topo
+                .pod_entity
+                .get(*p)
+                .is_some_and(|s| ctx.scope.of(s).affected)
+        })
+        .collect();
     if !pods.is_empty() {
-        let _ = writeln!(md, "\nPods of the degraded services:\n\n| Pod | Service | Node | State |\n|---|---|---|---|");
+        let _ = writeln!(
+            md,
+            "\nPods of the degraded services:\n\n| Pod | Service | Node | State |\n|---|---|---|---|"
+        );
         for (p, h) in pods {
             let svc = ctx.topo.pod_entity.get(p).map_or("", String::as_str);
             let node = ctx.topo.node_of(p).unwrap_or("?");
-            let state = if h.affected { format!("**degraded**: {}", h.symptoms.first().map_or("", String::as_str)) } else { "healthy".into() };
+            let state = if h.affected {
+                format!(
+                    "**degraded**: {}",
+                    h.symptoms.first().map_or("", String::as_str)
+                )
+            } else {
+                "healthy".into()
+            };
             let _ = writeln!(md, "| `{p}` | {svc} | {node} | {} |", esc(&state));
         }
     }
@@ -121,13 +190,23 @@ fn funnel(md: &mut String, an: &Analysis) {
         count(Status::Eliminated),
         count(Status::Inconclusive)
     );
-    let _ = writeln!(md, "| Layer | Candidate | Status | Rule | Evidence |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| Layer | Candidate | Status | Rule | Evidence |\n|---|---|---|---|---|"
+    );
     for h in &v.hypotheses {
         let status = match h.status {
             Status::Supported => "**supported**".to_string(),
             s => s.to_string(),
         };
-        let _ = writeln!(md, "| {} | `{}` | {status} | `{}` | {} |", h.kind, h.culprit, h.rule, esc(&h.evidence));
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {status} | `{}` | {} |",
+            h.kind,
+            h.culprit,
+            h.rule,
+            esc(&h.evidence)
+        );
     }
     md.push('\n');
 }
@@ -137,7 +216,14 @@ fn root_cause(md: &mut String, an: &Analysis, charts: &[(String, String)]) {
     let _ = writeln!(md, "## Root cause and trigger\n");
     match &v.root_cause {
         Some(rc) => {
-            let _ = writeln!(md, "**Root cause:** {} of `{}` (`{}`, confidence {:.2}).\n", rc.kind.layer(), rc.culprit, rc.kind, rc.confidence);
+            let _ = writeln!(
+                md,
+                "**Root cause:** {} (`{}` `{}`, confidence {:.2}).\n",
+                rc.kind.describe(&rc.culprit),
+                rc.kind,
+                rc.culprit,
+                rc.confidence
+            );
             if let Some(h) = v.hypothesis(rc.kind, &rc.culprit) {
                 for o in h.outcomes.iter().filter(|o| o.status == Status::Supported) {
                     let _ = writeln!(md, "- `{}`: {}", o.rule, o.evidence);
@@ -145,20 +231,32 @@ fn root_cause(md: &mut String, an: &Analysis, charts: &[(String, String)]) {
             }
         }
         None => {
-            let _ = writeln!(md, "**Root cause: not determined.** No hypothesis is supported clearly enough over the others. Surviving hypotheses, best first:\n");
+            let _ = writeln!(
+                md,
+                "**Root cause: not determined.** No hypothesis is supported clearly enough over the others. Surviving hypotheses, best first:\n"
+            );
             for r in v.ranking.iter().take(8) {
                 let _ = writeln!(md, "- `{}` `{}` (score {:.2})", r.kind, r.culprit, r.score);
             }
         }
     }
     if let Some(t) = &v.trigger {
-        let _ = writeln!(md, "\n**Trigger:** {} at `{}` (`{}`).\n", t.kind.layer(), t.culprit, t.kind);
+        let _ = writeln!(
+            md,
+            "\n**Trigger:** {} (`{}` `{}`).\n",
+            t.kind.describe(&t.culprit),
+            t.kind,
+            t.culprit
+        );
         if let Some(h) = v.hypothesis(t.kind, &t.culprit) {
             let _ = writeln!(md, "- `{}`: {}", h.rule, h.evidence);
         }
     }
     md.push('\n');
-    for (file, caption) in charts.iter().filter(|c| c.0 != "alert.svg" && !c.0.starts_with("logs")) {
+    for (file, caption) in charts
+        .iter()
+        .filter(|c| c.0 != "alert.svg" && !c.0.starts_with("logs"))
+    {
         let _ = writeln!(md, "![{caption}](charts/{file})\n");
     }
 }
@@ -184,15 +282,31 @@ fn remediation_section(md: &mut String, an: &Analysis) {
 }
 
 fn coverage(md: &mut String, an: &Analysis) {
-    let untested: Vec<_> = an.verdict.hypotheses.iter().flat_map(|h| h.outcomes.iter().map(move |o| (h, o))).filter(|(_, o)| o.evidence.starts_with("not testable")).collect();
+    let untested: Vec<_> = an
+        .verdict
+        .hypotheses
+        .iter()
+        .flat_map(|h| h.outcomes.iter().map(move |o| (h, o)))
+        .filter(|(_, o)| o.evidence.starts_with("not testable"))
+        .collect();
     let _ = writeln!(md, "## Coverage\n");
     if untested.is_empty() {
         let _ = writeln!(md, "Every rule had the data it needed.\n");
         return;
     }
-    let _ = writeln!(md, "Checks that could not run for lack of data (the hypothesis stays open unless another rule decided it):\n\n| Layer | Candidate | Rule | Missing |\n|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "Checks that could not run for lack of data (the hypothesis stays open unless another rule decided it):\n\n| Layer | Candidate | Rule | Missing |\n|---|---|---|---|"
+    );
     for (h, o) in untested {
-        let _ = writeln!(md, "| {} | `{}` | `{}` | {} |", h.kind, h.culprit, o.rule, esc(o.evidence.trim_start_matches("not testable: ")));
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | `{}` | {} |",
+            h.kind,
+            h.culprit,
+            o.rule,
+            esc(o.evidence.trim_start_matches("not testable: "))
+        );
     }
     md.push('\n');
 }
@@ -209,8 +323,24 @@ fn appendix(md: &mut String) {
     let _ = writeln!(md, "| Rule | Tests | What it rules out |\n|---|---|---|");
     for r in RULES {
         let i = r.info();
-        let first = i.doc.split("## What it rules out").nth(1).unwrap_or("").split("##").next().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+        let first = i
+            .doc
+            .split("## What it rules out")
+            .nth(1)
+            .unwrap_or("")
+            .split("##")
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let kinds: Vec<&str> = i.kinds.iter().map(|k| k.as_str()).collect();
-        let _ = writeln!(md, "| `{}` | {} | {} |", i.id, kinds.join(", "), esc(&first));
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} |",
+            i.id,
+            kinds.join(", "),
+            esc(&first)
+        );
     }
 }

@@ -40,7 +40,10 @@ pub fn write(an: &Analysis, out: &Path) -> Result<Vec<String>> {
         svg::render(c, &out.join("charts").join(&c.file))?;
         written.push((c.file.clone(), c.title.clone()));
     }
-    let log_chart = written.iter().find(|w| w.0 == "logs.svg").map(|w| w.0.as_str());
+    let log_chart = written
+        .iter()
+        .find(|w| w.0 == "logs.svg")
+        .map(|w| w.0.as_str());
     let log_section = logs::section(&an.ctx, log_chart);
     let md = markdown::render(an, &written, log_section.as_deref());
     let md_path = out.join("postmortem.md");

@@ -104,7 +104,12 @@ pub fn for_root_cause(kind: Kind, who: &str) -> Vec<(Action, String)> {
 #[must_use]
 pub fn for_trigger(kind: Kind, who: &str) -> Vec<(Action, String)> {
     match kind {
-        Kind::TrafficSpike => vec![(Action::Prevent, format!("Load-test {who} at twice the peak it saw here, proxies included, to find the next limit before traffic does."))],
+        Kind::TrafficSpike => vec![(
+            Action::Prevent,
+            format!(
+                "Load-test {who} at twice the peak it saw here, proxies included, to find the next limit before traffic does."
+            ),
+        )],
         _ => Vec::new(),
     }
 }

@@ -37,34 +37,95 @@ impl Rule for AffectedPodsSpanNodes {
     fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
         let id = Self::INFO.id;
         let node = h.culprit.as_str();
-        let on_node: Vec<&str> = ctx.topo.pods_on(node).into_iter().filter(|p| ctx.scope.pod(p).testable).collect();
+        let on_node: Vec<&str> = ctx
+            .topo
+            .pods_on(node)
+            .into_iter()
+            .filter(|p| ctx.scope.pod(p).testable)
+            .collect();
         if on_node.is_empty() {
-            return Some(Outcome::inconclusive(id, format!("not testable: no pod on {node} has per-pod symptom data")));
+            return Some(Outcome::inconclusive(
+                id,
+                format!("not testable: no pod on {node} has per-pod symptom data"),
+            ));
         }
         let in_scope = super::hypotheses::scope_services(ctx);
         let mut spanning = Vec::new();
         for pod in on_node.iter().filter(|p| ctx.scope.pod(p).affected) {
-            let Some(svc) = ctx.topo.pod_entity.get(*pod).filter(|s| in_scope.contains(*s)) else { continue };
-            let siblings: Vec<&str> = ctx.topo.pods_of(svc).into_iter().filter(|p| p != pod && ctx.scope.pod(p).testable).collect();
-            let healthy_elsewhere = siblings.iter().any(|p| !ctx.scope.pod(p).affected && ctx.topo.node_of(p) != Some(node));
+            let Some(svc) = ctx
+                .topo
+                .pod_entity
+                .get(*pod)
+                .filter(|s| in_scope.contains(*s))
+            else {
+                continue;
+            };
+            let siblings: Vec<&str> = ctx
+                .topo
+                .pods_of(svc)
+                .into_iter()
+                .filter(|p| p != pod && ctx.scope.pod(p).testable)
+                .collect();
+            let healthy_elsewhere = siblings
+                .iter()
+                .any(|p| !ctx.scope.pod(p).affected && ctx.topo.node_of(p) != Some(node));
             if healthy_elsewhere {
                 return None; // a node-local split: node-pods-degrade-together decides
             }
-            let nodes: BTreeSet<&str> = ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.scope.pod(p).affected).filter_map(|p| ctx.topo.node_of(p)).collect();
+            let nodes: BTreeSet<&str> = ctx
+                .topo
+                .pods_of(svc)
+                .into_iter()
+                .filter(|p| ctx.scope.pod(p).affected)
+                .filter_map(|p| ctx.topo.node_of(p))
+                .collect();
             if nodes.len() >= 2 {
-                let n = ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.scope.pod(p).affected).count();
-                spanning.push(format!("the {n} degraded {svc} pods sit on {} different nodes ({})", nodes.len(), nodes.into_iter().collect::<Vec<_>>().join(", ")));
+                let n = ctx
+                    .topo
+                    .pods_of(svc)
+                    .into_iter()
+                    .filter(|p| ctx.scope.pod(p).affected)
+                    .count();
+                spanning.push(format!(
+                    "the {n} degraded {svc} pods sit on {} different nodes ({})",
+                    nodes.len(),
+                    nodes.into_iter().collect::<Vec<_>>().join(", ")
+                ));
             }
         }
         if !spanning.is_empty() {
             spanning.dedup();
-            return Some(Outcome::eliminated(id, 0.8, format!("{}, degraded alike, so {node} alone does not explain them", spanning.join("; "))));
+            return Some(Outcome::eliminated(
+                id,
+                0.8,
+                format!(
+                    "{}, degraded alike, so {node} alone does not explain them",
+                    spanning.join("; ")
+                ),
+            ));
         }
-        let sick_in_scope = on_node.iter().any(|p| ctx.scope.pod(p).affected && ctx.topo.pod_entity.get(*p).is_some_and(|s| in_scope.contains(s)));
+        let sick_in_scope = on_node.iter().any(|p| {
+            ctx.scope.pod(p).affected
+                && ctx
+                    .topo
+                    .pod_entity
+                    .get(*p)
+                    .is_some_and(|s| in_scope.contains(s))
+        });
         if !sick_in_scope {
-            return Some(Outcome::eliminated(id, 0.7, format!("none of the {} pods with data on {node} belongs to a degraded service and is degraded", on_node.len())));
+            return Some(Outcome::eliminated(
+                id,
+                0.7,
+                format!(
+                    "none of the {} pods with data on {node} belongs to a degraded service and is degraded",
+                    on_node.len()
+                ),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("degraded pods on {node} have no siblings with data elsewhere to compare")))
+        Some(Outcome::inconclusive(
+            id,
+            format!("degraded pods on {node} have no siblings with data elsewhere to compare"),
+        ))
     }
 }
 
@@ -78,10 +139,14 @@ mod tests {
     fn pods(f: Fixture, slow: &[(&str, &str)], fine: &[(&str, &str)]) -> Fixture {
         let mut f = f;
         for (p, n) in slow {
-            f = f.step(kp("api", p, "app", "latency_p99_ms"), 100.0, 500.0).place(p, n);
+            f = f
+                .step(kp("api", p, "app", "latency_p99_ms"), 100.0, 500.0)
+                .place(p, n);
         }
         for (p, n) in fine {
-            f = f.flat(kp("api", p, "app", "latency_p99_ms"), 100.0).place(p, n);
+            f = f
+                .flat(kp("api", p, "app", "latency_p99_ms"), 100.0)
+                .place(p, n);
         }
         f
     }
@@ -92,20 +157,32 @@ mod tests {
 
     #[test]
     fn eliminated_when_slow_pods_span_three_nodes() {
-        let f = pods(Fixture::new("api").slow_service("api"), &[("api-1", "a"), ("api-2", "b"), ("api-3", "c")], &[]);
+        let f = pods(
+            Fixture::new("api").slow_service("api"),
+            &[("api-1", "a"), ("api-2", "b"), ("api-3", "c")],
+            &[],
+        );
         let o = eval(f, "node:a").unwrap();
         insta::assert_snapshot!(o, @"eliminated (0.80): the 3 degraded api pods sit on 3 different nodes (node:a, node:b, node:c), degraded alike, so node:a alone does not explain them");
     }
 
     #[test]
     fn silent_when_the_node_splits_a_service() {
-        let f = pods(Fixture::new("api").slow_service("api"), &[("api-1", "a")], &[("api-2", "b")]);
+        let f = pods(
+            Fixture::new("api").slow_service("api"),
+            &[("api-1", "a")],
+            &[("api-2", "b")],
+        );
         assert_eq!(eval(f, "node:a"), None);
     }
 
     #[test]
     fn inconclusive_without_pod_data() {
-        let o = eval(Fixture::new("api").slow_service("api").place("api-1", "a"), "node:a").unwrap();
+        let o = eval(
+            Fixture::new("api").slow_service("api").place("api-1", "a"),
+            "node:a",
+        )
+        .unwrap();
         assert_eq!(o.status, Status::Inconclusive, "{o}");
     }
 }

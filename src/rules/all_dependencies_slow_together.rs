@@ -37,7 +37,10 @@ impl Rule for AllDependenciesSlowTogether {
         let mut together = Vec::new();
         let mut slow_callers = 0;
         for caller in ctx.topo.users_of(dep) {
-            if !ctx.dep(caller, dep, "dep_latency_ms").is_some_and(|v| v.score.up(DEP_LATENCY_RISE)) {
+            if !ctx
+                .dep(caller, dep, "dep_latency_ms")
+                .is_some_and(|v| v.score.up(DEP_LATENCY_RISE))
+            {
                 continue;
             }
             slow_callers += 1;
@@ -46,20 +49,43 @@ impl Rule for AllDependenciesSlowTogether {
                 .deps_of(caller)
                 .into_iter()
                 .filter(|d| *d != dep)
-                .filter_map(|d| ctx.dep(caller, d, "dep_latency_ms").filter(|v| v.score.testable()).map(|v| (d, v.score.rel, v.score.up(DEP_LATENCY_RISE))))
+                .filter_map(|d| {
+                    ctx.dep(caller, d, "dep_latency_ms")
+                        .filter(|v| v.score.testable())
+                        .map(|v| (d, v.score.rel, v.score.up(DEP_LATENCY_RISE)))
+                })
                 .collect();
             if others.len() >= 2 && others.iter().all(|o| o.2) {
-                let list: Vec<String> = others.iter().map(|(d, r, _)| format!("{d} {:+.0}%", r * 100.0)).collect();
-                together.push(format!("{caller} got slower to all {} of its dependencies at once ({dep} and {})", others.len() + 1, list.join(", ")));
+                let list: Vec<String> = others
+                    .iter()
+                    .map(|(d, r, _)| format!("{d} {:+.0}%", r * 100.0))
+                    .collect();
+                together.push(format!(
+                    "{caller} got slower to all {} of its dependencies at once ({dep} and {})",
+                    others.len() + 1,
+                    list.join(", ")
+                ));
             }
         }
         if slow_callers == 0 {
             return None;
         }
         if together.len() == slow_callers {
-            return Some(Outcome::eliminated(id, 0.6, format!("{}: a common cause on the caller's side, not {dep}", together.join("; "))));
+            return Some(Outcome::eliminated(
+                id,
+                0.6,
+                format!(
+                    "{}: a common cause on the caller's side, not {dep}",
+                    together.join("; ")
+                ),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("{slow_callers} callers got slower to {dep} without all their other dependencies slowing")))
+        Some(Outcome::inconclusive(
+            id,
+            format!(
+                "{slow_callers} callers got slower to {dep} without all their other dependencies slowing"
+            ),
+        ))
     }
 }
 
@@ -71,7 +97,10 @@ mod tests {
     use crate::rules::Status;
 
     fn fx() -> Fixture {
-        Fixture::new("a").slow_service("a").depends("a", &["redis:c", "mysql:d", "http:v"]).step(kd("a", "redis:c", "dep_latency_ms"), 1.0, 10.0)
+        Fixture::new("a")
+            .slow_service("a")
+            .depends("a", &["redis:c", "mysql:d", "http:v"])
+            .step(kd("a", "redis:c", "dep_latency_ms"), 1.0, 10.0)
     }
 
     fn eval(f: Fixture) -> Option<Outcome> {
@@ -80,19 +109,26 @@ mod tests {
 
     #[test]
     fn eliminated_when_everything_slows_together() {
-        let f = fx().step(kd("a", "mysql:d", "dep_latency_ms"), 2.0, 10.0).step(kd("a", "http:v", "dep_latency_ms"), 100.0, 300.0);
+        let f = fx()
+            .step(kd("a", "mysql:d", "dep_latency_ms"), 2.0, 10.0)
+            .step(kd("a", "http:v", "dep_latency_ms"), 100.0, 300.0);
         assert_eq!(eval(f).unwrap().status, Status::Eliminated);
     }
 
     #[test]
     fn inconclusive_when_only_this_dependency_slows() {
-        let f = fx().flat(kd("a", "mysql:d", "dep_latency_ms"), 2.0).flat(kd("a", "http:v", "dep_latency_ms"), 100.0);
+        let f = fx()
+            .flat(kd("a", "mysql:d", "dep_latency_ms"), 2.0)
+            .flat(kd("a", "http:v", "dep_latency_ms"), 100.0);
         assert_eq!(eval(f).unwrap().status, Status::Inconclusive);
     }
 
     #[test]
     fn silent_when_no_caller_is_slower() {
-        let f = Fixture::new("a").slow_service("a").depends("a", &["redis:c"]).flat(kd("a", "redis:c", "dep_latency_ms"), 1.0);
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .depends("a", &["redis:c"])
+            .flat(kd("a", "redis:c", "dep_latency_ms"), 1.0);
         assert_eq!(eval(f), None);
     }
 }

@@ -35,23 +35,40 @@ impl Rule for AppCpuBelowLimit {
         let id = Self::INFO.id;
         let svc = h.culprit.as_str();
         let Some(sat) = saturation(ctx, svc, APP, "cpu_cores", "cpu") else {
-            return Some(Outcome::inconclusive(id, format!("not testable: no app CPU usage or limit for {svc}")));
+            return Some(Outcome::inconclusive(
+                id,
+                format!("not testable: no app CPU usage or limit for {svc}"),
+            ));
         };
         if sat.pods_at_limit > 0 {
             return Some(Outcome::supported(
                 id,
                 0.85,
-                format!("app CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2})", sat.peak, sat.limit, sat.pods_at_limit, sat.pods, sat.base),
+                format!(
+                    "app CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2})",
+                    sat.peak, sat.limit, sat.pods_at_limit, sat.pods, sat.base
+                ),
             ));
         }
         if sat.peak_ratio < 0.8 {
             return Some(Outcome::eliminated(
                 id,
                 0.85,
-                format!("app containers stayed below their CPU limit: peak {:.2} of {:.1} cores ({:.0}%)", sat.peak, sat.limit, sat.peak_ratio * 100.0),
+                format!(
+                    "app containers stayed below their CPU limit: peak {:.2} of {:.1} cores ({:.0}%)",
+                    sat.peak,
+                    sat.limit,
+                    sat.peak_ratio * 100.0
+                ),
             ));
         }
-        Some(Outcome::inconclusive(id, format!("app CPU came close to its limit ({:.0}%) without reaching it", sat.peak_ratio * 100.0)))
+        Some(Outcome::inconclusive(
+            id,
+            format!(
+                "app CPU came close to its limit ({:.0}%) without reaching it",
+                sat.peak_ratio * 100.0
+            ),
+        ))
     }
 }
 
@@ -63,19 +80,32 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        AppCpuBelowLimit.evaluate(&f.sidecar("api", 4.0, 2.0).place("api-1", "n1").build(), &Hypothesis::new(Kind::CpuSaturation, "api")).unwrap()
+        AppCpuBelowLimit
+            .evaluate(
+                &f.sidecar("api", 4.0, 2.0).place("api-1", "n1").build(),
+                &Hypothesis::new(Kind::CpuSaturation, "api"),
+            )
+            .unwrap()
     }
 
     #[test]
     fn eliminated_below_limit() {
-        let o = eval(Fixture::new("api").slow_service("api").step(kp("api", "api-1", "app", "cpu_cores"), 1.2, 2.4));
+        let o = eval(Fixture::new("api").slow_service("api").step(
+            kp("api", "api-1", "app", "cpu_cores"),
+            1.2,
+            2.4,
+        ));
         assert_eq!(o.status, Status::Eliminated, "{o}");
         assert!(o.evidence.contains("of 4.0 cores"), "{o}");
     }
 
     #[test]
     fn supported_at_limit() {
-        let o = eval(Fixture::new("api").slow_service("api").step(kp("api", "api-1", "app", "cpu_cores"), 2.0, 3.95));
+        let o = eval(Fixture::new("api").slow_service("api").step(
+            kp("api", "api-1", "app", "cpu_cores"),
+            2.0,
+            3.95,
+        ));
         assert_eq!(o.status, Status::Supported, "{o}");
     }
 

@@ -41,24 +41,64 @@ impl Rule for AppMemoryBelowLimit {
         let sat = saturation(ctx, svc, APP, "mem_rss_bytes", "mem");
         let restarted = restarts(ctx, svc);
         let gib = |b: f64| b / 1_073_741_824.0;
-        let rss = sat.as_ref().map(|s| format!("RSS peaked at {:.2} of {:.2} GiB ({:.0}%)", gib(s.peak), gib(s.limit), s.peak_ratio * 100.0));
+        let rss = sat.as_ref().map(|s| {
+            format!(
+                "RSS peaked at {:.2} of {:.2} GiB ({:.0}%)",
+                gib(s.peak),
+                gib(s.limit),
+                s.peak_ratio * 100.0
+            )
+        });
         let n_restarts = restarted.unwrap_or(0.0);
         match (&sat, restarted) {
-            (None, None) => Some(Outcome::inconclusive(id, format!("not testable: no app memory usage, limit or restart counts for {svc}"))),
+            (None, None) => Some(Outcome::inconclusive(
+                id,
+                format!("not testable: no app memory usage, limit or restart counts for {svc}"),
+            )),
             (Some(s), _) if s.pods_at_limit > 0 => {
-                let extra = if n_restarts >= 1.0 { format!(" and pods restarted {n_restarts:.0} times") } else { String::new() };
-                Some(Outcome::supported(id, 0.85, format!("{} in {} of {} pods{extra}", rss.unwrap_or_default(), s.pods_at_limit, s.pods)))
+                let extra = if n_restarts >= 1.0 {
+                    format!(" and pods restarted {n_restarts:.0} times")
+                } else {
+                    String::new()
+                };
+                Some(Outcome::supported(
+                    id,
+                    0.85,
+                    format!(
+                        "{} in {} of {} pods{extra}",
+                        rss.unwrap_or_default(),
+                        s.pods_at_limit,
+                        s.pods
+                    ),
+                ))
             }
-            (Some(s), _) if n_restarts >= 1.0 && s.peak_ratio >= 0.75 => {
-                Some(Outcome::supported(id, 0.8, format!("pods restarted {n_restarts:.0} times while {}", rss.unwrap_or_default())))
-            }
-            (Some(s), _) if s.peak_ratio < 0.8 && n_restarts < 1.0 => {
-                Some(Outcome::eliminated(id, 0.85, format!("{} (page cache not counted) and no pod restarted", rss.unwrap_or_default())))
-            }
-            (None, Some(r)) if r < 1.0 => Some(Outcome::eliminated(id, 0.5, format!("no pod of {svc} restarted (no memory usage data)"))),
+            (Some(s), _) if n_restarts >= 1.0 && s.peak_ratio >= 0.75 => Some(Outcome::supported(
+                id,
+                0.8,
+                format!(
+                    "pods restarted {n_restarts:.0} times while {}",
+                    rss.unwrap_or_default()
+                ),
+            )),
+            (Some(s), _) if s.peak_ratio < 0.8 && n_restarts < 1.0 => Some(Outcome::eliminated(
+                id,
+                0.85,
+                format!(
+                    "{} (page cache not counted) and no pod restarted",
+                    rss.unwrap_or_default()
+                ),
+            )),
+            (None, Some(r)) if r < 1.0 => Some(Outcome::eliminated(
+                id,
+                0.5,
+                format!("no pod of {svc} restarted (no memory usage data)"),
+            )),
             _ => Some(Outcome::inconclusive(
                 id,
-                format!("{}; {n_restarts:.0} restarts: not enough to call memory pressure", rss.unwrap_or_else(|| "no RSS data".into())),
+                format!(
+                    "{}; {n_restarts:.0} restarts: not enough to call memory pressure",
+                    rss.unwrap_or_else(|| "no RSS data".into())
+                ),
             )),
         }
     }
@@ -74,12 +114,22 @@ mod tests {
     const GIB: f64 = 1_073_741_824.0;
 
     fn eval(f: Fixture) -> Outcome {
-        AppMemoryBelowLimit.evaluate(&f.sidecar("api", 4.0, 2.0).place("api-1", "n1").build(), &Hypothesis::new(Kind::MemoryPressure, "api")).unwrap()
+        AppMemoryBelowLimit
+            .evaluate(
+                &f.sidecar("api", 4.0, 2.0).place("api-1", "n1").build(),
+                &Hypothesis::new(Kind::MemoryPressure, "api"),
+            )
+            .unwrap()
     }
 
     #[test]
     fn eliminated_far_from_limit_without_restarts() {
-        let o = eval(Fixture::new("api").slow_service("api").flat(kp("api", "api-1", "app", "mem_rss_bytes"), 0.9 * GIB).flat(kp("api", "api-1", "app", "restarts"), 0.0));
+        let o = eval(
+            Fixture::new("api")
+                .slow_service("api")
+                .flat(kp("api", "api-1", "app", "mem_rss_bytes"), 0.9 * GIB)
+                .flat(kp("api", "api-1", "app", "restarts"), 0.0),
+        );
         assert_eq!(o.status, Status::Eliminated, "{o}");
     }
 
@@ -88,7 +138,11 @@ mod tests {
         let o = eval(
             Fixture::new("api")
                 .slow_service("api")
-                .step(kp("api", "api-1", "app", "mem_rss_bytes"), 1.0 * GIB, 1.97 * GIB)
+                .step(
+                    kp("api", "api-1", "app", "mem_rss_bytes"),
+                    1.0 * GIB,
+                    1.97 * GIB,
+                )
                 .step(kp("api", "api-1", "app", "restarts"), 0.0, 3.0),
         );
         assert_eq!(o.status, Status::Supported, "{o}");
@@ -97,6 +151,9 @@ mod tests {
 
     #[test]
     fn inconclusive_without_memory_data() {
-        assert_eq!(eval(Fixture::new("api").slow_service("api")).status, Status::Inconclusive);
+        assert_eq!(
+            eval(Fixture::new("api").slow_service("api")).status,
+            Status::Inconclusive
+        );
     }
 }

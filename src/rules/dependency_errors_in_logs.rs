@@ -32,7 +32,11 @@ declare_rule! {
 }
 
 /// Notable failure templates of `caller` that name `dep`.
-pub(crate) fn failures_naming<'a>(ctx: &'a Context, caller: &'a str, dep: &'a str) -> Vec<&'a TemplateStat> {
+pub(crate) fn failures_naming<'a>(
+    ctx: &'a Context,
+    caller: &'a str,
+    dep: &'a str,
+) -> Vec<&'a TemplateStat> {
     let name = dep.split_once(':').map_or(dep, |(_, n)| n);
     let kind = EntityKind::of(dep);
     let kind_word = match kind {
@@ -40,17 +44,29 @@ pub(crate) fn failures_naming<'a>(ctx: &'a Context, caller: &'a str, dep: &'a st
         EntityKind::Redis => Some("redis"),
         _ => None,
     };
-    let only_one_of_kind = ctx.topo.deps_of(caller).iter().filter(|d| EntityKind::of(d) == kind).count() == 1;
+    let only_one_of_kind = ctx
+        .topo
+        .deps_of(caller)
+        .iter()
+        .filter(|d| EntityKind::of(d) == kind)
+        .count()
+        == 1;
     ctx.logs
         .notable_of(caller)
         .filter(|t| t.is_timeout_like() || t.severity == crate::logs::evidence::Severity::Error)
-        .filter(|t| t.mentions(name) || (only_one_of_kind && kind_word.is_some_and(|w| t.mentions(w))))
+        .filter(|t| {
+            t.mentions(name) || (only_one_of_kind && kind_word.is_some_and(|w| t.mentions(w)))
+        })
         .collect()
 }
 
 pub(crate) fn describe(t: &TemplateStat) -> String {
     let tpl: String = t.template.chars().take(80).collect();
-    format!("`{tpl}` ×{}{}", t.incident, if t.new { " (new)" } else { "" })
+    format!(
+        "`{tpl}` ×{}{}",
+        t.incident,
+        if t.new { " (new)" } else { "" }
+    )
 }
 
 impl Rule for DependencyErrorsInLogs {
@@ -76,9 +92,22 @@ impl Rule for DependencyErrorsInLogs {
             (0, _) => None,
             (_, 0) if logging.len() >= 2 => {
                 let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
-                Some(Outcome::supported(id, 0.6 * f, format!("every caller of {dep} logs failures against it: {}{note}", logging.join("; "))))
+                Some(Outcome::supported(
+                    id,
+                    0.6 * f,
+                    format!(
+                        "every caller of {dep} logs failures against it: {}{note}",
+                        logging.join("; ")
+                    ),
+                ))
             }
-            (_, 0) => Some(Outcome::inconclusive(id, format!("{}, but no other caller of {dep} has logs to compare", logging.join("; ")))),
+            (_, 0) => Some(Outcome::inconclusive(
+                id,
+                format!(
+                    "{}, but no other caller of {dep} has logs to compare",
+                    logging.join("; ")
+                ),
+            )),
             _ => Some(Outcome::eliminated(
                 id,
                 0.55,
@@ -102,7 +131,12 @@ mod tests {
     use crate::rules::Status;
 
     fn fx() -> Fixture {
-        Fixture::new("a").slow_service("a").depends("a", &["redis:cache"]).depends("b", &["redis:cache"]).log("a", 0, 40, "info", "GET /x/{i} 200").log("b", 0, 40, "info", "GET /y/{i} 200")
+        Fixture::new("a")
+            .slow_service("a")
+            .depends("a", &["redis:cache"])
+            .depends("b", &["redis:cache"])
+            .log("a", 0, 40, "info", "GET /x/{i} 200")
+            .log("b", 0, 40, "info", "GET /y/{i} 200")
     }
 
     fn eval(f: Fixture) -> Option<Outcome> {
@@ -111,14 +145,31 @@ mod tests {
 
     #[test]
     fn eliminated_when_one_caller_alone_logs_timeouts() {
-        let o = eval(fx().log("a", 26, 10, "error", "redis: dial tcp 10.0.0.{i}:6379: i/o timeout")).unwrap();
+        let o = eval(fx().log(
+            "a",
+            26,
+            10,
+            "error",
+            "redis: dial tcp 10.0.0.{i}:6379: i/o timeout",
+        ))
+        .unwrap();
         assert_eq!(o.status, Status::Eliminated, "{o}");
         assert!(o.evidence.contains("b also calls it"), "{o}");
     }
 
     #[test]
     fn supported_when_every_caller_logs_them() {
-        let o = eval(fx().log("a", 26, 10, "error", "redis: i/o timeout after {i}ms").log("b", 26, 10, "error", "cache read failed: redis timeout ({i})")).unwrap();
+        let o = eval(
+            fx().log("a", 26, 10, "error", "redis: i/o timeout after {i}ms")
+                .log(
+                    "b",
+                    26,
+                    10,
+                    "error",
+                    "cache read failed: redis timeout ({i})",
+                ),
+        )
+        .unwrap();
         assert_eq!(o.status, Status::Supported, "{o}");
     }
 

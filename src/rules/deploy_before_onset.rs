@@ -39,7 +39,10 @@ impl Rule for DeployBeforeOnset {
         let id = Self::INFO.id;
         let svc = h.culprit.as_str();
         if !ctx.has_events {
-            return Some(Outcome::inconclusive(id, "not testable: the archive has no change events"));
+            return Some(Outcome::inconclusive(
+                id,
+                "not testable: the archive has no change events",
+            ));
         }
         let onset = ctx.time(ctx.onset());
         let change = ctx
@@ -47,11 +50,29 @@ impl Rule for DeployBeforeOnset {
             .filter(|e| CHANGE_KINDS.contains(&e.kind.as_str()))
             .last();
         let Some(change) = change else {
-            return Some(Outcome::eliminated(id, 0.75, format!("no deploy or config change of {svc} in the {} before the onset", human_duration(LOOKBACK_MS))));
+            return Some(Outcome::eliminated(
+                id,
+                0.75,
+                format!(
+                    "no deploy or config change of {svc} in the {} before the onset",
+                    human_duration(LOOKBACK_MS)
+                ),
+            ));
         };
-        let what = format!("{} {}at {}", change.kind, change.detail.as_deref().map(|d| format!("`{d}` ")).unwrap_or_default(), fmt_ms(change.ts_ms, "%H:%M"));
+        let what = format!(
+            "{} {}at {}",
+            change.kind,
+            change
+                .detail
+                .as_deref()
+                .map(|d| format!("`{d}` "))
+                .unwrap_or_default(),
+            fmt_ms(change.ts_ms, "%H:%M")
+        );
         let lead = human_duration((onset - change.ts_ms).max(0));
-        let errors = ctx.metric(svc, "errors_per_s").filter(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05);
+        let errors = ctx
+            .metric(svc, "errors_per_s")
+            .filter(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05);
         // Unchanged services on the same dependencies: if they degraded too, the shared
         // dependency explains both better than this change.
         let peers_sick: Vec<&str> = ctx
@@ -59,16 +80,38 @@ impl Rule for DeployBeforeOnset {
             .deps_of(svc)
             .into_iter()
             .flat_map(|d| ctx.topo.users_of(d))
-            .filter(|u| *u != svc && ctx.scope.of(u).affected && ctx.events_of(u, onset - LOOKBACK_MS, onset + 1).next().is_none())
+            .filter(|u| {
+                *u != svc
+                    && ctx.scope.of(u).affected
+                    && ctx
+                        .events_of(u, onset - LOOKBACK_MS, onset + 1)
+                        .next()
+                        .is_none()
+            })
             .collect();
         match (errors, peers_sick.is_empty()) {
             (Some(v), true) => Some(Outcome::supported(
                 id,
                 0.85,
-                format!("{what}, {lead} before the onset; errors then rose {} ({} → {:.2}/s) and unchanged services on the same dependencies stayed healthy", v.score.pct(), format_args!("{:.2}/s", v.score.base), v.score.level),
+                format!(
+                    "{what}, {lead} before the onset; errors then rose {} ({} → {:.2}/s) and unchanged services on the same dependencies stayed healthy",
+                    v.score.pct(),
+                    format_args!("{:.2}/s", v.score.base),
+                    v.score.level
+                ),
             )),
-            (None, true) => Some(Outcome::supported(id, 0.5, format!("{what}, {lead} before the onset (no error rise to confirm it)"))),
-            (_, false) => Some(Outcome::inconclusive(id, format!("{what}, but {} degraded too without a change", peers_sick.join(", ")))),
+            (None, true) => Some(Outcome::supported(
+                id,
+                0.5,
+                format!("{what}, {lead} before the onset (no error rise to confirm it)"),
+            )),
+            (_, false) => Some(Outcome::inconclusive(
+                id,
+                format!(
+                    "{what}, but {} degraded too without a change",
+                    peers_sick.join(", ")
+                ),
+            )),
         }
     }
 }
@@ -81,22 +124,38 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        DeployBeforeOnset.evaluate(&f.build(), &Hypothesis::new(Kind::CodeChange, "api")).unwrap()
+        DeployBeforeOnset
+            .evaluate(&f.build(), &Hypothesis::new(Kind::CodeChange, "api"))
+            .unwrap()
     }
 
     #[test]
     fn supported_when_errors_follow_a_deploy() {
-        let f = Fixture::new("api").slow_service("api").step(k("api", "errors_per_s"), 0.1, 6.0).event(24, "api", "deploy", "v1 -> v2");
+        let f = Fixture::new("api")
+            .slow_service("api")
+            .step(k("api", "errors_per_s"), 0.1, 6.0)
+            .event(24, "api", "deploy", "v1 -> v2");
         insta::assert_snapshot!(eval(f), @"supported (0.85): deploy `v1 -> v2` at 00:24, 2 min before the onset; errors then rose +5900% (0.10/s → 6.00/s) and unchanged services on the same dependencies stayed healthy");
     }
 
     #[test]
     fn eliminated_without_a_change() {
-        assert_eq!(eval(Fixture::new("api").slow_service("api").event(5, "other", "deploy", "x")).status, Status::Eliminated);
+        assert_eq!(
+            eval(
+                Fixture::new("api")
+                    .slow_service("api")
+                    .event(5, "other", "deploy", "x")
+            )
+            .status,
+            Status::Eliminated
+        );
     }
 
     #[test]
     fn inconclusive_without_events() {
-        assert_eq!(eval(Fixture::new("api").slow_service("api")).status, Status::Inconclusive);
+        assert_eq!(
+            eval(Fixture::new("api").slow_service("api")).status,
+            Status::Inconclusive
+        );
     }
 }

@@ -28,7 +28,8 @@ declare_rule! {
 
 fn is_failover(kind: &str, detail: Option<&str>) -> bool {
     let words = ["failover", "switchover", "promote", "promotion"];
-    words.contains(&kind) || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
+    words.contains(&kind)
+        || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
 }
 
 impl Rule for FailoverEvent {
@@ -45,32 +46,78 @@ impl Rule for FailoverEvent {
             .topo
             .users_of(s)
             .into_iter()
-            .filter_map(|u| ctx.dep(u, s, "dep_errors_per_s").filter(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1).map(|_| u.to_string()))
+            .filter_map(|u| {
+                ctx.dep(u, s, "dep_errors_per_s")
+                    .filter(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1)
+                    .map(|_| u.to_string())
+            })
             .collect();
         let conn_drop = ctx.metric(s, "connections").is_some_and(|v| {
-            let min = v.values[ctx.aligned.incident.clone()].iter().copied().filter(|x| x.is_finite()).fold(f64::INFINITY, f64::min);
+            let min = v.values[ctx.aligned.incident.clone()]
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .fold(f64::INFINITY, f64::min);
             v.score.testable() && min < 0.5 * v.score.base
         });
-        let event = ctx.events_of(s, w.start - 30 * 60_000, w.end).find(|e| is_failover(&e.kind, e.detail.as_deref()));
+        let event = ctx
+            .events_of(s, w.start - 30 * 60_000, w.end)
+            .find(|e| is_failover(&e.kind, e.detail.as_deref()));
         if let Some(e) = event {
             let before = e.ts_ms <= onset + 2 * ctx.aligned.grid.step;
-            let what = format!("{} of {s} at {}{}", e.kind, fmt_ms(e.ts_ms, "%H:%M:%S"), e.detail.as_deref().map(|d| format!(" (`{d}`)")).unwrap_or_default());
+            let what = format!(
+                "{} of {s} at {}{}",
+                e.kind,
+                fmt_ms(e.ts_ms, "%H:%M:%S"),
+                e.detail
+                    .as_deref()
+                    .map(|d| format!(" (`{d}`)"))
+                    .unwrap_or_default()
+            );
             if !before {
-                return Some(Outcome::eliminated(id, 0.6, format!("{what} came after the onset at {}", fmt_ms(onset, "%H:%M:%S"))));
+                return Some(Outcome::eliminated(
+                    id,
+                    0.6,
+                    format!(
+                        "{what} came after the onset at {}",
+                        fmt_ms(onset, "%H:%M:%S")
+                    ),
+                ));
             }
             return Some(if burst.is_empty() {
                 Outcome::supported(id, 0.7, what)
             } else {
-                Outcome::supported(id, 0.9, format!("{what}, with a burst of client-side errors from {}", burst.join(", ")))
+                Outcome::supported(
+                    id,
+                    0.9,
+                    format!(
+                        "{what}, with a burst of client-side errors from {}",
+                        burst.join(", ")
+                    ),
+                )
             });
         }
         if conn_drop && !burst.is_empty() {
-            return Some(Outcome::supported(id, 0.55, format!("connections to {s} dropped by more than half and {} saw a burst of errors, but no failover event is recorded", burst.join(", "))));
+            return Some(Outcome::supported(
+                id,
+                0.55,
+                format!(
+                    "connections to {s} dropped by more than half and {} saw a burst of errors, but no failover event is recorded",
+                    burst.join(", ")
+                ),
+            ));
         }
         if !ctx.has_events {
-            return Some(Outcome::inconclusive(id, "not testable: the archive has no change events"));
+            return Some(Outcome::inconclusive(
+                id,
+                "not testable: the archive has no change events",
+            ));
         }
-        Some(Outcome::eliminated(id, 0.8, format!("no failover or switchover of {s} is recorded around the incident")))
+        Some(Outcome::eliminated(
+            id,
+            0.8,
+            format!("no failover or switchover of {s} is recorded around the incident"),
+        ))
     }
 }
 
@@ -82,22 +129,36 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        FailoverEvent.evaluate(&f.depends("a", &["mysql:db"]).build(), &Hypothesis::new(Kind::StorageFailover, "mysql:db")).unwrap()
+        FailoverEvent
+            .evaluate(
+                &f.depends("a", &["mysql:db"]).build(),
+                &Hypothesis::new(Kind::StorageFailover, "mysql:db"),
+            )
+            .unwrap()
     }
 
     #[test]
     fn supported_by_event_and_error_burst() {
-        let f = Fixture::new("a").slow_service("a").step(kd("a", "mysql:db", "dep_errors_per_s"), 0.0, 20.0).event(25, "mysql:db", "failover", "primary -> replica-1");
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .step(kd("a", "mysql:db", "dep_errors_per_s"), 0.0, 20.0)
+            .event(25, "mysql:db", "failover", "primary -> replica-1");
         insta::assert_snapshot!(eval(f), @"supported (0.90): failover of mysql:db at 00:25:00 (`primary -> replica-1`), with a burst of client-side errors from a");
     }
 
     #[test]
     fn eliminated_when_the_log_has_no_failover() {
-        assert_eq!(eval(Fixture::new("a").slow_service("a").events_exported()).status, Status::Eliminated);
+        assert_eq!(
+            eval(Fixture::new("a").slow_service("a").events_exported()).status,
+            Status::Eliminated
+        );
     }
 
     #[test]
     fn inconclusive_without_events() {
-        assert_eq!(eval(Fixture::new("a").slow_service("a")).status, Status::Inconclusive);
+        assert_eq!(
+            eval(Fixture::new("a").slow_service("a")).status,
+            Status::Inconclusive
+        );
     }
 }

@@ -35,36 +35,80 @@ impl Rule for GatewayOtherServicesHealthy {
     fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
         let id = Self::INFO.id;
         let gw = h.culprit.as_str();
-        let behind: Vec<&str> = ctx.topo.behind.get(gw).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default();
-        let healthy: Vec<&str> = behind.iter().copied().filter(|s| ctx.scope.of(s).healthy()).collect();
-        let sick: Vec<&str> = behind.iter().copied().filter(|s| ctx.scope.of(s).affected).collect();
+        let behind: Vec<&str> = ctx
+            .topo
+            .behind
+            .get(gw)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let healthy: Vec<&str> = behind
+            .iter()
+            .copied()
+            .filter(|s| ctx.scope.of(s).healthy())
+            .collect();
+        let sick: Vec<&str> = behind
+            .iter()
+            .copied()
+            .filter(|s| ctx.scope.of(s).affected)
+            .collect();
         let own = ctx.scope.entities.get(gw);
         let own_up = own.is_some_and(|g| g.affected);
         // Backends that are slower or failing on their own explain a gateway that passes their
         // latency and 5xx through; a gateway degraded while its backends serve normally is
         // adding the time or the errors itself.
         let backends_degraded = behind.iter().any(|s| {
-            ["latency_p99_ms", "latency_avg_ms"].iter().any(|m| ctx.metric(s, m).is_some_and(|v| v.score.up(LATENCY_RISE)))
-                || ctx.metric(s, "errors_per_s").is_some_and(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05)
+            ["latency_p99_ms", "latency_avg_ms"]
+                .iter()
+                .any(|m| ctx.metric(s, m).is_some_and(|v| v.score.up(LATENCY_RISE)))
+                || ctx
+                    .metric(s, "errors_per_s")
+                    .is_some_and(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05)
         });
         if own_up && !backends_degraded && !behind.is_empty() {
             let what = own.map(|g| g.symptoms.join(", ")).unwrap_or_default();
-            return Some(Outcome::supported(id, 0.85, format!("{gw} degraded ({what}) while the services behind it served at normal latency")));
+            return Some(Outcome::supported(
+                id,
+                0.85,
+                format!(
+                    "{gw} degraded ({what}) while the services behind it served at normal latency"
+                ),
+            ));
         }
         if !healthy.is_empty() {
             return Some(Outcome::eliminated(
                 id,
                 0.85,
-                format!("{} also {} through {gw} and stayed healthy{}", healthy.join(", "), if healthy.len() == 1 { "comes" } else { "come" }, if sick.is_empty() { String::new() } else { format!(" while {} degraded", sick.join(", ")) }),
+                format!(
+                    "{} also {} through {gw} and stayed healthy{}",
+                    healthy.join(", "),
+                    if healthy.len() == 1 { "comes" } else { "come" },
+                    if sick.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" while {} degraded", sick.join(", "))
+                    }
+                ),
             ));
         }
         if own.is_some_and(|g| g.healthy()) {
-            return Some(Outcome::eliminated(id, 0.7, format!("{gw}'s own latency and errors stayed normal")));
+            return Some(Outcome::eliminated(
+                id,
+                0.7,
+                format!("{gw}'s own latency and errors stayed normal"),
+            ));
         }
         if own_up {
-            return Some(Outcome::inconclusive(id, format!("{gw} degraded, but so did the services behind it: it may only reflect them")));
+            return Some(Outcome::inconclusive(
+                id,
+                format!(
+                    "{gw} degraded, but so did the services behind it: it may only reflect them"
+                ),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("not testable: no metrics for {gw} and no other service behind it with data")))
+        Some(Outcome::inconclusive(
+            id,
+            format!("not testable: no metrics for {gw} and no other service behind it with data"),
+        ))
     }
 }
 
@@ -76,7 +120,12 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        GatewayOtherServicesHealthy.evaluate(&f.entry("a", "ingress:gw").entry("b", "ingress:gw").build(), &Hypothesis::new(Kind::Ingress, "ingress:gw")).unwrap()
+        GatewayOtherServicesHealthy
+            .evaluate(
+                &f.entry("a", "ingress:gw").entry("b", "ingress:gw").build(),
+                &Hypothesis::new(Kind::Ingress, "ingress:gw"),
+            )
+            .unwrap()
     }
 
     #[test]
@@ -86,12 +135,18 @@ mod tests {
 
     #[test]
     fn supported_when_the_gateway_alone_is_slow() {
-        let f = Fixture::new("ingress:gw").step(k("ingress:gw", "latency_p99_ms"), 50.0, 900.0).healthy_service("a").healthy_service("b");
+        let f = Fixture::new("ingress:gw")
+            .step(k("ingress:gw", "latency_p99_ms"), 50.0, 900.0)
+            .healthy_service("a")
+            .healthy_service("b");
         assert_eq!(eval(f).status, Status::Supported);
     }
 
     #[test]
     fn inconclusive_without_data() {
-        assert_eq!(eval(Fixture::new("a").slow_service("a")).status, Status::Inconclusive);
+        assert_eq!(
+            eval(Fixture::new("a").slow_service("a")).status,
+            Status::Inconclusive
+        );
     }
 }

@@ -36,18 +36,40 @@ impl Rule for HealthyServicesElsewhere {
     fn evaluate(&self, ctx: &Context, _h: &Hypothesis) -> Option<Outcome> {
         let id = Self::INFO.id;
         let services = |healthy: bool| -> Vec<&str> {
-            let list = if healthy { ctx.scope.healthy() } else { ctx.scope.affected() };
-            list.into_iter().filter(|e| EntityKind::of(e) == EntityKind::Service).collect()
+            let list = if healthy {
+                ctx.scope.healthy()
+            } else {
+                ctx.scope.affected()
+            };
+            list.into_iter()
+                .filter(|e| EntityKind::of(e) == EntityKind::Service)
+                .collect()
         };
         let (healthy, sick) = (services(true), services(false));
         let nodes_up: Vec<&str> = ctx
             .topo
             .of_kind(EntityKind::Node)
             .into_iter()
-            .filter(|n| ctx.metric(n, "net_errors_per_s").is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5))
+            .filter(|n| {
+                ctx.metric(n, "net_errors_per_s")
+                    .is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5)
+            })
             .collect();
-        let nodes_of = |svcs: &[&str]| -> BTreeSet<&str> { svcs.iter().flat_map(|s| ctx.topo.pods_of(s)).filter_map(|p| ctx.topo.node_of(p)).collect() };
-        let nodes_with_data = ctx.topo.of_kind(EntityKind::Node).into_iter().filter(|n| ctx.metric(n, "net_errors_per_s").is_some_and(|v| v.score.testable())).count();
+        let nodes_of = |svcs: &[&str]| -> BTreeSet<&str> {
+            svcs.iter()
+                .flat_map(|s| ctx.topo.pods_of(s))
+                .filter_map(|p| ctx.topo.node_of(p))
+                .collect()
+        };
+        let nodes_with_data = ctx
+            .topo
+            .of_kind(EntityKind::Node)
+            .into_iter()
+            .filter(|n| {
+                ctx.metric(n, "net_errors_per_s")
+                    .is_some_and(|v| v.score.testable())
+            })
+            .count();
         // Packet loss reported by most nodes is the network speaking for itself; a few
         // healthy services then only show that not every path was hit.
         if nodes_up.len() >= 2 && 2 * nodes_up.len() >= nodes_with_data && sick.len() >= 2 {
@@ -55,15 +77,42 @@ impl Rule for HealthyServicesElsewhere {
             return Some(Outcome::supported(
                 id,
                 w,
-                format!("network errors rose on {} of {nodes_with_data} nodes and {} services degraded ({} healthy)", nodes_up.len(), sick.len(), healthy.len()),
+                format!(
+                    "network errors rose on {} of {nodes_with_data} nodes and {} services degraded ({} healthy)",
+                    nodes_up.len(),
+                    sick.len(),
+                    healthy.len()
+                ),
             ));
         }
         if !healthy.is_empty() && 2 * healthy.len() >= sick.len().min(3) {
-            let shared: BTreeSet<&str> = nodes_of(&healthy).intersection(&nodes_of(&sick)).copied().collect();
-            let where_ = if shared.is_empty() { String::new() } else { format!(", on the same nodes ({})", shared.into_iter().collect::<Vec<_>>().join(", ")) };
-            let weight = (0.55 + 0.1 * healthy.len() as f64).min(0.9) - if nodes_up.is_empty() { 0.0 } else { 0.3 };
-            let list = if healthy.len() > 6 { format!("{} and {} more", healthy[..6].join(", "), healthy.len() - 6) } else { healthy.join(", ") };
-            return Some(Outcome::eliminated(id, weight, format!("{} other services stayed healthy ({list}){where_}: a network fault would have reached them", healthy.len())));
+            let shared: BTreeSet<&str> = nodes_of(&healthy)
+                .intersection(&nodes_of(&sick))
+                .copied()
+                .collect();
+            let where_ = if shared.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", on the same nodes ({})",
+                    shared.into_iter().collect::<Vec<_>>().join(", ")
+                )
+            };
+            let weight = (0.55 + 0.1 * healthy.len() as f64).min(0.9)
+                - if nodes_up.is_empty() { 0.0 } else { 0.3 };
+            let list = if healthy.len() > 6 {
+                format!("{} and {} more", healthy[..6].join(", "), healthy.len() - 6)
+            } else {
+                healthy.join(", ")
+            };
+            return Some(Outcome::eliminated(
+                id,
+                weight,
+                format!(
+                    "{} other services stayed healthy ({list}){where_}: a network fault would have reached them",
+                    healthy.len()
+                ),
+            ));
         }
         let sick_nodes = nodes_of(&sick);
         if sick.len() >= 3 && (sick_nodes.len() >= 2 || !nodes_up.is_empty()) {
@@ -74,13 +123,21 @@ impl Rule for HealthyServicesElsewhere {
                 (true, false) => 0.85,
                 _ => 0.35,
             };
-            let mut text = format!("{} services degraded across {} nodes, {} healthy", sick.len(), sick_nodes.len(), healthy.len());
+            let mut text = format!(
+                "{} services degraded across {} nodes, {} healthy",
+                sick.len(),
+                sick_nodes.len(),
+                healthy.len()
+            );
             if !nodes_up.is_empty() {
                 text.push_str(&format!("; network errors rose on {}", nodes_up.join(", ")));
             }
             return Some(Outcome::supported(id, w, text));
         }
-        Some(Outcome::inconclusive(id, "not testable: no service outside the incident has data"))
+        Some(Outcome::inconclusive(
+            id,
+            "not testable: no service outside the incident has data",
+        ))
     }
 }
 
@@ -92,12 +149,19 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        HealthyServicesElsewhere.evaluate(&f.build(), &Hypothesis::new(Kind::Network, "cluster")).unwrap()
+        HealthyServicesElsewhere
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Network, "cluster"))
+            .unwrap()
     }
 
     #[test]
     fn eliminated_by_healthy_neighbours() {
-        let o = eval(Fixture::new("a").slow_service("a").healthy_service("b").healthy_service("c"));
+        let o = eval(
+            Fixture::new("a")
+                .slow_service("a")
+                .healthy_service("b")
+                .healthy_service("c"),
+        );
         insta::assert_snapshot!(o, @"eliminated (0.75): 2 other services stayed healthy (b, c): a network fault would have reached them");
     }
 
@@ -115,6 +179,9 @@ mod tests {
 
     #[test]
     fn inconclusive_with_a_single_service() {
-        assert_eq!(eval(Fixture::new("a").slow_service("a")).status, Status::Inconclusive);
+        assert_eq!(
+            eval(Fixture::new("a").slow_service("a")).status,
+            Status::Inconclusive
+        );
     }
 }

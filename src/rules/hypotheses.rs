@@ -24,15 +24,23 @@ impl Hypothesis {
     /// Shorthand constructor.
     #[must_use]
     pub fn new(kind: Kind, culprit: &str) -> Hypothesis {
-        Hypothesis { kind, culprit: culprit.to_string() }
+        Hypothesis {
+            kind,
+            culprit: culprit.to_string(),
+        }
     }
 }
 
 /// Services in scope: the degraded ones plus the alerting entity when it is a service.
 #[must_use]
 pub fn scope_services(ctx: &Context) -> BTreeSet<String> {
-    let mut s: BTreeSet<String> =
-        ctx.scope.affected().into_iter().filter(|e| EntityKind::of(e) == EntityKind::Service).map(str::to_string).collect();
+    let mut s: BTreeSet<String> = ctx
+        .scope
+        .affected()
+        .into_iter()
+        .filter(|e| EntityKind::of(e) == EntityKind::Service)
+        .map(str::to_string)
+        .collect();
     if EntityKind::of(&ctx.spec.alert.entity) == EntityKind::Service {
         s.insert(ctx.spec.alert.entity.clone());
     }
@@ -47,13 +55,24 @@ pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
     let mut add = |k: Kind, c: &str| {
         out.insert(Hypothesis::new(k, c));
     };
-    let mut gateways: BTreeSet<String> = ctx.scope.affected().into_iter().filter(|e| EntityKind::of(e) == EntityKind::Ingress).map(str::to_string).collect();
+    let mut gateways: BTreeSet<String> = ctx
+        .scope
+        .affected()
+        .into_iter()
+        .filter(|e| EntityKind::of(e) == EntityKind::Ingress)
+        .map(str::to_string)
+        .collect();
     if EntityKind::of(&ctx.spec.alert.entity) == EntityKind::Ingress {
         gateways.insert(ctx.spec.alert.entity.clone());
     }
     let mut nodes = BTreeSet::new();
     for s in &services {
-        for k in [Kind::TrafficSpike, Kind::CpuSaturation, Kind::MemoryPressure, Kind::CodeChange] {
+        for k in [
+            Kind::TrafficSpike,
+            Kind::CpuSaturation,
+            Kind::MemoryPressure,
+            Kind::CodeChange,
+        ] {
             add(k, s);
         }
         if ctx.topo.sidecars.contains(s) {
@@ -80,7 +99,11 @@ pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
             gateways.extend(g.iter().cloned());
         }
         let pods = ctx.topo.pods_of(s);
-        let sick: Vec<&str> = pods.iter().copied().filter(|p| ctx.scope.pod(p).affected).collect();
+        let sick: Vec<&str> = pods
+            .iter()
+            .copied()
+            .filter(|p| ctx.scope.pod(p).affected)
+            .collect();
         for p in &sick {
             add(Kind::Pod, p);
         }

@@ -24,8 +24,8 @@ mod affected_pods_span_nodes;
 mod all_dependencies_slow_together;
 mod app_cpu_below_limit;
 mod app_memory_below_limit;
-mod deploy_before_onset;
 mod dependency_errors_in_logs;
+mod deploy_before_onset;
 mod failover_event;
 mod gateway_other_services_healthy;
 mod healthy_services_elsewhere;
@@ -75,14 +75,37 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn eliminated(rule: &'static str, weight: f64, evidence: impl Into<String>) -> Outcome {
-        Outcome { rule, status: Status::Eliminated, weight, evidence: evidence.into() }
+    pub(crate) fn eliminated(
+        rule: &'static str,
+        weight: f64,
+        evidence: impl Into<String>,
+    ) -> Outcome {
+        Outcome {
+            rule,
+            status: Status::Eliminated,
+            weight,
+            evidence: evidence.into(),
+        }
     }
-    pub(crate) fn supported(rule: &'static str, weight: f64, evidence: impl Into<String>) -> Outcome {
-        Outcome { rule, status: Status::Supported, weight, evidence: evidence.into() }
+    pub(crate) fn supported(
+        rule: &'static str,
+        weight: f64,
+        evidence: impl Into<String>,
+    ) -> Outcome {
+        Outcome {
+            rule,
+            status: Status::Supported,
+            weight,
+            evidence: evidence.into(),
+        }
     }
     pub(crate) fn inconclusive(rule: &'static str, evidence: impl Into<String>) -> Outcome {
-        Outcome { rule, status: Status::Inconclusive, weight: 0.0, evidence: evidence.into() }
+        Outcome {
+            rule,
+            status: Status::Inconclusive,
+            weight: 0.0,
+            evidence: evidence.into(),
+        }
     }
 }
 
@@ -158,7 +181,12 @@ pub fn docs_markdown() -> String {
     );
     for r in RULES {
         let kinds: Vec<&str> = r.info().kinds.iter().map(|k| k.as_str()).collect();
-        md.push_str(&format!("- [`{}`](#{}) ({})\n", r.info().id, r.info().id, kinds.join(", ")));
+        md.push_str(&format!(
+            "- [`{}`](#{}) ({})\n",
+            r.info().id,
+            r.info().id,
+            kinds.join(", ")
+        ));
     }
     for r in RULES {
         md.push_str(&format!("\n## {}\n\n", r.info().id));
@@ -183,7 +211,13 @@ pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
 #[must_use]
 pub fn run_all(ctx: &Context, hyps: &[Hypothesis]) -> Vec<Vec<Outcome>> {
     hyps.par_iter()
-        .map(|h| RULES.iter().filter(|r| r.info().kinds.contains(&h.kind)).filter_map(|r| r.evaluate(ctx, h)).collect())
+        .map(|h| {
+            RULES
+                .iter()
+                .filter(|r| r.info().kinds.contains(&h.kind))
+                .filter_map(|r| r.evaluate(ctx, h))
+                .collect()
+        })
         .collect()
 }
 
@@ -197,9 +231,15 @@ mod meta_tests {
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(ids, sorted, "RULES must be sorted by id, without duplicates");
+        assert_eq!(
+            ids, sorted,
+            "RULES must be sorted by id, without duplicates"
+        );
         for id in ids {
-            assert!(id.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{id} is not kebab-case");
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{id} is not kebab-case"
+            );
         }
     }
 
@@ -208,12 +248,17 @@ mod meta_tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
-            let Some(stem) = name.strip_suffix(".rs") else { continue };
+            let Some(stem) = name.strip_suffix(".rs") else {
+                continue;
+            };
             if stem == "mod" || stem == "hypotheses" {
                 continue;
             }
             let id = stem.replace('_', "-");
-            assert!(by_id(&id).is_some(), "src/rules/{name} is not registered as `{id}`");
+            assert!(
+                by_id(&id).is_some(),
+                "src/rules/{name} is not registered as `{id}`"
+            );
         }
     }
 
@@ -221,7 +266,10 @@ mod meta_tests {
     fn rules_md_is_up_to_date() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(committed == docs_markdown(), "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`");
+        assert!(
+            committed == docs_markdown(),
+            "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`"
+        );
     }
 
     #[test]
@@ -229,8 +277,16 @@ mod meta_tests {
         for r in RULES {
             let doc = r.info().doc;
             let mut at = 0;
-            for h in ["## What it rules out", "## Evidence used", "## Why this is sound", "## Inconclusive when", "## Example"] {
-                let pos = doc[at..].find(h).unwrap_or_else(|| panic!("{}: missing or misplaced `{h}`", r.info().id));
+            for h in [
+                "## What it rules out",
+                "## Evidence used",
+                "## Why this is sound",
+                "## Inconclusive when",
+                "## Example",
+            ] {
+                let pos = doc[at..]
+                    .find(h)
+                    .unwrap_or_else(|| panic!("{}: missing or misplaced `{h}`", r.info().id));
                 at += pos + h.len();
             }
         }

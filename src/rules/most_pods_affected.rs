@@ -34,19 +34,39 @@ impl Rule for MostPodsAffected {
         let id = Self::INFO.id;
         let pod = h.culprit.as_str();
         let svc = ctx.topo.pod_entity.get(pod)?;
-        let tested: Vec<&str> = ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.scope.pod(p).testable).collect();
+        let tested: Vec<&str> = ctx
+            .topo
+            .pods_of(svc)
+            .into_iter()
+            .filter(|p| ctx.scope.pod(p).testable)
+            .collect();
         let siblings = tested.iter().filter(|p| **p != pod).count();
         if siblings == 0 {
-            return Some(Outcome::inconclusive(id, format!("not testable: no other {svc} pod has data")));
+            return Some(Outcome::inconclusive(
+                id,
+                format!("not testable: no other {svc} pod has data"),
+            ));
         }
         let sick = tested.iter().filter(|p| ctx.scope.pod(p).affected).count();
         let me = ctx.scope.pod(pod);
         // A pod hit far harder than any sibling stands out even when a sibling shows a
         // mild secondary symptom (more load after the bad pod's failures, say).
-        let next_worst = tested.iter().filter(|p| **p != pod).map(|p| ctx.scope.pod(p).severity).fold(0.0, f64::max);
-        let stands_out = me.affected && me.severity >= 4.0 * next_worst.max(0.05) && 2 * sick <= tested.len();
+        let next_worst = tested
+            .iter()
+            .filter(|p| **p != pod)
+            .map(|p| ctx.scope.pod(p).severity)
+            .fold(0.0, f64::max);
+        let stands_out =
+            me.affected && me.severity >= 4.0 * next_worst.max(0.05) && 2 * sick <= tested.len();
         if sick >= 2 && 2 * sick >= tested.len() && !stands_out {
-            return Some(Outcome::eliminated(id, 0.85, format!("{sick} of {} {svc} pods are degraded, so no single pod explains it", tested.len())));
+            return Some(Outcome::eliminated(
+                id,
+                0.85,
+                format!(
+                    "{sick} of {} {svc} pods are degraded, so no single pod explains it",
+                    tested.len()
+                ),
+            ));
         }
         if me.affected && (sick == 1 || stands_out) {
             let node = ctx.topo.node_of(pod);
@@ -56,8 +76,19 @@ impl Rule for MostPodsAffected {
                 ctx.topo
                     .pods_on(n)
                     .into_iter()
-                    .filter(|p| *p != pod && ctx.topo.pod_entity.get(*p) != Some(svc) && ctx.scope.pod(p).affected)
-                    .filter(|p| ctx.topo.pod_entity.get(*p).is_some_and(|s| ctx.topo.pods_of(s).iter().any(|q| q != p && ctx.scope.pod(q).healthy())))
+                    .filter(|p| {
+                        *p != pod
+                            && ctx.topo.pod_entity.get(*p) != Some(svc)
+                            && ctx.scope.pod(p).affected
+                    })
+                    .filter(|p| {
+                        ctx.topo.pod_entity.get(*p).is_some_and(|s| {
+                            ctx.topo
+                                .pods_of(s)
+                                .iter()
+                                .any(|q| q != p && ctx.scope.pod(q).healthy())
+                        })
+                    })
                     .count()
             });
             let what = me.symptoms.first().cloned().unwrap_or_default();
@@ -65,18 +96,44 @@ impl Rule for MostPodsAffected {
                 return Some(Outcome::supported(
                     id,
                     0.4,
-                    format!("{pod} is the only degraded {svc} pod ({what}), but {neighbours_sick} other pods on {} are degraded too", node.unwrap_or("its node")),
+                    format!(
+                        "{pod} is the only degraded {svc} pod ({what}), but {neighbours_sick} other pods on {} are degraded too",
+                        node.unwrap_or("its node")
+                    ),
                 ));
             }
             if sick > 1 {
-                return Some(Outcome::supported(id, 0.75, format!("{pod} stands out among the {} {svc} pods ({what}); the worst sibling moved {:+.0}%", tested.len(), next_worst * 100.0)));
+                return Some(Outcome::supported(
+                    id,
+                    0.75,
+                    format!(
+                        "{pod} stands out among the {} {svc} pods ({what}); the worst sibling moved {:+.0}%",
+                        tested.len(),
+                        next_worst * 100.0
+                    ),
+                ));
             }
             // Confidence grows with the number of healthy replicas to compare with and with how
             // hard the pod was hit (a +25 % blip on one of two pods is thin evidence).
-            let w = if siblings >= 2 && me.severity >= 1.0 { 0.8 } else if siblings >= 2 || me.severity >= 1.0 { 0.6 } else { 0.4 };
-            return Some(Outcome::supported(id, w, format!("{pod} is the only degraded {svc} pod ({what}); its {siblings} siblings are healthy")));
+            let w = if siblings >= 2 && me.severity >= 1.0 {
+                0.8
+            } else if siblings >= 2 || me.severity >= 1.0 {
+                0.6
+            } else {
+                0.4
+            };
+            return Some(Outcome::supported(
+                id,
+                w,
+                format!(
+                    "{pod} is the only degraded {svc} pod ({what}); its {siblings} siblings are healthy"
+                ),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("{sick} of {} {svc} pods degraded", tested.len())))
+        Some(Outcome::inconclusive(
+            id,
+            format!("{sick} of {} {svc} pods degraded", tested.len()),
+        ))
     }
 }
 
@@ -90,16 +147,22 @@ mod tests {
     fn fx(slow: &[&str], fine: &[&str]) -> Fixture {
         let mut f = Fixture::new("api").slow_service("api");
         for (i, p) in slow.iter().enumerate() {
-            f = f.step(kp("api", p, "app", "latency_p99_ms"), 100.0, 500.0).place(p, &format!("n{i}"));
+            f = f
+                .step(kp("api", p, "app", "latency_p99_ms"), 100.0, 500.0)
+                .place(p, &format!("n{i}"));
         }
         for (i, p) in fine.iter().enumerate() {
-            f = f.flat(kp("api", p, "app", "latency_p99_ms"), 100.0).place(p, &format!("m{i}"));
+            f = f
+                .flat(kp("api", p, "app", "latency_p99_ms"), 100.0)
+                .place(p, &format!("m{i}"));
         }
         f
     }
 
     fn eval(f: Fixture, pod: &str) -> Outcome {
-        MostPodsAffected.evaluate(&f.build(), &Hypothesis::new(Kind::Pod, pod)).unwrap()
+        MostPodsAffected
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Pod, pod))
+            .unwrap()
     }
 
     #[test]
@@ -109,7 +172,10 @@ mod tests {
 
     #[test]
     fn supported_when_one_pod_stands_out() {
-        assert_eq!(eval(fx(&["p1"], &["p2", "p3"]), "p1").status, Status::Supported);
+        assert_eq!(
+            eval(fx(&["p1"], &["p2", "p3"]), "p1").status,
+            Status::Supported
+        );
     }
 
     #[test]

@@ -38,16 +38,32 @@ impl Rule for NewErrorsAfterDeploy {
         let id = Self::INFO.id;
         let svc = h.culprit.as_str();
         let onset = ctx.time(ctx.onset());
-        let deploy = ctx.events_of(svc, onset - 2 * 3_600_000, onset + ctx.aligned.grid.step + 1).filter(|e| matches!(e.kind.as_str(), "deploy" | "rollout" | "release")).last()?;
+        let deploy = ctx
+            .events_of(
+                svc,
+                onset - 2 * 3_600_000,
+                onset + ctx.aligned.grid.step + 1,
+            )
+            .filter(|e| matches!(e.kind.as_str(), "deploy" | "rollout" | "release"))
+            .last()?;
         // Failed calls (timeouts, resets) point at a dependency or the network, not at code;
         // and a code fault shows within minutes of the rollout reaching traffic.
         let t = ctx.logs.notable_of(svc).find(|t| {
-            t.new && t.severity == Severity::Error && !t.is_timeout_like() && t.first_seen.is_some_and(|f| f >= deploy.ts_ms && f - deploy.ts_ms <= 20 * 60_000)
+            t.new
+                && t.severity == Severity::Error
+                && !t.is_timeout_like()
+                && t.first_seen
+                    .is_some_and(|f| f >= deploy.ts_ms && f - deploy.ts_ms <= 20 * 60_000)
         })?;
         Some(Outcome::supported(
             id,
             0.7,
-            format!("after the {} at {}, {svc} logs a new error template: {}", deploy.kind, fmt_ms(deploy.ts_ms, "%H:%M"), super::dependency_errors_in_logs::describe(t)),
+            format!(
+                "after the {} at {}, {svc} logs a new error template: {}",
+                deploy.kind,
+                fmt_ms(deploy.ts_ms, "%H:%M"),
+                super::dependency_errors_in_logs::describe(t)
+            ),
         ))
     }
 }
@@ -65,18 +81,44 @@ mod tests {
 
     #[test]
     fn supported_by_panics_after_a_deploy() {
-        let f = Fixture::new("a").slow_service("a").event(25, "a", "deploy", "v1 -> v2").log("a", 0, 40, "info", "ok {i}").log("a", 26, 8, "error", "panic: runtime error: index out of range [{i}]");
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .event(25, "a", "deploy", "v1 -> v2")
+            .log("a", 0, 40, "info", "ok {i}")
+            .log(
+                "a",
+                26,
+                8,
+                "error",
+                "panic: runtime error: index out of range [{i}]",
+            );
         assert_eq!(eval(f).unwrap().status, Status::Supported);
     }
 
     #[test]
     fn silent_when_errors_predate_the_deploy() {
-        let f = Fixture::new("a").slow_service("a").event(25, "a", "deploy", "v1 -> v2").log("a", 0, 40, "error", "panic: runtime error: index out of range [{i}]");
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .event(25, "a", "deploy", "v1 -> v2")
+            .log(
+                "a",
+                0,
+                40,
+                "error",
+                "panic: runtime error: index out of range [{i}]",
+            );
         assert_eq!(eval(f), None);
     }
 
     #[test]
     fn silent_without_a_deploy() {
-        assert_eq!(eval(Fixture::new("a").slow_service("a").log("a", 26, 8, "error", "panic: x {i}")), None);
+        assert_eq!(
+            eval(
+                Fixture::new("a")
+                    .slow_service("a")
+                    .log("a", 26, 8, "error", "panic: x {i}")
+            ),
+            None
+        );
     }
 }

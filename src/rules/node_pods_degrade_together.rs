@@ -42,9 +42,20 @@ impl Rule for NodePodsDegradeTogether {
         let in_scope = super::hypotheses::scope_services(ctx);
         let mut split_services = Vec::new();
         for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
-            let Some(svc) = ctx.topo.pod_entity.get(*pod).filter(|s| in_scope.contains(*s) || ctx.scope.of(s).affected) else { continue };
-            let healthy_elsewhere =
-                ctx.topo.pods_of(svc).into_iter().filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).healthy()).count();
+            let Some(svc) = ctx
+                .topo
+                .pod_entity
+                .get(*pod)
+                .filter(|s| in_scope.contains(*s) || ctx.scope.of(s).affected)
+            else {
+                continue;
+            };
+            let healthy_elsewhere = ctx
+                .topo
+                .pods_of(svc)
+                .into_iter()
+                .filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).healthy())
+                .count();
             if healthy_elsewhere > 0 && !split_services.contains(svc) {
                 split_services.push(svc.clone());
             }
@@ -54,7 +65,12 @@ impl Rule for NodePodsDegradeTogether {
         for (m, rise) in [("cpu_utilization", 0.3), ("net_errors_per_s", 1.0)] {
             if let Some(v) = ctx.metric(node, m) {
                 let s = v.score;
-                let text = format!("{} {} → {}", metric_label(m), fmt_val(m, s.base), fmt_val(m, s.level));
+                let text = format!(
+                    "{} {} → {}",
+                    metric_label(m),
+                    fmt_val(m, s.base),
+                    fmt_val(m, s.level)
+                );
                 if s.up(rise) {
                     node_up.push(text);
                 } else if s.testable() {
@@ -65,23 +81,58 @@ impl Rule for NodePodsDegradeTogether {
         let split = if split_services.is_empty() {
             String::new()
         } else {
-            format!("pods of {} on {node} degraded while their replicas on other nodes stayed healthy", split_services.join(", "))
+            format!(
+                "pods of {} on {node} degraded while their replicas on other nodes stayed healthy",
+                split_services.join(", ")
+            )
         };
-        let own = if node_up.is_empty() { String::new() } else { format!("{node} itself: {}", node_up.join(", ")) };
+        let own = if node_up.is_empty() {
+            String::new()
+        } else {
+            format!("{node} itself: {}", node_up.join(", "))
+        };
         match (split_services.len(), node_up.is_empty()) {
-            (n, false) if n >= 1 => return Some(Outcome::supported(id, 0.9, format!("{split}; {own}"))),
+            (n, false) if n >= 1 => {
+                return Some(Outcome::supported(id, 0.9, format!("{split}; {own}")));
+            }
             (n, true) if n >= 2 => return Some(Outcome::supported(id, 0.85, split)),
             // One service split along a node is what a single bad pod looks like too: not enough.
-            (1, true) => return Some(Outcome::supported(id, 0.3, format!("{split}; one service only, which a single bad pod explains as well"))),
-            (0, false) => return Some(Outcome::supported(id, 0.5, format!("{own}, but no pod on it stands out from its replicas"))),
+            (1, true) => {
+                return Some(Outcome::supported(
+                    id,
+                    0.3,
+                    format!("{split}; one service only, which a single bad pod explains as well"),
+                ));
+            }
+            (0, false) => {
+                return Some(Outcome::supported(
+                    id,
+                    0.5,
+                    format!("{own}, but no pod on it stands out from its replicas"),
+                ));
+            }
             _ => {}
         }
         let all_healthy = !pods.is_empty() && pods.iter().all(|p| !ctx.scope.pod(p).affected);
         if !node_normal.is_empty() && all_healthy {
-            return Some(Outcome::eliminated(id, 0.6, format!("{node}'s own metrics are normal ({}) and its pods are healthy", node_normal.join(", "))));
+            return Some(Outcome::eliminated(
+                id,
+                0.6,
+                format!(
+                    "{node}'s own metrics are normal ({}) and its pods are healthy",
+                    node_normal.join(", ")
+                ),
+            ));
         }
         if !node_normal.is_empty() {
-            return Some(Outcome::eliminated(id, 0.4, format!("{node}'s own metrics are normal: {}", node_normal.join(", "))));
+            return Some(Outcome::eliminated(
+                id,
+                0.4,
+                format!(
+                    "{node}'s own metrics are normal: {}",
+                    node_normal.join(", ")
+                ),
+            ));
         }
         None
     }
@@ -98,7 +149,11 @@ mod tests {
         let mut f = Fixture::new("a").slow_service("a");
         for svc in ["a", "b"] {
             f = f
-                .step(kp(svc, &format!("{svc}-1"), "app", "latency_p99_ms"), 100.0, 500.0)
+                .step(
+                    kp(svc, &format!("{svc}-1"), "app", "latency_p99_ms"),
+                    100.0,
+                    500.0,
+                )
                 .place(&format!("{svc}-1"), "d")
                 .flat(kp(svc, &format!("{svc}-2"), "app", "latency_p99_ms"), 100.0)
                 .place(&format!("{svc}-2"), "e");
@@ -108,20 +163,30 @@ mod tests {
 
     #[test]
     fn supported_when_two_services_split_on_the_node() {
-        let o = NodePodsDegradeTogether.evaluate(&two_services_split().build(), &Hypothesis::new(Kind::Node, "node:d")).unwrap();
+        let o = NodePodsDegradeTogether
+            .evaluate(
+                &two_services_split().build(),
+                &Hypothesis::new(Kind::Node, "node:d"),
+            )
+            .unwrap();
         insta::assert_snapshot!(o, @"supported (0.85): pods of a, b on node:d degraded while their replicas on other nodes stayed healthy");
     }
 
     #[test]
     fn eliminated_when_node_is_normal_and_pods_healthy() {
         let f = two_services_split().flat(k("node:e", "cpu_utilization"), 0.4);
-        let o = NodePodsDegradeTogether.evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:e")).unwrap();
+        let o = NodePodsDegradeTogether
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:e"))
+            .unwrap();
         assert_eq!(o.status, Status::Eliminated, "{o}");
     }
 
     #[test]
     fn silent_without_pods_or_node_metrics() {
         let ctx = Fixture::new("a").slow_service("a").build();
-        assert_eq!(NodePodsDegradeTogether.evaluate(&ctx, &Hypothesis::new(Kind::Node, "node:z")), None);
+        assert_eq!(
+            NodePodsDegradeTogether.evaluate(&ctx, &Hypothesis::new(Kind::Node, "node:z")),
+            None
+        );
     }
 }

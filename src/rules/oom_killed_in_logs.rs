@@ -24,7 +24,14 @@ declare_rule! {
     pub(crate) OomKilledInLogs { id: "oom-killed-in-logs", kinds: [MemoryPressure] }
 }
 
-const WORDS: [&str; 6] = ["oomkilled", "out of memory", "outofmemoryerror", "cannot allocate memory", "oom-kill", "oom killer"];
+const WORDS: [&str; 6] = [
+    "oomkilled",
+    "out of memory",
+    "outofmemoryerror",
+    "cannot allocate memory",
+    "oom-kill",
+    "oom killer",
+];
 
 impl Rule for OomKilledInLogs {
     fn info(&self) -> &'static RuleInfo {
@@ -37,8 +44,18 @@ impl Rule for OomKilledInLogs {
         if !ctx.logs.has_logs(svc) {
             return None;
         }
-        let t = ctx.logs.notable_of(svc).find(|t| WORDS.iter().any(|w| t.mentions(w)))?;
-        Some(Outcome::supported(id, 0.7, format!("{svc} logs {}", super::dependency_errors_in_logs::describe(t))))
+        let t = ctx
+            .logs
+            .notable_of(svc)
+            .find(|t| WORDS.iter().any(|w| t.mentions(w)))?;
+        Some(Outcome::supported(
+            id,
+            0.7,
+            format!(
+                "{svc} logs {}",
+                super::dependency_errors_in_logs::describe(t)
+            ),
+        ))
     }
 }
 
@@ -55,13 +72,31 @@ mod tests {
 
     #[test]
     fn supported_by_new_oom_kills() {
-        let o = eval(Fixture::new("a").slow_service("a").log("a", 0, 40, "info", "ok {i}").log("a", 30, 5, "error", "container app OOMKilled (exit 137) restart {i}")).unwrap();
+        let o = eval(
+            Fixture::new("a")
+                .slow_service("a")
+                .log("a", 0, 40, "info", "ok {i}")
+                .log(
+                    "a",
+                    30,
+                    5,
+                    "error",
+                    "container app OOMKilled (exit 137) restart {i}",
+                ),
+        )
+        .unwrap();
         assert_eq!(o.status, Status::Supported, "{o}");
     }
 
     #[test]
     fn silent_when_oom_lines_are_routine() {
-        let f = Fixture::new("a").slow_service("a").log("a", 0, 40, "warn", "cache evicted: out of memory budget {i}");
+        let f = Fixture::new("a").slow_service("a").log(
+            "a",
+            0,
+            40,
+            "warn",
+            "cache evicted: out of memory budget {i}",
+        );
         assert_eq!(eval(f), None);
     }
 

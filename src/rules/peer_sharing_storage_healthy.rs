@@ -40,7 +40,9 @@ impl Rule for PeerSharingStorageHealthy {
         let mut slow = Vec::new();
         let mut healthy = Vec::new();
         for user in ctx.topo.users_of(storage) {
-            let Some(v) = ctx.dep(user, storage, "dep_latency_ms") else { continue };
+            let Some(v) = ctx.dep(user, storage, "dep_latency_ms") else {
+                continue;
+            };
             let s = v.score;
             if s.up(DEP_LATENCY_RISE) {
                 slow.push(format!("{user} {}", s.pct()));
@@ -62,9 +64,19 @@ impl Rule for PeerSharingStorageHealthy {
         }
         if slow.len() >= 2 {
             let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
-            return Some(Outcome::supported(id, 0.6 * f, format!("every user of {storage} with data got slower to it: {}{note}", slow.join(", "))));
+            return Some(Outcome::supported(
+                id,
+                0.6 * f,
+                format!(
+                    "every user of {storage} with data got slower to it: {}{note}",
+                    slow.join(", ")
+                ),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("not testable: no other service using {storage} has client-side latency data")))
+        Some(Outcome::inconclusive(
+            id,
+            format!("not testable: no other service using {storage} has client-side latency data"),
+        ))
     }
 }
 
@@ -75,7 +87,10 @@ mod tests {
     use crate::model::Kind;
 
     fn base() -> Fixture {
-        Fixture::new("live-api").slow_service("live-api").depends("live-api", &["redis:c"]).depends("gift-api", &["redis:c"])
+        Fixture::new("live-api")
+            .slow_service("live-api")
+            .depends("live-api", &["redis:c"])
+            .depends("gift-api", &["redis:c"])
     }
 
     #[test]
@@ -85,7 +100,9 @@ mod tests {
             .healthy_service("gift-api")
             .flat(kd("gift-api", "redis:c", "dep_latency_ms"), 1.0)
             .build();
-        let o = PeerSharingStorageHealthy.evaluate(&ctx, &Hypothesis::new(Kind::Redis, "redis:c")).unwrap();
+        let o = PeerSharingStorageHealthy
+            .evaluate(&ctx, &Hypothesis::new(Kind::Redis, "redis:c"))
+            .unwrap();
         insta::assert_snapshot!(o, @"eliminated (0.90): gift-api also uses redis:c and stayed healthy: its client-side latency to it went 1 ms → 1 ms (±0%), while live-api +1400% got slower to it");
     }
 
@@ -96,14 +113,22 @@ mod tests {
             .slow_service("gift-api")
             .step(kd("gift-api", "redis:c", "dep_latency_ms"), 1.0, 9.0)
             .build();
-        let o = PeerSharingStorageHealthy.evaluate(&ctx, &Hypothesis::new(Kind::Redis, "redis:c")).unwrap();
+        let o = PeerSharingStorageHealthy
+            .evaluate(&ctx, &Hypothesis::new(Kind::Redis, "redis:c"))
+            .unwrap();
         assert_eq!(o.status, super::super::Status::Supported, "{o}");
     }
 
     #[test]
     fn inconclusive_with_a_single_user() {
-        let ctx = Fixture::new("live-api").slow_service("live-api").depends("live-api", &["redis:c"]).step(kd("live-api", "redis:c", "dep_latency_ms"), 1.0, 15.0).build();
-        let o = PeerSharingStorageHealthy.evaluate(&ctx, &Hypothesis::new(Kind::Redis, "redis:c")).unwrap();
+        let ctx = Fixture::new("live-api")
+            .slow_service("live-api")
+            .depends("live-api", &["redis:c"])
+            .step(kd("live-api", "redis:c", "dep_latency_ms"), 1.0, 15.0)
+            .build();
+        let o = PeerSharingStorageHealthy
+            .evaluate(&ctx, &Hypothesis::new(Kind::Redis, "redis:c"))
+            .unwrap();
         assert_eq!(o.status, super::super::Status::Inconclusive, "{o}");
     }
 }

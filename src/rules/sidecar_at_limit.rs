@@ -41,15 +41,26 @@ impl Rule for SidecarAtLimit {
         let id = Self::INFO.id;
         let svc = h.culprit.as_str();
         let Some(sat) = saturation(ctx, svc, SIDECAR, "cpu_cores", "cpu") else {
-            return Some(Outcome::inconclusive(id, format!("not testable: no sidecar CPU usage or limit for {svc}")));
+            return Some(Outcome::inconclusive(
+                id,
+                format!("not testable: no sidecar CPU usage or limit for {svc}"),
+            ));
         };
-        let src = sat.source.as_deref().map(|s| format!(", per {s}")).unwrap_or_default();
+        let src = sat
+            .source
+            .as_deref()
+            .map(|s| format!(", per {s}"))
+            .unwrap_or_default();
         if sat.pods_at_limit > 0 {
             let slow: Vec<String> = ctx
                 .topo
                 .deps_of(svc)
                 .into_iter()
-                .filter_map(|d| ctx.dep(svc, d, "dep_latency_ms").filter(|v| v.score.up(DEP_LATENCY_RISE)).map(|v| format!("{d} {}", v.score.pct())))
+                .filter_map(|d| {
+                    ctx.dep(svc, d, "dep_latency_ms")
+                        .filter(|v| v.score.up(DEP_LATENCY_RISE))
+                        .map(|v| format!("{d} {}", v.score.pct()))
+                })
                 .collect();
             let head = format!(
                 "sidecar CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2}{src})",
@@ -58,17 +69,35 @@ impl Rule for SidecarAtLimit {
             return Some(if slow.is_empty() {
                 Outcome::supported(id, 0.7, head)
             } else {
-                Outcome::supported(id, 0.9, format!("{head}, while client-side latency rose to {}", slow.join(", ")))
+                Outcome::supported(
+                    id,
+                    0.9,
+                    format!(
+                        "{head}, while client-side latency rose to {}",
+                        slow.join(", ")
+                    ),
+                )
             });
         }
         if sat.peak_ratio < 0.7 {
             return Some(Outcome::eliminated(
                 id,
                 0.8,
-                format!("sidecars stayed below their limit: peak {:.2} of {:.1} cores ({:.0}%{src})", sat.peak, sat.limit, sat.peak_ratio * 100.0),
+                format!(
+                    "sidecars stayed below their limit: peak {:.2} of {:.1} cores ({:.0}%{src})",
+                    sat.peak,
+                    sat.limit,
+                    sat.peak_ratio * 100.0
+                ),
             ));
         }
-        Some(Outcome::inconclusive(id, format!("sidecar CPU came close to its limit ({:.0}%) without reaching it", sat.peak_ratio * 100.0)))
+        Some(Outcome::inconclusive(
+            id,
+            format!(
+                "sidecar CPU came close to its limit ({:.0}%) without reaching it",
+                sat.peak_ratio * 100.0
+            ),
+        ))
     }
 }
 
@@ -80,16 +109,26 @@ mod tests {
     use crate::rules::Status;
 
     fn fx() -> Fixture {
-        Fixture::new("api").slow_service("api").sidecar("api", 4.0, 2.0).depends("api", &["redis:c"]).place("api-1", "n1")
+        Fixture::new("api")
+            .slow_service("api")
+            .sidecar("api", 4.0, 2.0)
+            .depends("api", &["redis:c"])
+            .place("api-1", "n1")
     }
 
     fn eval(f: Fixture) -> Outcome {
-        SidecarAtLimit.evaluate(&f.build(), &Hypothesis::new(Kind::Sidecar, "api")).unwrap()
+        SidecarAtLimit
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Sidecar, "api"))
+            .unwrap()
     }
 
     #[test]
     fn supported_when_pinned_at_limit_and_east_west_slows() {
-        let o = eval(fx().step(sidecar_cpu("api", "api-1"), 0.9, 1.97).step(kd("api", "redis:c", "dep_latency_ms"), 1.0, 12.0));
+        let o = eval(fx().step(sidecar_cpu("api", "api-1"), 0.9, 1.97).step(
+            kd("api", "redis:c", "dep_latency_ms"),
+            1.0,
+            12.0,
+        ));
         assert_eq!(o.status, Status::Supported, "{o}");
         assert!(o.weight > 0.85 && o.evidence.contains("redis:c +"), "{o}");
     }

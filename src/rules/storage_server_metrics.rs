@@ -28,7 +28,11 @@ declare_rule! {
     pub(crate) StorageServerMetrics { id: "storage-server-metrics", kinds: [Mysql, Redis] }
 }
 
-const SERVER_METRICS: [(&str, f64); 3] = [("server_latency_ms", 0.5), ("slow_queries_per_s", 1.0), ("cpu_utilization", 0.3)];
+const SERVER_METRICS: [(&str, f64); 3] = [
+    ("server_latency_ms", 0.5),
+    ("slow_queries_per_s", 1.0),
+    ("cpu_utilization", 0.3),
+];
 
 impl Rule for StorageServerMetrics {
     fn info(&self) -> &'static RuleInfo {
@@ -43,7 +47,12 @@ impl Rule for StorageServerMetrics {
         for (m, rise) in SERVER_METRICS {
             let Some(v) = ctx.metric(s, m) else { continue };
             let sc = v.score;
-            let text = format!("{} {} → {}", metric_label(m), fmt_val(m, sc.base), fmt_val(m, sc.level));
+            let text = format!(
+                "{} {} → {}",
+                metric_label(m),
+                fmt_val(m, sc.base),
+                fmt_val(m, sc.level)
+            );
             // Slow queries start from zero; demand an absolute rate worth noticing.
             let moved = sc.up(rise) && (m != "slow_queries_per_s" || sc.level - sc.base >= 0.5);
             if moved {
@@ -53,12 +62,26 @@ impl Rule for StorageServerMetrics {
             }
         }
         if !up.is_empty() {
-            return Some(Outcome::supported(id, 0.8, format!("{s} degraded on the server side: {}", up.join(", "))));
+            return Some(Outcome::supported(
+                id,
+                0.8,
+                format!("{s} degraded on the server side: {}", up.join(", ")),
+            ));
         }
         if !normal.is_empty() {
-            return Some(Outcome::eliminated(id, 0.75, format!("{s} was normal on the server side: {}", normal.join(", "))));
+            return Some(Outcome::eliminated(
+                id,
+                0.75,
+                format!("{s} was normal on the server side: {}", normal.join(", ")),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("not testable: no {} server metrics for {s}", EntityKind::of(s).label())))
+        Some(Outcome::inconclusive(
+            id,
+            format!(
+                "not testable: no {} server metrics for {s}",
+                EntityKind::of(s).label()
+            ),
+        ))
     }
 }
 
@@ -70,18 +93,29 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        StorageServerMetrics.evaluate(&f.build(), &Hypothesis::new(Kind::Mysql, "mysql:db")).unwrap()
+        StorageServerMetrics
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Mysql, "mysql:db"))
+            .unwrap()
     }
 
     #[test]
     fn eliminated_when_server_side_is_flat() {
-        let o = eval(Fixture::new("a").slow_service("a").flat(k("mysql:db", "server_latency_ms"), 2.0).flat(k("mysql:db", "cpu_utilization"), 0.2));
+        let o = eval(
+            Fixture::new("a")
+                .slow_service("a")
+                .flat(k("mysql:db", "server_latency_ms"), 2.0)
+                .flat(k("mysql:db", "cpu_utilization"), 0.2),
+        );
         insta::assert_snapshot!(o, @"eliminated (0.75): mysql:db was normal on the server side: server latency 2 ms → 2 ms, CPU 20% → 20%");
     }
 
     #[test]
     fn supported_when_server_latency_rises() {
-        let o = eval(Fixture::new("a").slow_service("a").step(k("mysql:db", "server_latency_ms"), 2.0, 40.0));
+        let o = eval(Fixture::new("a").slow_service("a").step(
+            k("mysql:db", "server_latency_ms"),
+            2.0,
+            40.0,
+        ));
         assert_eq!(o.status, Status::Supported, "{o}");
     }
 

@@ -47,39 +47,93 @@ impl Rule for ThirdPartyCallers {
             let degraded = ctx.scope.of(caller).affected;
             // Errors towards a vendor matter when they hurt the caller; a healthy caller with a
             // few more failed calls is noise, not evidence either way.
-            let err_up = err.is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1);
+            let err_up =
+                err.is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1);
             let failing = err_up && degraded;
             if slow || failing {
-                let others: Vec<&str> = ctx.topo.deps_of(caller).into_iter().filter(|d| *d != tp).collect();
-                let others_slow = others.iter().filter(|d| ctx.dep(caller, d, "dep_latency_ms").is_some_and(|v| v.score.up(DEP_LATENCY_RISE))).count();
-                let others_known = others.iter().filter(|d| ctx.dep(caller, d, "dep_latency_ms").is_some_and(|v| v.score.testable())).count();
+                let others: Vec<&str> = ctx
+                    .topo
+                    .deps_of(caller)
+                    .into_iter()
+                    .filter(|d| *d != tp)
+                    .collect();
+                let others_slow = others
+                    .iter()
+                    .filter(|d| {
+                        ctx.dep(caller, d, "dep_latency_ms")
+                            .is_some_and(|v| v.score.up(DEP_LATENCY_RISE))
+                    })
+                    .count();
+                let others_known = others
+                    .iter()
+                    .filter(|d| {
+                        ctx.dep(caller, d, "dep_latency_ms")
+                            .is_some_and(|v| v.score.testable())
+                    })
+                    .count();
                 let what = lat.filter(|_| slow).map_or_else(
-                    || format!("{caller} errors to it {}", err.map(|v| v.score.pct()).unwrap_or_default()),
-                    |v| format!("{caller} {} → {}", fmt_val("dep_latency_ms", v.score.base), fmt_val("dep_latency_ms", v.score.level)),
+                    || {
+                        format!(
+                            "{caller} errors to it {}",
+                            err.map(|v| v.score.pct()).unwrap_or_default()
+                        )
+                    },
+                    |v| {
+                        format!(
+                            "{caller} {} → {}",
+                            fmt_val("dep_latency_ms", v.score.base),
+                            fmt_val("dep_latency_ms", v.score.level)
+                        )
+                    },
                 );
                 if others_known > 0 && others_slow == others_known {
                     everywhere.push(what);
                 } else {
                     isolated.push(what);
                 }
-            } else if lat.is_some_and(|v| v.score.normal(DEP_LATENCY_RISE)) && !degraded && !err_up {
+            } else if lat.is_some_and(|v| v.score.normal(DEP_LATENCY_RISE)) && !degraded && !err_up
+            {
                 let v = lat.expect("checked above");
-                healthy.push(format!("{caller} ({} → {})", fmt_val("dep_latency_ms", v.score.base), fmt_val("dep_latency_ms", v.score.level)));
+                healthy.push(format!(
+                    "{caller} ({} → {})",
+                    fmt_val("dep_latency_ms", v.score.base),
+                    fmt_val("dep_latency_ms", v.score.level)
+                ));
             }
         }
         if !healthy.is_empty() {
             let verb = if healthy.len() == 1 { "calls" } else { "call" };
-            return Some(Outcome::eliminated(id, 0.85, format!("{} also {verb} {tp} and saw no change", healthy.join(", "))));
+            return Some(Outcome::eliminated(
+                id,
+                0.85,
+                format!("{} also {verb} {tp} and saw no change", healthy.join(", ")),
+            ));
         }
         if !isolated.is_empty() {
             let w = if isolated.len() >= 2 { 0.85 } else { 0.7 };
             let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
-            return Some(Outcome::supported(id, w * f, format!("callers got slower or failed towards {tp} while their other dependencies stayed normal: {}{note}", isolated.join("; "))));
+            return Some(Outcome::supported(
+                id,
+                w * f,
+                format!(
+                    "callers got slower or failed towards {tp} while their other dependencies stayed normal: {}{note}",
+                    isolated.join("; ")
+                ),
+            ));
         }
         if !everywhere.is_empty() {
-            return Some(Outcome::inconclusive(id, format!("callers were slower to {tp} but equally to all their other dependencies: {}", everywhere.join("; "))));
+            return Some(Outcome::inconclusive(
+                id,
+                format!(
+                    "callers were slower to {tp} but equally to all their other dependencies: {}",
+                    everywhere.join("; ")
+                ),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("not testable: no caller has client-side data towards {tp}")))
+        Some(Outcome::inconclusive(
+            id,
+            format!("not testable: no caller has client-side data towards {tp}"),
+        ))
     }
 }
 
@@ -91,24 +145,41 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        ThirdPartyCallers.evaluate(&f.depends("a", &["http:v", "redis:c"]).depends("b", &["http:v"]).build(), &Hypothesis::new(Kind::ThirdParty, "http:v")).unwrap()
+        ThirdPartyCallers
+            .evaluate(
+                &f.depends("a", &["http:v", "redis:c"])
+                    .depends("b", &["http:v"])
+                    .build(),
+                &Hypothesis::new(Kind::ThirdParty, "http:v"),
+            )
+            .unwrap()
     }
 
     #[test]
     fn eliminated_by_a_healthy_caller() {
-        let f = Fixture::new("a").slow_service("a").step(kd("a", "http:v", "dep_latency_ms"), 100.0, 300.0).healthy_service("b").flat(kd("b", "http:v", "dep_latency_ms"), 100.0);
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .step(kd("a", "http:v", "dep_latency_ms"), 100.0, 300.0)
+            .healthy_service("b")
+            .flat(kd("b", "http:v", "dep_latency_ms"), 100.0);
         insta::assert_snapshot!(eval(f), @"eliminated (0.85): b (100 ms → 100 ms) also calls http:v and saw no change");
     }
 
     #[test]
     fn supported_when_only_the_vendor_is_slow() {
-        let f = Fixture::new("a").slow_service("a").step(kd("a", "http:v", "dep_latency_ms"), 100.0, 900.0).flat(kd("a", "redis:c", "dep_latency_ms"), 1.0);
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .step(kd("a", "http:v", "dep_latency_ms"), 100.0, 900.0)
+            .flat(kd("a", "redis:c", "dep_latency_ms"), 1.0);
         assert_eq!(eval(f).status, Status::Supported);
     }
 
     #[test]
     fn inconclusive_when_the_caller_is_slow_to_everything() {
-        let f = Fixture::new("a").slow_service("a").step(kd("a", "http:v", "dep_latency_ms"), 100.0, 900.0).step(kd("a", "redis:c", "dep_latency_ms"), 1.0, 9.0);
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .step(kd("a", "http:v", "dep_latency_ms"), 100.0, 900.0)
+            .step(kd("a", "redis:c", "dep_latency_ms"), 1.0, 9.0);
         assert_eq!(eval(f).status, Status::Inconclusive);
     }
 }

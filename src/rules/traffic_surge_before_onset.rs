@@ -35,46 +35,105 @@ impl Rule for TrafficSurgeBeforeOnset {
         let id = Self::INFO.id;
         let e = h.culprit.as_str();
         let Some(v) = ctx.metric(e, "requests_per_s") else {
-            return Some(Outcome::inconclusive(id, format!("not testable: no request rate for {e}")));
+            return Some(Outcome::inconclusive(
+                id,
+                format!("not testable: no request rate for {e}"),
+            ));
         };
         let s = v.score;
-        let change = format!("{} → {} ({})", fmt_val("requests_per_s", s.base), fmt_val("requests_per_s", s.level), s.pct());
+        let change = format!(
+            "{} → {} ({})",
+            fmt_val("requests_per_s", s.base),
+            fmt_val("requests_per_s", s.level),
+            s.pct()
+        );
         if s.up(0.4) {
             let onset = s.onset.unwrap_or(ctx.aligned.alert);
             // Load flows down the call graph: a surge that a caller (or, for a gateway, only
             // some of the services behind it) also shows started upstream of it.
-            let surged = |x: &str| ctx.metric(x, "requests_per_s").is_some_and(|v| v.score.up(0.4));
-            let upstream: Vec<&str> = ctx.topo.users_of(e).into_iter().filter(|c| crate::model::EntityKind::of(c) == crate::model::EntityKind::Service && surged(c)).collect();
+            let surged = |x: &str| {
+                ctx.metric(x, "requests_per_s")
+                    .is_some_and(|v| v.score.up(0.4))
+            };
+            let upstream: Vec<&str> = ctx
+                .topo
+                .users_of(e)
+                .into_iter()
+                .filter(|c| {
+                    crate::model::EntityKind::of(c) == crate::model::EntityKind::Service
+                        && surged(c)
+                })
+                .collect();
             if !upstream.is_empty() {
-                return Some(Outcome::eliminated(id, 0.65, format!("requests to {e} rose {change}, but its callers {} surged too: the load came from upstream", upstream.join(", "))));
+                return Some(Outcome::eliminated(
+                    id,
+                    0.65,
+                    format!(
+                        "requests to {e} rose {change}, but its callers {} surged too: the load came from upstream",
+                        upstream.join(", ")
+                    ),
+                ));
             }
             if let Some(behind) = ctx.topo.behind.get(e) {
-                let with_data: Vec<&str> = behind.iter().map(String::as_str).filter(|b| ctx.metric(b, "requests_per_s").is_some()).collect();
+                let with_data: Vec<&str> = behind
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|b| ctx.metric(b, "requests_per_s").is_some())
+                    .collect();
                 let hot: Vec<&str> = with_data.iter().copied().filter(|b| surged(b)).collect();
                 if !hot.is_empty() && hot.len() < with_data.len() {
                     return Some(Outcome::eliminated(
                         id,
                         0.65,
-                        format!("requests through {e} rose {change}, but only {} of the {} services behind it surged: the surge came from them", hot.join(", "), with_data.len()),
+                        format!(
+                            "requests through {e} rose {change}, but only {} of the {} services behind it surged: the surge came from them",
+                            hot.join(", "),
+                            with_data.len()
+                        ),
                     ));
                 }
             }
             let symptoms = ctx.onset();
             if onset <= symptoms + 1 {
                 let lead = ctx.time(symptoms) - ctx.time(onset);
-                let when = if lead > 0 { format!(", {} before the symptoms", crate::model::human_duration(lead)) } else { ", as the symptoms began".into() };
-                return Some(Outcome::supported(id, 0.85, format!("requests to {e} rose {change} from {}{when}", fmt_ms(ctx.time(onset), "%H:%M"))));
+                let when = if lead > 0 {
+                    format!(
+                        ", {} before the symptoms",
+                        crate::model::human_duration(lead)
+                    )
+                } else {
+                    ", as the symptoms began".into()
+                };
+                return Some(Outcome::supported(
+                    id,
+                    0.85,
+                    format!(
+                        "requests to {e} rose {change} from {}{when}",
+                        fmt_ms(ctx.time(onset), "%H:%M")
+                    ),
+                ));
             }
             return Some(Outcome::eliminated(
                 id,
                 0.6,
-                format!("requests to {e} rose {change} only from {}, after the symptoms began at {} (retries, not the cause)", fmt_ms(ctx.time(onset), "%H:%M"), fmt_ms(ctx.time(symptoms), "%H:%M")),
+                format!(
+                    "requests to {e} rose {change} only from {}, after the symptoms began at {} (retries, not the cause)",
+                    fmt_ms(ctx.time(onset), "%H:%M"),
+                    fmt_ms(ctx.time(symptoms), "%H:%M")
+                ),
             ));
         }
         if s.normal(0.25) || s.down(0.25) {
-            return Some(Outcome::eliminated(id, 0.8, format!("requests to {e} did not surge: {change}")));
+            return Some(Outcome::eliminated(
+                id,
+                0.8,
+                format!("requests to {e} did not surge: {change}"),
+            ));
         }
-        Some(Outcome::inconclusive(id, format!("requests to {e} moved {change}, too little to call a surge")))
+        Some(Outcome::inconclusive(
+            id,
+            format!("requests to {e} moved {change}, too little to call a surge"),
+        ))
     }
 }
 
@@ -86,12 +145,18 @@ mod tests {
     use crate::rules::Status;
 
     fn eval(f: Fixture) -> Outcome {
-        TrafficSurgeBeforeOnset.evaluate(&f.build(), &Hypothesis::new(Kind::TrafficSpike, "api")).unwrap()
+        TrafficSurgeBeforeOnset
+            .evaluate(&f.build(), &Hypothesis::new(Kind::TrafficSpike, "api"))
+            .unwrap()
     }
 
     #[test]
     fn supported_when_requests_double_before_latency() {
-        let o = eval(Fixture::new("api").step(k("api", "latency_p99_ms"), 100.0, 500.0).step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2));
+        let o = eval(
+            Fixture::new("api")
+                .step(k("api", "latency_p99_ms"), 100.0, 500.0)
+                .step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2),
+        );
         insta::assert_snapshot!(o, @"supported (0.85): requests to api rose 100/s → 210/s (+110%) from 00:24, 2 min before the symptoms");
     }
 

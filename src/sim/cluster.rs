@@ -203,7 +203,13 @@ impl Service {
 
     /// Adds a dependency (resolved later by [`Cluster::resolve`]).
     pub fn call(&mut self, id: &str, cpr: f64, timeout_ms: f64, rtt_ms: f64) {
-        self.deps.push(Dep { id: id.to_string(), target: Target::Svc(usize::MAX), cpr, timeout_ms, rtt_ms });
+        self.deps.push(Dep {
+            id: id.to_string(),
+            target: Target::Svc(usize::MAX),
+            cpr,
+            timeout_ms,
+            rtt_ms,
+        });
     }
 }
 
@@ -211,7 +217,13 @@ impl Service {
 pub fn make_pods(rng: &mut super::rng::Rng, svc: &str, nodes: &[usize]) -> Vec<Pod> {
     let len = rng.int(9, 10) as usize;
     let rs = rng.k8s_suffix(len);
-    nodes.iter().map(|&node| Pod { name: format!("{svc}-{rs}-{}", rng.k8s_suffix(5)), node }).collect()
+    nodes
+        .iter()
+        .map(|&node| Pod {
+            name: format!("{svc}-{rs}-{}", rng.k8s_suffix(5)),
+            node,
+        })
+        .collect()
 }
 
 impl Cluster {
@@ -229,7 +241,10 @@ impl Cluster {
                     Target::Vendor(i)
                 } else if let Some(i) = self.svc(&id) {
                     if i <= s {
-                        return Err(format!("{} calls {id}, which does not come after it", self.services[s].name));
+                        return Err(format!(
+                            "{} calls {id}, which does not come after it",
+                            self.services[s].name
+                        ));
                     }
                     Target::Svc(i)
                 } else {
@@ -250,7 +265,9 @@ impl Cluster {
     /// Services that call entity `id` directly.
     #[must_use]
     pub fn callers_of(&self, id: &str) -> Vec<usize> {
-        (0..self.services.len()).filter(|&i| self.services[i].deps.iter().any(|d| d.id == id)).collect()
+        (0..self.services.len())
+            .filter(|&i| self.services[i].deps.iter().any(|d| d.id == id))
+            .collect()
     }
 
     /// Every service that reaches `id` through calls, directly or transitively.
@@ -288,7 +305,10 @@ impl Cluster {
                 }),
             })
             .collect();
-        let bare = |id: &str| EntitySpec { id: id.to_string(), ..EntitySpec::default() };
+        let bare = |id: &str| EntitySpec {
+            id: id.to_string(),
+            ..EntitySpec::default()
+        };
         out.extend(self.stores.iter().map(|s| bare(&s.id)));
         out.extend(self.vendors.iter().map(|v| bare(&v.id)));
         out.extend(self.ingresses.iter().map(|i| bare(&i.id)));

@@ -22,13 +22,23 @@ impl Ramp {
     /// Starts at `start`, rises over `rise`, never ends.
     #[must_use]
     pub fn from(start: i64, rise: i64) -> Ramp {
-        Ramp { start, rise: rise.max(1), end: None, fall: 1 }
+        Ramp {
+            start,
+            rise: rise.max(1),
+            end: None,
+            fall: 1,
+        }
     }
 
     /// A pulse: rises at `start`, holds until `end`, falls over `fall`.
     #[must_use]
     pub fn pulse(start: i64, rise: i64, end: i64, fall: i64) -> Ramp {
-        Ramp { start, rise: rise.max(1), end: Some(end), fall: fall.max(1) }
+        Ramp {
+            start,
+            rise: rise.max(1),
+            end: Some(end),
+            fall: fall.max(1),
+        }
     }
 
     /// Intensity in [0, 1] at `t`.
@@ -164,7 +174,11 @@ pub enum Misreport {
     /// `mesh-dashboard` reports this service's sidecar CPU, never above its baseline level.
     SidecarCapped(usize),
     /// `source` reports a node's CPU utilisation scaled by `factor` (another denominator).
-    NodeCpuScaled { node: usize, source: &'static str, factor: f64 },
+    NodeCpuScaled {
+        node: usize,
+        source: &'static str,
+        factor: f64,
+    },
 }
 
 /// Every cause active in one scenario.
@@ -202,7 +216,10 @@ pub struct Effects {
 
 /// Product of the multipliers in `list` that apply to `key`.
 pub fn mult_of<K: PartialEq>(list: &[(K, Fx)], key: &K, t: i64) -> f64 {
-    list.iter().filter(|(k, _)| k == key).map(|(_, f)| f.mult(t)).product()
+    list.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, f)| f.mult(t))
+        .product()
 }
 
 #[cfg(test)]

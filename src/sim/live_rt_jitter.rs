@@ -24,7 +24,13 @@ pub fn cluster() -> Cluster {
     let nodes = ["node-a", "node-b", "node-c", "node-d"]
         .iter()
         .enumerate()
-        .map(|(i, n)| Node { name: (*n).into(), cores: 32.0, system_cores: 9.0 + 0.7 * i as f64, net_err: 0.05, subnet: format!("10.0.{}", i + 1) })
+        .map(|(i, n)| Node {
+            name: (*n).into(),
+            cores: 32.0,
+            system_cores: 9.0 + 0.7 * i as f64,
+            net_err: 0.05,
+            subnet: format!("10.0.{}", i + 1),
+        })
         .collect();
     let gw = "ingress:public-gw".to_string();
 
@@ -88,7 +94,15 @@ pub fn cluster() -> Cluster {
     user.call("mysql:user-db", 1.5, 3000.0, 0.6);
     user.call("redis:chat-cache", 1.0, 100.0, 0.3);
 
-    let store = |id: &str, mysql: bool, lat_ms: f64, cpu: f64, addr: &str| Store { id: id.into(), mysql, lat_ms, slow_q: if mysql { 0.08 } else { 0.0 }, cpu, pool: if mysql { 10.0 } else { 16.0 }, addr: addr.into() };
+    let store = |id: &str, mysql: bool, lat_ms: f64, cpu: f64, addr: &str| Store {
+        id: id.into(),
+        mysql,
+        lat_ms,
+        slow_q: if mysql { 0.08 } else { 0.0 },
+        cpu,
+        pool: if mysql { 10.0 } else { 16.0 },
+        addr: addr.into(),
+    };
     let mut c = Cluster {
         services: vec![live, gift, chat, billing, user],
         stores: vec![
@@ -97,8 +111,15 @@ pub fn cluster() -> Cluster {
             store("mysql:user-db", true, 2.8, 0.22, "10.0.5.34"),
             store("redis:chat-cache", false, 0.35, 0.12, "10.0.4.9"),
         ],
-        vendors: vec![Vendor { id: "http:gift-vendor".into(), lat_ms: 110.0, err: 0.002 }],
-        ingresses: vec![Ingress { id: "ingress:public-gw".into(), proc_ms: 3.0 }],
+        vendors: vec![Vendor {
+            id: "http:gift-vendor".into(),
+            lat_ms: 110.0,
+            err: 0.002,
+        }],
+        ingresses: vec![Ingress {
+            id: "ingress:public-gw".into(),
+            proc_ms: 3.0,
+        }],
         nodes,
         start_ms: FIRED_AT - 75 * MIN,
         end_ms: FIRED_AT + 15 * MIN,
@@ -119,29 +140,69 @@ pub fn scenario(seed: u64) -> Scenario {
     let mut fx = Effects::default();
     // Traffic starts doubling 6 min before the alert, over ~2 min, and stays.
     let surge = Ramp::from(FIRED_AT - 6 * MIN, 2 * MIN + rng.int(-10, 10) * 1000);
-    fx.ext_load.push(("live-api".into(), Fx::new(surge, 2.1 + rng.range(-0.05, 0.05))));
+    fx.ext_load.push((
+        "live-api".into(),
+        Fx::new(surge, 2.1 + rng.range(-0.05, 0.05)),
+    ));
     // mesh-dashboard reports every sidecar; for live-api it stays at the baseline level.
-    fx.misreport = (0..c.services.len()).map(Misreport::SidecarCapped).collect();
+    fx.misreport = (0..c.services.len())
+        .map(Misreport::SidecarCapped)
+        .collect();
     let steps = c.steps();
     let pod = |s: usize, p: usize| c.services[s].pods[p].name.clone();
     // Two short scrape gaps on healthy pods, far from the alert, so gaps are not a signal.
     let gaps = vec![
-        Gap { pod: pod(3, 1), from: 40 + rng.below(10), to: 43 + rng.below(10) },
-        Gap { pod: pod(2, 0), from: steps - 12, to: steps - 10 },
+        Gap {
+            pod: pod(3, 1),
+            from: 40 + rng.below(10),
+            to: 43 + rng.below(10),
+        },
+        Gap {
+            pod: pod(2, 0),
+            from: steps - 12,
+            to: steps - 10,
+        },
     ];
     let events = vec![
-        EventRow { ts_ms: FIRED_AT - 5 * 24 * 60 * MIN - 227 * MIN, entity: "live-api".into(), kind: "config".into(), detail: Some("app resources 2 CPU / 1 GiB -> 4 CPU / 2 GiB".into()) },
-        EventRow { ts_ms: FIRED_AT - 118 * MIN + 37_000, entity: "user-api".into(), kind: "deploy".into(), detail: Some("image v2.14.0 -> v2.14.1".into()) },
+        EventRow {
+            ts_ms: FIRED_AT - 5 * 24 * 60 * MIN - 227 * MIN,
+            entity: "live-api".into(),
+            kind: "config".into(),
+            detail: Some("app resources 2 CPU / 1 GiB -> 4 CPU / 2 GiB".into()),
+        },
+        EventRow {
+            ts_ms: FIRED_AT - 118 * MIN + 37_000,
+            entity: "user-api".into(),
+            kind: "deploy".into(),
+            detail: Some("image v2.14.0 -> v2.14.1".into()),
+        },
     ];
     let spec = IncidentSpec {
         id: Some("live-rt-jitter".into()),
         title: Some("Live-streaming API response-time jitter".into()),
-        description: Some("Simulated by `funnel simulate live-rt-jitter`: live-api p99 response time alert.".into()),
-        alert: Alert { entity: "live-api".into(), metric: "latency_p99_ms".into(), fired_at: Instant(FIRED_AT) },
+        description: Some(
+            "Simulated by `funnel simulate live-rt-jitter`: live-api p99 response time alert."
+                .into(),
+        ),
+        alert: Alert {
+            entity: "live-api".into(),
+            metric: "latency_p99_ms".into(),
+            fired_at: Instant(FIRED_AT),
+        },
         window: None,
         metric_aliases: Default::default(),
-        expected: Some(Expected { kind: "sidecar".into(), culprit: "live-api".into() }),
+        expected: Some(Expected {
+            kind: "sidecar".into(),
+            culprit: "live-api".into(),
+        }),
         entities: c.topology(),
     };
-    Scenario { cluster: c, effects: fx, gaps, events, spec, rng }
+    Scenario {
+        cluster: c,
+        effects: fx,
+        gaps,
+        events,
+        spec,
+        rng,
+    }
 }

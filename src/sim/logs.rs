@@ -15,12 +15,44 @@ const SAMPLE: f64 = 0.01;
 const CAP: f64 = 3.0;
 
 const RESOURCES: &[&str] = &[
-    "rooms", "users", "orders", "gifts", "messages", "carts", "items", "sessions", "payments", "feeds", "streams",
-    "comments", "invoices", "profiles", "coupons", "tickets", "playlists", "devices", "reviews", "shipments",
+    "rooms",
+    "users",
+    "orders",
+    "gifts",
+    "messages",
+    "carts",
+    "items",
+    "sessions",
+    "payments",
+    "feeds",
+    "streams",
+    "comments",
+    "invoices",
+    "profiles",
+    "coupons",
+    "tickets",
+    "playlists",
+    "devices",
+    "reviews",
+    "shipments",
 ];
 const VERBS: &[&str] = &["GET", "GET", "GET", "POST", "PUT", "GET", "DELETE"];
-const VENDOR_PATHS: &[&str] = &["/v2/send", "/v1/lookup", "/api/v3/charge", "/v2/items/batch", "/v1/verify", "/api/notify"];
-const AGENTS: &[&str] = &["okhttp/4.12.0", "Go-http-client/2.0", "Mozilla/5.0", "ios-app/7.3.1", "android-app/7.2.9", "grpc-go/1.62.1"];
+const VENDOR_PATHS: &[&str] = &[
+    "/v2/send",
+    "/v1/lookup",
+    "/api/v3/charge",
+    "/v2/items/batch",
+    "/v1/verify",
+    "/api/notify",
+];
+const AGENTS: &[&str] = &[
+    "okhttp/4.12.0",
+    "Go-http-client/2.0",
+    "Mozilla/5.0",
+    "ios-app/7.3.1",
+    "android-app/7.2.9",
+    "grpc-go/1.62.1",
+];
 
 /// Generates log rows.
 #[derive(Debug)]
@@ -40,30 +72,79 @@ impl LogGen {
     pub fn new(mut rng: Rng, c: &Cluster) -> LogGen {
         let pods: usize = c.services.iter().map(|s| s.pods.len()).sum();
         let rate = (2500.0 / (pods.max(1) * c.steps().max(1)) as f64).clamp(0.05, 0.8);
-        let paths = c.services.iter().map(|s| {
-            let mut r: Vec<&str> = RESOURCES.to_vec();
-            rng.shuffle(&mut r);
-            let v = if rng.chance(0.5) { "v1" } else { "v2" };
-            (s.name.clone(), r[..3].iter().map(|x| format!("/{v}/{x}")).collect())
-        }).collect();
-        LogGen { rng, rate, paths, rows: Vec::new() }
+        let paths = c
+            .services
+            .iter()
+            .map(|s| {
+                let mut r: Vec<&str> = RESOURCES.to_vec();
+                rng.shuffle(&mut r);
+                let v = if rng.chance(0.5) { "v1" } else { "v2" };
+                (
+                    s.name.clone(),
+                    r[..3].iter().map(|x| format!("/{v}/{x}")).collect(),
+                )
+            })
+            .collect();
+        LogGen {
+            rng,
+            rate,
+            paths,
+            rows: Vec::new(),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, t: i64, step_s: f64, sv: &Service, pod: &Pod, node: &str, level: &str, message: String) {
+    fn push(
+        &mut self,
+        t: i64,
+        step_s: f64,
+        sv: &Service,
+        pod: &Pod,
+        node: &str,
+        level: &str,
+        message: String,
+    ) {
         // Spread lines inside the step so they do not all share the scrape timestamp.
         let ts = t + (self.rng.f64() * step_s * 1000.0) as i64;
-        self.rows.push(LogRow { ts_ms: ts, entity: sv.name.clone(), message, pod: Some(pod.name.clone()), node: Some(node.to_string()), level: Some(level.to_string()) });
+        self.rows.push(LogRow {
+            ts_ms: ts,
+            entity: sv.name.clone(),
+            message,
+            pod: Some(pod.name.clone()),
+            node: Some(node.to_string()),
+            level: Some(level.to_string()),
+        });
     }
 
     fn path(&mut self, sv: &Service) -> String {
-        let list = &self.paths.iter().find(|(n, _)| *n == sv.name).map(|(_, p)| p.clone()).unwrap_or_default();
-        let base = if list.is_empty() { "/v1/items".to_string() } else { self.rng.pick(list).clone() };
-        if self.rng.chance(0.6) { format!("{base}/{}", self.rng.int(1000, 999_999)) } else { base }
+        let list = &self
+            .paths
+            .iter()
+            .find(|(n, _)| *n == sv.name)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        let base = if list.is_empty() {
+            "/v1/items".to_string()
+        } else {
+            self.rng.pick(list).clone()
+        };
+        if self.rng.chance(0.6) {
+            format!("{base}/{}", self.rng.int(1000, 999_999))
+        } else {
+            base
+        }
     }
 
     /// The steady background: access lines, pool stats, cache and batch chatter.
-    pub fn normal(&mut self, t: i64, step_s: f64, sv: &Service, pod: &Pod, node: &Node, lat_ms: f64) {
+    pub fn normal(
+        &mut self,
+        t: i64,
+        step_s: f64,
+        sv: &Service,
+        pod: &Pod,
+        node: &Node,
+        lat_ms: f64,
+    ) {
         let n = self.rng.poisson(self.rate * step_s / 15.0);
         for _ in 0..n {
             let ip = format!("{}.{}", node.subnet, self.rng.int(2, 250));
@@ -72,27 +153,68 @@ impl LogGen {
             let (level, msg) = if roll < 0.70 {
                 let verb = *self.rng.pick(VERBS);
                 let path = self.path(sv);
-                let status = if self.rng.chance(0.03) { *self.rng.pick(&[400, 401, 404, 409]) } else if verb == "POST" { 201 } else { 200 };
+                let status = if self.rng.chance(0.03) {
+                    *self.rng.pick(&[400, 401, 404, 409])
+                } else if verb == "POST" {
+                    201
+                } else {
+                    200
+                };
                 let agent = *self.rng.pick(AGENTS);
                 let rid = self.rng.hex(16);
                 if sv.go {
-                    ("info", format!("{verb} {path} {status} {dur:.1}ms remote={ip} req_id={rid} ua=\"{agent}\""))
+                    (
+                        "info",
+                        format!(
+                            "{verb} {path} {status} {dur:.1}ms remote={ip} req_id={rid} ua=\"{agent}\""
+                        ),
+                    )
                 } else {
-                    ("info", format!("request completed method={verb} uri={path} status={status} duration_ms={dur:.0} client={ip} trace_id={rid}"))
+                    (
+                        "info",
+                        format!(
+                            "request completed method={verb} uri={path} status={status} duration_ms={dur:.0} client={ip} trace_id={rid}"
+                        ),
+                    )
                 }
             } else if roll < 0.82 {
                 let open = self.rng.int(8, 40);
                 let idle = self.rng.int(1, open);
-                ("debug", format!("db pool stats open={open} idle={idle} in_use={} wait_count=0", open - idle))
+                (
+                    "debug",
+                    format!(
+                        "db pool stats open={open} idle={idle} in_use={} wait_count=0",
+                        open - idle
+                    ),
+                )
             } else if roll < 0.92 {
                 let hit = self.rng.range(0.82, 0.98);
-                ("debug", format!("cache stats hit_ratio={hit:.3} keys={} evictions={}", self.rng.int(10_000, 900_000), self.rng.int(0, 40)))
+                (
+                    "debug",
+                    format!(
+                        "cache stats hit_ratio={hit:.3} keys={} evictions={}",
+                        self.rng.int(10_000, 900_000),
+                        self.rng.int(0, 40)
+                    ),
+                )
             } else if roll < 0.97 {
                 let items = self.rng.int(1, 200);
-                ("info", format!("flushed batch id={} items={items} took={:.0}ms", self.rng.hex(8), dur * 2.0))
+                (
+                    "info",
+                    format!(
+                        "flushed batch id={} items={items} took={:.0}ms",
+                        self.rng.hex(8),
+                        dur * 2.0
+                    ),
+                )
             } else {
                 // Benign warnings are always there: an analyzer must not read them as the cause.
-                let w = *self.rng.pick(&["client closed request before response", "retrying idempotent request after 429 attempt=1", "slow consumer: queue depth 112", "token expired for session, refreshing"]);
+                let w = *self.rng.pick(&[
+                    "client closed request before response",
+                    "retrying idempotent request after 429 attempt=1",
+                    "slow consumer: queue depth 112",
+                    "token expired for session, refreshing",
+                ]);
                 ("warn", w.to_string())
             };
             self.push(t, step_s, sv, pod, &node.name, level, msg);
@@ -101,48 +223,95 @@ impl LogGen {
 
     /// Timeouts and failed calls to one dependency, sampled from their rates.
     #[allow(clippy::too_many_arguments)]
-    pub fn dep_trouble(&mut self, t: i64, step_s: f64, sv: &Service, pod: &Pod, node: &Node, d: &Dep, timeouts: f64, failures: f64) {
+    pub fn dep_trouble(
+        &mut self,
+        t: i64,
+        step_s: f64,
+        sv: &Service,
+        pod: &Pod,
+        node: &Node,
+        d: &Dep,
+        timeouts: f64,
+        failures: f64,
+    ) {
         let nt = self.rng.poisson((timeouts * step_s * SAMPLE).min(CAP));
         let nf = self.rng.poisson((failures * step_s * SAMPLE).min(CAP));
-        let name = d.id.split_once(':').map_or(d.id.as_str(), |(_, n)| n).to_string();
-        let me = format!("{}.{}:{}", node.subnet, self.rng.int(2, 250), self.rng.int(32_768, 60_999));
+        let name =
+            d.id.split_once(':')
+                .map_or(d.id.as_str(), |(_, n)| n)
+                .to_string();
+        let me = format!(
+            "{}.{}:{}",
+            node.subnet,
+            self.rng.int(2, 250),
+            self.rng.int(32_768, 60_999)
+        );
         for i in 0..nt + nf {
             let timeout = i < nt;
-            let ip = format!("10.{}.{}.{}", self.rng.int(0, 9), self.rng.int(0, 20), self.rng.int(2, 250));
+            let ip = format!(
+                "10.{}.{}.{}",
+                self.rng.int(0, 9),
+                self.rng.int(0, 20),
+                self.rng.int(2, 250)
+            );
             let path = self.path(sv);
             let msg = match (d.target, timeout) {
                 (Target::Store(_), true) if d.id.starts_with("redis:") => match self.rng.below(3) {
-                    0 => format!("cache get {}:{} failed: dial tcp {ip}:6379: i/o timeout", name, self.rng.int(1, 99_999)),
+                    0 => format!(
+                        "cache get {}:{} failed: dial tcp {ip}:6379: i/o timeout",
+                        name,
+                        self.rng.int(1, 99_999)
+                    ),
                     1 => format!("redis: i/o timeout (read tcp {me}->{ip}:6379)"),
                     _ => "redis: connection pool timeout".to_string(),
                 },
                 (Target::Store(_), true) => match self.rng.below(2) {
-                    0 => format!("query failed after {:.0}ms: context deadline exceeded db={name}", d.timeout_ms),
+                    0 => format!(
+                        "query failed after {:.0}ms: context deadline exceeded db={name}",
+                        d.timeout_ms
+                    ),
                     _ => format!("dial tcp {ip}:3306: i/o timeout"),
                 },
-                (Target::Store(_), false) if d.id.starts_with("redis:") => match self.rng.below(3) {
-                    0 => format!("read tcp {me}->{ip}:6379: read: connection reset by peer"),
-                    1 => "READONLY You can't write against a read only replica.".to_string(),
-                    _ => "redis: EOF".to_string(),
-                },
+                (Target::Store(_), false) if d.id.starts_with("redis:") => {
+                    match self.rng.below(3) {
+                        0 => format!("read tcp {me}->{ip}:6379: read: connection reset by peer"),
+                        1 => "READONLY You can't write against a read only replica.".to_string(),
+                        _ => "redis: EOF".to_string(),
+                    }
+                }
                 (Target::Store(_), false) => match self.rng.below(3) {
                     0 => "[mysql] invalid connection".to_string(),
                     1 => "driver: bad connection".to_string(),
-                    _ => format!("Error 2013 (HY000): Lost connection to MySQL server during query db={name}"),
+                    _ => format!(
+                        "Error 2013 (HY000): Lost connection to MySQL server during query db={name}"
+                    ),
                 },
                 (Target::Vendor(_), true) => {
                     let vp = *self.rng.pick(VENDOR_PATHS);
-                    format!("Post \"http://{name}{vp}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+                    format!(
+                        "Post \"http://{name}{vp}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                    )
                 }
                 (Target::Vendor(_), false) => {
                     let vp = *self.rng.pick(VENDOR_PATHS);
-                    format!("call http://{name}{vp} failed: {}", self.rng.pick(&["502 Bad Gateway", "503 Service Unavailable", "connection reset by peer"]))
+                    format!(
+                        "call http://{name}{vp} failed: {}",
+                        self.rng.pick(&[
+                            "502 Bad Gateway",
+                            "503 Service Unavailable",
+                            "connection reset by peer"
+                        ])
+                    )
                 }
                 (Target::Svc(_), true) => match self.rng.below(2) {
-                    0 => format!("rpc error: code = DeadlineExceeded desc = context deadline exceeded calling {name}"),
+                    0 => format!(
+                        "rpc error: code = DeadlineExceeded desc = context deadline exceeded calling {name}"
+                    ),
                     _ => format!("upstream request timeout calling http://{name}:8080{path}"),
                 },
-                (Target::Svc(_), false) => format!("upstream {name} returned 503: upstream connect error or disconnect/reset before headers"),
+                (Target::Svc(_), false) => format!(
+                    "upstream {name} returned 503: upstream connect error or disconnect/reset before headers"
+                ),
             };
             self.push(t, step_s, sv, pod, &node.name, "error", msg);
         }
@@ -150,8 +319,19 @@ impl LogGen {
 
     /// Errors raised by the service's own code (a bad release, a sick replica).
     #[allow(clippy::too_many_arguments)]
-    pub fn app_errors(&mut self, t: i64, step_s: f64, sv: &Service, pod: &Pod, node: &str, rate: f64, release: bool) {
-        let n = self.rng.poisson((rate * step_s * SAMPLE * 2.0).min(CAP * 1.5));
+    pub fn app_errors(
+        &mut self,
+        t: i64,
+        step_s: f64,
+        sv: &Service,
+        pod: &Pod,
+        node: &str,
+        rate: f64,
+        release: bool,
+    ) {
+        let n = self
+            .rng
+            .poisson((rate * step_s * SAMPLE * 2.0).min(CAP * 1.5));
         for _ in 0..n {
             let msg = if release {
                 if sv.go {
@@ -162,12 +342,23 @@ impl LogGen {
                     }
                 } else {
                     match self.rng.below(2) {
-                        0 => format!("Unhandled exception: NullPointerException at PriceMapper.map(PriceMapper.java:{})", self.rng.int(40, 300)),
-                        _ => format!("KeyError: 'discount_v2' in serializer for {}", self.path(sv)),
+                        0 => format!(
+                            "Unhandled exception: NullPointerException at PriceMapper.map(PriceMapper.java:{})",
+                            self.rng.int(40, 300)
+                        ),
+                        _ => format!(
+                            "KeyError: 'discount_v2' in serializer for {}",
+                            self.path(sv)
+                        ),
                     }
                 }
             } else {
-                (*self.rng.pick(&["503 service unavailable: worker pool exhausted", "accept tcp [::]:8080: too many open files", "health check degraded: event loop lag 850ms"])).to_string()
+                (*self.rng.pick(&[
+                    "503 service unavailable: worker pool exhausted",
+                    "accept tcp [::]:8080: too many open files",
+                    "health check degraded: event loop lag 850ms",
+                ]))
+                .to_string()
             };
             self.push(t, step_s, sv, pod, node, "error", msg);
         }
@@ -178,23 +369,75 @@ impl LogGen {
         for _ in 0..self.rng.poisson(1.5 * step_s / 15.0) {
             let path = self.path(sv);
             let d = lat_ms * (0.4 * self.rng.normal()).exp() * 2.0;
-            self.push(t, step_s, sv, pod, node, "warn", format!("slow request: {path} took {d:.0}ms (threshold 500ms)"));
+            self.push(
+                t,
+                step_s,
+                sv,
+                pod,
+                node,
+                "warn",
+                format!("slow request: {path} took {d:.0}ms (threshold 500ms)"),
+            );
         }
     }
 
     /// The app was OOM-killed: the runtime's last words and the restart notice.
     pub fn oom(&mut self, t: i64, sv: &Service, pod: &Pod, node: &str) {
         let mib = (sv.app_mem / 1_048_576.0).round();
-        let last = if sv.go { "fatal error: runtime: out of memory".to_string() } else { "java.lang.OutOfMemoryError: Java heap space".to_string() };
+        let last = if sv.go {
+            "fatal error: runtime: out of memory".to_string()
+        } else {
+            "java.lang.OutOfMemoryError: Java heap space".to_string()
+        };
         self.push(t, 1.0, sv, pod, node, "error", last);
-        self.push(t + 1000, 1.0, sv, pod, node, "error", format!("container app terminated: reason=OOMKilled exit_code=137 limit={mib}Mi"));
-        self.push(t + 9000, 1.0, sv, pod, node, "info", "starting server on :8080".to_string());
+        self.push(
+            t + 1000,
+            1.0,
+            sv,
+            pod,
+            node,
+            "error",
+            format!("container app terminated: reason=OOMKilled exit_code=137 limit={mib}Mi"),
+        );
+        self.push(
+            t + 9000,
+            1.0,
+            sv,
+            pod,
+            node,
+            "info",
+            "starting server on :8080".to_string(),
+        );
     }
 
     /// A replica failed its liveness probe and was restarted.
     pub fn crash(&mut self, t: i64, sv: &Service, pod: &Pod, node: &str) {
-        self.push(t, 1.0, sv, pod, node, "error", "liveness probe failed: HTTP probe failed with statuscode: 503".to_string());
-        self.push(t + 2000, 1.0, sv, pod, node, "warn", "received SIGTERM, shutting down gracefully".to_string());
-        self.push(t + 12_000, 1.0, sv, pod, node, "info", "starting server on :8080".to_string());
+        self.push(
+            t,
+            1.0,
+            sv,
+            pod,
+            node,
+            "error",
+            "liveness probe failed: HTTP probe failed with statuscode: 503".to_string(),
+        );
+        self.push(
+            t + 2000,
+            1.0,
+            sv,
+            pod,
+            node,
+            "warn",
+            "received SIGTERM, shutting down gracefully".to_string(),
+        );
+        self.push(
+            t + 12_000,
+            1.0,
+            sv,
+            pod,
+            node,
+            "info",
+            "starting server on :8080".to_string(),
+        );
     }
 }

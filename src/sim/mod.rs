@@ -67,7 +67,10 @@ pub fn simulate(scenario: &str, seed: u64) -> Result<ArchiveData, String> {
         return Ok(run(sc, None));
     }
     let Some(kind) = Kind::parse(scenario) else {
-        return Err(format!("unknown scenario `{scenario}` (expected one of: {})", scenario_names().join(", ")));
+        return Err(format!(
+            "unknown scenario `{scenario}` (expected one of: {})",
+            scenario_names().join(", ")
+        ));
     };
     let (sc, alert) = faults::scenario(kind, seed)?;
     Ok(run(sc, Some(alert)))
@@ -83,5 +86,10 @@ fn run(mut sc: Scenario, alert: Option<faults::AlertPick>) -> ArchiveData {
     }
     let mut events = sc.events;
     events.sort_by_key(|e| e.ts_ms);
-    ArchiveData { spec: sc.spec, metrics: out.metrics, logs: out.logs, events }
+    ArchiveData {
+        spec: sc.spec,
+        metrics: out.metrics,
+        logs: out.logs,
+        events,
+    }
 }

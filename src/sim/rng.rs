@@ -23,7 +23,14 @@ impl Rng {
     #[must_use]
     pub fn new(seed: u64) -> Rng {
         let mut sm = seed;
-        Rng { s: [splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm)] }
+        Rng {
+            s: [
+                splitmix64(&mut sm),
+                splitmix64(&mut sm),
+                splitmix64(&mut sm),
+                splitmix64(&mut sm),
+            ],
+        }
     }
 
     /// An independent child stream, so adding draws in one part of the simulator does not
@@ -121,7 +128,9 @@ impl Rng {
     /// `n` characters from Kubernetes' pod-name alphabet (no vowels, no look-alikes).
     pub fn k8s_suffix(&mut self, n: usize) -> String {
         const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..n).map(|_| ALPHA[self.below(ALPHA.len())] as char).collect()
+        (0..n)
+            .map(|_| ALPHA[self.below(ALPHA.len())] as char)
+            .collect()
     }
 
     /// `n` lowercase hex digits (trace ids, replica-set hashes).
@@ -151,7 +160,10 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
         let p: u64 = (0..n).map(|_| r.poisson(3.0)).sum();
         assert!((p as f64 / n as f64 - 3.0).abs() < 0.1);
     }

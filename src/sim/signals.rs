@@ -42,12 +42,26 @@ impl<'a> Labels<'a> {
     /// Entity-level labels.
     #[must_use]
     pub fn entity(entity: &'a str) -> Labels<'a> {
-        Labels { entity, pod: None, node: None, container: None, target: None, source: None }
+        Labels {
+            entity,
+            pod: None,
+            node: None,
+            container: None,
+            target: None,
+            source: None,
+        }
     }
     /// Pod-level labels.
     #[must_use]
     pub fn pod(entity: &'a str, pod: &'a str, node: &'a str) -> Labels<'a> {
-        Labels { entity, pod: Some(pod), node: Some(node), container: None, target: None, source: None }
+        Labels {
+            entity,
+            pod: Some(pod),
+            node: Some(node),
+            container: None,
+            target: None,
+            source: None,
+        }
     }
     /// With a container.
     #[must_use]
@@ -98,7 +112,14 @@ impl Emitter {
     /// A new emitter; `step_ms` scales Poisson noise on rates.
     #[must_use]
     pub fn new(rng: Rng, step_ms: i64, gaps: Vec<Gap>) -> Emitter {
-        Emitter { rng, step_s: step_ms as f64 / 1000.0, loss: 0.003, outlier: 0.002, gaps, rows: Vec::new() }
+        Emitter {
+            rng,
+            step_s: step_ms as f64 / 1000.0,
+            loss: 0.003,
+            outlier: 0.002,
+            gaps,
+            rows: Vec::new(),
+        }
     }
 
     /// The noisy value a collector would report for `v`.
@@ -127,7 +148,11 @@ impl Emitter {
     /// Emits one sample of one series at step `k` (timestamp `ts`).
     pub fn emit(&mut self, k: usize, ts: i64, metric: &str, l: Labels<'_>, v: f64, noise: Noise) {
         if let Some(p) = l.pod {
-            if self.gaps.iter().any(|g| g.pod == p && (g.from..=g.to).contains(&k)) {
+            if self
+                .gaps
+                .iter()
+                .any(|g| g.pod == p && (g.from..=g.to).contains(&k))
+            {
                 return;
             }
         }
@@ -158,7 +183,11 @@ impl Emitter {
 #[must_use]
 pub fn queue(rho: f64, overload_slope: f64) -> f64 {
     let rho = rho.max(0.0);
-    if rho <= 0.9 { 1.0 / (1.0 - rho) } else { 10.0 + (rho - 0.9) * overload_slope }
+    if rho <= 0.9 {
+        1.0 / (1.0 - rho)
+    } else {
+        10.0 + (rho - 0.9) * overload_slope
+    }
 }
 
 /// Share of calls slower than `timeout_ms` when latency is lognormal with mean `mean_ms` and
@@ -178,7 +207,10 @@ pub fn timeout_share(mean_ms: f64, timeout_ms: f64, sigma: f64) -> f64 {
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * z);
-    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let r = poly * (-z * z).exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
@@ -203,10 +235,21 @@ mod tests {
 
     #[test]
     fn gaps_and_losses_remove_samples() {
-        let gaps = vec![Gap { pod: "p".into(), from: 2, to: 3 }];
+        let gaps = vec![Gap {
+            pod: "p".into(),
+            from: 2,
+            to: 3,
+        }];
         let mut e = Emitter::new(Rng::new(1), 15_000, gaps);
         for k in 0..5 {
-            e.emit(k, k as i64, "cpu_cores", Labels::pod("s", "p", "n"), 1.0, Noise::Exact);
+            e.emit(
+                k,
+                k as i64,
+                "cpu_cores",
+                Labels::pod("s", "p", "n"),
+                1.0,
+                Noise::Exact,
+            );
         }
         assert_eq!(e.rows.len(), 3);
     }

@@ -9,32 +9,100 @@ use super::engine::traffic;
 use super::rng::Rng;
 
 const STEMS: &[&str] = &[
-    "checkout", "cart", "catalog", "search", "recommend", "payments", "ledger", "inventory", "shipping", "notify",
-    "auth", "profile", "media", "feed", "comments", "pricing", "orders", "session", "quote", "booking", "loyalty",
-    "wallet", "review", "geo", "promo", "invoice", "account", "listing", "chat", "match", "upload", "report",
+    "checkout",
+    "cart",
+    "catalog",
+    "search",
+    "recommend",
+    "payments",
+    "ledger",
+    "inventory",
+    "shipping",
+    "notify",
+    "auth",
+    "profile",
+    "media",
+    "feed",
+    "comments",
+    "pricing",
+    "orders",
+    "session",
+    "quote",
+    "booking",
+    "loyalty",
+    "wallet",
+    "review",
+    "geo",
+    "promo",
+    "invoice",
+    "account",
+    "listing",
+    "chat",
+    "match",
+    "upload",
+    "report",
 ];
-const SUFFIXES: &[&str] = &["", "-api", "-svc", "-service", "-backend", "-grpc", "-worker", "-server", "-core"];
-const STORE_NAMES: &[&str] = &["main", "orders", "users", "catalog", "sessions", "ledger", "core", "shard-1", "primary", "feed", "kv", "hot", "events"];
-const VENDORS: &[&str] = &["stripe-api", "sms-gateway", "geo-lookup", "fraud-score", "pay-gateway", "push-provider", "maps-api", "kyc-check", "email-relay", "fx-rates", "tax-service"];
-const GATEWAYS: &[&str] = &["public-gw", "edge", "api-gateway", "web-lb", "mobile-gw", "partner-gw", "istio-ingress", "envoy-edge"];
+const SUFFIXES: &[&str] = &[
+    "", "-api", "-svc", "-service", "-backend", "-grpc", "-worker", "-server", "-core",
+];
+const STORE_NAMES: &[&str] = &[
+    "main", "orders", "users", "catalog", "sessions", "ledger", "core", "shard-1", "primary",
+    "feed", "kv", "hot", "events",
+];
+const VENDORS: &[&str] = &[
+    "stripe-api",
+    "sms-gateway",
+    "geo-lookup",
+    "fraud-score",
+    "pay-gateway",
+    "push-provider",
+    "maps-api",
+    "kyc-check",
+    "email-relay",
+    "fx-rates",
+    "tax-service",
+];
+const GATEWAYS: &[&str] = &[
+    "public-gw",
+    "edge",
+    "api-gateway",
+    "web-lb",
+    "mobile-gw",
+    "partner-gw",
+    "istio-ingress",
+    "envoy-edge",
+];
 
 fn node_names(rng: &mut Rng, n: usize) -> Vec<String> {
     let style = rng.below(5);
     let pool = rng.hex(8);
-    (0..n).map(|i| match style {
-        0 => format!("ip-10-{}-{}-{}.ec2.internal", rng.int(0, 3), rng.int(0, 255), rng.int(2, 254)),
-        1 => format!("gke-prod-pool-1-{pool}-{}", rng.k8s_suffix(4)),
-        2 => format!("worker-{}", i + 1),
-        3 => format!("aks-nodepool1-{}-vmss0000{i:02}", 3000_0000 + rng.int(0, 9_999_999)),
-        _ => format!("k8s-node-{:02}", i + 1),
-    }).collect()
+    (0..n)
+        .map(|i| match style {
+            0 => format!(
+                "ip-10-{}-{}-{}.ec2.internal",
+                rng.int(0, 3),
+                rng.int(0, 255),
+                rng.int(2, 254)
+            ),
+            1 => format!("gke-prod-pool-1-{pool}-{}", rng.k8s_suffix(4)),
+            2 => format!("worker-{}", i + 1),
+            3 => format!(
+                "aks-nodepool1-{}-vmss0000{i:02}",
+                3000_0000 + rng.int(0, 9_999_999)
+            ),
+            _ => format!("k8s-node-{:02}", i + 1),
+        })
+        .collect()
 }
 
 /// `n` distinct names from a pool, each with a suffix drawn from `suffixes`.
 fn distinct(rng: &mut Rng, pool: &[&str], suffixes: &[&str], n: usize) -> Vec<String> {
     let mut p: Vec<&str> = pool.to_vec();
     rng.shuffle(&mut p);
-    p.iter().take(n).map(|s| format!("{s}{}", rng.pick(suffixes))).collect()
+    p.iter()
+        .take(n)
+        .map(|s| format!("{s}{}", rng.pick(suffixes)))
+        .collect()
 }
 
 /// Draws a cluster. `start_ms`/`end_ms` bound the data; the step is 10–15 s.
@@ -44,74 +112,147 @@ fn distinct(rng: &mut Rng, pool: &[&str], suffixes: &[&str], n: usize) -> Vec<St
 pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
     let n_nodes = rng.int(3, 8) as usize;
     let n_svc = rng.int(6, 14) as usize;
-    let nodes: Vec<Node> = node_names(rng, n_nodes).into_iter().enumerate().map(|(i, name)| {
-        let cores = *rng.pick(&[16.0, 32.0, 48.0, 64.0]);
-        Node { name, cores, system_cores: cores * rng.range(0.15, 0.35), net_err: rng.range(0.01, 0.3), subnet: format!("10.{}.{}", rng.int(0, 3), 10 + i) }
-    }).collect();
+    let nodes: Vec<Node> = node_names(rng, n_nodes)
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let cores = *rng.pick(&[16.0, 32.0, 48.0, 64.0]);
+            Node {
+                name,
+                cores,
+                system_cores: cores * rng.range(0.15, 0.35),
+                net_err: rng.range(0.01, 0.3),
+                subnet: format!("10.{}.{}", rng.int(0, 3), 10 + i),
+            }
+        })
+        .collect();
     let n_ing = rng.int(1, 2) as usize;
-    let ingresses: Vec<Ingress> = distinct(rng, GATEWAYS, &[""], n_ing).into_iter().map(|n| Ingress { id: format!("ingress:{n}"), proc_ms: rng.range(1.0, 6.0) }).collect();
+    let ingresses: Vec<Ingress> = distinct(rng, GATEWAYS, &[""], n_ing)
+        .into_iter()
+        .map(|n| Ingress {
+            id: format!("ingress:{n}"),
+            proc_ms: rng.range(1.0, 6.0),
+        })
+        .collect();
     let n_mysql = rng.int(1, 3) as usize;
     let n_redis = rng.int(1, 3) as usize;
     let store_names = distinct(rng, STORE_NAMES, &["", "-db", "-01"], n_mysql + n_redis);
-    let stores: Vec<Store> = store_names.iter().enumerate().map(|(i, n)| {
-        let mysql = i < n_mysql;
-        let addr = format!("10.{}.{}.{}", rng.int(0, 3), rng.int(40, 60), rng.int(2, 250));
-        if mysql {
-            Store { id: format!("mysql:{n}"), mysql, lat_ms: rng.range(1.5, 8.0), slow_q: rng.range(0.02, 0.3), cpu: rng.range(0.15, 0.45), pool: rng.int(5, 20) as f64, addr }
-        } else {
-            Store { id: format!("redis:{}", n.trim_end_matches("-db")), mysql, lat_ms: rng.range(0.2, 0.8), slow_q: 0.0, cpu: rng.range(0.05, 0.3), pool: rng.int(8, 32) as f64, addr }
-        }
-    }).collect();
+    let stores: Vec<Store> = store_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mysql = i < n_mysql;
+            let addr = format!(
+                "10.{}.{}.{}",
+                rng.int(0, 3),
+                rng.int(40, 60),
+                rng.int(2, 250)
+            );
+            if mysql {
+                Store {
+                    id: format!("mysql:{n}"),
+                    mysql,
+                    lat_ms: rng.range(1.5, 8.0),
+                    slow_q: rng.range(0.02, 0.3),
+                    cpu: rng.range(0.15, 0.45),
+                    pool: rng.int(5, 20) as f64,
+                    addr,
+                }
+            } else {
+                Store {
+                    id: format!("redis:{}", n.trim_end_matches("-db")),
+                    mysql,
+                    lat_ms: rng.range(0.2, 0.8),
+                    slow_q: 0.0,
+                    cpu: rng.range(0.05, 0.3),
+                    pool: rng.int(8, 32) as f64,
+                    addr,
+                }
+            }
+        })
+        .collect();
     let n_vend = rng.int(1, 3) as usize;
-    let vendors: Vec<Vendor> = distinct(rng, VENDORS, &[""], n_vend).into_iter().map(|n| Vendor { id: format!("http:{n}"), lat_ms: rng.range(40.0, 250.0), err: rng.range(0.0005, 0.005) }).collect();
+    let vendors: Vec<Vendor> = distinct(rng, VENDORS, &[""], n_vend)
+        .into_iter()
+        .map(|n| Vendor {
+            id: format!("http:{n}"),
+            lat_ms: rng.range(40.0, 250.0),
+            err: rng.range(0.0005, 0.005),
+        })
+        .collect();
 
     // Services: the first 2–4 are entry points, one may be a queue-fed worker, the rest are
     // internal and called by earlier ones (the order is the DAG order).
     let names = distinct(rng, STEMS, SUFFIXES, n_svc);
     let n_entry = rng.int(2, 4.min(n_svc as i64 - 2)) as usize;
     let worker = rng.chance(0.6);
-    let mut services: Vec<Service> = names.iter().enumerate().map(|(i, name)| {
-        let mut s = Service::new(name);
-        s.go = rng.chance(0.6);
-        let n_pods = (if rng.chance(0.15) { rng.int(5, 6) } else { rng.int(2, 4) } as usize).min(n_nodes);
-        let mut order: Vec<usize> = (0..n_nodes).collect();
-        rng.shuffle(&mut order);
-        s.pods = make_pods(rng, name, &order[..n_pods]);
-        if i < n_entry {
-            let k = if ingresses.len() > 1 && rng.chance(0.25) { 2 } else { 1 };
-            let first = rng.below(ingresses.len());
-            s.entry = (0..k).map(|j| ingresses[(first + j) % ingresses.len()].id.clone()).collect();
-            s.ext_rps = rng.range(80.0, 900.0);
-        } else if i == n_entry && worker {
-            s.ext_rps = rng.range(10.0, 80.0);
-        } else {
-            s.ext_rps = 0.0;
-        }
-        s.proc_ms = rng.range(3.0, 40.0);
-        s.tail = rng.range(2.0, 4.0);
-        s.base_err = rng.range(0.0002, 0.004);
-        s.app_mem = *rng.pick(&[0.5, 1.0, 2.0, 4.0]) * GIB;
-        s.rss = s.app_mem * rng.range(0.3, 0.6);
-        s.cache = s.app_mem * rng.range(0.05, 0.25);
-        s.sc_mem = *rng.pick(&[256.0, 512.0, 1024.0]) * MIB;
-        s.sc_rss = s.sc_mem * rng.range(0.15, 0.35);
-        s.sc_delay_ms = rng.range(0.5, 2.5);
-        s.idle_workers = rng.range(40.0, 400.0).round();
-        s.workers_per_req = rng.range(1.5, 6.0);
-        s
-    }).collect();
+    let mut services: Vec<Service> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut s = Service::new(name);
+            s.go = rng.chance(0.6);
+            let n_pods = (if rng.chance(0.15) {
+                rng.int(5, 6)
+            } else {
+                rng.int(2, 4)
+            } as usize)
+                .min(n_nodes);
+            let mut order: Vec<usize> = (0..n_nodes).collect();
+            rng.shuffle(&mut order);
+            s.pods = make_pods(rng, name, &order[..n_pods]);
+            if i < n_entry {
+                let k = if ingresses.len() > 1 && rng.chance(0.25) {
+                    2
+                } else {
+                    1
+                };
+                let first = rng.below(ingresses.len());
+                s.entry = (0..k)
+                    .map(|j| ingresses[(first + j) % ingresses.len()].id.clone())
+                    .collect();
+                s.ext_rps = rng.range(80.0, 900.0);
+            } else if i == n_entry && worker {
+                s.ext_rps = rng.range(10.0, 80.0);
+            } else {
+                s.ext_rps = 0.0;
+            }
+            s.proc_ms = rng.range(3.0, 40.0);
+            s.tail = rng.range(2.0, 4.0);
+            s.base_err = rng.range(0.0002, 0.004);
+            s.app_mem = *rng.pick(&[0.5, 1.0, 2.0, 4.0]) * GIB;
+            s.rss = s.app_mem * rng.range(0.3, 0.6);
+            s.cache = s.app_mem * rng.range(0.05, 0.25);
+            s.sc_mem = *rng.pick(&[256.0, 512.0, 1024.0]) * MIB;
+            s.sc_rss = s.sc_mem * rng.range(0.15, 0.35);
+            s.sc_delay_ms = rng.range(0.5, 2.5);
+            s.idle_workers = rng.range(40.0, 400.0).round();
+            s.workers_per_req = rng.range(1.5, 6.0);
+            s
+        })
+        .collect();
 
     // East-west calls: each internal service gets at least one earlier caller.
     for j in n_entry + usize::from(worker)..n_svc {
         let caller = rng.below(j);
         let cpr = rng.range(0.3, 1.5);
-        services[caller].call(&names[j].clone(), cpr, rng.range(500.0, 3000.0), rng.range(0.3, 0.8));
+        services[caller].call(
+            &names[j].clone(),
+            cpr,
+            rng.range(500.0, 3000.0),
+            rng.range(0.3, 0.8),
+        );
     }
     for i in 0..n_svc {
         for j in i + 1..n_svc {
             if rng.chance(0.12) && !services[i].deps.iter().any(|d| d.id == names[j]) {
                 let cpr = rng.range(0.2, 1.0);
-                services[i].call(&names[j].clone(), cpr, rng.range(500.0, 3000.0), rng.range(0.3, 0.8));
+                services[i].call(
+                    &names[j].clone(),
+                    cpr,
+                    rng.range(500.0, 3000.0),
+                    rng.range(0.3, 0.8),
+                );
             }
         }
     }
@@ -131,14 +272,26 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
             let u = rng.below(n_svc);
             if !services[u].deps.iter().any(|d| d.id == v.id) {
                 let cpr = rng.range(0.05, 0.5);
-                services[u].call(&v.id, cpr, (v.lat_ms * rng.range(4.0, 10.0)).max(300.0), rng.range(1.0, 5.0));
+                services[u].call(
+                    &v.id,
+                    cpr,
+                    (v.lat_ms * rng.range(4.0, 10.0)).max(300.0),
+                    rng.range(1.0, 5.0),
+                );
             }
         }
     }
 
     // Big clusters scrape less often (as real ones do), which keeps archives near 100–400k rows.
-    let series: usize = services.iter().map(|s| s.pods.len() * (12 + 2 * s.deps.len())).sum();
-    let step_ms = if series > 700 { 15_000 } else { *rng.pick(&[10_000, 12_000, 15_000]) };
+    let series: usize = services
+        .iter()
+        .map(|s| s.pods.len() * (12 + 2 * s.deps.len()))
+        .sum();
+    let step_ms = if series > 700 {
+        15_000
+    } else {
+        *rng.pick(&[10_000, 12_000, 15_000])
+    };
     let mut c = Cluster {
         services,
         stores,
@@ -152,7 +305,8 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
         report_cache: rng.chance(0.7),
         report_sidecar_mem: rng.chance(0.6),
     };
-    c.resolve().expect("random clusters call only later services");
+    c.resolve()
+        .expect("random clusters call only later services");
     size(rng, &mut c);
     c
 }
@@ -190,7 +344,14 @@ fn size(rng: &mut Rng, c: &mut Cluster) {
 
 /// Raises limits (never costs) so no container of `only` (or of every service when empty)
 /// exceeds `max_rho` of its limit at the given peak traffic: capacity planning for a known peak.
-pub fn headroom(c: &mut Cluster, peak_ext: &[f64], max_rho: f64, app: bool, sidecar: bool, skip: Option<usize>) {
+pub fn headroom(
+    c: &mut Cluster,
+    peak_ext: &[f64],
+    max_rho: f64,
+    app: bool,
+    sidecar: bool,
+    skip: Option<usize>,
+) {
     let rps = traffic(c, peak_ext);
     for (i, s) in c.services.iter_mut().enumerate() {
         if Some(i) == skip {
@@ -211,14 +372,25 @@ pub fn headroom(c: &mut Cluster, peak_ext: &[f64], max_rho: f64, app: bool, side
 /// Users of a storage instance or third party (direct callers).
 #[must_use]
 pub fn users(c: &Cluster, target: Target) -> Vec<usize> {
-    (0..c.services.len()).filter(|&i| c.services[i].deps.iter().any(|d| d.target == target)).collect()
+    (0..c.services.len())
+        .filter(|&i| c.services[i].deps.iter().any(|d| d.target == target))
+        .collect()
 }
 
 /// Gives every node room for the limits of the pods placed on it (plus its system share), as
 /// the scheduler's requests accounting would: a busy pod must not make its node look sick.
 pub fn fit_nodes(c: &mut Cluster) {
     for (i, nd) in c.nodes.iter_mut().enumerate() {
-        let limits: f64 = c.services.iter().flat_map(|s| s.pods.iter().filter(move |p| p.node == i).map(move |_| s.app_cpu + s.sc_cpu)).sum();
+        let limits: f64 = c
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.pods
+                    .iter()
+                    .filter(move |p| p.node == i)
+                    .map(move |_| s.app_cpu + s.sc_cpu)
+            })
+            .sum();
         let need = (nd.system_cores + limits) / 0.85;
         if need > nd.cores {
             nd.cores = (need / 16.0).ceil() * 16.0;

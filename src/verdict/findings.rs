@@ -18,13 +18,18 @@ fn gib(v: f64) -> String {
 pub(super) fn configuration(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for svc in &ctx.topo.sidecars {
-        let Some(sat) = saturation(ctx, svc, SIDECAR, "cpu_cores", "cpu") else { continue };
+        let Some(sat) = saturation(ctx, svc, SIDECAR, "cpu_cores", "cpu") else {
+            continue;
+        };
         let app_cpu = ctx.limit(svc, None, APP, "cpu");
         if sat.pods_at_limit == 0 || app_cpu.is_none_or(|a| a <= sat.limit) {
             continue;
         }
         let app_cpu = app_cpu.unwrap_or_default();
-        let mem = match (ctx.limit(svc, None, SIDECAR, "mem"), ctx.limit(svc, None, APP, "mem")) {
+        let mem = match (
+            ctx.limit(svc, None, SIDECAR, "mem"),
+            ctx.limit(svc, None, APP, "mem"),
+        ) {
             (Some(s), Some(a)) => (format!(" / {}", gib(s)), format!(" / {}", gib(a))),
             _ => (String::new(), String::new()),
         };
@@ -33,7 +38,13 @@ pub(super) fn configuration(ctx: &Context) -> Vec<Finding> {
             .iter()
             .filter(|e| &e.entity == svc && e.kind == "config" && e.ts_ms <= ctx.windows.end)
             .last()
-            .map(|e| format!(" (config change {}: `{}`)", fmt_ms(e.ts_ms, "%Y-%m-%d"), e.detail.as_deref().unwrap_or("")))
+            .map(|e| {
+                format!(
+                    " (config change {}: `{}`)",
+                    fmt_ms(e.ts_ms, "%Y-%m-%d"),
+                    e.detail.as_deref().unwrap_or("")
+                )
+            })
             .unwrap_or_default();
         out.push(Finding {
             kind: "configuration".into(),
@@ -61,6 +72,9 @@ pub(super) fn missing(ctx: &Context) -> Vec<Finding> {
     vec![Finding {
         kind: "missing-data".into(),
         entity: a.entity.clone(),
-        detail: format!("the alert metric `{}` of {} has no samples in the archive; the analysis relies on the other symptoms", a.metric, a.entity),
+        detail: format!(
+            "the alert metric `{}` of {} has no samples in the archive; the analysis relies on the other symptoms",
+            a.metric, a.entity
+        ),
     }]
 }

@@ -92,7 +92,10 @@ pub struct HypothesisVerdict {
     pub outcomes: Vec<Outcome>,
 }
 
-#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's serialize_with signature")]
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with signature"
+)]
 fn round3<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((v * 1000.0).round() / 1000.0)
 }
@@ -100,13 +103,26 @@ fn round3<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
 /// Kinds that are a capacity limit a surge can run into: with a supported surge on the same
 /// service (or its gateway), the surge is the trigger and the limit the root cause.
 fn is_capacity(k: Kind) -> bool {
-    matches!(k, Kind::CpuSaturation | Kind::MemoryPressure | Kind::Sidecar)
+    matches!(
+        k,
+        Kind::CpuSaturation | Kind::MemoryPressure | Kind::Sidecar
+    )
 }
 
 fn combine(h: Hypothesis, outcomes: Vec<Outcome>) -> HypothesisVerdict {
-    let strongest = |st: Status| outcomes.iter().filter(|o| o.status == st).max_by(|a, b| a.weight.total_cmp(&b.weight).then(b.rule.cmp(a.rule)));
+    let strongest = |st: Status| {
+        outcomes
+            .iter()
+            .filter(|o| o.status == st)
+            .max_by(|a, b| a.weight.total_cmp(&b.weight).then(b.rule.cmp(a.rule)))
+    };
     let e = strongest(Status::Eliminated).map_or(0.0, |o| o.weight);
-    let s = 1.0 - outcomes.iter().filter(|o| o.status == Status::Supported).map(|o| 1.0 - o.weight).product::<f64>();
+    let s = 1.0
+        - outcomes
+            .iter()
+            .filter(|o| o.status == Status::Supported)
+            .map(|o| 1.0 - o.weight)
+            .product::<f64>();
     let status = if e >= 0.5 && e >= s {
         Status::Eliminated
     } else if s >= 0.5 {
@@ -114,28 +130,61 @@ fn combine(h: Hypothesis, outcomes: Vec<Outcome>) -> HypothesisVerdict {
     } else {
         Status::Inconclusive
     };
-    let decisive = strongest(status).or_else(|| outcomes.iter().find(|o| o.status == Status::Inconclusive)).or_else(|| strongest(Status::Supported));
-    let (rule, evidence) = decisive.map_or_else(|| ("none".to_string(), "no rule could test it with the data in the archive".to_string()), |o| (o.rule.to_string(), o.evidence.clone()));
-    HypothesisVerdict { kind: h.kind, culprit: h.culprit, status, rule, evidence, score: s * (1.0 - e), outcomes }
+    let decisive = strongest(status)
+        .or_else(|| outcomes.iter().find(|o| o.status == Status::Inconclusive))
+        .or_else(|| strongest(Status::Supported));
+    let (rule, evidence) = decisive.map_or_else(
+        || {
+            (
+                "none".to_string(),
+                "no rule could test it with the data in the archive".to_string(),
+            )
+        },
+        |o| (o.rule.to_string(), o.evidence.clone()),
+    );
+    HypothesisVerdict {
+        kind: h.kind,
+        culprit: h.culprit,
+        status,
+        rule,
+        evidence,
+        score: s * (1.0 - e),
+        outcomes,
+    }
 }
 
 /// Whether `surge` (a traffic-spike culprit) feeds `svc`: the same service, or a gateway in
 /// front of it.
 fn feeds(ctx: &Context, surge: &str, svc: &str) -> bool {
-    surge == svc || ctx.topo.entries.get(svc).is_some_and(|g| g.contains(surge)) || ctx.topo.deps_of(surge).contains(&svc)
+    surge == svc
+        || ctx.topo.entries.get(svc).is_some_and(|g| g.contains(surge))
+        || ctx.topo.deps_of(surge).contains(&svc)
 }
 
 /// Whether a fault at this hypothesis could produce the alert: its culprit must sit on the
 /// alerting entity's call path (itself, what it calls transitively, its gateways). Without
 /// any topology nothing is known, and nothing is discounted.
-fn reaches_alert(ctx: &Context, reach: &std::collections::BTreeSet<String>, h: &HypothesisVerdict) -> bool {
+fn reaches_alert(
+    ctx: &Context,
+    reach: &std::collections::BTreeSet<String>,
+    h: &HypothesisVerdict,
+) -> bool {
     if ctx.topo.deps.is_empty() && ctx.topo.entries.is_empty() {
         return true;
     }
     match h.kind {
         Kind::Network => true,
-        Kind::Pod => ctx.topo.pod_entity.get(&h.culprit).is_none_or(|s| reach.contains(s)),
-        Kind::Node => ctx.topo.pods_on(&h.culprit).iter().any(|p| ctx.topo.pod_entity.get(*p).is_some_and(|s| reach.contains(s))),
+        Kind::Pod => ctx
+            .topo
+            .pod_entity
+            .get(&h.culprit)
+            .is_none_or(|s| reach.contains(s)),
+        Kind::Node => ctx.topo.pods_on(&h.culprit).iter().any(|p| {
+            ctx.topo
+                .pod_entity
+                .get(*p)
+                .is_some_and(|s| reach.contains(s))
+        }),
         _ => reach.contains(&h.culprit),
     }
 }
@@ -144,40 +193,79 @@ fn reaches_alert(ctx: &Context, reach: &std::collections::BTreeSet<String>, h: &
 /// incident's cause.
 const OFF_PATH: f64 = 0.3;
 
+/// The highest confidence a root cause taken from the culprit ranking alone may claim.
+const RANKED_CONFIDENCE_CAP: f64 = 0.6;
+
 /// Builds the verdict from the rules' outcomes (indexed like `hyps`).
 #[must_use]
 pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>) -> Verdict {
     let reach = ctx.topo.reach(&ctx.spec.alert.entity);
-    let mut hypotheses: Vec<HypothesisVerdict> = hyps.into_iter().zip(outcomes).map(|(h, o)| combine(h, o)).collect();
+    let mut hypotheses: Vec<HypothesisVerdict> = hyps
+        .into_iter()
+        .zip(outcomes)
+        .map(|(h, o)| combine(h, o))
+        .collect();
     for h in &mut hypotheses {
         if !reaches_alert(ctx, &reach, h) {
             h.score *= OFF_PATH;
         }
     }
-    let supported: Vec<&HypothesisVerdict> = hypotheses.iter().filter(|h| h.status == Status::Supported).collect();
-    let capacity: Vec<&HypothesisVerdict> = supported.iter().copied().filter(|h| is_capacity(h.kind)).collect();
+    let supported: Vec<&HypothesisVerdict> = hypotheses
+        .iter()
+        .filter(|h| h.status == Status::Supported)
+        .collect();
+    let capacity: Vec<&HypothesisVerdict> = supported
+        .iter()
+        .copied()
+        .filter(|h| is_capacity(h.kind))
+        .collect();
     let mut trigger: Option<(bool, f64, Trigger)> = None;
     let mut candidates: Vec<&HypothesisVerdict> = Vec::new();
     for h in &supported {
-        if h.kind == Kind::TrafficSpike && capacity.iter().any(|c| feeds(ctx, &h.culprit, &c.culprit)) {
+        if h.kind == Kind::TrafficSpike
+            && capacity.iter().any(|c| feeds(ctx, &h.culprit, &c.culprit))
+        {
             // The surge at the limited service itself beats one at the gateway in front of it.
             let own = capacity.iter().any(|c| c.culprit == h.culprit);
-            if trigger.as_ref().is_none_or(|(o, s, _)| (own, h.score) > (*o, *s)) {
-                trigger = Some((own, h.score, Trigger { kind: h.kind, culprit: h.culprit.clone() }));
+            if trigger
+                .as_ref()
+                .is_none_or(|(o, s, _)| (own, h.score) > (*o, *s))
+            {
+                trigger = Some((
+                    own,
+                    h.score,
+                    Trigger {
+                        kind: h.kind,
+                        culprit: h.culprit.clone(),
+                    },
+                ));
             }
             continue;
         }
         // A recorded failover explains the same instance's storage symptoms.
-        if matches!(h.kind, Kind::Mysql | Kind::Redis) && supported.iter().any(|o| o.kind == Kind::StorageFailover && o.culprit == h.culprit) {
+        if matches!(h.kind, Kind::Mysql | Kind::Redis)
+            && supported
+                .iter()
+                .any(|o| o.kind == Kind::StorageFailover && o.culprit == h.culprit)
+        {
             continue;
         }
         candidates.push(h);
     }
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.kind.cmp(&b.kind)).then(a.culprit.cmp(&b.culprit)));
+    candidates.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.culprit.cmp(&b.culprit))
+    });
     let root_cause = candidates.first().and_then(|top| {
         let runner_up = candidates.get(1).map_or(0.0, |h| h.score);
         let confidence = top.score * (1.0 - 0.6 * runner_up / top.score.max(1e-9));
-        (confidence >= 0.3).then(|| RootCause { kind: top.kind, culprit: top.culprit.clone(), confidence })
+        (confidence >= 0.3).then(|| RootCause {
+            kind: top.kind,
+            culprit: top.culprit.clone(),
+            confidence,
+        })
     });
     let mut trigger = trigger.map(|t| t.2);
     if let (Some(t), Some(rc)) = (&trigger, &root_cause) {
@@ -185,34 +273,73 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
             trigger = None;
         }
     }
-    let mut ranking: Vec<Ranked> =
-        hypotheses.iter().filter(|h| h.status != Status::Eliminated).map(|h| Ranked { kind: h.kind, culprit: h.culprit.clone(), score: h.score }).collect();
+    let mut ranking: Vec<Ranked> = hypotheses
+        .iter()
+        .filter(|h| h.status != Status::Eliminated)
+        .map(|h| Ranked {
+            kind: h.kind,
+            culprit: h.culprit.clone(),
+            score: h.score,
+        })
+        .collect();
     // The root cause heads the ranking even when a trigger scored higher.
     ranking.sort_by(|a, b| {
-        let is_rc = |r: &Ranked| root_cause.as_ref().is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit);
-        is_rc(b).cmp(&is_rc(a)).then(b.score.total_cmp(&a.score)).then(a.kind.cmp(&b.kind)).then(a.culprit.cmp(&b.culprit))
+        let is_rc = |r: &Ranked| {
+            root_cause
+                .as_ref()
+                .is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit)
+        };
+        is_rc(b)
+            .cmp(&is_rc(a))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.kind.cmp(&b.kind))
+            .then(a.culprit.cmp(&b.culprit))
     });
     // Real archives the kind-specific rules cannot judge still get a ranked list of culprits.
     let culprits = rank::rank(ctx);
-    let root_cause = root_cause.or_else(|| rank::root_cause(&culprits));
+    // A culprit picked by the kind-agnostic ranking carries a guessed kind: never one the
+    // funnel eliminated, and never with the confidence of a verdict the rules support.
+    let root_cause = root_cause.or_else(|| {
+        rank::root_cause(&culprits)
+            .filter(|rc| {
+                !hypotheses.iter().any(|h| {
+                    h.kind == rc.kind && h.culprit == rc.culprit && h.status == Status::Eliminated
+                })
+            })
+            .map(|rc| RootCause {
+                confidence: rc.confidence.min(RANKED_CONFIDENCE_CAP),
+                ..rc
+            })
+    });
     let ranking = rank::merge(ranking, &culprits, root_cause.as_ref());
     let mut all_findings = ctx.quality.clone();
     all_findings.extend(findings::configuration(ctx));
     all_findings.extend(findings::missing(ctx));
-    Verdict { format: FORMAT, incident: ctx.id.clone(), root_cause, trigger, ranking, hypotheses, findings: all_findings }
+    Verdict {
+        format: FORMAT,
+        incident: ctx.id.clone(),
+        root_cause,
+        trigger,
+        ranking,
+        hypotheses,
+        findings: all_findings,
+    }
 }
 
 impl Verdict {
     /// The hypothesis entry for a kind and culprit.
     #[must_use]
     pub fn hypothesis(&self, kind: Kind, culprit: &str) -> Option<&HypothesisVerdict> {
-        self.hypotheses.iter().find(|h| h.kind == kind && h.culprit == culprit)
+        self.hypotheses
+            .iter()
+            .find(|h| h.kind == kind && h.culprit == culprit)
     }
 
     /// Pretty JSON with a trailing newline.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }

@@ -16,7 +16,12 @@ fn analyze_seed(out: &Path, threads: &str) -> serde_json::Value {
 }
 
 fn hyp<'a>(v: &'a serde_json::Value, kind: &str, culprit: &str) -> &'a serde_json::Value {
-    v["hypotheses"].as_array().unwrap().iter().find(|h| h["kind"] == kind && h["culprit"] == culprit).unwrap_or_else(|| panic!("no hypothesis {kind} {culprit}"))
+    v["hypotheses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == kind && h["culprit"] == culprit)
+        .unwrap_or_else(|| panic!("no hypothesis {kind} {culprit}"))
 }
 
 #[test]
@@ -27,7 +32,11 @@ fn seed_verdict_in_full() {
     assert_eq!(v["incident"], "live-rt-jitter");
     assert_eq!(v["root_cause"]["kind"], "sidecar");
     assert_eq!(v["root_cause"]["culprit"], "live-api");
-    assert!(v["root_cause"]["confidence"].as_f64().unwrap() >= 0.8, "{}", v["root_cause"]);
+    assert!(
+        v["root_cause"]["confidence"].as_f64().unwrap() >= 0.8,
+        "{}",
+        v["root_cause"]
+    );
     assert_eq!(v["trigger"]["kind"], "traffic-spike");
     assert_eq!(v["trigger"]["culprit"], "live-api");
     assert_eq!(v["ranking"][0]["kind"], "sidecar");
@@ -38,7 +47,11 @@ fn seed_verdict_in_full() {
         ("network", "cluster", "healthy-services-elsewhere"),
         ("cpu-saturation", "live-api", "app-cpu-below-limit"),
         ("memory-pressure", "live-api", "app-memory-below-limit"),
-        ("ingress", "ingress:public-gw", "gateway-other-services-healthy"),
+        (
+            "ingress",
+            "ingress:public-gw",
+            "gateway-other-services-healthy",
+        ),
     ] {
         let h = hyp(&v, kind, culprit);
         assert_eq!(h["status"], "eliminated", "{h}");
@@ -48,22 +61,50 @@ fn seed_verdict_in_full() {
     let hyps = v["hypotheses"].as_array().unwrap();
     for kind in ["node", "pod"] {
         let of_kind: Vec<_> = hyps.iter().filter(|h| h["kind"] == kind).collect();
-        assert!(of_kind.len() >= 3, "a {kind} hypothesis per live-api pod or node");
+        assert!(
+            of_kind.len() >= 3,
+            "a {kind} hypothesis per live-api pod or node"
+        );
         for h in of_kind {
             assert_eq!(h["status"], "eliminated", "{h}");
         }
     }
     let node = hyps.iter().find(|h| h["kind"] == "node").unwrap();
-    assert!(node["evidence"].as_str().unwrap().contains("3 different nodes"), "{node}");
-    assert!(hyp(&v, "redis", "redis:live-cache")["evidence"].as_str().unwrap().contains("gift-api"));
+    assert!(
+        node["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("3 different nodes"),
+        "{node}"
+    );
+    assert!(
+        hyp(&v, "redis", "redis:live-cache")["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("gift-api")
+    );
 
     let findings = v["findings"].as_array().unwrap();
-    let dis = findings.iter().find(|f| f["kind"] == "metric-disagreement" && f["entity"] == "live-api").expect("metric-disagreement on live-api");
+    let dis = findings
+        .iter()
+        .find(|f| f["kind"] == "metric-disagreement" && f["entity"] == "live-api")
+        .expect("metric-disagreement on live-api");
     let text = dis["detail"].as_str().unwrap();
-    assert!(text.contains("sidecar cpu_cores") && text.contains("trusted `cadvisor`") && text.contains("mesh-dashboard"), "{text}");
-    let cfg = findings.iter().find(|f| f["kind"] == "configuration").expect("configuration finding");
+    assert!(
+        text.contains("sidecar cpu_cores")
+            && text.contains("trusted `cadvisor`")
+            && text.contains("mesh-dashboard"),
+        "{text}"
+    );
+    let cfg = findings
+        .iter()
+        .find(|f| f["kind"] == "configuration")
+        .expect("configuration finding");
     let text = cfg["detail"].as_str().unwrap();
-    assert!(text.contains("2 CPU / 1 GiB") && text.contains("4 CPU / 2 GiB"), "{text}");
+    assert!(
+        text.contains("2 CPU / 1 GiB") && text.contains("4 CPU / 2 GiB"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -72,24 +113,56 @@ fn postmortem_reads_like_a_postmortem() {
     analyze_seed(dir.path(), "2");
     let md = read(&dir.path().join("postmortem.md"));
     insta::assert_snapshot!("live-rt-jitter-postmortem", md);
-    for section in ["## Summary", "## Impact", "## Scope", "## Timeline (UTC)", "## The funnel", "## Root cause and trigger", "## Data-quality", "## Remediation", "## Coverage", "## Appendix"] {
+    for section in [
+        "## Summary",
+        "## Impact",
+        "## Scope",
+        "## Timeline (UTC)",
+        "## The funnel",
+        "## Root cause and trigger",
+        "## Data-quality",
+        "## Remediation",
+        "## Coverage",
+        "## Appendix",
+    ] {
         assert!(md.contains(section), "missing {section}");
     }
-    let summary = md.split("## Summary").nth(1).unwrap().split("##").next().unwrap();
-    assert!(summary.trim().matches(". ").count() <= 2, "summary has at most three sentences: {summary}");
+    let summary = md
+        .split("## Summary")
+        .nth(1)
+        .unwrap()
+        .split("##")
+        .next()
+        .unwrap();
+    assert!(
+        summary.trim().matches(". ").count() <= 2,
+        "summary has at most three sentences: {summary}"
+    );
 }
 
 #[test]
 fn charts_are_well_formed_svg_with_titles() {
     let dir = tmp();
     analyze_seed(dir.path(), "2");
-    let charts: Vec<_> = std::fs::read_dir(dir.path().join("charts")).unwrap().flatten().map(|e| e.path()).collect();
-    assert!(charts.len() >= 3, "alert, root cause and peer charts: {charts:?}");
+    let charts: Vec<_> = std::fs::read_dir(dir.path().join("charts"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        charts.len() >= 3,
+        "alert, root cause and peer charts: {charts:?}"
+    );
     for c in charts {
         let text = read(&c);
-        let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", c.display()));
+        let doc =
+            roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", c.display()));
         assert_eq!(doc.root_element().tag_name().name(), "svg");
-        assert!(text.contains("time (UTC)"), "{} has a labelled time axis", c.display());
+        assert!(
+            text.contains("time (UTC)"),
+            "{} has a labelled time axis",
+            c.display()
+        );
     }
 }
 
@@ -113,9 +186,22 @@ fn committed_example_report_is_current() {
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/live-rt-jitter");
     let (fresh, old) = (tree(dir.path()), tree(&committed));
     let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fresh), names(&old), "reports/live-rt-jitter has other files: regenerate it with the README's first command");
-    let stale: Vec<_> = fresh.iter().zip(&old).filter(|(a, b)| a.1 != b.1).map(|(a, _)| a.0.display().to_string()).collect();
-    assert!(stale.is_empty(), "reports/live-rt-jitter is stale ({}): regenerate it with the README's first command", stale.join(", "));
+    assert_eq!(
+        names(&fresh),
+        names(&old),
+        "reports/live-rt-jitter has other files: regenerate it with the README's first command"
+    );
+    let stale: Vec<_> = fresh
+        .iter()
+        .zip(&old)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| a.0.display().to_string())
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "reports/live-rt-jitter is stale ({}): regenerate it with the README's first command",
+        stale.join(", ")
+    );
 }
 
 #[test]

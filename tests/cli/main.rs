@@ -2,8 +2,8 @@
 //! One test binary (each links all of polars); modules per command.
 
 mod analyze;
-mod malformed;
 mod import;
+mod malformed;
 mod mine;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +17,11 @@ pub(crate) fn funnel() -> Command {
 
 pub(crate) fn run_ok(args: &[&str]) -> Output {
     let out = funnel().args(args).output().expect("run funnel");
-    assert!(out.status.success(), "funnel {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "funnel {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -43,7 +47,10 @@ pub(crate) fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.strip_prefix(dir).expect("prefix").to_path_buf(), std::fs::read(&p).expect("read")));
+                out.push((
+                    p.strip_prefix(dir).expect("prefix").to_path_buf(),
+                    std::fs::read(&p).expect("read"),
+                ));
             }
         }
     }

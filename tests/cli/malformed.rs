@@ -24,11 +24,25 @@ fn write_parquet(path: &Path, mut df: DataFrame) {
 /// Runs analyze and returns stderr, asserting exit code 2 and no panic.
 fn fails(archive: &Path) -> String {
     let out = tmp();
-    let o = funnel().args(["analyze"]).arg(archive).arg("--out").arg(out.path()).output().unwrap();
+    let o = funnel()
+        .args(["analyze"])
+        .arg(archive)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(2), "expected exit 2, got {:?}: {err}", o.status.code());
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "expected exit 2, got {:?}: {err}",
+        o.status.code()
+    );
     assert!(!err.contains("panicked"), "{err}");
-    assert!(!out.path().join("postmortem.md").exists(), "no report from bad input");
+    assert!(
+        !out.path().join("postmortem.md").exists(),
+        "no report from bad input"
+    );
     err
 }
 
@@ -39,9 +53,16 @@ fn small(cols: Vec<Column>) -> DataFrame {
 #[test]
 fn corrupt_parquet_names_the_file() {
     let a = copy_seed();
-    std::fs::write(a.path().join("metrics/services.parquet"), b"this is not parquet").unwrap();
+    std::fs::write(
+        a.path().join("metrics/services.parquet"),
+        b"this is not parquet",
+    )
+    .unwrap();
     let err = fails(a.path());
-    assert!(err.contains("metrics/services.parquet") && err.contains("not a readable Parquet file"), "{err}");
+    assert!(
+        err.contains("metrics/services.parquet") && err.contains("not a readable Parquet file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -58,47 +79,93 @@ fn truncated_parquet_names_the_file() {
 fn missing_column_names_file_and_column() {
     let a = copy_seed();
     let ts = Column::new("ts".into(), [1_714_572_000_000_i64, 1_714_572_015_000]);
-    write_parquet(&a.path().join("metrics/extra.parquet"), small(vec![ts, Column::new("entity".into(), ["x", "x"]), Column::new("metric".into(), ["cpu_cores", "cpu_cores"])]));
+    write_parquet(
+        &a.path().join("metrics/extra.parquet"),
+        small(vec![
+            ts,
+            Column::new("entity".into(), ["x", "x"]),
+            Column::new("metric".into(), ["cpu_cores", "cpu_cores"]),
+        ]),
+    );
     let err = fails(a.path());
-    assert!(err.contains("extra.parquet") && err.contains("column `value`") && err.contains("missing required column"), "{err}");
+    assert!(
+        err.contains("extra.parquet")
+            && err.contains("column `value`")
+            && err.contains("missing required column"),
+        "{err}"
+    );
 }
 
 #[test]
 fn wrong_type_names_the_expected_type() {
     let a = copy_seed();
     let ts = Column::new("ts".into(), [1_714_572_000_000_i64, 1_714_572_015_000]);
-    let cols = vec![ts, Column::new("entity".into(), ["x", "x"]), Column::new("metric".into(), ["cpu_cores", "cpu_cores"]), Column::new("value".into(), ["high", "low"])];
+    let cols = vec![
+        ts,
+        Column::new("entity".into(), ["x", "x"]),
+        Column::new("metric".into(), ["cpu_cores", "cpu_cores"]),
+        Column::new("value".into(), ["high", "low"]),
+    ];
     write_parquet(&a.path().join("metrics/extra.parquet"), small(cols));
     let err = fails(a.path());
-    assert!(err.contains("column `value`") && err.contains("expected a float or integer"), "{err}");
+    assert!(
+        err.contains("column `value`") && err.contains("expected a float or integer"),
+        "{err}"
+    );
 }
 
 #[test]
 fn string_timestamps_are_rejected() {
     let a = copy_seed();
-    let cols = vec![Column::new("ts".into(), ["2024-05-01", "2024-05-01"]), Column::new("entity".into(), ["x", "x"]), Column::new("metric".into(), ["m", "m"]), Column::new("value".into(), [1.0, 2.0])];
+    let cols = vec![
+        Column::new("ts".into(), ["2024-05-01", "2024-05-01"]),
+        Column::new("entity".into(), ["x", "x"]),
+        Column::new("metric".into(), ["m", "m"]),
+        Column::new("value".into(), [1.0, 2.0]),
+    ];
     write_parquet(&a.path().join("metrics/extra.parquet"), small(cols));
     let err = fails(a.path());
-    assert!(err.contains("column `ts`") && err.contains("expected a Timestamp or Int64"), "{err}");
+    assert!(
+        err.contains("column `ts`") && err.contains("expected a Timestamp or Int64"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_units_are_rejected() {
     let a = copy_seed();
     let ts = Column::new("ts".into(), [1_714_572_000_000_i64, 1_714_572_015_000]);
-    let cols = vec![ts, Column::new("entity".into(), ["x", "x"]), Column::new("metric".into(), ["latency_p99_ms", "latency_p99_ms"]), Column::new("value".into(), [1.0, 2.0]), Column::new("unit".into(), ["fortnights", "fortnights"])];
+    let cols = vec![
+        ts,
+        Column::new("entity".into(), ["x", "x"]),
+        Column::new("metric".into(), ["latency_p99_ms", "latency_p99_ms"]),
+        Column::new("value".into(), [1.0, 2.0]),
+        Column::new("unit".into(), ["fortnights", "fortnights"]),
+    ];
     write_parquet(&a.path().join("metrics/extra.parquet"), small(cols));
     let err = fails(a.path());
-    assert!(err.contains("column `unit`") && err.contains("fortnights") && err.contains("expected one of"), "{err}");
+    assert!(
+        err.contains("column `unit`")
+            && err.contains("fortnights")
+            && err.contains("expected one of"),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_window_is_an_error_not_an_empty_report() {
     let a = copy_seed();
     let p = a.path().join("incident.toml");
-    std::fs::write(&p, read(&p).replace("2024-05-01T14:02:00Z", "2020-01-01T00:00:00Z")).unwrap();
+    std::fs::write(
+        &p,
+        read(&p).replace("2024-05-01T14:02:00Z", "2020-01-01T00:00:00Z"),
+    )
+    .unwrap();
     let err = fails(a.path());
-    assert!(err.contains("no metric sample inside the incident window"), "{err}");
+    assert!(
+        err.contains("no metric sample inside the incident window"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -107,7 +174,10 @@ fn broken_incident_toml_names_the_file_and_key() {
     let p = a.path().join("incident.toml");
     std::fs::write(&p, read(&p).replace("[alert]", "[alert")).unwrap();
     let err = fails(a.path());
-    assert!(err.contains("incident.toml") && err.contains("line"), "{err}");
+    assert!(
+        err.contains("incident.toml") && err.contains("line"),
+        "{err}"
+    );
     std::fs::write(&p, "[alert]\nentity = \"a\"\nmetric = \"latency_p99_ms\"\n").unwrap();
     let err = fails(a.path());
     assert!(err.contains("fired_at"), "{err}");

@@ -57,7 +57,9 @@ fn own_anomaly(ctx: &Context) -> BTreeMap<String, (f64, String)> {
     for v in ctx.find(|_| true) {
         let s = strength(v.score);
         if s > 0.0 {
-            per.entry(v.key.entity.clone()).or_default().push((s, v.key.metric.clone()));
+            per.entry(v.key.entity.clone())
+                .or_default()
+                .push((s, v.key.metric.clone()));
         }
     }
     per.into_iter()
@@ -115,22 +117,67 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
     let has_graph = !ctx.topo.deps.is_empty();
     let logs = log_surge(ctx);
     let mut out: Vec<CulpritScore> = Vec::new();
-    for e in ctx.topo.entities.iter().filter(|e| EntityKind::of(e) != EntityKind::Node) {
-        let (mine, metric) = own.get(e).map_or((0.0, String::new()), |x| (x.0, x.1.clone()));
+    for e in ctx
+        .topo
+        .entities
+        .iter()
+        .filter(|e| EntityKind::of(e) != EntityKind::Node)
+    {
+        let (mine, metric) = own
+            .get(e)
+            .map_or((0.0, String::new()), |x| (x.0, x.1.clone()));
         let l = logs.get(e.as_str()).copied().unwrap_or(0.0);
         if mine <= 0.0 && l <= 0.0 {
             continue;
         }
-        let callees = ctx.topo.deps_of(e).into_iter().map(|c| a(c)).fold(0.0, f64::max);
-        let callers = ctx.topo.users_of(e).into_iter().map(|c| a(c)).fold(0.0, f64::max);
-        let origin = if mine > 0.0 { 1.0 - 0.6 * (callees / mine).clamp(0.0, 1.0).powi(2) } else { 1.0 };
-        let spread = if ctx.topo.users_of(e).is_empty() { 0.9 } else { 0.8 + 0.2 * callers };
-        let reach = if !has_graph || from_alert.contains(e.as_str()) { 1.0 } else { 0.7 };
-        let corr = if e == alert_entity { 1.0 } else { alert_correlation(ctx, e) };
+        let callees = ctx
+            .topo
+            .deps_of(e)
+            .into_iter()
+            .map(|c| a(c))
+            .fold(0.0, f64::max);
+        let callers = ctx
+            .topo
+            .users_of(e)
+            .into_iter()
+            .map(|c| a(c))
+            .fold(0.0, f64::max);
+        let origin = if mine > 0.0 {
+            1.0 - 0.6 * (callees / mine).clamp(0.0, 1.0).powi(2)
+        } else {
+            1.0
+        };
+        let spread = if ctx.topo.users_of(e).is_empty() {
+            0.9
+        } else {
+            0.8 + 0.2 * callers
+        };
+        let reach = if !has_graph || from_alert.contains(e.as_str()) {
+            1.0
+        } else {
+            0.7
+        };
+        let corr = if e == alert_entity {
+            1.0
+        } else {
+            alert_correlation(ctx, e)
+        };
         let metrics = mine * origin * spread * reach * (0.2 + 0.8 * corr);
         let score = 1.0 - (1.0 - metrics) * (1.0 - 0.7 * l * reach);
-        let kind = if metric.is_empty() { kind_for(e, "") } else { kind_for(e, &metric) };
-        out.push(CulpritScore { culprit: e.clone(), kind, score, own: mine, callees, alert: corr, logs: l });
+        let kind = if metric.is_empty() {
+            kind_for(e, "")
+        } else {
+            kind_for(e, &metric)
+        };
+        out.push(CulpritScore {
+            culprit: e.clone(),
+            kind,
+            score,
+            own: mine,
+            callees,
+            alert: corr,
+            logs: l,
+        });
     }
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.culprit.cmp(&y.culprit)));
     out
@@ -141,23 +188,48 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
 pub fn root_cause(scores: &[CulpritScore]) -> Option<RootCause> {
     let top = scores.first()?;
     let runner = scores.get(1).map_or(0.0, |s| s.score);
-    (top.score >= STAND_OUT && top.score >= MARGIN * runner).then(|| RootCause { kind: top.kind, culprit: top.culprit.clone(), confidence: top.score * (1.0 - runner / top.score.max(1e-9)) })
+    (top.score >= STAND_OUT && top.score >= MARGIN * runner).then(|| RootCause {
+        kind: top.kind,
+        culprit: top.culprit.clone(),
+        confidence: top.score * (1.0 - runner / top.score.max(1e-9)),
+    })
 }
 
 /// Merges the culprit ranking into the funnel's: the root cause and the supported hypotheses
 /// keep the head (they carry kind-specific evidence), then culprits the funnel did not list,
 /// best first, then the funnel's remaining hypotheses.
 #[must_use]
-pub fn merge(ranking: Vec<Ranked>, scores: &[CulpritScore], root: Option<&RootCause>) -> Vec<Ranked> {
-    let is_head = |r: &Ranked| r.score >= 0.5 || root.is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit);
+pub fn merge(
+    ranking: Vec<Ranked>,
+    scores: &[CulpritScore],
+    root: Option<&RootCause>,
+) -> Vec<Ranked> {
+    let is_head = |r: &Ranked| {
+        r.score >= 0.5 || root.is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit)
+    };
     let (mut head, tail): (Vec<Ranked>, Vec<Ranked>) = ranking.into_iter().partition(is_head);
-    if let Some(rc) = root.filter(|rc| !head.iter().any(|r| r.culprit == rc.culprit && r.kind == rc.kind)) {
-        head.insert(0, Ranked { kind: rc.kind, culprit: rc.culprit.clone(), score: rc.confidence });
+    if let Some(rc) = root.filter(|rc| {
+        !head
+            .iter()
+            .any(|r| r.culprit == rc.culprit && r.kind == rc.kind)
+    }) {
+        head.insert(
+            0,
+            Ranked {
+                kind: rc.kind,
+                culprit: rc.culprit.clone(),
+                score: rc.confidence,
+            },
+        );
     }
     let mut listed: BTreeSet<String> = head.iter().map(|r| r.culprit.clone()).collect();
     for s in scores {
         if listed.insert(s.culprit.clone()) {
-            head.push(Ranked { kind: s.kind, culprit: s.culprit.clone(), score: s.score });
+            head.push(Ranked {
+                kind: s.kind,
+                culprit: s.culprit.clone(),
+                score: s.score,
+            });
         }
     }
     head.extend(tail);

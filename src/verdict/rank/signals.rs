@@ -23,7 +23,11 @@ pub fn strength(s: &Score) -> f64 {
         return 0.0;
     }
     let v = ((1.0 + z - Z).ln() / (1.0 + Z_FULL - Z).ln()).min(1.0);
-    if s.direction == Direction::Flat { 0.5 * v } else { v }
+    if s.direction == Direction::Flat {
+        0.5 * v
+    } else {
+        v
+    }
 }
 
 /// The strongest |Pearson correlation| between an anomalous series of `entity` and the alert
@@ -31,14 +35,24 @@ pub fn strength(s: &Score) -> f64 {
 /// stretch anchors the comparison). 0 without an alert series.
 #[must_use]
 pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
-    let Some(alert) = ctx.alert_series() else { return 0.0 };
+    let Some(alert) = ctx.alert_series() else {
+        return 0.0;
+    };
     let inc = ctx.aligned.incident.clone();
-    let lead = inc.len().max(6).min(inc.start - ctx.aligned.baseline.start.min(inc.start));
+    let lead = inc
+        .len()
+        .max(6)
+        .min(inc.start - ctx.aligned.baseline.start.min(inc.start));
     let range = (inc.start - lead)..inc.end.min(alert.values.len());
     ctx.find(|k| k.entity == entity)
         .into_iter()
         .filter(|v| strength(v.score) > 0.0)
-        .filter_map(|v| stats::correlation(&v.values[range.start.min(v.values.len())..range.end.min(v.values.len())], &alert.values[range.clone()]))
+        .filter_map(|v| {
+            stats::correlation(
+                &v.values[range.start.min(v.values.len())..range.end.min(v.values.len())],
+                &alert.values[range.clone()],
+            )
+        })
         .map(f64::abs)
         .fold(0.0, f64::max)
 }
@@ -53,7 +67,12 @@ pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
         if *base == 0 || *inc == 0 {
             continue;
         }
-        let bad: usize = ctx.logs.notable_of(entity).filter(|t| t.severity >= Severity::Warn).map(|t| t.incident).sum();
+        let bad: usize = ctx
+            .logs
+            .notable_of(entity)
+            .filter(|t| t.severity >= Severity::Warn)
+            .map(|t| t.incident)
+            .sum();
         let share = bad as f64 / *inc as f64;
         if share > 0.0 {
             // A few lines already matter: 10 % of the lines being new errors is a strong sign.

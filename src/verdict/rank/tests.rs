@@ -21,7 +21,11 @@ fn chain() -> Fixture {
 #[test]
 fn the_deepest_anomalous_service_ranks_first() {
     // The leaf slowed down; mid and front inherit it.
-    let ctx = chain().slow_service("leaf").slow_service("mid").slow_service("front").build();
+    let ctx = chain()
+        .slow_service("leaf")
+        .slow_service("mid")
+        .slow_service("front")
+        .build();
     let r = rank(&ctx);
     assert_eq!(r[0].culprit, "leaf", "{r:?}");
     assert!(r.iter().find(|s| s.culprit == "mid").unwrap().callees > 0.5);
@@ -29,7 +33,14 @@ fn the_deepest_anomalous_service_ranks_first() {
 
 #[test]
 fn a_raw_metric_of_a_pod_counts_for_its_service() {
-    let ctx = chain().slow_service("front").step(kp("mid", "mid-7d9f-x1", "app", "CpuUsageRate(%)"), 5.0, 95.0).build();
+    let ctx = chain()
+        .slow_service("front")
+        .step(
+            kp("mid", "mid-7d9f-x1", "app", "CpuUsageRate(%)"),
+            5.0,
+            95.0,
+        )
+        .build();
     let r = rank(&ctx);
     assert_eq!(r[0].culprit, "mid", "{r:?}");
     assert_eq!(r[0].kind, Kind::CpuSaturation);
@@ -40,7 +51,13 @@ fn surging_error_logs_point_at_their_service() {
     let ctx = chain()
         .log("leaf", 0, 20, "info", "served request {i}")
         .log("mid", 0, 20, "info", "served request {i}")
-        .log("leaf", 26, 12, "error", "NullPointerException in PriceCalculator")
+        .log(
+            "leaf",
+            26,
+            12,
+            "error",
+            "NullPointerException in PriceCalculator",
+        )
         .log("mid", 26, 12, "info", "served request {i}")
         .slow_service("front")
         .build();
@@ -58,24 +75,69 @@ fn nothing_stands_out_when_nothing_moved() {
 
 #[test]
 fn equal_suspects_tie_and_a_lone_one_stands_out() {
-    let both = Fixture::new("front").slow_service("front").step(k("a", "x"), 10.0, 100.0).step(k("b", "x"), 10.0, 100.0).build();
+    let both = Fixture::new("front")
+        .slow_service("front")
+        .step(k("a", "x"), 10.0, 100.0)
+        .step(k("b", "x"), 10.0, 100.0)
+        .build();
     let r = rank(&both);
-    assert!(r.iter().any(|s| s.culprit == "a") && r.iter().any(|s| s.culprit == "b"), "{r:?}");
-    let (a, b) = (r.iter().find(|s| s.culprit == "a").unwrap().score, r.iter().find(|s| s.culprit == "b").unwrap().score);
+    assert!(
+        r.iter().any(|s| s.culprit == "a") && r.iter().any(|s| s.culprit == "b"),
+        "{r:?}"
+    );
+    let (a, b) = (
+        r.iter().find(|s| s.culprit == "a").unwrap().score,
+        r.iter().find(|s| s.culprit == "b").unwrap().score,
+    );
     assert!((a - b).abs() < 1e-9, "{r:?}");
-    assert!(root_cause(&r).is_none_or(|rc| rc.culprit == "front"), "neither of two equal suspects stands out");
-    let one = Fixture::new("a").step(k("a", "x"), 10.0, 1000.0).flat(k("b", "x"), 10.0).build();
-    assert_eq!(root_cause(&rank(&one)).map(|rc| rc.culprit), Some("a".to_string()));
+    assert!(
+        root_cause(&r).is_none_or(|rc| rc.culprit == "front"),
+        "neither of two equal suspects stands out"
+    );
+    let one = Fixture::new("a")
+        .step(k("a", "x"), 10.0, 1000.0)
+        .flat(k("b", "x"), 10.0)
+        .build();
+    assert_eq!(
+        root_cause(&rank(&one)).map(|rc| rc.culprit),
+        Some("a".to_string())
+    );
 }
 
 #[test]
 fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
-    let r = |kind, c: &str, score| Ranked { kind, culprit: c.into(), score };
-    let funnel = vec![r(Kind::Redis, "redis:x", 0.9), r(Kind::Network, "cluster", 0.0)];
-    let scores = vec![
-        CulpritScore { culprit: "redis:x".into(), kind: Kind::Redis, score: 0.8, own: 0.8, callees: 0.0, alert: 1.0, logs: 0.0 },
-        CulpritScore { culprit: "api".into(), kind: Kind::CodeChange, score: 0.4, own: 0.4, callees: 0.8, alert: 1.0, logs: 0.0 },
+    let r = |kind, c: &str, score| Ranked {
+        kind,
+        culprit: c.into(),
+        score,
+    };
+    let funnel = vec![
+        r(Kind::Redis, "redis:x", 0.9),
+        r(Kind::Network, "cluster", 0.0),
     ];
-    let m: Vec<String> = merge(funnel, &scores, None).into_iter().map(|x| x.culprit).collect();
+    let scores = vec![
+        CulpritScore {
+            culprit: "redis:x".into(),
+            kind: Kind::Redis,
+            score: 0.8,
+            own: 0.8,
+            callees: 0.0,
+            alert: 1.0,
+            logs: 0.0,
+        },
+        CulpritScore {
+            culprit: "api".into(),
+            kind: Kind::CodeChange,
+            score: 0.4,
+            own: 0.4,
+            callees: 0.8,
+            alert: 1.0,
+            logs: 0.0,
+        },
+    ];
+    let m: Vec<String> = merge(funnel, &scores, None)
+        .into_iter()
+        .map(|x| x.culprit)
+        .collect();
     assert_eq!(m, ["redis:x", "api", "cluster"]);
 }
