@@ -11,18 +11,7 @@ use plotters::prelude::*;
 
 use crate::error::Error;
 
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-    RGBColor(188, 189, 34),
-    RGBColor(127, 127, 127),
-];
+use super::svg::PALETTE;
 
 /// One stacked layer: a value per category.
 #[derive(Debug, Clone, PartialEq)]

@@ -94,19 +94,7 @@ fn line(
     dash: Dash,
     color: Option<usize>,
 ) -> Option<Line> {
-    let v = ctx.get(key)?;
-    let points = v
-        .values
-        .iter()
-        .enumerate()
-        .map(|(i, y)| (ctx.time(i), *y))
-        .collect();
-    Some(Line {
-        label,
-        points,
-        dash,
-        color,
-    })
+    Some(line_of(ctx, ctx.get(key)?.values, label, dash, color))
 }
 
 /// The exact series (with its source), not the trusted one.
@@ -118,18 +106,21 @@ fn line_exact(
     color: Option<usize>,
 ) -> Option<Line> {
     let s = ctx.series().iter().find(|s| &s.key == key)?;
-    let points = s
-        .values
+    Some(line_of(ctx, &s.values, label, dash, color))
+}
+
+fn line_of(ctx: &Context, values: &[f64], label: String, dash: Dash, color: Option<usize>) -> Line {
+    let points = values
         .iter()
         .enumerate()
         .map(|(i, y)| (ctx.time(i), *y))
         .collect();
-    Some(Line {
+    Line {
         label,
         points,
         dash,
         color,
-    })
+    }
 }
 
 /// The alert metric with the windows shaded and the alert marked.

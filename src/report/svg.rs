@@ -11,7 +11,8 @@ use super::charts::{Chart, Dash};
 use crate::error::Error;
 use crate::model::fmt_ms;
 
-const PALETTE: [RGBColor; 8] = [
+/// The chart colours (matplotlib's tab10), shared by line and bar charts.
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -20,6 +21,8 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
 ];
 
 fn key_points(x0: i64, x1: i64) -> Vec<i64> {
