@@ -18,6 +18,20 @@ struct Case {
     error: Option<String>,
 }
 
+impl Case {
+    /// The verdict named the expected kind.
+    fn kind_right(&self) -> bool {
+        self.got.as_ref().is_some_and(|g| g.0 == self.expected.0)
+    }
+
+    /// The verdict named the expected kind and culprit.
+    fn right(&self) -> bool {
+        self.got
+            .as_ref()
+            .is_some_and(|g| g.0 == self.expected.0 && g.1 == self.expected.1)
+    }
+}
+
 fn seeds() -> (u64, u64) {
     let s = std::env::var("FUNNEL_SEEDS").unwrap_or_else(|_| "1..10".into());
     let (a, b) = s.split_once("..").expect("FUNNEL_SEEDS like 1..10");
@@ -71,18 +85,8 @@ fn main() {
     let secs = t.elapsed().as_secs_f64();
 
     let n = cases.len();
-    let kind_ok = cases
-        .iter()
-        .filter(|c| c.got.as_ref().is_some_and(|g| g.0 == c.expected.0))
-        .count();
-    let full_ok = cases
-        .iter()
-        .filter(|c| {
-            c.got
-                .as_ref()
-                .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
-        })
-        .count();
+    let kind_ok = cases.iter().filter(|c| c.kind_right()).count();
+    let full_ok = cases.iter().filter(|c| c.right()).count();
     let undecided = cases
         .iter()
         .filter(|c| c.got.is_none() && c.error.is_none())
@@ -135,14 +139,7 @@ fn main() {
             .iter()
             .filter(|c| c.expected.0 == k.as_str())
             .collect();
-        let ok = rows
-            .iter()
-            .filter(|c| {
-                c.got
-                    .as_ref()
-                    .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
-            })
-            .count();
+        let ok = rows.iter().filter(|c| c.right()).count();
         println!("  {ok}/{}", rows.len());
     }
 
@@ -158,14 +155,7 @@ fn main() {
             .iter()
             .filter(|c| c.got.as_ref().is_some_and(|g| g.2 >= lo && g.2 < hi))
             .collect();
-        let right = bin
-            .iter()
-            .filter(|c| {
-                c.got
-                    .as_ref()
-                    .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
-            })
-            .count();
+        let right = bin.iter().filter(|c| c.right()).count();
         if !bin.is_empty() {
             println!(
                 "  [{lo:.2}, {hi:.2})  {:>4} verdicts, {:.3} right",
@@ -175,11 +165,7 @@ fn main() {
         }
     }
     println!("\nmisses:");
-    for c in cases.iter().filter(|c| {
-        !c.got
-            .as_ref()
-            .is_some_and(|g| g.0 == c.expected.0 && g.1 == c.expected.1)
-    }) {
+    for c in cases.iter().filter(|c| !c.right()) {
         let got = c.got.as_ref().map_or_else(
             || c.error.clone().unwrap_or_else(|| "null".into()),
             |g| format!("{} {} ({:.2})", g.0, g.1, g.2),

@@ -178,6 +178,26 @@ impl Context {
             .collect()
     }
 
+    /// Every trusted series of one entity matching a predicate, in key order. Keys sort by
+    /// entity first, so this reads one range of the index instead of scanning every series
+    /// (per-entity and per-pod lookups would otherwise cost entities × series).
+    pub fn find_entity(&self, entity: &str, pred: impl Fn(&SeriesKey) -> bool) -> Vec<View<'_>> {
+        let from = SeriesKey {
+            entity: entity.to_string(),
+            metric: String::new(),
+            pod: None,
+            container: String::new(),
+            target: None,
+            source: None,
+        };
+        self.trusted
+            .range(from..)
+            .take_while(|(k, _)| k.entity == entity)
+            .filter(|(k, _)| pred(k))
+            .map(|(_, &i)| self.view(i))
+            .collect()
+    }
+
     /// A container's limit for `resource` (`cpu` or `mem`) in one pod, else the entity's
     /// configured limit from incident.toml.
     #[must_use]
@@ -227,7 +247,7 @@ impl Context {
     }
 
     fn symptom_views(&self, entity: &str, pod: Option<&str>) -> Vec<View<'_>> {
-        self.find(|k| k.entity == entity && k.pod.as_deref() == pod && k.container == APP)
+        self.find_entity(entity, |k| k.pod.as_deref() == pod && k.container == APP)
             .into_iter()
             .filter(|v| {
                 matches!(
@@ -278,26 +298,54 @@ impl Context {
             .map_or(metric, crate::model::AliasSpec::metric)
     }
 
-    /// Nodes whose network errors rose (sustained, at least 0.5/s more than the baseline).
-    /// Two or more of them mean a fault that reaches every dependency at once.
+    /// Whether a node's network errors rose: sustained, doubled, and at least 0.5/s more than
+    /// the baseline (a node going from 0.2 to 0.6 errors/s drops nobody's requests).
+    #[must_use]
+    pub fn node_net_errors_rose(&self, node: &str) -> bool {
+        self.metric(node, "net_errors_per_s")
+            .is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5)
+    }
+
+    /// Nodes whose network errors rose ([`Context::node_net_errors_rose`]). Two or more of them
+    /// mean a fault that reaches every dependency at once.
     #[must_use]
     pub fn network_trouble(&self) -> Vec<&str> {
         self.topo
             .of_kind(EntityKind::Node)
             .into_iter()
-            .filter(|n| {
-                self.metric(n, "net_errors_per_s")
-                    .is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5)
-            })
+            .filter(|n| self.node_net_errors_rose(n))
             .collect()
     }
 
-    /// When the network is in trouble on several nodes, a note for evidence that a single
-    /// dependency or change would otherwise claim, and the factor to discount it by.
+    /// When the network is in trouble, a note for evidence that a single dependency would
+    /// otherwise claim from its `callers`, and the factor to discount it by: network errors on
+    /// several nodes reach every dependency at once, and errors on one node reach every
+    /// dependency of the pods on it, so callers that all have pods there are no witnesses.
     #[must_use]
-    pub fn network_discount(&self) -> Option<(f64, String)> {
+    pub fn network_discount(&self, callers: &[&str]) -> Option<(f64, String)> {
         let nodes = self.network_trouble();
-        (nodes.len() >= 2).then(|| (0.5, format!(" (but network errors rose on {} nodes at the same time, which explains this too)", nodes.len())))
+        if nodes.len() >= 2 {
+            return Some((
+                0.5,
+                format!(
+                    " (but network errors rose on {} nodes at the same time, which explains this too)",
+                    nodes.len()
+                ),
+            ));
+        }
+        let node = nodes.first()?;
+        let on_node = |c: &&str| {
+            self.topo
+                .pods_of(c)
+                .into_iter()
+                .any(|p| self.topo.node_of(p) == Some(*node))
+        };
+        (!callers.is_empty() && callers.iter().all(on_node)).then(|| {
+            (
+                0.5,
+                format!(" (but each of them has pods on {node}, whose network errors rose at the same time, which explains this too)"),
+            )
+        })
     }
 
     /// The series of the alert itself.

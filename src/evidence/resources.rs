@@ -22,6 +22,45 @@ pub struct Saturation {
     pub source: Option<String>,
 }
 
+/// Where a container's CPU stood against its limit, with the evidence text, for the rules that
+/// judge a limit (the app's, the sidecar's). `what` names the container ("app", "sidecar"),
+/// `note` is appended inside the parentheses (e.g. the source).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LimitVerdict {
+    /// Pinned at the limit in some pods.
+    AtLimit(String),
+    /// Peak below `below` of the limit.
+    Below(String),
+    /// In between: close, not pinned.
+    Close(String),
+}
+
+impl Saturation {
+    /// Judges CPU against the limit: pinned pods → at limit; a peak under `below` × limit →
+    /// below; otherwise close.
+    #[must_use]
+    pub fn cpu_verdict(&self, what: &str, below: f64, note: &str) -> LimitVerdict {
+        if self.pods_at_limit > 0 {
+            LimitVerdict::AtLimit(format!(
+                "{what} CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2}{note})",
+                self.peak, self.limit, self.pods_at_limit, self.pods, self.base
+            ))
+        } else if self.peak_ratio < below {
+            LimitVerdict::Below(format!(
+                "{what} containers stayed below their CPU limit: peak {:.2} of {:.1} cores ({:.0}%{note})",
+                self.peak,
+                self.limit,
+                self.peak_ratio * 100.0
+            ))
+        } else {
+            LimitVerdict::Close(format!(
+                "{what} CPU came close to its limit ({:.0}%) without reaching it",
+                self.peak_ratio * 100.0
+            ))
+        }
+    }
+}
+
 /// Usage of `metric` against the `resource` limit (`cpu`/`mem`) for one container of `entity`.
 /// Falls back to the entity-level series when there is no per-pod data.
 #[must_use]
@@ -96,9 +135,9 @@ pub fn saturation(
 pub fn restarts(ctx: &Context, entity: &str) -> Option<f64> {
     let inc = ctx.aligned.incident.clone();
     let mut total = None;
-    let views = ctx.find(|k| k.entity == entity && k.metric == "restarts" && k.pod.is_some());
+    let views = ctx.find_entity(entity, |k| k.metric == "restarts" && k.pod.is_some());
     let views = if views.is_empty() {
-        ctx.find(|k| k.entity == entity && k.metric == "restarts" && k.pod.is_none())
+        ctx.find_entity(entity, |k| k.metric == "restarts" && k.pod.is_none())
     } else {
         views
     };

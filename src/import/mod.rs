@@ -18,7 +18,7 @@ use polars::prelude::*;
 
 use crate::error::Error;
 use crate::model::{
-    Alert, ArchiveData, EntitySpec, Expected, IncidentSpec, Instant, WindowSpec, Windows,
+    Alert, ArchiveData, EntitySpec, Expected, IncidentSpec, Instant, MetricRow, WindowSpec, Windows,
 };
 
 /// One imported incident: the archive folder name and its contents.
@@ -40,6 +40,25 @@ pub fn write_all(incidents: &[Incident], root: &Path) -> Result<usize, Error> {
         crate::archive::write(&inc.data, &root.join(&inc.name))?;
     }
     Ok(incidents.len())
+}
+
+/// An incident made of metrics alone (no logs, no events), once its windows are checked.
+pub(crate) fn metrics_only(
+    name: String,
+    spec: IncidentSpec,
+    metrics: Vec<MetricRow>,
+    src: &Path,
+) -> Result<Incident, Error> {
+    check_windows(&spec, src)?;
+    Ok(Incident {
+        name,
+        data: ArchiveData {
+            spec,
+            metrics,
+            logs: Vec::new(),
+            events: Vec::new(),
+        },
+    })
 }
 
 /// Reads a CSV with every column as text (so a stray `NaN` or empty cell never fails schema

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::DataFrame;
 
-use super::{Incident, check_windows, column_error, read_csv_text, spec};
+use super::{Incident, column_error, metrics_only, read_csv_text, spec};
 use crate::error::Error;
-use crate::model::{ArchiveData, MetricRow, Windows};
+use crate::model::{MetricRow, Windows};
 
 /// PetShop samples every 5 minutes.
 const STEP_MS: i64 = 300_000;
@@ -282,16 +282,7 @@ fn one(
         deps,
         culprit.as_deref(),
     );
-    check_windows(&s, dir)?;
-    Ok(Incident {
-        name,
-        data: ArchiveData {
-            spec: s,
-            metrics,
-            logs: Vec::new(),
-            events: Vec::new(),
-        },
-    })
+    metrics_only(name, s, metrics, dir)
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Incident, check_windows, column_error, names, number_column, read_csv_text, spec};
+use super::{Incident, column_error, metrics_only, names, number_column, read_csv_text, spec};
 use crate::error::Error;
-use crate::model::{ArchiveData, MetricRow, Windows};
+use crate::model::{MetricRow, Windows};
 
 /// Where the fault starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -226,16 +226,7 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
         &BTreeMap::new(),
         opts.root_cause.as_deref(),
     );
-    check_windows(&s, path)?;
-    Ok(Incident {
-        name: id,
-        data: ArchiveData {
-            spec: s,
-            metrics,
-            logs: Vec::new(),
-            events: Vec::new(),
-        },
-    })
+    metrics_only(id, s, metrics, path)
 }
 
 #[cfg(test)]

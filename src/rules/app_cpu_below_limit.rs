@@ -2,7 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::resources::saturation;
+use crate::evidence::resources::{LimitVerdict, saturation};
 use crate::model::APP;
 
 declare_rule! {
@@ -40,35 +40,11 @@ impl Rule for AppCpuBelowLimit {
                 format!("not testable: no app CPU usage or limit for {svc}"),
             ));
         };
-        if sat.pods_at_limit > 0 {
-            return Some(Outcome::supported(
-                id,
-                0.85,
-                format!(
-                    "app CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2})",
-                    sat.peak, sat.limit, sat.pods_at_limit, sat.pods, sat.base
-                ),
-            ));
-        }
-        if sat.peak_ratio < 0.8 {
-            return Some(Outcome::eliminated(
-                id,
-                0.85,
-                format!(
-                    "app containers stayed below their CPU limit: peak {:.2} of {:.1} cores ({:.0}%)",
-                    sat.peak,
-                    sat.limit,
-                    sat.peak_ratio * 100.0
-                ),
-            ));
-        }
-        Some(Outcome::inconclusive(
-            id,
-            format!(
-                "app CPU came close to its limit ({:.0}%) without reaching it",
-                sat.peak_ratio * 100.0
-            ),
-        ))
+        Some(match sat.cpu_verdict("app", 0.8, "") {
+            LimitVerdict::AtLimit(text) => Outcome::supported(id, 0.85, text),
+            LimitVerdict::Below(text) => Outcome::eliminated(id, 0.85, text),
+            LimitVerdict::Close(text) => Outcome::inconclusive(id, text),
+        })
     }
 }
 

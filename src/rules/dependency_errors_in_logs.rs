@@ -78,20 +78,26 @@ impl Rule for DependencyErrorsInLogs {
         let id = Self::INFO.id;
         let dep = h.culprit.as_str();
         let mut logging = Vec::new();
+        let mut loggers = Vec::new();
         let mut silent = Vec::new();
         for caller in ctx.topo.users_of(dep) {
             if !ctx.logs.has_logs(caller) {
                 continue;
             }
             match failures_naming(ctx, caller, dep).first() {
-                Some(t) => logging.push(format!("{caller} logs {}", describe(t))),
+                Some(t) => {
+                    logging.push(format!("{caller} logs {}", describe(t)));
+                    loggers.push(caller);
+                }
                 None => silent.push(caller),
             }
         }
         match (logging.len(), silent.len()) {
             (0, _) => None,
             (_, 0) if logging.len() >= 2 => {
-                let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
+                let (f, note) = ctx
+                    .network_discount(&loggers)
+                    .unwrap_or((1.0, String::new()));
                 Some(Outcome::supported(
                     id,
                     0.6 * f,

@@ -56,15 +56,17 @@ impl Rule for GatewayOtherServicesHealthy {
         // Backends that are slower or failing on their own explain a gateway that passes their
         // latency and 5xx through; a gateway degraded while its backends serve normally is
         // adding the time or the errors itself.
-        let backends_degraded = behind.iter().any(|s| {
-            ["latency_p99_ms", "latency_avg_ms"]
-                .iter()
-                .any(|m| ctx.metric(s, m).is_some_and(|v| v.score.up(LATENCY_RISE)))
-                || ctx
-                    .metric(s, "errors_per_s")
-                    .is_some_and(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05)
-        });
+        let backends_degraded = !sick.is_empty()
+            || behind.iter().any(|s| {
+                ["latency_p99_ms", "latency_avg_ms"]
+                    .iter()
+                    .any(|m| ctx.metric(s, m).is_some_and(|v| v.score.up(LATENCY_RISE)))
+                    || ctx
+                        .metric(s, "errors_per_s")
+                        .is_some_and(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05)
+            });
         if own_up && !backends_degraded && !behind.is_empty() {
+            // `sick` is empty here: every backend with data served normally.
             let what = own.map(|g| g.symptoms.join(", ")).unwrap_or_default();
             return Some(Outcome::supported(
                 id,
@@ -148,5 +150,16 @@ mod tests {
             eval(Fixture::new("a").slow_service("a")).status,
             Status::Inconclusive
         );
+    }
+
+    #[test]
+    fn a_degraded_backend_explains_the_gateway() {
+        // The gateway's errors burst, and so did a service behind it: the gateway passes
+        // them through; it is not the one adding them.
+        let f = Fixture::new("ingress:gw")
+            .step(k("ingress:gw", "errors_per_s"), 10.0, 200.0)
+            .slow_service("a")
+            .healthy_service("b");
+        assert_ne!(eval(f).status, Status::Supported);
     }
 }

@@ -62,7 +62,7 @@ impl Rule for NodePodsDegradeTogether {
         }
         let mut node_up = Vec::new();
         let mut node_normal = Vec::new();
-        for (m, rise) in [("cpu_utilization", 0.3), ("net_errors_per_s", 1.0)] {
+        for m in ["cpu_utilization", "net_errors_per_s"] {
             if let Some(v) = ctx.metric(node, m) {
                 let s = v.score;
                 let text = format!(
@@ -71,7 +71,12 @@ impl Rule for NodePodsDegradeTogether {
                     fmt_val(m, s.base),
                     fmt_val(m, s.level)
                 );
-                if s.up(rise) {
+                let rose = if m == "cpu_utilization" {
+                    s.up(0.3)
+                } else {
+                    ctx.node_net_errors_rose(node)
+                };
+                if rose {
                     node_up.push(text);
                 } else if s.testable() {
                     node_normal.push(text);
@@ -188,5 +193,31 @@ mod tests {
             NodePodsDegradeTogether.evaluate(&ctx, &Hypothesis::new(Kind::Node, "node:z")),
             None
         );
+    }
+
+    fn one_service_split() -> Fixture {
+        Fixture::new("a")
+            .slow_service("a")
+            .step(kp("a", "a-1", "app", "latency_p99_ms"), 100.0, 500.0)
+            .place("a-1", "d")
+            .flat(kp("a", "a-2", "app", "latency_p99_ms"), 100.0)
+            .place("a-2", "e")
+    }
+
+    #[test]
+    fn a_trickle_of_node_network_errors_does_not_make_a_node_fault() {
+        // 0.2 → 0.6 errors/s is +200 % and drops nobody's requests: one service split along
+        // the node stays the weak support a single bad pod would also explain.
+        let f = one_service_split().step(k("node:d", "net_errors_per_s"), 0.2, 0.6);
+        let o = NodePodsDegradeTogether
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
+            .unwrap();
+        assert_eq!(o.status, Status::Supported, "{o}");
+        assert!(o.weight < 0.5, "{o}");
+        let f = one_service_split().step(k("node:d", "net_errors_per_s"), 0.2, 40.0);
+        let o = NodePodsDegradeTogether
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
+            .unwrap();
+        assert!(o.weight >= 0.9, "{o}");
     }
 }

@@ -38,6 +38,7 @@ impl Rule for PeerSharingStorageHealthy {
         let id = Self::INFO.id;
         let storage = h.culprit.as_str();
         let mut slow = Vec::new();
+        let mut slow_users = Vec::new();
         let mut healthy = Vec::new();
         for user in ctx.topo.users_of(storage) {
             let Some(v) = ctx.dep(user, storage, "dep_latency_ms") else {
@@ -46,6 +47,7 @@ impl Rule for PeerSharingStorageHealthy {
             let s = v.score;
             if s.up(DEP_LATENCY_RISE) {
                 slow.push(format!("{user} {}", s.pct()));
+                slow_users.push(user);
             } else if s.normal(DEP_LATENCY_RISE) && !ctx.scope.of(user).affected {
                 healthy.push(format!(
                     "{user} also uses {storage} and stayed healthy: its client-side latency to it went {} → {} ({})",
@@ -63,7 +65,9 @@ impl Rule for PeerSharingStorageHealthy {
             return Some(Outcome::eliminated(id, 0.9, text));
         }
         if slow.len() >= 2 {
-            let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
+            let (f, note) = ctx
+                .network_discount(&slow_users)
+                .unwrap_or((1.0, String::new()));
             return Some(Outcome::supported(
                 id,
                 0.6 * f,

@@ -2,7 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::resources::saturation;
+use crate::evidence::resources::{LimitVerdict, saturation};
 use crate::evidence::scope::DEP_LATENCY_RISE;
 use crate::model::SIDECAR;
 
@@ -51,53 +51,34 @@ impl Rule for SidecarAtLimit {
             .as_deref()
             .map(|s| format!(", per {s}"))
             .unwrap_or_default();
-        if sat.pods_at_limit > 0 {
-            let slow: Vec<String> = ctx
-                .topo
-                .deps_of(svc)
-                .into_iter()
-                .filter_map(|d| {
-                    ctx.dep(svc, d, "dep_latency_ms")
-                        .filter(|v| v.score.up(DEP_LATENCY_RISE))
-                        .map(|v| format!("{d} {}", v.score.pct()))
+        match sat.cpu_verdict("sidecar", 0.7, &src) {
+            LimitVerdict::AtLimit(head) => {
+                let slow: Vec<String> = ctx
+                    .topo
+                    .deps_of(svc)
+                    .into_iter()
+                    .filter_map(|d| {
+                        ctx.dep(svc, d, "dep_latency_ms")
+                            .filter(|v| v.score.up(DEP_LATENCY_RISE))
+                            .map(|v| format!("{d} {}", v.score.pct()))
+                    })
+                    .collect();
+                Some(if slow.is_empty() {
+                    Outcome::supported(id, 0.7, head)
+                } else {
+                    Outcome::supported(
+                        id,
+                        0.9,
+                        format!(
+                            "{head}, while client-side latency rose to {}",
+                            slow.join(", ")
+                        ),
+                    )
                 })
-                .collect();
-            let head = format!(
-                "sidecar CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2}{src})",
-                sat.peak, sat.limit, sat.pods_at_limit, sat.pods, sat.base
-            );
-            return Some(if slow.is_empty() {
-                Outcome::supported(id, 0.7, head)
-            } else {
-                Outcome::supported(
-                    id,
-                    0.9,
-                    format!(
-                        "{head}, while client-side latency rose to {}",
-                        slow.join(", ")
-                    ),
-                )
-            });
+            }
+            LimitVerdict::Below(text) => Some(Outcome::eliminated(id, 0.8, text)),
+            LimitVerdict::Close(text) => Some(Outcome::inconclusive(id, text)),
         }
-        if sat.peak_ratio < 0.7 {
-            return Some(Outcome::eliminated(
-                id,
-                0.8,
-                format!(
-                    "sidecars stayed below their limit: peak {:.2} of {:.1} cores ({:.0}%{src})",
-                    sat.peak,
-                    sat.limit,
-                    sat.peak_ratio * 100.0
-                ),
-            ));
-        }
-        Some(Outcome::inconclusive(
-            id,
-            format!(
-                "sidecar CPU came close to its limit ({:.0}%) without reaching it",
-                sat.peak_ratio * 100.0
-            ),
-        ))
     }
 }
 
@@ -136,7 +117,7 @@ mod tests {
     #[test]
     fn eliminated_when_far_below_limit() {
         let o = eval(fx().flat(sidecar_cpu("api", "api-1"), 0.5));
-        insta::assert_snapshot!(o, @"eliminated (0.80): sidecars stayed below their limit: peak 0.51 of 2.0 cores (26%)");
+        insta::assert_snapshot!(o, @"eliminated (0.80): sidecar containers stayed below their CPU limit: peak 0.51 of 2.0 cores (26%)");
     }
 
     #[test]

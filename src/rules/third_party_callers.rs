@@ -38,6 +38,7 @@ impl Rule for ThirdPartyCallers {
         let id = Self::INFO.id;
         let tp = h.culprit.as_str();
         let mut isolated = Vec::new();
+        let mut isolated_callers = Vec::new();
         let mut everywhere = Vec::new();
         let mut healthy = Vec::new();
         for caller in ctx.topo.users_of(tp) {
@@ -90,6 +91,7 @@ impl Rule for ThirdPartyCallers {
                     everywhere.push(what);
                 } else {
                     isolated.push(what);
+                    isolated_callers.push(caller);
                 }
             } else if lat.is_some_and(|v| v.score.normal(DEP_LATENCY_RISE)) && !degraded && !err_up
             {
@@ -111,7 +113,9 @@ impl Rule for ThirdPartyCallers {
         }
         if !isolated.is_empty() {
             let w = if isolated.len() >= 2 { 0.85 } else { 0.7 };
-            let (f, note) = ctx.network_discount().unwrap_or((1.0, String::new()));
+            let (f, note) = ctx
+                .network_discount(&isolated_callers)
+                .unwrap_or((1.0, String::new()));
             return Some(Outcome::supported(
                 id,
                 w * f,
@@ -140,7 +144,7 @@ impl Rule for ThirdPartyCallers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::testing::{Fixture, kd};
+    use crate::evidence::testing::{Fixture, k, kd, kp};
     use crate::model::Kind;
     use crate::rules::Status;
 
@@ -181,5 +185,21 @@ mod tests {
             .step(kd("a", "http:v", "dep_latency_ms"), 100.0, 900.0)
             .step(kd("a", "redis:c", "dep_latency_ms"), 1.0, 9.0);
         assert_eq!(eval(f).status, Status::Inconclusive);
+    }
+
+    #[test]
+    fn discounted_when_every_caller_sits_on_a_node_losing_packets() {
+        // The only failing caller runs on node:d, whose network errors rose: the node explains
+        // its failures towards the vendor as well as the vendor does.
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .step(kd("a", "http:v", "dep_latency_ms"), 100.0, 900.0)
+            .flat(kd("a", "redis:c", "dep_latency_ms"), 1.0)
+            .step(kp("a", "a-1", "app", "latency_p99_ms"), 100.0, 500.0)
+            .place("a-1", "d")
+            .step(k("node:d", "net_errors_per_s"), 0.2, 40.0);
+        let o = eval(f);
+        assert_eq!(o.status, Status::Supported, "{o}");
+        assert!(o.weight <= 0.5 && o.evidence.contains("node:d"), "{o}");
     }
 }

@@ -7,8 +7,9 @@ use crate::model::fmt_ms;
 
 declare_rule! {
     /// ## What it rules out
-    /// A traffic spike at a service or gateway, when its request rate stayed steady or fell.
-    /// Supports it when requests rose by 40 % or more no later than the symptoms began.
+    /// A traffic spike at a service or gateway, when its request rate stayed steady or fell, or
+    /// rose by less than one request per second. Supports it when requests rose by 40 % or
+    /// more no later than the symptoms began.
     ///
     /// ## Evidence used
     /// The entity's `requests_per_s` (summed over pods when only per-pod data exists), its
@@ -25,6 +26,11 @@ declare_rule! {
     /// `live-api` 150/s → 310/s from 13:56, symptoms from 13:58 → supported.
     pub(crate) TrafficSurgeBeforeOnset { id: "traffic-surge-before-onset", kinds: [TrafficSpike] }
 }
+
+/// Added load below which a surge cannot be the cause: fewer than one extra request per second
+/// slows no service, whatever the percentage (a rise "from zero" to 0.1/s is +∞ %). It is a new
+/// flow — a test client, a retrying caller — not a spike.
+const MIN_ADDED_RPS: f64 = 1.0;
 
 impl Rule for TrafficSurgeBeforeOnset {
     fn info(&self) -> &'static RuleInfo {
@@ -47,6 +53,15 @@ impl Rule for TrafficSurgeBeforeOnset {
             fmt_val("requests_per_s", s.level),
             s.pct()
         );
+        if s.up(0.4) && s.level - s.base < MIN_ADDED_RPS {
+            return Some(Outcome::eliminated(
+                id,
+                0.6,
+                format!(
+                    "requests to {e} rose {change}, less than one request per second more: too little load to slow a service"
+                ),
+            ));
+        }
         if s.up(0.4) {
             let onset = s.onset.unwrap_or(ctx.aligned.alert);
             // Load flows down the call graph: a surge that a caller (or, for a gateway, only
@@ -170,5 +185,19 @@ mod tests {
     fn inconclusive_without_request_rate() {
         let o = eval(Fixture::new("api").step(k("api", "latency_p99_ms"), 100.0, 500.0));
         assert_eq!(o.status, Status::Inconclusive, "{o}");
+    }
+
+    #[test]
+    fn eliminated_when_the_surge_adds_almost_no_load() {
+        let o = eval(
+            Fixture::new("api")
+                .step(k("api", "latency_p99_ms"), 100.0, 500.0)
+                .step_at(k("api", "requests_per_s"), 0.01, 0.1, ONSET - 2),
+        );
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(
+            o.evidence.contains("less than one request per second"),
+            "{o}"
+        );
     }
 }

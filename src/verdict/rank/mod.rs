@@ -10,13 +10,16 @@
 //! - propagation: anomalies travel to callers, so anomalous callers and being reachable from
 //!   the alerting entity raise the score;
 //! - alert: the entity's anomalous series correlate with the alert metric over the incident;
-//! - logs: error and warning templates that are new or surging against the baseline.
+//! - logs: error and warning templates that are new or surging against the baseline;
+//! - standout: on some signal (a metric, or its log template mix) the entity is anomalous and
+//!   its peers are not, which is how a fault's first effect looks (see [`standout`]).
 //!
 //! The verdict merges this list into `ranking` and takes a root cause from it only when the
 //! funnel found none and one culprit stands out; see [`merge`] and [`root_cause`]. It lives
 //! under `verdict` because only the verdict consumes it.
 
 mod signals;
+pub mod standout;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,6 +46,8 @@ pub struct CulpritScore {
     pub alert: f64,
     /// Log surge.
     pub logs: f64,
+    /// Margin over its peers on its most singular signal.
+    pub standout: f64,
 }
 
 /// A culprit "stands out" with at least this score ...
@@ -116,6 +121,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
     let from_alert = reachable(ctx, alert_entity);
     let has_graph = !ctx.topo.deps.is_empty();
     let logs = log_surge(ctx);
+    let singular = standout::margins(&standout::signals(ctx));
     let mut out: Vec<CulpritScore> = Vec::new();
     for e in ctx
         .topo
@@ -127,7 +133,24 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             .get(e)
             .map_or((0.0, String::new()), |x| (x.0, x.1.clone()));
         let l = logs.get(e.as_str()).copied().unwrap_or(0.0);
-        if mine <= 0.0 && l <= 0.0 {
+        let (mut so, so_signal) = singular
+            .get(e)
+            .map_or((0.0, ""), |s| (s.margin, s.signal.as_str()));
+        if so_signal == standout::LOG_MIX {
+            // A service logs what its callers ask of it: when a caller stands out on a metric
+            // (its calls into this service slowed or stopped), this service's mix of log lines
+            // changes with the requests, which is an effect, not a fault of its own.
+            let caller = ctx
+                .topo
+                .users_of(e)
+                .into_iter()
+                .filter_map(|c| singular.get(c))
+                .filter(|s| s.signal != standout::LOG_MIX)
+                .map(|s| s.margin)
+                .fold(0.0, f64::max);
+            so *= 1.0 - caller;
+        }
+        if mine <= 0.0 && l <= 0.0 && so <= 0.0 {
             continue;
         }
         let callees = ctx
@@ -163,9 +186,12 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             alert_correlation(ctx, e)
         };
         let metrics = mine * origin * spread * reach * (0.2 + 0.8 * corr);
-        let score = 1.0 - (1.0 - metrics) * (1.0 - 0.7 * l * reach);
-        let kind = if metric.is_empty() {
-            kind_for(e, "")
+        let singular = so * reach;
+        // The standout is not one more independent vote: it restates, more sharply, anomalies
+        // the other parts already saw. It lifts an entity to its own level, no higher.
+        let score = (1.0 - (1.0 - metrics) * (1.0 - 0.7 * l * reach)).max(singular);
+        let kind = if singular > metrics {
+            kind_for(e, so_signal)
         } else {
             kind_for(e, &metric)
         };
@@ -177,6 +203,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             callees,
             alert: corr,
             logs: l,
+            standout: so,
         });
     }
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.culprit.cmp(&y.culprit)));
@@ -195,45 +222,45 @@ pub fn root_cause(scores: &[CulpritScore]) -> Option<RootCause> {
     })
 }
 
-/// Merges the culprit ranking into the funnel's: the root cause and the supported hypotheses
-/// keep the head (they carry kind-specific evidence), then culprits the funnel did not list,
-/// best first, then the funnel's remaining hypotheses.
+/// Merges the culprit ranking into the funnel's: the root cause first, then the funnel's
+/// supported hypotheses and the ranked culprits together, by score (a hypothesis the funnel
+/// supports weakly must not hide a culprit whose own signals stand out), then the funnel's
+/// remaining hypotheses. A culprit already listed is not listed again.
 #[must_use]
 pub fn merge(
     ranking: Vec<Ranked>,
     scores: &[CulpritScore],
     root: Option<&RootCause>,
 ) -> Vec<Ranked> {
-    let is_head = |r: &Ranked| {
-        r.score >= 0.5 || root.is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit)
-    };
-    let (mut head, tail): (Vec<Ranked>, Vec<Ranked>) = ranking.into_iter().partition(is_head);
-    if let Some(rc) = root.filter(|rc| {
-        !head
-            .iter()
-            .any(|r| r.culprit == rc.culprit && r.kind == rc.kind)
-    }) {
-        head.insert(
-            0,
-            Ranked {
-                kind: rc.kind,
-                culprit: rc.culprit.clone(),
-                score: rc.confidence,
-            },
-        );
-    }
+    let is_root = |r: &Ranked| root.is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit);
+    let (head, tail): (Vec<Ranked>, Vec<Ranked>) = ranking
+        .into_iter()
+        .filter(|r| !is_root(r))
+        .partition(|r| r.score >= 0.5);
+    let mut out: Vec<Ranked> = root
+        .map(|rc| Ranked {
+            kind: rc.kind,
+            culprit: rc.culprit.clone(),
+            score: rc.confidence,
+        })
+        .into_iter()
+        .collect();
     let mut listed: BTreeSet<String> = head.iter().map(|r| r.culprit.clone()).collect();
+    let mut middle = head;
     for s in scores {
         if listed.insert(s.culprit.clone()) {
-            head.push(Ranked {
+            middle.push(Ranked {
                 kind: s.kind,
                 culprit: s.culprit.clone(),
                 score: s.score,
             });
         }
     }
-    head.extend(tail);
-    head
+    // Stable: equal scores keep the funnel's order, then the ranking's.
+    middle.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out.extend(middle);
+    out.extend(tail);
+    out
 }
 
 #[cfg(test)]

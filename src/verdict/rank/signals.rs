@@ -44,7 +44,7 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
         .max(6)
         .min(inc.start - ctx.aligned.baseline.start.min(inc.start));
     let range = (inc.start - lead)..inc.end.min(alert.values.len());
-    ctx.find(|k| k.entity == entity)
+    ctx.find_entity(entity, |_| true)
         .into_iter()
         .filter(|v| strength(v.score) > 0.0)
         .filter_map(|v| {

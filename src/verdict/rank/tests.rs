@@ -124,6 +124,7 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
             callees: 0.0,
             alert: 1.0,
             logs: 0.0,
+            standout: 0.0,
         },
         CulpritScore {
             culprit: "api".into(),
@@ -133,6 +134,7 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
             callees: 0.8,
             alert: 1.0,
             logs: 0.0,
+            standout: 0.0,
         },
     ];
     let m: Vec<String> = merge(funnel, &scores, None)
@@ -140,4 +142,44 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
         .map(|x| x.culprit)
         .collect();
     assert_eq!(m, ["redis:x", "api", "cluster"]);
+}
+
+#[test]
+fn a_standing_out_culprit_outranks_weak_funnel_support() {
+    let funnel = vec![Ranked {
+        kind: Kind::TrafficSpike,
+        culprit: "front".into(),
+        score: 0.55,
+    }];
+    let scores = vec![CulpritScore {
+        culprit: "leaf".into(),
+        kind: Kind::CpuSaturation,
+        score: 0.9,
+        own: 0.9,
+        callees: 0.0,
+        alert: 0.5,
+        logs: 0.0,
+        standout: 0.9,
+    }];
+    let m: Vec<String> = merge(funnel, &scores, None)
+        .into_iter()
+        .map(|x| x.culprit)
+        .collect();
+    assert_eq!(m, ["leaf", "front"]);
+}
+
+#[test]
+fn a_metric_only_the_culprit_moves_on_outranks_shared_symptoms() {
+    // Every service is slow (the symptom spreads), but only mid's CPU moved.
+    let ctx = chain()
+        .slow_service("front")
+        .slow_service("mid")
+        .slow_service("leaf")
+        .step(k("mid", "cpu_cores"), 0.2, 1.9)
+        .flat(k("front", "cpu_cores"), 0.2)
+        .flat(k("leaf", "cpu_cores"), 0.2)
+        .build();
+    let r = rank(&ctx);
+    assert_eq!(r[0].culprit, "mid", "{r:?}");
+    assert!(r[0].standout > 0.5, "{r:?}");
 }
