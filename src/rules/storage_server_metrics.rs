@@ -8,7 +8,8 @@ use crate::model::EntityKind;
 declare_rule! {
     /// ## What it rules out
     /// A MySQL or Redis instance whose own server-side metrics stayed normal. Supports it when
-    /// its server-side latency, slow queries or CPU rose.
+    /// its server-side latency or slow queries rose, or its CPU rose to 70 % or more (a rise
+    /// that leaves headroom is more load served, not a server that cannot keep up).
     ///
     /// ## Evidence used
     /// `server_latency_ms`, `slow_queries_per_s` and `cpu_utilization` of the instance itself.
@@ -34,6 +35,9 @@ const SERVER_METRICS: [(&str, f64); 3] = [
     ("cpu_utilization", 0.3),
 ];
 
+/// CPU utilisation from which a storage server counts as busy enough to slow its answers.
+const BUSY_CPU: f64 = 0.7;
+
 impl Rule for StorageServerMetrics {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -53,8 +57,15 @@ impl Rule for StorageServerMetrics {
                 fmt_val(m, sc.base),
                 fmt_val(m, sc.level)
             );
-            // Slow queries start from zero; demand an absolute rate worth noticing.
-            let moved = sc.up(rise) && (m != "slow_queries_per_s" || sc.level - sc.base >= 0.5);
+            // Slow queries start from zero; demand an absolute rate worth noticing. CPU that
+            // rose but left headroom is the server doing more work for more load, not a server
+            // that cannot keep up.
+            let moved = sc.up(rise)
+                && match m {
+                    "slow_queries_per_s" => sc.level - sc.base >= 0.5,
+                    "cpu_utilization" => sc.level >= BUSY_CPU,
+                    _ => true,
+                };
             if moved {
                 up.push(format!("{text} ({})", sc.pct()));
             } else if sc.testable() {
@@ -123,5 +134,22 @@ mod tests {
     fn inconclusive_without_server_metrics() {
         let o = eval(Fixture::new("a").slow_service("a"));
         insta::assert_snapshot!(o, @"inconclusive (0.00): not testable: no MySQL server metrics for mysql:db");
+    }
+
+    #[test]
+    fn cpu_that_rose_with_headroom_left_is_not_degradation() {
+        let o = eval(
+            Fixture::new("a")
+                .slow_service("a")
+                .flat(k("mysql:db", "server_latency_ms"), 2.0)
+                .step(k("mysql:db", "cpu_utilization"), 0.19, 0.28),
+        );
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        let o = eval(Fixture::new("a").slow_service("a").step(
+            k("mysql:db", "cpu_utilization"),
+            0.3,
+            0.95,
+        ));
+        assert_eq!(o.status, Status::Supported, "{o}");
     }
 }

@@ -8,7 +8,9 @@ use crate::model::fmt_ms;
 declare_rule! {
     /// ## What it rules out
     /// A traffic spike at a service or gateway, when its request rate stayed steady or fell, or
-    /// rose by less than one request per second. Supports it when requests rose by 40 % or
+    /// rose by less than one request per second; at a gateway, when the services behind it
+    /// that surged did so through other gateways too, or when it fronts one service (then the
+    /// spike is that service's). Supports it when requests rose by 40 % or
     /// more no later than the symptoms began.
     ///
     /// ## Evidence used
@@ -96,6 +98,42 @@ impl Rule for TrafficSurgeBeforeOnset {
                     .filter(|b| ctx.metric(b, "requests_per_s").is_some())
                     .collect();
                 let hot: Vec<&str> = with_data.iter().copied().filter(|b| surged(b)).collect();
+                // A backend that surged through other gateways as well carries the surge
+                // itself: the load follows the service, whichever entry it comes through.
+                let elsewhere: Vec<&str> = ctx
+                    .topo
+                    .behind
+                    .iter()
+                    .filter(|(g, svcs)| {
+                        g.as_str() != e
+                            && surged(g)
+                            && hot.iter().any(|h| svcs.iter().any(|s| s == h))
+                    })
+                    .map(|(g, _)| g.as_str())
+                    .collect();
+                if !hot.is_empty() && !elsewhere.is_empty() {
+                    return Some(Outcome::eliminated(
+                        id,
+                        0.6,
+                        format!(
+                            "requests through {e} rose {change}, but {} behind it surged through {} as well: the surge follows the service, not the entry",
+                            hot.join(", "),
+                            elsewhere.join(", ")
+                        ),
+                    ));
+                }
+                // One service behind it: the gateway's requests are that service's, and the
+                // service is the more specific (and actionable) name for the spike.
+                if with_data.len() == 1 && hot.len() == 1 {
+                    return Some(Outcome::eliminated(
+                        id,
+                        0.5,
+                        format!(
+                            "requests through {e} rose {change}, all of it for {}, the only service behind it with data: the spike is that service's",
+                            hot[0]
+                        ),
+                    ));
+                }
                 if !hot.is_empty() && hot.len() < with_data.len() {
                     return Some(Outcome::eliminated(
                         id,
@@ -199,5 +237,26 @@ mod tests {
             o.evidence.contains("less than one request per second"),
             "{o}"
         );
+    }
+
+    #[test]
+    fn a_gateway_is_not_the_origin_when_its_backend_surged_through_another_entry_too() {
+        let f = Fixture::new("api")
+            .step(k("api", "latency_p99_ms"), 100.0, 500.0)
+            .entry("api", "ingress:a")
+            .entry("api", "ingress:b")
+            .step_at(k("api", "requests_per_s"), 100.0, 300.0, ONSET - 2)
+            .step_at(k("ingress:a", "requests_per_s"), 50.0, 150.0, ONSET - 2)
+            .step_at(k("ingress:b", "requests_per_s"), 50.0, 150.0, ONSET - 2)
+            .build();
+        let o = TrafficSurgeBeforeOnset
+            .evaluate(&f, &Hypothesis::new(Kind::TrafficSpike, "ingress:a"))
+            .unwrap();
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("through ingress:b as well"), "{o}");
+        let o = TrafficSurgeBeforeOnset
+            .evaluate(&f, &Hypothesis::new(Kind::TrafficSpike, "api"))
+            .unwrap();
+        assert_eq!(o.status, Status::Supported, "{o}");
     }
 }
