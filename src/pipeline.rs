@@ -45,9 +45,12 @@ pub struct Analysis {
 /// # Errors
 /// Any bad input, named by file and column.
 pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
+    let mut clock = Phases::new();
     let a = archive::load(dir)?;
+    clock.lap("read");
     let mut aligned = align::align(&a.metrics.series, &a.windows, opts.step_ms);
     align::add_entity_rollups(&mut aligned);
+    clock.lap("align");
     let source = SourceInfo {
         dir: dir.display().to_string(),
         metric_files: a.metrics.files,
@@ -62,6 +65,7 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         &aligned.baseline,
         &aligned.incident,
     );
+    clock.lap("logs");
     let ctx = Context::build(
         a.id,
         a.spec,
@@ -72,12 +76,54 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         has_events,
         logs,
     );
+    clock.lap("evidence");
     let hyps = rules::enumerate(&ctx);
     let outcomes = rules::run_all(&ctx, &hyps);
+    clock.lap("rules");
     let verdict = verdict::decide(&ctx, hyps, outcomes);
+    clock.lap("verdict");
+    clock.report(&ctx.id);
     Ok(Analysis {
         ctx,
         verdict,
         source,
     })
+}
+
+/// Wall time per phase, printed to stderr when `FUNNEL_TIMINGS` is set: where an analysis
+/// spends its time, measured on the build and the archives at hand rather than guessed.
+struct Phases {
+    on: bool,
+    last: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Phases {
+    fn new() -> Phases {
+        Phases {
+            on: std::env::var_os("FUNNEL_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, name: &'static str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            self.laps
+                .push((name, now.duration_since(self.last).as_secs_f64() * 1e3));
+            self.last = now;
+        }
+    }
+
+    fn report(&self, id: &str) {
+        if self.on {
+            let parts: Vec<String> = self
+                .laps
+                .iter()
+                .map(|(n, ms)| format!("{n} {ms:.1} ms"))
+                .collect();
+            eprintln!("timings {id}: {}", parts.join(", "));
+        }
+    }
 }

@@ -67,17 +67,22 @@ pub(crate) fn run(a: &SimulateArgs) -> anyhow::Result<Exit> {
             .flat_map(|s| names.iter().map(move |n| (*n, s)))
             .collect();
         let pb = super::progress(jobs.len() as u64, "simulating");
-        use rayon::prelude::*;
-        jobs.par_iter().try_for_each(|(n, s)| {
-            let r = one(
-                n,
-                *s,
-                &a.out.join(format!("{n}-{s}")),
-                Some(format!("{n}-{s}")),
-            );
-            pb.inc(1);
-            r
-        })?;
+        // A bounded number of archives in flight: under a rayon par_iter, a thread waiting
+        // inside one simulation steals whole new ones, and 1,000 seeds ran out of memory.
+        let results = funnel::mine::run::bounded(
+            &jobs,
+            funnel::mine::run::default_workers(),
+            |(n, s)| {
+                one(
+                    n,
+                    *s,
+                    &a.out.join(format!("{n}-{s}")),
+                    Some(format!("{n}-{s}")),
+                )
+            },
+            || pb.inc(1),
+        );
+        results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         pb.finish_and_clear();
         eprintln!("wrote {} archives under {}", jobs.len(), a.out.display());
         return Ok(Exit::Ok);
