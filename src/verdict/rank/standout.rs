@@ -58,8 +58,8 @@ pub fn margins(signals: &BTreeMap<String, BTreeMap<String, f64>>) -> BTreeMap<St
 }
 
 /// Every trusted series' strength times the [`magnitude`] of its move, per metric name and entity (the strongest of its pods and
-/// containers), but the alert metric of the alert entity, plus the log template mix of
-/// entities with logs.
+/// containers), but load metrics ([`is_load`]) and the alert metric of the alert entity, plus
+/// the log template mix of entities with logs.
 #[must_use]
 pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
@@ -69,7 +69,7 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
         ctx.spec.alert.entity.as_str(),
         ctx.aliased(&ctx.spec.alert.metric),
     );
-    for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert) {
+    for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert && !is_load(&k.metric)) {
         let s = strength(v.score) * magnitude(v.score);
         let e = out
             .entry(v.key.metric.clone())
@@ -83,6 +83,16 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
         out.insert(LOG_MIX.to_string(), mix);
     }
     out
+}
+
+/// Whether a metric measures the load put on an entity (requests, workload, throughput). Its
+/// callers decide it, not the entity: a fault shows in what an entity does with its work, and
+/// one lambda's invocations doubling says nothing about where a fault started.
+fn is_load(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["request", "workload", "throughput", "invocation"]
+        .iter()
+        .any(|w| m.contains(w))
 }
 
 /// How large a move is, 0..1: |log(level / baseline)| with a tenfold change in full. Peers on
@@ -184,5 +194,13 @@ mod tests {
         ]));
         assert_eq!(m["a"].signal, "gap");
         assert!((m["a"].margin - 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn load_metrics_are_not_a_fault_signal() {
+        assert!(is_load("requests_per_s"));
+        assert!(is_load("PodWorkload(Ops)"));
+        assert!(!is_load("cpu_cores"));
+        assert!(!is_load("call_gap_ms"));
     }
 }
