@@ -11,7 +11,7 @@
 # incidents/s on 2 cores, and peak RSS flat in N (it is bounded by --jobs, not the corpus).
 #
 # Environment: FUNNEL_BIN (default target/release/funnel), SIZES (default "100 1000"), JOBS
-# (default: funnel's default, the CPU count), BENCH_DIR (default target/bench-mine; the corpus
+# (default: funnel's default, twice the CPU count), BENCH_DIR (default target/bench-mine; the corpus
 # is reused across runs made with the same binary), CORPUS (an existing folder of archives to
 # use instead of simulating one). Exits 0 with a message when the binary is
 # missing. A debug binary is refused above 100 incidents: it is ~10x slower and measures nothing.

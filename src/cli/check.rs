@@ -17,7 +17,7 @@ pub(crate) struct CheckArgs {
     /// Also write JUnit XML (one test case per checked incident) for CI systems to display.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Analyses in flight at once. Default: the number of CPUs.
+    /// Analyses in flight at once. Default: twice the number of CPUs.
     #[arg(long, short)]
     jobs: Option<usize>,
 }

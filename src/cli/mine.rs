@@ -24,7 +24,7 @@ pub(crate) struct MineArgs {
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
     /// Analyses in flight at once; memory grows with this, not with the number of incidents.
-    /// Default: the number of CPUs.
+    /// Default: twice the number of CPUs (part of each analysis waits on reads).
     #[arg(long, short)]
     jobs: Option<usize>,
     /// Grid step for every analysis (15s, 1m, ...); default: each archive's sampling interval.
