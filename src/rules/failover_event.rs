@@ -26,7 +26,7 @@ declare_rule! {
     pub(crate) FailoverEvent { id: "failover-event", kinds: [StorageFailover] }
 }
 
-fn is_failover(kind: &str, detail: Option<&str>) -> bool {
+pub(crate) fn is_failover(kind: &str, detail: Option<&str>) -> bool {
     let words = ["failover", "switchover", "promote", "promotion"];
     words.contains(&kind)
         || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
@@ -159,6 +159,22 @@ mod tests {
         assert_eq!(
             eval(Fixture::new("a").slow_service("a")).status,
             Status::Inconclusive
+        );
+    }
+
+    #[test]
+    fn a_recorded_failover_is_a_hypothesis_even_when_no_user_is_in_scope() {
+        // b uses redis:kv and stayed healthy; only a (which does not use it) is in scope.
+        let ctx = Fixture::new("a")
+            .slow_service("a")
+            .depends("b", &["redis:kv"])
+            .healthy_service("b")
+            .event(25, "redis:kv", "failover", "promoted replica kv-1")
+            .build();
+        let hyps = crate::rules::enumerate(&ctx);
+        assert!(
+            hyps.contains(&Hypothesis::new(Kind::StorageFailover, "redis:kv")),
+            "{hyps:?}"
         );
     }
 }

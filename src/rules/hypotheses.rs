@@ -120,6 +120,21 @@ pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
     for n in &nodes {
         add(Kind::Node, n);
     }
+    // A recorded failover is evidence on its own: its users' burst of resets can be too short
+    // to put them in scope, and then the storage would never be asked about.
+    let w = ctx.windows;
+    for e in ctx.events.iter().filter(|e| {
+        e.ts_ms >= w.start - 30 * 60_000
+            && e.ts_ms < w.end
+            && super::failover_event::is_failover(&e.kind, e.detail.as_deref())
+    }) {
+        match EntityKind::of(&e.entity) {
+            EntityKind::Mysql => add(Kind::Mysql, &e.entity),
+            EntityKind::Redis => add(Kind::Redis, &e.entity),
+            _ => continue,
+        }
+        add(Kind::StorageFailover, &e.entity);
+    }
     add(Kind::Network, "cluster");
     out.into_iter().collect()
 }
