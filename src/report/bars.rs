@@ -129,29 +129,14 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             .y_label_formatter(&fmt)
             .disable_y_mesh()
             .draw()?;
-        for (si, s) in b.series.iter().enumerate() {
-            let mut base = vec![0.0; n];
-            for prev in &b.series[..si] {
-                for (i, v) in prev.values.iter().enumerate().take(n) {
-                    base[i] += v;
-                }
-            }
-            let rects = s
-                .values
-                .iter()
-                .enumerate()
-                .take(n)
-                .filter(|(_, v)| **v > 0.0)
-                .map(|(i, v)| {
-                    let y = i64::try_from(n - 1 - i).unwrap_or(0) * 10;
-                    Rectangle::new([(base[i], y + 2), (base[i] + v, y + 8)], fill(si))
-                });
+        for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
+            let rects = segs.into_iter().map(|(i, base, v)| {
+                let y = i64::try_from(n - 1 - i).unwrap_or(0) * 10;
+                Rectangle::new([(base, y + 2), (base + v, y + 8)], fill(si))
+            });
             let drawn = cc.draw_series(rects)?;
             if b.series.len() > 1 {
-                let c = fill(si);
-                drawn
-                    .label(s.label.as_str())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c));
+                legend(drawn, &s.label, fill(si));
             }
         }
         if b.series.len() > 1 {
@@ -172,29 +157,14 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             .x_label_formatter(&fmt)
             .disable_x_mesh()
             .draw()?;
-        for (si, s) in b.series.iter().enumerate() {
-            let mut base = vec![0.0; n];
-            for prev in &b.series[..si] {
-                for (i, v) in prev.values.iter().enumerate().take(n) {
-                    base[i] += v;
-                }
-            }
-            let rects = s
-                .values
-                .iter()
-                .enumerate()
-                .take(n)
-                .filter(|(_, v)| **v > 0.0)
-                .map(|(i, v)| {
-                    let x = i64::try_from(i).unwrap_or(0) * 10;
-                    Rectangle::new([(x + 2, base[i]), (x + 8, base[i] + v)], fill(si))
-                });
+        for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
+            let rects = segs.into_iter().map(|(i, base, v)| {
+                let x = i64::try_from(i).unwrap_or(0) * 10;
+                Rectangle::new([(x + 2, base), (x + 8, base + v)], fill(si))
+            });
             let drawn = cc.draw_series(rects)?;
             if b.series.len() > 1 {
-                let c = fill(si);
-                drawn
-                    .label(s.label.as_str())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c));
+                legend(drawn, &s.label, fill(si));
             }
         }
         if b.series.len() > 1 {
@@ -207,6 +177,39 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     }
     root.present()?;
     Ok(())
+}
+
+/// Each series' bars as (category, where the bar starts, its length), stacked on the series
+/// before it; empty bars are left out.
+fn stacked(b: &Bars, n: usize) -> Vec<Vec<(usize, f64, f64)>> {
+    let mut base = vec![0.0; n];
+    b.series
+        .iter()
+        .map(|s| {
+            let segs = s
+                .values
+                .iter()
+                .enumerate()
+                .take(n)
+                .filter(|(_, v)| **v > 0.0)
+                .map(|(i, v)| (i, base[i], *v))
+                .collect();
+            for (i, v) in s.values.iter().enumerate().take(n) {
+                base[i] += v;
+            }
+            segs
+        })
+        .collect()
+}
+
+/// A legend entry for one series: its label and a swatch of its fill.
+fn legend<DB: DrawingBackend>(
+    anno: &mut plotters::chart::SeriesAnno<'_, DB>,
+    label: &str,
+    style: ShapeStyle,
+) {
+    anno.label(label)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], style));
 }
 
 #[cfg(test)]
