@@ -21,56 +21,48 @@ pub(crate) enum TsEncoding {
 }
 
 impl TsEncoding {
-    /// `ts` converted to Int64 epoch milliseconds.
-    pub(crate) fn to_ms(&self) -> Expr {
-        match self {
-            TsEncoding::Datetime(_) => col("ts").dt().timestamp(TimeUnit::Milliseconds),
-            TsEncoding::EpochMs => col("ts").cast(DataType::Int64),
-        }
-    }
-
-    /// `from <= ts < to` on the raw column, so the scan can prune row groups by statistics.
-    pub(crate) fn between(&self, from_ms: i64, to_ms: i64) -> Expr {
-        let typed = |ms: i64| match self {
-            TsEncoding::Datetime(dt @ DataType::Datetime(tu, _)) => {
-                let v = match tu {
-                    TimeUnit::Nanoseconds => ms.saturating_mul(1_000_000),
-                    TimeUnit::Microseconds => ms.saturating_mul(1_000),
-                    TimeUnit::Milliseconds => ms,
-                };
-                lit(v).cast(dt.clone())
-            }
-            TsEncoding::Datetime(dt) => lit(ms)
-                .cast(DataType::Datetime(TimeUnit::Milliseconds, None))
-                .cast(dt.clone()),
-            TsEncoding::EpochMs => lit(ms),
+    /// The raw `ts` column as Int64 epoch milliseconds (floored, so instants before 1970 stay
+    /// in their own millisecond).
+    fn to_ms(&self, ts: &Column) -> PolarsResult<Vec<Option<i64>>> {
+        let divisor = match self {
+            TsEncoding::Datetime(DataType::Datetime(TimeUnit::Nanoseconds, _)) => 1_000_000,
+            TsEncoding::Datetime(DataType::Datetime(TimeUnit::Microseconds, _)) => 1_000,
+            TsEncoding::Datetime(_) | TsEncoding::EpochMs => 1,
         };
-        col("ts")
-            .gt_eq(typed(from_ms))
-            .and(col("ts").lt(typed(to_ms)))
+        let raw = ts
+            .as_materialized_series()
+            .to_physical_repr()
+            .cast(&DataType::Int64)?;
+        Ok(raw
+            .i64()?
+            .iter()
+            .map(|t| t.map(|t| t.div_euclid(divisor)))
+            .collect())
     }
 }
 
 /// A checked file: its schema is known to hold every required column with an accepted type.
 pub(crate) struct Checked {
-    pub(crate) lf: LazyFrame,
-    pub(crate) schema: SchemaRef,
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) schema: Schema,
     pub(crate) ts: TsEncoding,
 }
 
-/// Opens a Parquet file lazily and reads its schema; a corrupt or truncated file fails here.
-pub(crate) fn open(path: &Path) -> Result<(LazyFrame, SchemaRef), Error> {
-    let parquet_err = |e: PolarsError| Error::Parquet {
+fn parquet_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+    move |e| Error::Parquet {
         path: path.to_path_buf(),
         message: first_line(&e.to_string()),
-    };
-    let Some(s) = path.to_str() else {
-        return Err(Error::input(path, "path is not valid UTF-8"));
-    };
-    let mut lf = LazyFrame::scan_parquet(PlRefPath::new(s), ScanArgsParquet::default())
-        .map_err(parquet_err)?;
-    let schema = lf.collect_schema().map_err(parquet_err)?;
-    Ok((lf, schema))
+    }
+}
+
+/// Opens a Parquet file and reads its schema from the footer; a corrupt or truncated file
+/// fails here.
+pub(crate) fn open(path: &Path) -> Result<Schema, Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let arrow = ParquetReader::new(file)
+        .schema()
+        .map_err(parquet_err(path))?;
+    Ok(Schema::from_arrow_schema(&arrow))
 }
 
 /// Opens a file and checks the required columns: `ts` plus `required` strings and numbers.
@@ -79,7 +71,7 @@ pub(crate) fn check(
     required_str: &[&str],
     required_num: &[&str],
 ) -> Result<Checked, Error> {
-    let (lf, schema) = open(path)?;
+    let schema = open(path)?;
     let col_err = |column: &str, message: String| Error::Column {
         path: path.to_path_buf(),
         column: column.into(),
@@ -132,32 +124,85 @@ pub(crate) fn check(
             }
         }
     }
-    Ok(Checked { lf, schema, ts })
+    Ok(Checked {
+        path: path.to_path_buf(),
+        schema,
+        ts,
+    })
 }
 
 fn is_text(dt: &DataType) -> bool {
     matches!(dt, DataType::String | DataType::Null) || dt.is_categorical() || dt.is_enum()
 }
 
-/// An optional text column: cast to String, or a typed null when the file lacks it.
+/// One file read whole, with every column the caller asked for in its canonical type.
 ///
-/// # Errors
-/// The column exists with a non-text type.
-pub(crate) fn optional_text(checked: &Checked, path: &Path, name: &str) -> Result<Expr, Error> {
-    match checked.schema.get(name) {
-        None => Ok(lit(NULL).cast(DataType::String).alias(name)),
-        Some(dt) if is_text(dt) => Ok(col(name).cast(DataType::String)),
-        Some(other) => Err(Error::Column {
-            path: path.to_path_buf(),
-            column: name.into(),
-            message: format!("has type {other}, expected Utf8 text"),
-        }),
+/// Read eagerly with `ParquetReader` rather than through a lazy scan: archives are read whole
+/// (the windows span the export), and for the many small files of bulk mining the query
+/// planner cost more than decoding. Rows are not filtered here; callers keep what their
+/// windows need.
+pub(crate) struct Frame {
+    /// Rows read.
+    pub(crate) height: usize,
+    /// `ts` in epoch ms (null stays null).
+    pub(crate) ts: Vec<Option<i64>>,
+    df: DataFrame,
+}
+
+impl Frame {
+    /// A text column as String, or `None` when the file lacks it.
+    pub(crate) fn text(&self, name: &str) -> PolarsResult<Option<StringChunked>> {
+        let Some(c) = self.df.column(name).ok() else {
+            return Ok(None);
+        };
+        let s = c.as_materialized_series().cast(&DataType::String)?;
+        Ok(Some(s.str()?.rechunk().into_owned()))
+    }
+
+    /// A numeric column as Float64.
+    pub(crate) fn float(&self, name: &str) -> PolarsResult<Float64Chunked> {
+        let s = self
+            .df
+            .column(name)?
+            .as_materialized_series()
+            .cast(&DataType::Float64)?;
+        Ok(s.f64()?.rechunk().into_owned())
     }
 }
 
-/// A required text column cast to String.
-pub(crate) fn text(name: &str) -> Expr {
-    col(name).cast(DataType::String)
+/// Reads `ts` plus the `columns` the file has (checked for type by `check` or `text_type`).
+///
+/// # Errors
+/// A file that fails to decode, or an optional text column of another type.
+pub(crate) fn read(c: &Checked, columns: &[&str], optional_text: &[&str]) -> Result<Frame, Error> {
+    let path = c.path.as_path();
+    for name in optional_text {
+        if let Some(dt) = c.schema.get(name).filter(|dt| !is_text(dt)) {
+            return Err(Error::Column {
+                path: path.to_path_buf(),
+                column: (*name).into(),
+                message: format!("has type {dt}, expected Utf8 text"),
+            });
+        }
+    }
+    let wanted: Vec<String> = std::iter::once("ts")
+        .chain(columns.iter().copied())
+        .chain(optional_text.iter().copied())
+        .filter(|n| c.schema.get(n).is_some())
+        .map(str::to_string)
+        .collect();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let df = ParquetReader::new(file)
+        .with_columns(Some(wanted))
+        .read_parallel(ParallelStrategy::None)
+        .finish()
+        .map_err(parquet_err(path))?;
+    let ts = c.ts.to_ms(df.column("ts").map_err(parquet_err(path))?);
+    Ok(Frame {
+        height: df.height(),
+        ts: ts.map_err(parquet_err(path))?,
+        df,
+    })
 }
 
 pub(crate) fn first_line(s: &str) -> String {
@@ -178,12 +223,72 @@ pub(crate) fn parquet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Error
     Ok(files)
 }
 
-/// Reads a String column of a collected frame as owned optional strings.
-pub(crate) fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|o| o.map(str::to_owned))
-        .collect())
+/// A text column of a frame as owned optional strings; all `None` when the file lacks it.
+pub(crate) fn strings(frame: &Frame, name: &str) -> PolarsResult<Vec<Option<String>>> {
+    Ok(match frame.text(name)? {
+        Some(ca) => ca.iter().map(|o| o.map(str::to_owned)).collect(),
+        None => vec![None; frame.height],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, ts: Column) {
+        let n = ts.len();
+        let mut df = DataFrame::new(
+            n,
+            vec![
+                ts,
+                Column::new("entity".into(), vec!["api"; n]),
+                Column::new("metric".into(), vec!["cpu_usage"; n]),
+                Column::new("value".into(), vec![1i32; n]),
+            ],
+        )
+        .unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        ParquetWriter::new(file).finish(&mut df).unwrap();
+    }
+
+    #[test]
+    fn every_timestamp_encoding_reads_as_epoch_ms() {
+        let dir = tempfile::tempdir().unwrap();
+        let ms = [1_714_575_600_000i64, -1];
+        let cases = [
+            (TimeUnit::Nanoseconds, 1_000_000),
+            (TimeUnit::Microseconds, 1_000),
+            (TimeUnit::Milliseconds, 1),
+        ];
+        for (i, (unit, per_ms)) in cases.into_iter().enumerate() {
+            let raw: Vec<i64> = ms.iter().map(|m| m * per_ms + per_ms / 2).collect();
+            let ts = Column::new("ts".into(), raw)
+                .cast(&DataType::Datetime(unit, None))
+                .unwrap();
+            let path = dir.path().join(format!("{i}.parquet"));
+            write(&path, ts);
+            let c = check(&path, &["entity"], &["value"]).unwrap();
+            let f = read(&c, &["entity", "value"], &["pod"]).unwrap();
+            assert_eq!(f.ts, vec![Some(ms[0]), Some(ms[1])], "{unit:?}");
+            assert_eq!(f.float("value").unwrap().get(0), Some(1.0));
+            assert!(f.text("pod").unwrap().is_none());
+        }
+        let path = dir.path().join("int.parquet");
+        write(&path, Column::new("ts".into(), ms.to_vec()));
+        let c = check(&path, &["entity"], &["value"]).unwrap();
+        assert_eq!(read(&c, &[], &[]).unwrap().ts, vec![Some(ms[0]), Some(ms[1])]);
+    }
+
+    #[test]
+    fn a_non_text_optional_column_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.parquet");
+        write(&path, Column::new("ts".into(), vec![1i64]));
+        let c = check(&path, &["entity"], &["value"]).unwrap();
+        let Err(Error::Column { column, message, .. }) = read(&c, &[], &["value"]) else {
+            panic!("expected a column error");
+        };
+        assert_eq!(column, "value");
+        assert!(message.contains("expected Utf8 text"), "{message}");
+    }
 }

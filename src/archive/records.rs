@@ -8,27 +8,11 @@ use super::columns;
 use crate::error::Error;
 use crate::model::{EventRow, LogRow};
 
-fn collect(path: &Path, lf: LazyFrame) -> Result<DataFrame, Error> {
-    lf.collect().map_err(|e| Error::Parquet {
-        path: path.to_path_buf(),
-        message: columns::first_line(&e.to_string()),
-    })
-}
-
 fn polars_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
     move |e| Error::Parquet {
         path: path.to_path_buf(),
         message: columns::first_line(&e.to_string()),
     }
-}
-
-fn ts_column(df: &DataFrame) -> PolarsResult<Vec<i64>> {
-    Ok(df
-        .column("ts")?
-        .i64()?
-        .iter()
-        .map(|t| t.unwrap_or(0))
-        .collect())
 }
 
 /// Log lines in `[from_ms, to_ms)` from every file of `dir`, sorted by time then entity.
@@ -43,35 +27,24 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<Vec<LogRow>, Er
     }
     for path in columns::parquet_files(dir)? {
         let c = columns::check(&path, &["entity", "message"], &[])?;
-        let sel = vec![
-            c.ts.to_ms().alias("ts"),
-            columns::text("entity"),
-            columns::text("message"),
-            columns::optional_text(&c, &path, "pod")?,
-            columns::optional_text(&c, &path, "node")?,
-            columns::optional_text(&c, &path, "level")?,
-        ];
-        let df = collect(
-            &path,
-            c.lf.clone()
-                .filter(c.ts.between(from_ms, to_ms))
-                .select(sel),
-        )?;
+        let frame = columns::read(&c, &["entity", "message"], &["pod", "node", "level"])?;
         let err = polars_err(&path);
-        let ts = ts_column(&df).map_err(&err)?;
         let [entity, message, pod, node, level] = ["entity", "message", "pod", "node", "level"]
-            .map(|n| columns::strings(&df, n).map_err(&err));
-        let (entity, message, pod, node, level) = (entity?, message?, pod?, node?, level?);
-        for i in 0..df.height() {
-            let (Some(e), Some(m)) = (&entity[i], &message[i]) else {
+            .map(|n| columns::strings(&frame, n).map_err(&err));
+        let (entity, message, mut pod, mut node, level) = (entity?, message?, pod?, node?, level?);
+        for (i, (e, m)) in entity.into_iter().zip(message).enumerate() {
+            let Some(ts) = frame.ts[i].filter(|t| (from_ms..to_ms).contains(t)) else {
+                continue;
+            };
+            let (Some(entity), Some(message)) = (e, m) else {
                 continue;
             };
             out.push(LogRow {
-                ts_ms: ts[i],
-                entity: e.clone(),
-                message: m.clone(),
-                pod: pod[i].clone(),
-                node: node[i].clone(),
+                ts_ms: ts,
+                entity,
+                message,
+                pod: pod[i].take(),
+                node: node[i].take(),
                 level: level[i].as_ref().map(|l| l.to_ascii_lowercase()),
             });
         }
@@ -94,27 +67,20 @@ pub fn load_events(dir: &Path) -> Result<Vec<EventRow>, Error> {
     }
     for path in columns::parquet_files(dir)? {
         let c = columns::check(&path, &["entity", "kind"], &[])?;
-        let sel = vec![
-            c.ts.to_ms().alias("ts"),
-            columns::text("entity"),
-            columns::text("kind"),
-            columns::optional_text(&c, &path, "detail")?,
-        ];
-        let df = collect(&path, c.lf.clone().select(sel))?;
+        let frame = columns::read(&c, &["entity", "kind"], &["detail"])?;
         let err = polars_err(&path);
-        let ts = ts_column(&df).map_err(&err)?;
         let [entity, kind, detail] =
-            ["entity", "kind", "detail"].map(|n| columns::strings(&df, n).map_err(&err));
-        let (entity, kind, detail) = (entity?, kind?, detail?);
-        for i in 0..df.height() {
-            let (Some(e), Some(k)) = (&entity[i], &kind[i]) else {
+            ["entity", "kind", "detail"].map(|n| columns::strings(&frame, n).map_err(&err));
+        let (entity, kind, mut detail) = (entity?, kind?, detail?);
+        for (i, (e, k)) in entity.into_iter().zip(kind).enumerate() {
+            let (Some(entity), Some(k)) = (e, k) else {
                 continue;
             };
             out.push(EventRow {
-                ts_ms: ts[i],
-                entity: e.clone(),
+                ts_ms: frame.ts[i].unwrap_or(0),
+                entity,
                 kind: k.to_ascii_lowercase(),
-                detail: detail[i].clone(),
+                detail: detail[i].take(),
             });
         }
     }
