@@ -276,7 +276,10 @@ mod tests {
         let path = dir.path().join("int.parquet");
         write(&path, Column::new("ts".into(), ms.to_vec()));
         let c = check(&path, &["entity"], &["value"]).unwrap();
-        assert_eq!(read(&c, &[], &[]).unwrap().ts, vec![Some(ms[0]), Some(ms[1])]);
+        assert_eq!(
+            read(&c, &[], &[]).unwrap().ts,
+            vec![Some(ms[0]), Some(ms[1])]
+        );
     }
 
     #[test]
@@ -285,7 +288,10 @@ mod tests {
         let path = dir.path().join("m.parquet");
         write(&path, Column::new("ts".into(), vec![1i64]));
         let c = check(&path, &["entity"], &["value"]).unwrap();
-        let Err(Error::Column { column, message, .. }) = read(&c, &[], &["value"]) else {
+        let Err(Error::Column {
+            column, message, ..
+        }) = read(&c, &[], &["value"])
+        else {
             panic!("expected a column error");
         };
         assert_eq!(column, "value");

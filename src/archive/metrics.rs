@@ -1,6 +1,6 @@
-//! Reads `metrics/*.parquet` into raw series: one polars query per file (the time window pushed
-//! down, missing samples dropped, rows grouped per series), then aliases and units applied per
-//! series and the files merged.
+//! Reads `metrics/*.parquet` into raw series: each file read whole (projected columns), rows
+//! grouped per series in runs of equal keys, the window applied and missing samples dropped,
+//! then aliases and units applied per series and the files merged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
