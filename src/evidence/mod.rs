@@ -269,12 +269,28 @@ impl Context {
             if !matches!(EntityKind::of(e), EntityKind::Service | EntityKind::Ingress) {
                 continue;
             }
-            let h = scope::judge(&self.symptom_views(e, None));
+            let (base, inc) = (self.aligned.baseline.clone(), self.aligned.incident.clone());
+            // Per-pod counters when there are any, else the service's own (never both).
+            let counters = self.find_entity(e, |k| k.metric == "restarts" && k.container == APP);
+            let per_pod = counters.iter().any(|v| v.key.pod.is_some());
+            let restarts = |pod: Option<&str>| -> Vec<View<'_>> {
+                counters
+                    .iter()
+                    .filter(|v| match pod {
+                        Some(p) => v.key.pod.as_deref() == Some(p),
+                        None => v.key.pod.is_some() == per_pod,
+                    })
+                    .cloned()
+                    .collect()
+            };
+            let mut h = scope::judge(&self.symptom_views(e, None));
+            scope::add_restarts(&mut h, &restarts(None), base.clone(), inc.clone());
             if h.testable {
                 scope.entities.insert(e.clone(), h);
             }
             for p in self.topo.pods_of(e) {
-                let h = scope::judge(&self.symptom_views(e, Some(p)));
+                let mut h = scope::judge(&self.symptom_views(e, Some(p)));
+                scope::add_restarts(&mut h, &restarts(Some(p)), base.clone(), inc.clone());
                 if h.testable {
                     scope.pods.insert(p.to_string(), h);
                 }

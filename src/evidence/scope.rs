@@ -124,6 +124,46 @@ pub fn judge(views: &[View<'_>]) -> Health {
     h
 }
 
+/// Container restarts as a symptom: a crash or OOM kill takes a container down whatever its
+/// latency percentiles say (the surviving replicas may answer as fast as ever while requests
+/// fail or queue). `restarts` are cumulative counters; the count is their rise over the
+/// baseline's median, and the onset the first incident bucket above it.
+pub fn add_restarts(
+    h: &mut Health,
+    counters: &[View<'_>],
+    baseline: std::ops::Range<usize>,
+    incident: std::ops::Range<usize>,
+) {
+    let mut total = 0.0;
+    let mut onset: Option<usize> = None;
+    for v in counters {
+        let before = crate::detect::stats::median(&v.values[baseline.clone()]).unwrap_or(0.0);
+        let mut max = f64::NAN;
+        for i in incident.clone() {
+            let x = v.values[i];
+            if x.is_finite() {
+                if x > before && onset.is_none_or(|o| i < o) {
+                    onset = Some(i);
+                }
+                max = max.max(x);
+            }
+        }
+        if max.is_finite() {
+            h.testable = true;
+            total += (max - before).max(0.0);
+        }
+    }
+    if total >= 1.0 {
+        h.affected = true;
+        h.severity = h.severity.max(1.0);
+        h.onset = match (h.onset, onset) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        h.symptoms.push(format!("{total:.0} container restarts"));
+    }
+}
+
 /// Health of every service, gateway and pod with symptom data.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {

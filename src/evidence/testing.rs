@@ -94,6 +94,29 @@ impl Fixture {
         self.step_at(key, base, inc, ONSET)
     }
 
+    /// A series at `base` with a short burst to `peak` over buckets `from..from + len`.
+    pub(crate) fn burst(
+        mut self,
+        key: SeriesKey,
+        base: f64,
+        peak: f64,
+        from: usize,
+        len: usize,
+    ) -> Fixture {
+        let values = (0..40)
+            .map(|i| {
+                (if (from..from + len).contains(&i) {
+                    peak
+                } else {
+                    base
+                }) * wobble(i)
+            })
+            .collect();
+        self.series.retain(|s| s.key != key);
+        self.series.push(Series { key, values });
+        self
+    }
+
     pub(crate) fn flat(self, key: SeriesKey, v: f64) -> Fixture {
         self.step_at(key, v, v, ONSET)
     }

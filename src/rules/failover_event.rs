@@ -17,6 +17,12 @@ declare_rule! {
     /// ## Why this is sound
     /// A failover is an operation with a record: HA managers log the promotion. Its signature
     /// is brief: every client's connections reset at once, then reconnect to the new primary.
+    /// The burst lasts seconds to a minute, too short to move the incident window's level, so
+    /// it is looked for as a peak near the event, against the baseline's own peak. The record
+    /// comes once the manager has detected the dead primary and promoted a replica (seconds
+    /// for orchestrator, 30–40 s for Sentinel or Patroni defaults, a minute or two for managed
+    /// databases), so an event up to two minutes after the onset is still the cause; later, it
+    /// is more likely a remediation.
     ///
     /// ## Inconclusive when
     /// The archive exported no events and the connections show no drop.
@@ -32,6 +38,30 @@ pub(crate) fn is_failover(kind: &str, detail: Option<&str>) -> bool {
         || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
 }
 
+/// How long after the onset an HA manager's promotion record may come and still be the cause.
+const DETECTION_MS: i64 = 2 * 60_000;
+
+/// A burst of errors within a few minutes of `at`: a peak at least 0.5/s and three times
+/// anything the baseline saw.
+fn burst_near(ctx: &Context, values: &[f64], at: i64) -> bool {
+    let grid = &ctx.aligned.grid;
+    let bucket = |t: i64| ((t - grid.t0).max(0) / grid.step.max(1)) as usize;
+    let from = bucket(at - DETECTION_MS);
+    let to = (bucket(at + DETECTION_MS) + 1).min(values.len());
+    let finite_max = |r: std::ops::Range<usize>| {
+        values
+            .get(r)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let peak = finite_max(from..to);
+    let base = finite_max(ctx.aligned.baseline.clone()).max(0.0);
+    peak >= 0.5 && peak >= 3.0 * base
+}
+
 impl Rule for FailoverEvent {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -42,15 +72,21 @@ impl Rule for FailoverEvent {
         let s = h.culprit.as_str();
         let w = ctx.windows;
         let onset = ctx.time(ctx.onset());
+        let event = ctx
+            .events_of(s, w.start - 30 * 60_000, w.end)
+            .find(|e| is_failover(&e.kind, e.detail.as_deref()));
+        let near = event.map_or(onset, |e| e.ts_ms);
         let burst: Vec<String> = ctx
             .topo
             .users_of(s)
             .into_iter()
-            .filter_map(|u| {
-                ctx.dep(u, s, "dep_errors_per_s")
-                    .filter(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1)
-                    .map(|_| u.to_string())
+            .filter(|u| {
+                ctx.dep(u, s, "dep_errors_per_s").is_some_and(|v| {
+                    (v.score.up(1.0) && v.score.level - v.score.base >= 0.1)
+                        || burst_near(ctx, v.values, near)
+                })
             })
+            .map(str::to_string)
             .collect();
         let conn_drop = ctx.metric(s, "connections").is_some_and(|v| {
             let min = v.values[ctx.aligned.incident.clone()]
@@ -60,11 +96,8 @@ impl Rule for FailoverEvent {
                 .fold(f64::INFINITY, f64::min);
             v.score.testable() && min < 0.5 * v.score.base
         });
-        let event = ctx
-            .events_of(s, w.start - 30 * 60_000, w.end)
-            .find(|e| is_failover(&e.kind, e.detail.as_deref()));
         if let Some(e) = event {
-            let before = e.ts_ms <= onset + 2 * ctx.aligned.grid.step;
+            let before = e.ts_ms <= onset + DETECTION_MS.max(2 * ctx.aligned.grid.step);
             let what = format!(
                 "{} of {s} at {}{}",
                 e.kind,
@@ -144,6 +177,33 @@ mod tests {
             .step(kd("a", "mysql:db", "dep_errors_per_s"), 0.0, 20.0)
             .event(25, "mysql:db", "failover", "primary -> replica-1");
         insta::assert_snapshot!(eval(f), @"supported (0.90): failover of mysql:db at 00:25:00 (`primary -> replica-1`), with a burst of client-side errors from a");
+    }
+
+    #[test]
+    fn a_burst_of_resets_one_bucket_long_counts() {
+        // Far too short to move the incident level: the peak near the event is what shows it.
+        let f = Fixture::new("a")
+            .slow_service("a")
+            .burst(kd("a", "mysql:db", "dep_errors_per_s"), 0.0, 40.0, 27, 1)
+            .event(27, "mysql:db", "failover", "promoted replica db-1");
+        let o = eval(f);
+        assert_eq!((o.status, o.weight), (Status::Supported, 0.9), "{o}");
+    }
+
+    #[test]
+    fn the_promotion_record_may_follow_the_onset_by_the_detection_time() {
+        // Onset at 26; the HA manager promoted a replica a minute later.
+        let late = |at| {
+            eval(Fixture::new("a").slow_service("a").event(
+                at,
+                "mysql:db",
+                "failover",
+                "promoted replica db-1",
+            ))
+            .status
+        };
+        assert_eq!(late(27), Status::Supported);
+        assert_eq!(late(36), Status::Eliminated);
     }
 
     #[test]

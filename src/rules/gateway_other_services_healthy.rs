@@ -53,26 +53,42 @@ impl Rule for GatewayOtherServicesHealthy {
             .collect();
         let own = ctx.scope.entities.get(gw);
         let own_up = own.is_some_and(|g| g.affected);
+        // A backend that degraded only well after the gateway did cannot be what the gateway
+        // passed through (an unknown onset is given the benefit of the doubt).
+        let gw_onset = own.and_then(|g| g.onset);
+        let slack = (120_000 / ctx.aligned.grid.step.max(1)).max(2) as usize;
+        let in_time = |onset: Option<usize>| match (gw_onset, onset) {
+            (Some(g), Some(o)) => o <= g + slack,
+            _ => true,
+        };
         // Backends that are slower or failing on their own explain a gateway that passes their
         // latency and 5xx through; a gateway degraded while its backends serve normally is
         // adding the time or the errors itself.
-        let backends_degraded = !sick.is_empty()
+        let backends_degraded = sick.iter().any(|s| in_time(ctx.scope.of(s).onset))
             || behind.iter().any(|s| {
                 ["latency_p99_ms", "latency_avg_ms"]
                     .iter()
-                    .any(|m| ctx.metric(s, m).is_some_and(|v| v.score.up(LATENCY_RISE)))
-                    || ctx
-                        .metric(s, "errors_per_s")
-                        .is_some_and(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05)
+                    .filter_map(|m| ctx.metric(s, m))
+                    .any(|v| v.score.up(LATENCY_RISE) && in_time(v.score.onset))
+                    || ctx.metric(s, "errors_per_s").is_some_and(|v| {
+                        v.score.up(0.5)
+                            && v.score.level - v.score.base >= 0.05
+                            && in_time(v.score.onset)
+                    })
             });
         if own_up && !backends_degraded && !behind.is_empty() {
-            // `sick` is empty here: every backend with data served normally.
+            // No backend degraded before or with it: the time is lost in the gateway.
             let what = own.map(|g| g.symptoms.join(", ")).unwrap_or_default();
+            let later = if sick.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} degraded only later)", sick.join(", "))
+            };
             return Some(Outcome::supported(
                 id,
                 0.85,
                 format!(
-                    "{gw} degraded ({what}) while the services behind it served at normal latency"
+                    "{gw} degraded ({what}) while the services behind it served at normal latency{later}"
                 ),
             ));
         }
@@ -161,5 +177,17 @@ mod tests {
             .slow_service("a")
             .healthy_service("b");
         assert_ne!(eval(f).status, Status::Supported);
+    }
+
+    #[test]
+    fn a_backend_that_degraded_only_later_does_not_explain_the_gateway() {
+        // The gateway from 26; `a` behind it only from 36, ten minutes on.
+        let f = Fixture::new("ingress:gw")
+            .step(k("ingress:gw", "latency_p99_ms"), 50.0, 900.0)
+            .step_at(k("a", "latency_p99_ms"), 100.0, 500.0, 36)
+            .healthy_service("b");
+        let o = eval(f);
+        assert_eq!(o.status, Status::Supported, "{o}");
+        assert!(o.evidence.contains("a degraded only later"), "{o}");
     }
 }

@@ -72,6 +72,9 @@ impl Rule for MostPodsAffected {
             let node = ctx.topo.node_of(pod);
             // Neighbours count only when they too stand out from their own replicas: callers
             // whose every pod slowed down are downstream of this pod, not co-victims of a node.
+            // And, as for the node rule, only pods of services in the incident's scope: a blip
+            // in one pod of a healthy service is not part of it.
+            let in_scope = super::hypotheses::scope_services(ctx);
             let neighbours_sick = node.map_or(0, |n| {
                 ctx.topo
                     .pods_on(n)
@@ -83,10 +86,12 @@ impl Rule for MostPodsAffected {
                     })
                     .filter(|p| {
                         ctx.topo.pod_entity.get(*p).is_some_and(|s| {
-                            ctx.topo
-                                .pods_of(s)
-                                .iter()
-                                .any(|q| q != p && ctx.scope.pod(q).healthy())
+                            (in_scope.contains(s) || ctx.scope.of(s).affected)
+                                && ctx
+                                    .topo
+                                    .pods_of(s)
+                                    .iter()
+                                    .any(|q| q != p && ctx.scope.pod(q).healthy())
                         })
                     })
                     .count()
@@ -181,5 +186,21 @@ mod tests {
     #[test]
     fn inconclusive_without_siblings() {
         assert_eq!(eval(fx(&["p1"], &[]), "p1").status, Status::Inconclusive);
+    }
+
+    #[test]
+    fn a_blip_in_a_healthy_services_pod_on_the_same_node_does_not_weaken_it() {
+        // p1 sits on n0 with o1, a pod of `other` that blipped while o2 stayed fine.
+        let with_neighbour = |f: Fixture| {
+            f.step(kp("other", "o1", "app", "latency_p99_ms"), 100.0, 500.0)
+                .place("o1", "n0")
+                .flat(kp("other", "o2", "app", "latency_p99_ms"), 100.0)
+                .place("o2", "m9")
+        };
+        let healthy_other = with_neighbour(fx(&["p1"], &["p2", "p3"])).healthy_service("other");
+        assert_eq!(eval(healthy_other, "p1").weight, 0.8);
+        // `other` degraded as a service: its pod beside p1 is a co-victim, as of a node.
+        let sick_other = with_neighbour(fx(&["p1"], &["p2", "p3"])).slow_service("other");
+        assert_eq!(eval(sick_other, "p1").weight, 0.4);
     }
 }

@@ -18,6 +18,8 @@ declare_rule! {
     /// ## Why this is sound
     /// Replicas run the same code against the same dependencies; what differs is where they
     /// run. A split along node lines, repeated across unrelated services, isolates the node.
+    /// The node's CPU counts only when it rose well beyond the other nodes' rise: more traffic
+    /// raises every node that hosts the busy services, a node-level fault raises one.
     ///
     /// ## Inconclusive when
     /// No pod on the node has symptom data and the node has no metrics.
@@ -26,6 +28,28 @@ declare_rule! {
     /// `cart-7f-x` and `search-5c-y` on node-d are slow, their replicas on node-a and node-b
     /// are not, node-d net errors 0 → 40/s → supported.
     pub(crate) NodePodsDegradeTogether { id: "node-pods-degrade-together", kinds: [Node] }
+}
+
+/// Whether a node's CPU rise (`rise`, in utilization) stands out from the other nodes': at
+/// least 0.1 above, and more than twice, their median rise. True without peers to compare.
+fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
+    let mut others: Vec<f64> = ctx
+        .find(|k| {
+            k.metric == "cpu_utilization"
+                && k.pod.is_none()
+                && k.entity != node
+                && k.entity.starts_with("node:")
+        })
+        .iter()
+        .filter(|v| v.score.testable())
+        .map(|v| v.score.level - v.score.base)
+        .collect();
+    if others.is_empty() {
+        return true;
+    }
+    others.sort_by(f64::total_cmp);
+    let median = others[others.len() / 2].max(0.0);
+    rise >= median + 0.1 && rise > 2.0 * median
 }
 
 impl Rule for NodePodsDegradeTogether {
@@ -72,7 +96,7 @@ impl Rule for NodePodsDegradeTogether {
                     fmt_val(m, s.level)
                 );
                 let rose = if m == "cpu_utilization" {
-                    s.up(0.3)
+                    s.up(0.3) && cpu_stands_out(ctx, node, s.level - s.base)
                 } else {
                     ctx.node_net_errors_rose(node)
                 };
@@ -219,5 +243,27 @@ mod tests {
             .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
             .unwrap();
         assert!(o.weight >= 0.9, "{o}");
+    }
+
+    #[test]
+    fn node_cpu_counts_only_when_it_rose_beyond_the_other_nodes() {
+        let eval = |f: Fixture| {
+            NodePodsDegradeTogether
+                .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
+                .unwrap()
+                .weight
+        };
+        // More traffic: every node went 30 % → 41 %.
+        let busy_everywhere = one_service_split()
+            .step(k("node:d", "cpu_utilization"), 0.30, 0.41)
+            .step(k("node:e", "cpu_utilization"), 0.30, 0.40)
+            .step(k("node:f", "cpu_utilization"), 0.28, 0.39);
+        assert!(eval(busy_everywhere) < 0.5);
+        // node:d alone went to 75 %.
+        let alone = one_service_split()
+            .step(k("node:d", "cpu_utilization"), 0.30, 0.75)
+            .step(k("node:e", "cpu_utilization"), 0.30, 0.31)
+            .step(k("node:f", "cpu_utilization"), 0.28, 0.29);
+        assert!(eval(alone) >= 0.9);
     }
 }

@@ -34,6 +34,26 @@ declare_rule! {
 /// flow — a test client, a retrying caller — not a spike.
 const MIN_ADDED_RPS: f64 = 1.0;
 
+/// Attempts a client makes per failed request, at most (a first try and two retries is the
+/// common default of gRPC retry policies, Envoy's `num_retries: 2`, and most HTTP clients).
+const RETRY_ATTEMPTS: f64 = 3.0;
+
+/// Failed requests per second at `e` during the incident: its own errors plus the errors its
+/// callers saw calling it (timeouts are seen only by the caller).
+fn failed_requests(ctx: &Context, e: &str) -> f64 {
+    let level = |v: Option<crate::evidence::View<'_>>| {
+        v.map_or(0.0, |v| v.score.level.max(v.score.peak).max(0.0))
+    };
+    let own = level(ctx.metric(e, "errors_per_s"));
+    let callers: f64 = ctx
+        .topo
+        .users_of(e)
+        .into_iter()
+        .map(|u| level(ctx.dep(u, e, "dep_errors_per_s")))
+        .sum();
+    own + callers
+}
+
 impl Rule for TrafficSurgeBeforeOnset {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -166,6 +186,23 @@ impl Rule for TrafficSurgeBeforeOnset {
                     ),
                 ));
             }
+            // Retries multiply failures: a surge far larger than a few attempts per failed
+            // request is new demand, and a noisy symptom series can seem to move first.
+            let failures = failed_requests(ctx, e);
+            let added = s.level - s.base;
+            if added > RETRY_ATTEMPTS * failures + MIN_ADDED_RPS {
+                return Some(Outcome::supported(
+                    id,
+                    0.7,
+                    format!(
+                        "requests to {e} rose {change} from {}, after the first symptoms at {}, but {} more is far beyond what retries of {} failed requests could add: new demand",
+                        fmt_ms(ctx.time(onset), "%H:%M"),
+                        fmt_ms(ctx.time(symptoms), "%H:%M"),
+                        fmt_val("requests_per_s", added),
+                        fmt_val("requests_per_s", failures)
+                    ),
+                ));
+            }
             return Some(Outcome::eliminated(
                 id,
                 0.6,
@@ -211,6 +248,22 @@ mod tests {
                 .step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2),
         );
         insta::assert_snapshot!(o, @"supported (0.85): requests to api rose 100/s → 210/s (+110%) from 00:24, 2 min before the symptoms");
+    }
+
+    #[test]
+    fn a_late_surge_is_retries_only_when_failures_could_make_it() {
+        // Latency from 26, requests 100 → 160/s from 30.
+        let late = || {
+            Fixture::new("api")
+                .step(k("api", "latency_p99_ms"), 100.0, 500.0)
+                .step_at(k("api", "requests_per_s"), 100.0, 160.0, ONSET + 4)
+        };
+        let o = eval(late().step(k("api", "errors_per_s"), 0.1, 30.0));
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("retries"), "{o}");
+        // 0.5 failed requests/s cannot turn into 60 requests/s more: it is new demand.
+        let o = eval(late().step(k("api", "errors_per_s"), 0.1, 0.5));
+        assert_eq!((o.status, o.weight), (Status::Supported, 0.7), "{o}");
     }
 
     #[test]
