@@ -10,7 +10,7 @@ use crate::model::{LogRow, MetricRow};
 
 use super::cluster::{Cluster, Target};
 use super::effects::{Effects, Misreport, mult_of};
-use super::logs::LogGen;
+use super::logs::{LogGen, Site};
 use super::rng::Rng;
 use super::signals::{Emitter, Gap, Labels, Noise, queue, timeout_share};
 
@@ -273,6 +273,11 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
             let blip = mult_of(&fx.blip, &s, t);
             for (p, pod) in sv.pods.iter().enumerate() {
                 let node = pod.node;
+                let site = Site {
+                    sv,
+                    pod,
+                    node: &c.nodes[node],
+                };
                 let nf = fx.node.iter().find(|(j, _)| *j == node).map(|(_, f)| *f);
                 let pf = fx.pod.iter().find(|(j, _)| *j == (s, p)).map(|(_, f)| *f);
                 let st = &mut state[s][p];
@@ -286,7 +291,7 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
                             st.restarts += 1.0;
                             st.down_until = t + c.step_ms + 20_000;
                             crash_err = 0.2;
-                            lg.crash(t, sv, pod, &c.nodes[node].name);
+                            lg.crash(site, t);
                         }
                     }
                 }
@@ -310,7 +315,7 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
                     st.restarts += 1.0;
                     st.down_until = t + c.step_ms + prng.int(10_000, 30_000);
                     crash_err = 0.25;
-                    lg.oom(t, sv, pod, &c.nodes[node].name);
+                    lg.oom(site, t);
                 }
                 let mem_frac = st.rss / sv.app_mem;
                 let gc = if mem_frac > 0.8 {
@@ -363,11 +368,9 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
                     now.dep_err.push(calls * ratio);
                     if up {
                         lg.dep_trouble(
+                            site,
                             t,
                             step_s,
-                            sv,
-                            pod,
-                            &c.nodes[node],
                             d,
                             calls * to,
                             calls * (server_err + node_err + net_err),
@@ -388,20 +391,18 @@ pub fn run(c: &Cluster, fx: &Effects, rng: &mut Rng, gaps: Vec<Gap>) -> Outcome 
                 now.err = pod_rps * err_ratio;
                 now.workers = sv.idle_workers + sv.workers_per_req * pod_rps * lat / 1000.0;
                 if up {
-                    lg.normal(t, step_s, sv, pod, &c.nodes[node], lat);
+                    lg.normal(site, t, step_s, lat);
                     lg.app_errors(
+                        site,
                         t,
                         step_s,
-                        sv,
-                        pod,
-                        &c.nodes[node].name,
                         pod_rps
                             * (code.map_or(0.0, |f| f.err.add(t))
                                 + pf.map_or(0.0, |f| f.err.add(t))),
                         code.is_some(),
                     );
                     if lat > 4.0 * st.lat0 {
-                        lg.slow(t, step_s, sv, pod, &c.nodes[node].name, lat);
+                        lg.slow(site, t, step_s, lat);
                     }
                 }
 

@@ -66,6 +66,17 @@ pub struct LogGen {
     pub rows: Vec<LogRow>,
 }
 
+/// Where a line is written: the service, the pod and the node it runs on.
+#[derive(Clone, Copy)]
+pub struct Site<'a> {
+    /// The service.
+    pub sv: &'a Service,
+    /// Its pod.
+    pub pod: &'a Pod,
+    /// The pod's node.
+    pub node: &'a Node,
+}
+
 impl LogGen {
     /// A generator sized so the whole run writes a few thousand steady lines.
     #[must_use]
@@ -93,25 +104,15 @@ impl LogGen {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        t: i64,
-        step_s: f64,
-        sv: &Service,
-        pod: &Pod,
-        node: &str,
-        level: &str,
-        message: String,
-    ) {
+    fn push(&mut self, at: Site<'_>, t: i64, step_s: f64, level: &str, message: String) {
         // Spread lines inside the step so they do not all share the scrape timestamp.
         let ts = t + (self.rng.f64() * step_s * 1000.0) as i64;
         self.rows.push(LogRow {
             ts_ms: ts,
-            entity: sv.name.clone(),
+            entity: at.sv.name.clone(),
             message,
-            pod: Some(pod.name.clone()),
-            node: Some(node.to_string()),
+            pod: Some(at.pod.name.clone()),
+            node: Some(at.node.name.clone()),
             level: Some(level.to_string()),
         });
     }
@@ -136,15 +137,8 @@ impl LogGen {
     }
 
     /// The steady background: access lines, pool stats, cache and batch chatter.
-    pub fn normal(
-        &mut self,
-        t: i64,
-        step_s: f64,
-        sv: &Service,
-        pod: &Pod,
-        node: &Node,
-        lat_ms: f64,
-    ) {
+    pub fn normal(&mut self, at: Site<'_>, t: i64, step_s: f64, lat_ms: f64) {
+        let (sv, node) = (at.sv, at.node);
         let n = self.rng.poisson(self.rate * step_s / 15.0);
         for _ in 0..n {
             let ip = format!("{}.{}", node.subnet, self.rng.int(2, 250));
@@ -217,23 +211,21 @@ impl LogGen {
                 ]);
                 ("warn", w.to_string())
             };
-            self.push(t, step_s, sv, pod, &node.name, level, msg);
+            self.push(at, t, step_s, level, msg);
         }
     }
 
     /// Timeouts and failed calls to one dependency, sampled from their rates.
-    #[allow(clippy::too_many_arguments)]
     pub fn dep_trouble(
         &mut self,
+        at: Site<'_>,
         t: i64,
         step_s: f64,
-        sv: &Service,
-        pod: &Pod,
-        node: &Node,
         d: &Dep,
         timeouts: f64,
         failures: f64,
     ) {
+        let (sv, node) = (at.sv, at.node);
         let nt = self.rng.poisson((timeouts * step_s * SAMPLE).min(CAP));
         let nf = self.rng.poisson((failures * step_s * SAMPLE).min(CAP));
         let name =
@@ -313,22 +305,13 @@ impl LogGen {
                     "upstream {name} returned 503: upstream connect error or disconnect/reset before headers"
                 ),
             };
-            self.push(t, step_s, sv, pod, &node.name, "error", msg);
+            self.push(at, t, step_s, "error", msg);
         }
     }
 
     /// Errors raised by the service's own code (a bad release, a sick replica).
-    #[allow(clippy::too_many_arguments)]
-    pub fn app_errors(
-        &mut self,
-        t: i64,
-        step_s: f64,
-        sv: &Service,
-        pod: &Pod,
-        node: &str,
-        rate: f64,
-        release: bool,
-    ) {
+    pub fn app_errors(&mut self, at: Site<'_>, t: i64, step_s: f64, rate: f64, release: bool) {
+        let sv = at.sv;
         let n = self
             .rng
             .poisson((rate * step_s * SAMPLE * 2.0).min(CAP * 1.5));
@@ -360,84 +343,66 @@ impl LogGen {
                 ]))
                 .to_string()
             };
-            self.push(t, step_s, sv, pod, node, "error", msg);
+            self.push(at, t, step_s, "error", msg);
         }
     }
 
     /// A warning the app writes when requests are far slower than usual.
-    pub fn slow(&mut self, t: i64, step_s: f64, sv: &Service, pod: &Pod, node: &str, lat_ms: f64) {
+    pub fn slow(&mut self, at: Site<'_>, t: i64, step_s: f64, lat_ms: f64) {
         for _ in 0..self.rng.poisson(1.5 * step_s / 15.0) {
-            let path = self.path(sv);
+            let path = self.path(at.sv);
             let d = lat_ms * (0.4 * self.rng.normal()).exp() * 2.0;
-            self.push(
-                t,
-                step_s,
-                sv,
-                pod,
-                node,
-                "warn",
-                format!("slow request: {path} took {d:.0}ms (threshold 500ms)"),
-            );
+            let msg = format!("slow request: {path} took {d:.0}ms (threshold 500ms)");
+            self.push(at, t, step_s, "warn", msg);
         }
     }
 
     /// The app was OOM-killed: the runtime's last words and the restart notice.
-    pub fn oom(&mut self, t: i64, sv: &Service, pod: &Pod, node: &str) {
-        let mib = (sv.app_mem / 1_048_576.0).round();
-        let last = if sv.go {
-            "fatal error: runtime: out of memory".to_string()
+    pub fn oom(&mut self, at: Site<'_>, t: i64) {
+        let mib = (at.sv.app_mem / 1_048_576.0).round();
+        let last = if at.sv.go {
+            "fatal error: runtime: out of memory"
         } else {
-            "java.lang.OutOfMemoryError: Java heap space".to_string()
+            "java.lang.OutOfMemoryError: Java heap space"
         };
-        self.push(t, 1.0, sv, pod, node, "error", last);
-        self.push(
-            t + 1000,
-            1.0,
-            sv,
-            pod,
-            node,
-            "error",
-            format!("container app terminated: reason=OOMKilled exit_code=137 limit={mib}Mi"),
-        );
-        self.push(
-            t + 9000,
-            1.0,
-            sv,
-            pod,
-            node,
-            "info",
-            "starting server on :8080".to_string(),
+        self.lines(
+            at,
+            t,
+            &[
+                (0, "error", last.to_string()),
+                (
+                    1000,
+                    "error",
+                    format!(
+                        "container app terminated: reason=OOMKilled exit_code=137 limit={mib}Mi"
+                    ),
+                ),
+                (9000, "info", "starting server on :8080".to_string()),
+            ],
         );
     }
 
     /// A replica failed its liveness probe and was restarted.
-    pub fn crash(&mut self, t: i64, sv: &Service, pod: &Pod, node: &str) {
-        self.push(
+    pub fn crash(&mut self, at: Site<'_>, t: i64) {
+        self.lines(
+            at,
             t,
-            1.0,
-            sv,
-            pod,
-            node,
-            "error",
-            "liveness probe failed: HTTP probe failed with statuscode: 503".to_string(),
+            &[
+                (
+                    0,
+                    "error",
+                    "liveness probe failed: HTTP probe failed with statuscode: 503",
+                ),
+                (2000, "warn", "received SIGTERM, shutting down gracefully"),
+                (12_000, "info", "starting server on :8080"),
+            ],
         );
-        self.push(
-            t + 2000,
-            1.0,
-            sv,
-            pod,
-            node,
-            "warn",
-            "received SIGTERM, shutting down gracefully".to_string(),
-        );
-        self.push(
-            t + 12_000,
-            1.0,
-            sv,
-            pod,
-            node,
-            "info",
-            "starting server on :8080".to_string(),
-        );
+    }
+
+    /// A sequence of lines `dt` ms after `t`, each within its second.
+    fn lines(&mut self, at: Site<'_>, t: i64, lines: &[(i64, &str, impl AsRef<str>)]) {
+        for (dt, level, msg) in lines {
+            self.push(at, t + dt, 1.0, level, msg.as_ref().to_string());
+        }
     }
 }
