@@ -37,6 +37,17 @@ impl Grid {
         self.t0 + self.step * i64::try_from(i).unwrap_or(i64::MAX / self.step.max(1))
     }
 
+    /// The bucket holding `ts`, clamped to the grid (`len` past its end).
+    #[must_use]
+    pub fn floor_index(&self, ts: i64) -> usize {
+        if ts <= self.t0 {
+            return 0;
+        }
+        usize::try_from((ts - self.t0) / self.step)
+            .unwrap_or(usize::MAX)
+            .min(self.len)
+    }
+
     /// The first bucket starting at or after `ts`, clamped to the grid.
     #[must_use]
     pub fn ceil_index(&self, ts: i64) -> usize {

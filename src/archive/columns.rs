@@ -48,7 +48,8 @@ pub(crate) struct Checked {
     pub(crate) ts: TsEncoding,
 }
 
-fn parquet_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+/// Turns a polars error on `path` into ours, keeping its first line.
+pub(crate) fn parquet_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
     move |e| Error::Parquet {
         path: path.to_path_buf(),
         message: first_line(&e.to_string()),
@@ -170,7 +171,8 @@ impl Frame {
     }
 }
 
-/// Reads `ts` plus the `columns` the file has (checked for type by `check` or `text_type`).
+/// Reads `ts` plus those of `columns` and `optional_text` the file has (`columns` were checked
+/// by `check`; `optional_text` are checked here).
 ///
 /// # Errors
 /// A file that fails to decode, or an optional text column of another type.

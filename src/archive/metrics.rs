@@ -88,11 +88,7 @@ pub fn load(
             aliases,
             &mut groups,
             &mut set.pod_nodes,
-        )
-        .map_err(|e| Error::Parquet {
-            path: path.clone(),
-            message: columns::first_line(&e.to_string()),
-        })??;
+        )?;
     }
     set.series = groups
         .into_iter()
@@ -177,17 +173,19 @@ fn run_starts(cols: &[&StringChunked], height: usize) -> Vec<usize> {
             None => ne,
         });
     }
-    let later = changed.into_iter().flat_map(|c| {
-        c.iter()
-            .enumerate()
-            .filter_map(|(i, v)| (v == Some(true)).then_some(i + 1))
-            .collect::<Vec<_>>()
-    });
-    std::iter::once(0).chain(later).collect()
+    let mut starts = vec![0];
+    if let Some(c) = changed {
+        starts.extend(
+            c.iter()
+                .enumerate()
+                .filter_map(|(i, v)| (v == Some(true)).then_some(i + 1)),
+        );
+    }
+    starts
 }
 
 /// Moves one file's rows with `ts` in `window` and a value into `groups`; returns the sample
-/// count. The outer error is polars', the inner one a bad unit.
+/// count.
 ///
 /// Rows are grouped here rather than by a polars `group_by` over the seven key columns with
 /// list aggregation: that query cost ~70 % of a seed-sized analysis. Exports usually write a
@@ -201,15 +199,18 @@ fn merge_file(
     aliases: &BTreeMap<String, ResolvedAlias>,
     groups: &mut Groups,
     pod_nodes: &mut BTreeMap<String, String>,
-) -> PolarsResult<Result<usize, Error>> {
+) -> Result<usize, Error> {
     type RawKey<'a> = [Option<&'a str>; 7];
+    let err = columns::parquet_err(path);
     let key_cols: Vec<Option<StringChunked>> = KEYS
         .iter()
         .map(|k| frame.text(k))
-        .collect::<PolarsResult<_>>()?;
-    let nodes = frame.text("node")?;
+        .collect::<PolarsResult<_>>()
+        .map_err(&err)?;
+    let nodes = frame.text("node").map_err(&err)?;
     let values: Vec<f64> = frame
-        .float("value")?
+        .float("value")
+        .map_err(&err)?
         .iter()
         .map(|v| v.unwrap_or(f64::NAN))
         .collect();
@@ -254,11 +255,11 @@ fn merge_file(
             match vocab::unit_factor(&metric, unit) {
                 Ok(f) => factor *= f,
                 Err(message) => {
-                    return Ok(Err(Error::Column {
+                    return Err(Error::Column {
                         path: path.to_path_buf(),
                         column: "unit".into(),
                         message,
-                    }));
+                    });
                 }
             }
         }
@@ -282,7 +283,7 @@ fn merge_file(
             entry.1.push(v * factor);
         }
     }
-    Ok(Ok(rows))
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -2,18 +2,9 @@
 
 use std::path::Path;
 
-use polars::prelude::*;
-
 use super::columns;
 use crate::error::Error;
 use crate::model::{EventRow, LogRow};
-
-fn polars_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
-    move |e| Error::Parquet {
-        path: path.to_path_buf(),
-        message: columns::first_line(&e.to_string()),
-    }
-}
 
 /// Log lines in `[from_ms, to_ms)` from every file of `dir`, sorted by time then entity.
 /// A missing folder is no logs, not an error: logs are optional.
@@ -28,7 +19,7 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<Vec<LogRow>, Er
     for path in columns::parquet_files(dir)? {
         let c = columns::check(&path, &["entity", "message"], &[])?;
         let frame = columns::read(&c, &["entity", "message"], &["pod", "node", "level"])?;
-        let err = polars_err(&path);
+        let err = columns::parquet_err(&path);
         let [entity, message, pod, node, level] = ["entity", "message", "pod", "node", "level"]
             .map(|n| columns::strings(&frame, n).map_err(&err));
         let (entity, message, mut pod, mut node, level) = (entity?, message?, pod?, node?, level?);
@@ -68,7 +59,7 @@ pub fn load_events(dir: &Path) -> Result<Vec<EventRow>, Error> {
     for path in columns::parquet_files(dir)? {
         let c = columns::check(&path, &["entity", "kind"], &[])?;
         let frame = columns::read(&c, &["entity", "kind"], &["detail"])?;
-        let err = polars_err(&path);
+        let err = columns::parquet_err(&path);
         let [entity, kind, detail] =
             ["entity", "kind", "detail"].map(|n| columns::strings(&frame, n).map_err(&err));
         let (entity, kind, mut detail) = (entity?, kind?, detail?);

@@ -26,6 +26,12 @@ pub fn median(v: &[f64]) -> Option<f64> {
     quantile(v, 0.5)
 }
 
+/// The largest finite value.
+#[must_use]
+pub fn max(v: &[f64]) -> Option<f64> {
+    v.iter().copied().filter(|x| x.is_finite()).reduce(f64::max)
+}
+
 /// The mean of the finite values.
 #[must_use]
 pub fn mean(v: &[f64]) -> Option<f64> {

@@ -269,28 +269,27 @@ impl Context {
             if !matches!(EntityKind::of(e), EntityKind::Service | EntityKind::Ingress) {
                 continue;
             }
-            let (base, inc) = (self.aligned.baseline.clone(), self.aligned.incident.clone());
-            // Per-pod counters when there are any, else the service's own (never both).
-            let counters = self.find_entity(e, |k| k.metric == "restarts" && k.container == APP);
-            let per_pod = counters.iter().any(|v| v.key.pod.is_some());
-            let restarts = |pod: Option<&str>| -> Vec<View<'_>> {
-                counters
+            // Each restart counter's rise, computed once for the service and its pods.
+            let counters = resources::restart_counters(self, e, Some(APP));
+            let rises: Vec<(Option<&str>, (f64, Option<usize>))> = counters
+                .iter()
+                .filter_map(|v| resources::counter_rise(self, v).map(|r| (v.key.pod.as_deref(), r)))
+                .collect();
+            let of_pod = |pod: Option<&str>| -> Vec<(f64, Option<usize>)> {
+                rises
                     .iter()
-                    .filter(|v| match pod {
-                        Some(p) => v.key.pod.as_deref() == Some(p),
-                        None => v.key.pod.is_some() == per_pod,
-                    })
-                    .cloned()
+                    .filter(|(p, _)| pod.is_none() || *p == pod)
+                    .map(|(_, r)| *r)
                     .collect()
             };
             let mut h = scope::judge(&self.symptom_views(e, None));
-            scope::add_restarts(&mut h, &restarts(None), base.clone(), inc.clone());
+            scope::add_restarts(&mut h, &of_pod(None));
             if h.testable {
                 scope.entities.insert(e.clone(), h);
             }
             for p in self.topo.pods_of(e) {
                 let mut h = scope::judge(&self.symptom_views(e, Some(p)));
-                scope::add_restarts(&mut h, &restarts(Some(p)), base.clone(), inc.clone());
+                scope::add_restarts(&mut h, &of_pod(Some(p)));
                 if h.testable {
                     scope.pods.insert(p.to_string(), h);
                 }

@@ -1,6 +1,6 @@
 //! Resource headroom: how close each pod's container came to its CPU or memory limit.
 
-use super::Context;
+use super::{Context, View};
 use crate::detect::stats;
 
 /// How close one container of a service came to its limit, over its pods.
@@ -130,27 +130,41 @@ pub fn saturation(
     })
 }
 
+/// A service's `restarts` counters (of one `container`, or all): per pod when there are any,
+/// else the service's own, never both.
+#[must_use]
+pub fn restart_counters<'a>(
+    ctx: &'a Context,
+    entity: &str,
+    container: Option<&str>,
+) -> Vec<View<'a>> {
+    let counters = ctx.find_entity(entity, |k| {
+        k.metric == "restarts" && container.is_none_or(|c| k.container == c)
+    });
+    let per_pod = counters.iter().any(|v| v.key.pod.is_some());
+    counters
+        .into_iter()
+        .filter(|v| v.key.pod.is_some() == per_pod)
+        .collect()
+}
+
+/// How much one cumulative counter rose in the incident window over its baseline median, and
+/// the first incident bucket above that median; `None` without an incident sample.
+#[must_use]
+pub fn counter_rise(ctx: &Context, v: &View<'_>) -> Option<(f64, Option<usize>)> {
+    let before = stats::median(&v.values[ctx.aligned.baseline.clone()]).unwrap_or(0.0);
+    let inc = ctx.aligned.incident.clone();
+    let max = stats::max(&v.values[inc.clone()])?;
+    let first = inc.into_iter().find(|&i| v.values[i] > before);
+    Some(((max - before).max(0.0), first))
+}
+
 /// Total restarts of a service's pods during the incident window (cumulative counters).
 #[must_use]
 pub fn restarts(ctx: &Context, entity: &str) -> Option<f64> {
-    let inc = ctx.aligned.incident.clone();
-    let mut total = None;
-    let views = ctx.find_entity(entity, |k| k.metric == "restarts" && k.pod.is_some());
-    let views = if views.is_empty() {
-        ctx.find_entity(entity, |k| k.metric == "restarts" && k.pod.is_none())
-    } else {
-        views
-    };
-    for v in views {
-        let before = stats::median(&v.values[ctx.aligned.baseline.clone()]).unwrap_or(0.0);
-        let max = v.values[inc.clone()]
-            .iter()
-            .copied()
-            .filter(|x| x.is_finite())
-            .fold(f64::NAN, f64::max);
-        if max.is_finite() {
-            *total.get_or_insert(0.0) += (max - before).max(0.0);
-        }
-    }
-    total
+    restart_counters(ctx, entity, None)
+        .iter()
+        .filter_map(|v| counter_rise(ctx, v))
+        .map(|(rise, _)| rise)
+        .reduce(|a, b| a + b)
 }

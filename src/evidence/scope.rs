@@ -126,40 +126,22 @@ pub fn judge(views: &[View<'_>]) -> Health {
 
 /// Container restarts as a symptom: a crash or OOM kill takes a container down whatever its
 /// latency percentiles say (the surviving replicas may answer as fast as ever while requests
-/// fail or queue). `restarts` are cumulative counters; the count is their rise over the
-/// baseline's median, and the onset the first incident bucket above it.
-pub fn add_restarts(
-    h: &mut Health,
-    counters: &[View<'_>],
-    baseline: std::ops::Range<usize>,
-    incident: std::ops::Range<usize>,
-) {
-    let mut total = 0.0;
-    let mut onset: Option<usize> = None;
-    for v in counters {
-        let before = crate::detect::stats::median(&v.values[baseline.clone()]).unwrap_or(0.0);
-        let mut max = f64::NAN;
-        for i in incident.clone() {
-            let x = v.values[i];
-            if x.is_finite() {
-                if x > before && onset.is_none_or(|o| i < o) {
-                    onset = Some(i);
-                }
-                max = max.max(x);
-            }
-        }
-        if max.is_finite() {
-            h.testable = true;
-            total += (max - before).max(0.0);
-        }
+/// fail or queue). `rises` are the restart counters' rise over the baseline and the first
+/// bucket above it ([`super::resources::counter_rise`]).
+pub fn add_restarts(h: &mut Health, rises: &[(f64, Option<usize>)]) {
+    if rises.is_empty() {
+        return;
     }
+    h.testable = true;
+    let total: f64 = rises.iter().map(|(rise, _)| rise).sum();
     if total >= 1.0 {
         h.affected = true;
         h.severity = h.severity.max(1.0);
-        h.onset = match (h.onset, onset) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        h.onset = rises
+            .iter()
+            .filter_map(|(_, first)| *first)
+            .chain(h.onset)
+            .min();
         h.symptoms.push(format!("{total:.0} container restarts"));
     }
 }
@@ -216,5 +198,28 @@ impl Scope {
     #[must_use]
     pub fn pod(&self, pod: &str) -> Health {
         self.pods.get(pod).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::evidence::testing::{Fixture, kp};
+
+    #[test]
+    fn restarts_are_a_symptom_of_the_pod_and_its_service() {
+        // Latency stays flat; one pod's container restarted three times.
+        let ctx = Fixture::new("api")
+            .healthy_service("api")
+            .step(kp("api", "api-1", "app", "restarts"), 0.0, 3.0)
+            .flat(kp("api", "api-2", "app", "restarts"), 0.0)
+            .build();
+        let svc = ctx.scope.of("api");
+        assert!(svc.affected, "{svc:?}");
+        assert!(
+            svc.symptoms.iter().any(|s| s == "3 container restarts"),
+            "{svc:?}"
+        );
+        assert!(ctx.scope.pod("api-1").affected);
+        assert!(ctx.scope.pod("api-2").healthy());
     }
 }

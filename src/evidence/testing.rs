@@ -32,13 +32,6 @@ pub(crate) fn kp(entity: &str, pod: &str, container: &str, metric: &str) -> Seri
     }
 }
 
-pub(crate) fn with_source(key: SeriesKey, source: &str) -> SeriesKey {
-    SeriesKey {
-        source: Some(source.into()),
-        ..key
-    }
-}
-
 /// A small deterministic wobble (±2 %) so MAD is not zero.
 fn wobble(i: usize) -> f64 {
     1.0 + 0.02 * (((i * 7) % 5) as f64 - 2.0) / 2.0
@@ -80,14 +73,17 @@ impl Fixture {
         }
     }
 
-    /// A series at `base` in the baseline that moves to `inc` from bucket `from` on.
-    pub(crate) fn step_at(mut self, key: SeriesKey, base: f64, inc: f64, from: usize) -> Fixture {
-        let values = (0..40)
-            .map(|i| (if i >= from { inc } else { base }) * wobble(i))
-            .collect();
+    /// A series whose bucket `i` holds `value(i)`, with the fixture's wobble.
+    fn shaped(mut self, key: SeriesKey, value: impl Fn(usize) -> f64) -> Fixture {
+        let values = (0..40).map(|i| value(i) * wobble(i)).collect();
         self.series.retain(|s| s.key != key);
         self.series.push(Series { key, values });
         self
+    }
+
+    /// A series at `base` in the baseline that moves to `inc` from bucket `from` on.
+    pub(crate) fn step_at(self, key: SeriesKey, base: f64, inc: f64, from: usize) -> Fixture {
+        self.shaped(key, |i| if i >= from { inc } else { base })
     }
 
     pub(crate) fn step(self, key: SeriesKey, base: f64, inc: f64) -> Fixture {
@@ -96,25 +92,20 @@ impl Fixture {
 
     /// A series at `base` with a short burst to `peak` over buckets `from..from + len`.
     pub(crate) fn burst(
-        mut self,
+        self,
         key: SeriesKey,
         base: f64,
         peak: f64,
         from: usize,
         len: usize,
     ) -> Fixture {
-        let values = (0..40)
-            .map(|i| {
-                (if (from..from + len).contains(&i) {
-                    peak
-                } else {
-                    base
-                }) * wobble(i)
-            })
-            .collect();
-        self.series.retain(|s| s.key != key);
-        self.series.push(Series { key, values });
-        self
+        self.shaped(key, |i| {
+            if (from..from + len).contains(&i) {
+                peak
+            } else {
+                base
+            }
+        })
     }
 
     pub(crate) fn flat(self, key: SeriesKey, v: f64) -> Fixture {

@@ -44,21 +44,18 @@ const DETECTION_MS: i64 = 2 * 60_000;
 /// A burst of errors within a few minutes of `at`: a peak at least 0.5/s and three times
 /// anything the baseline saw.
 fn burst_near(ctx: &Context, values: &[f64], at: i64) -> bool {
+    use crate::detect::stats;
     let grid = &ctx.aligned.grid;
-    let bucket = |t: i64| ((t - grid.t0).max(0) / grid.step.max(1)) as usize;
-    let from = bucket(at - DETECTION_MS);
-    let to = (bucket(at + DETECTION_MS) + 1).min(values.len());
-    let finite_max = |r: std::ops::Range<usize>| {
-        values
-            .get(r)
-            .unwrap_or_default()
-            .iter()
-            .copied()
-            .filter(|x| x.is_finite())
-            .fold(f64::NEG_INFINITY, f64::max)
+    let from = grid.floor_index(at - DETECTION_MS);
+    let to = (grid.floor_index(at + DETECTION_MS) + 1).min(values.len());
+    let Some(peak) = values.get(from..to).and_then(stats::max) else {
+        return false;
     };
-    let peak = finite_max(from..to);
-    let base = finite_max(ctx.aligned.baseline.clone()).max(0.0);
+    let base = values
+        .get(ctx.aligned.baseline.clone())
+        .and_then(stats::max)
+        .unwrap_or(0.0)
+        .max(0.0);
     peak >= 0.5 && peak >= 3.0 * base
 }
 
