@@ -49,14 +49,13 @@ impl Rule for AffectedPodsSpanNodes {
                 format!("not testable: no pod on {node} has per-pod symptom data"),
             ));
         }
-        let in_scope = super::hypotheses::scope_services(ctx);
         let mut spanning = Vec::new();
         for pod in on_node.iter().filter(|p| ctx.scope.pod(p).affected) {
             let Some(svc) = ctx
                 .topo
                 .pod_entity
                 .get(*pod)
-                .filter(|s| in_scope.contains(*s))
+                .filter(|s| super::hypotheses::in_scope(ctx, s))
             else {
                 continue;
             };
@@ -110,7 +109,7 @@ impl Rule for AffectedPodsSpanNodes {
                     .topo
                     .pod_entity
                     .get(*p)
-                    .is_some_and(|s| in_scope.contains(s))
+                    .is_some_and(|s| super::hypotheses::in_scope(ctx, s))
         });
         if !sick_in_scope {
             return Some(Outcome::eliminated(

@@ -47,6 +47,14 @@ pub fn scope_services(ctx: &Context) -> BTreeSet<String> {
     s
 }
 
+/// Whether `entity` is one of [`scope_services`], without building the set: rules ask this
+/// per pod.
+#[must_use]
+pub fn in_scope(ctx: &Context, entity: &str) -> bool {
+    EntityKind::of(entity) == EntityKind::Service
+        && (entity == ctx.spec.alert.entity || ctx.scope.of(entity).affected)
+}
+
 /// Every hypothesis worth testing, sorted by kind then culprit.
 #[must_use]
 pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {

@@ -74,7 +74,6 @@ impl Rule for MostPodsAffected {
             // whose every pod slowed down are downstream of this pod, not co-victims of a node.
             // And, as for the node rule, only pods of services in the incident's scope: a blip
             // in one pod of a healthy service is not part of it.
-            let in_scope = super::hypotheses::scope_services(ctx);
             let neighbours_sick = node.map_or(0, |n| {
                 ctx.topo
                     .pods_on(n)
@@ -86,7 +85,7 @@ impl Rule for MostPodsAffected {
                     })
                     .filter(|p| {
                         ctx.topo.pod_entity.get(*p).is_some_and(|s| {
-                            (in_scope.contains(s) || ctx.scope.of(s).affected)
+                            (super::hypotheses::in_scope(ctx, s) || ctx.scope.of(s).affected)
                                 && ctx
                                     .topo
                                     .pods_of(s)

@@ -63,14 +63,13 @@ impl Rule for NodePodsDegradeTogether {
         let pods = ctx.topo.pods_on(node);
         // Only degraded services count: a blip in one pod of a healthy service is not the
         // incident, whatever node it is on.
-        let in_scope = super::hypotheses::scope_services(ctx);
         let mut split_services = Vec::new();
         for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
             let Some(svc) = ctx
                 .topo
                 .pod_entity
                 .get(*pod)
-                .filter(|s| in_scope.contains(*s) || ctx.scope.of(s).affected)
+                .filter(|s| super::hypotheses::in_scope(ctx, s) || ctx.scope.of(s).affected)
             else {
                 continue;
             };
