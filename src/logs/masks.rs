@@ -442,11 +442,25 @@ const CALENDAR: [&str; 19] = [
 ];
 
 fn is_calendar(t: &str) -> bool {
-    let t = t.strip_suffix(',').unwrap_or(t);
-    t.len() == 3
-        && t.as_bytes()[0].is_ascii_alphabetic()
-        && CALENDAR.iter().any(|c| c.eq_ignore_ascii_case(t))
+    let b = t.as_bytes();
+    if !(b.len() == 3 || b.len() == 4 && b[3] == b',') {
+        return false;
+    }
+    // Lower-cased, the three letters as one number: one comparison per name.
+    let key = u32::from_le_bytes([b[0] | 0x20, b[1] | 0x20, b[2] | 0x20, 0]);
+    CALENDAR_KEYS.contains(&key)
 }
+
+const CALENDAR_KEYS: [u32; 19] = {
+    let mut keys = [0u32; 19];
+    let mut i = 0;
+    while i < 19 {
+        let c = CALENDAR[i].as_bytes();
+        keys[i] = u32::from_le_bytes([c[0] | 0x20, c[1] | 0x20, c[2] | 0x20, 0]);
+        i += 1;
+    }
+    keys
+};
 
 #[cfg(test)]
 mod tests {

@@ -86,10 +86,16 @@ pub(crate) fn mine_distinct(distinct: Distinct, cfg: &MinerConfig) -> Mined {
 /// Token strings as small integers, with what the miner needs to know about each.
 #[derive(Default)]
 struct Interner {
-    index: FxMap<Box<str>, u32>,
-    strs: Vec<Box<str>>,
+    /// All token strings, concatenated; token `i` is `text[start[i]..start[i + 1]]`.
+    text: String,
+    start: Vec<usize>,
+    /// Token hash -> first token with that hash; `next` chains the others (`NONE` ends).
+    index: FxMap<u64, u32>,
+    next: Vec<u32>,
     shape: Vec<Shape>,
 }
+
+const NONE: u32 = u32::MAX;
 
 /// What a token looks like, which decides how much a mismatch on it weighs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,21 +129,33 @@ const WILD: u32 = 0;
 
 impl Interner {
     fn id(&mut self, t: &str) -> u32 {
-        if self.strs.is_empty() {
-            self.push(WILDCARD);
+        if self.start.is_empty() {
+            self.start.push(0);
+            self.push(WILDCARD, fx_hash(WILDCARD.as_bytes()));
         }
-        match self.index.get(t) {
-            Some(&id) => id,
-            None => self.push(t),
+        let h = fx_hash(t.as_bytes());
+        let mut at = self.index.get(&h).copied().unwrap_or(NONE);
+        while at != NONE {
+            if self.get(at) == t {
+                return at;
+            }
+            at = self.next[at as usize];
         }
+        self.push(t, h)
     }
 
-    fn push(&mut self, t: &str) -> u32 {
-        let id = self.strs.len() as u32;
-        self.index.insert(t.into(), id);
-        self.strs.push(t.into());
+    fn push(&mut self, t: &str, h: u64) -> u32 {
+        let id = self.shape.len() as u32;
+        self.text.push_str(t);
+        self.start.push(self.text.len());
+        let chain = self.index.insert(h, id).unwrap_or(NONE);
+        self.next.push(chain);
         self.shape.push(shape_of(t));
         id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        &self.text[self.start[id as usize]..self.start[id as usize + 1]]
     }
 
     fn intern_line(&mut self, masked: &str) -> Vec<u32> {
@@ -159,7 +177,9 @@ struct Cluster {
 
 /// Drain-style pass over the distinct messages in order of first appearance.
 fn cluster(seqs: &[Vec<u32>], toks: &Interner, cfg: &MinerConfig) -> Vec<u32> {
-    let mut leaves: FxMap<Vec<u32>, Vec<u32>> = FxMap::default();
+    // Leaf key (token count and leading constants) -> index into `leaves`.
+    let mut leaf_of: FxMap<Vec<u32>, usize> = FxMap::default();
+    let mut leaves: Vec<Vec<u32>> = Vec::new();
     let mut clusters: Vec<Cluster> = Vec::new();
     let mut key = Vec::new();
     seqs.iter()
@@ -173,7 +193,15 @@ fn cluster(seqs: &[Vec<u32>], toks: &Interner, cfg: &MinerConfig) -> Vec<u32> {
                     WILD
                 }
             }));
-            let leaf = leaves.entry(key.clone()).or_default();
+            let at = match leaf_of.get(&key) {
+                Some(&at) => at,
+                None => {
+                    leaf_of.insert(key.clone(), leaves.len());
+                    leaves.push(Vec::new());
+                    leaves.len() - 1
+                }
+            };
+            let leaf = &mut leaves[at];
             let mut best: Option<(f64, u32)> = None;
             for &c in leaf.iter() {
                 let s = similarity(&clusters[c as usize].template, seq, toks);
@@ -344,12 +372,12 @@ fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq
         .iter()
         .map(|t| {
             t.iter()
-                .map(|&id| &*toks.strs[id as usize])
+                .map(|&id| toks.get(id))
                 .collect::<Vec<_>>()
                 .join(" ")
         })
         .collect();
-    let mut id_of_text: HashMap<&str, u32> = HashMap::new();
+    let mut id_of_text: FxMap<&str, u32> = FxMap::default();
     let mut final_of_cluster: Vec<Option<u32>> = vec![None; n];
     let mut templates: Vec<String> = Vec::new();
     let cluster_of_line = seq_of_line
@@ -395,6 +423,12 @@ impl Hasher for Fx {
 }
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+fn fx_hash(b: &[u8]) -> u64 {
+    let mut h = Fx::default();
+    h.write(b);
+    h.finish()
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,124 @@
+//! In-process template-mining throughput on Loghub-2k, the stage drain3's `add_log_message`
+//! covers: masking, clustering and labelling of `<Content>` strings already in memory (no
+//! file reading, header parsing or CSV writing; `bench/loghub.py` times the whole `funnel logs`
+//! process separately). `bench/loghub.py` runs this and puts the figures beside drain3's.
+//!
+//! cargo bench --bench logmine                  (dataset at ../shared/data/loghub-2k)
+//! FUNNEL_DATA=DIR REPEAT=50 RUNS=5 cargo bench --bench logmine
+//!
+//! Each system's log is repeated REPEAT times with every digit shifted by the copy's number
+//! (copies are not byte-identical, templates are unchanged), its contents isolated with the
+//! system's header format, then mined RUNS times with the built-in defaults. Prints one
+//! `RESULT <system> <lines> <best seconds> <median seconds>` line per system and a total.
+
+use funnel::logs::format::LogFormat;
+use funnel::logs::miner::{MinerConfig, mine};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const SYSTEMS: [&str; 8] = [
+    "HDFS",
+    "Hadoop",
+    "Spark",
+    "Zookeeper",
+    "OpenStack",
+    "Linux",
+    "Mac",
+    "Apache",
+];
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The log file and header format of `system` in log_formats.json.
+fn log_format(formats: &serde_json::Value, system: &str) -> Option<(String, String)> {
+    let spec = formats.get(system)?;
+    Some((
+        spec.get("log_file")?.as_str()?.to_string(),
+        spec.get("log_format")?.as_str()?.to_string(),
+    ))
+}
+
+fn shifted(raw: &[u8], k: u8) -> Vec<u8> {
+    raw.iter()
+        .map(|&b| {
+            if b.is_ascii_digit() {
+                b'0' + (b - b'0' + k) % 10
+            } else {
+                b
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let data = std::env::var_os("FUNNEL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data/loghub-2k"));
+    let Ok(formats) = std::fs::read_to_string(data.join("log_formats.json")) else {
+        println!(
+            "loghub-2k not found at {} (set FUNNEL_DATA); skipping",
+            data.display()
+        );
+        return;
+    };
+    let formats: serde_json::Value =
+        serde_json::from_str(&formats).expect("log_formats.json is JSON");
+    let repeat = env_num("REPEAT", 50).max(1);
+    let runs = env_num("RUNS", 5).max(1);
+    let cfg = MinerConfig::default();
+    let (mut total_lines, mut total_best, mut total_median) = (0usize, 0.0f64, 0.0f64);
+    for system in SYSTEMS {
+        let Some((file, format)) = log_format(&formats, system) else {
+            println!("{system}: not in log_formats.json; skipped");
+            continue;
+        };
+        let Ok(raw) = std::fs::read(data.join(&file)) else {
+            println!("{system}: {file} unreadable; skipped");
+            continue;
+        };
+        let mut text = Vec::with_capacity(raw.len() * repeat);
+        for k in 0..repeat {
+            text.extend_from_slice(&shifted(&raw, (k % 10) as u8));
+            if !raw.ends_with(b"\n") {
+                text.push(b'\n');
+            }
+        }
+        let text = String::from_utf8_lossy(&text);
+        let fmt = LogFormat::parse(&format).expect("Loghub formats parse");
+        let mut locs = fmt.locations();
+        let contents: Vec<&str> = text
+            .lines()
+            .map(|l| fmt.content_with(&mut locs, l).unwrap_or(l))
+            .collect();
+        let mut secs: Vec<f64> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                let mined = mine(&contents, &cfg);
+                std::hint::black_box(&mined);
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        secs.sort_by(f64::total_cmp);
+        let (best, median) = (secs[0], secs[secs.len() / 2]);
+        println!(
+            "RESULT {system} {} {best:.6} {median:.6}   ({:.0} lines/s best)",
+            contents.len(),
+            contents.len() as f64 / best
+        );
+        total_lines += contents.len();
+        total_best += best;
+        total_median += median;
+    }
+    if total_lines > 0 {
+        println!(
+            "RESULT total {total_lines} {total_best:.6} {total_median:.6}   ({:.0} lines/s best, {:.0} median)",
+            total_lines as f64 / total_best,
+            total_lines as f64 / total_median
+        );
+    }
+}
