@@ -282,7 +282,11 @@ fn merge_file(
         let (Some(entity), Some(raw_metric)) = (raw[0], raw[1]) else {
             continue;
         };
-        if !runs.iter().flat_map(Clone::clone).any(|i| keep(i).is_some()) {
+        if !runs
+            .iter()
+            .flat_map(Clone::clone)
+            .any(|i| keep(i).is_some())
+        {
             continue;
         }
         let (metric, mut factor) = match aliases.get(raw_metric) {
@@ -352,7 +356,8 @@ mod tests {
         assert_eq!(run_starts(&[&metric], 8), vec![0, 2, 4]);
         // A second chunk starts a run (at worst a split run), never hides a change.
         let mut two = StringChunked::new("m".into(), ["x", "x"]);
-        two.append(&StringChunked::new("m".into(), ["x", "y"])).unwrap();
+        two.append(&StringChunked::new("m".into(), ["x", "y"]))
+            .unwrap();
         assert_eq!(run_starts(&[&two], 4), vec![0, 2, 3]);
         assert!(run_starts(&[&two], 0).is_empty());
     }

@@ -123,11 +123,14 @@ pub fn score(
             if !hit(i) {
                 return false;
             }
-            let ahead: Vec<usize> = (i..(i + window).min(inc_range.end))
-                .filter(|&j| values[j].is_finite())
-                .collect();
-            let hits = ahead.iter().filter(|&&j| hit(j)).count();
-            (hits >= 2 || ahead.len() == 1) && hits as f64 >= 0.6 * ahead.len() as f64
+            let (mut ahead, mut hits) = (0usize, 0usize);
+            for j in i..(i + window).min(inc_range.end) {
+                if values[j].is_finite() {
+                    ahead += 1;
+                    hits += usize::from(hit(j));
+                }
+            }
+            (hits >= 2 || ahead == 1) && hits as f64 >= 0.6 * ahead as f64
         })?;
         let end = (start..inc_range.end)
             .rev()
