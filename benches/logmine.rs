@@ -4,7 +4,7 @@
 //! process separately). `bench/loghub.py` runs this and puts the figures beside drain3's.
 //!
 //! cargo bench --bench logmine                  (dataset at ../shared/data/loghub-2k)
-//! FUNNEL_DATA=DIR REPEAT=50 RUNS=5 cargo bench --bench logmine
+//! FUNNEL_DATA=DIR REPEAT=50 RUNS=5 SYSTEMS=Mac,Linux cargo bench --bench logmine
 //!
 //! Each system's log is repeated REPEAT times with every digit shifted by the copy's number
 //! (copies are not byte-identical, templates are unchanged), its contents isolated with the
@@ -72,7 +72,13 @@ fn main() {
     let runs = env_num("RUNS", 5).max(1);
     let cfg = MinerConfig::default();
     let (mut total_lines, mut total_best, mut total_median) = (0usize, 0.0f64, 0.0f64);
+    let only: Option<Vec<String>> = std::env::var("SYSTEMS")
+        .ok()
+        .map(|s| s.split(',').map(str::to_string).collect());
     for system in SYSTEMS {
+        if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == system)) {
+            continue;
+        }
         let Some((file, format)) = log_format(&formats, system) else {
             println!("{system}: not in log_formats.json; skipped");
             continue;

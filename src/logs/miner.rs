@@ -283,18 +283,21 @@ fn templates(seqs: &[Vec<u32>], cluster_of_seq: &[u32]) -> Vec<Vec<u32>> {
 /// distinct constants fill. The leading token is left alone: it names what the message is
 /// about, and the prefix tree already treats it as part of the statement.
 fn merge_slots(seqs: &[Vec<u32>], toks: &Interner, min_values: usize, cluster_of_seq: &mut [u32]) {
+    let mut pow: Vec<u64> = Vec::new();
     for _round in 0..3 {
         let tmpl = templates(seqs, cluster_of_seq);
         let mut parent: Vec<u32> = (0..tmpl.len() as u32).collect();
-        // (length, slot, hash of the template with the slot blanked) -> groups of clusters
-        // whose templates are equal outside the slot; verified, so a hash collision only costs time.
-        let mut groups: FxMap<(u32, u32, u64), Vec<Vec<u32>>> = FxMap::default();
+        // (length, slot, hash of the template with the slot blanked, cluster), sorted so that
+        // clusters whose templates may be equal outside the slot sit together. A flat sort
+        // rather than a map of lists: almost every key has one cluster, and the order of the
+        // unions below does not change the result (each set's root is its smallest id).
+        let mut keyed: Vec<(u32, u32, u64, u32)> = Vec::new();
         for (c, t) in tmpl.iter().enumerate() {
             let constants = t.iter().filter(|&&x| toks.shape(x) != Shape::Var).count();
             if constants < 3 {
                 continue;
             }
-            let mut pow = Vec::with_capacity(t.len());
+            pow.clear();
             let mut h: u64 = 0;
             let mut p: u64 = 1;
             for &x in t {
@@ -307,28 +310,33 @@ fn merge_slots(seqs: &[Vec<u32>], toks: &Interner, min_values: usize, cluster_of
                     continue;
                 }
                 let blanked = h.wrapping_sub((t[slot] as u64 + 1).wrapping_mul(pow[slot]));
-                let lists = groups
-                    .entry((t.len() as u32, slot as u32, blanked))
-                    .or_default();
-                let same = |o: &Vec<u32>| {
-                    let other = &tmpl[o[0] as usize];
-                    other
+                keyed.push((t.len() as u32, slot as u32, blanked, c as u32));
+            }
+        }
+        keyed.sort_unstable();
+        let mut changed = false;
+        for run in keyed.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+            if run.len() < min_values {
+                continue;
+            }
+            // Verified: a hash collision only costs time.
+            let slot = run[0].1 as usize;
+            let mut lists: Vec<Vec<u32>> = Vec::new();
+            for &(_, _, _, c) in run {
+                let t = &tmpl[c as usize];
+                let same = |l: &Vec<u32>| {
+                    tmpl[l[0] as usize]
                         .iter()
                         .zip(t)
                         .enumerate()
                         .all(|(i, (a, b))| i == slot || a == b)
                 };
                 match lists.iter_mut().find(|l| same(l)) {
-                    Some(l) => l.push(c as u32),
-                    None => lists.push(vec![c as u32]),
+                    Some(l) => l.push(c),
+                    None => lists.push(vec![c]),
                 }
             }
-        }
-        let mut changed = false;
-        let mut keys: Vec<&(u32, u32, u64)> = groups.keys().collect();
-        keys.sort_unstable();
-        for k in keys {
-            for list in &groups[k] {
+            for list in &lists {
                 if list.len() < min_values {
                     continue;
                 }
