@@ -76,7 +76,10 @@ fn main() {
         .ok()
         .map(|s| s.split(',').map(str::to_string).collect());
     for system in SYSTEMS {
-        if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == system)) {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|x| x == system))
+        {
             continue;
         }
         let Some((file, format)) = log_format(&formats, system) else {
