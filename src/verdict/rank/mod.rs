@@ -90,6 +90,23 @@ fn reachable(ctx: &Context, from: &str) -> BTreeSet<String> {
     seen
 }
 
+/// Whether everything known of `dep` may come from `caller`'s measurements of its calls: it
+/// calls nothing, `caller` is its only caller, and it has no series of its own workload (no
+/// pods, no CPU or memory). Tracing systems draw such a node for a database, a cloud API or a
+/// remote endpoint from the caller's spans alone (X-Ray's inferred nodes, Jaeger's
+/// `peer.service`), so its anomaly is as much the caller's (how it makes the calls) as its
+/// own, and it does not explain the caller's symptoms.
+fn seen_only_through(ctx: &Context, dep: &str, caller: &str) -> bool {
+    ctx.topo.deps_of(dep).is_empty()
+        && ctx.topo.users_of(dep) == [caller]
+        && ctx
+            .find_entity(dep, |k| {
+                let m = k.metric.to_ascii_lowercase();
+                k.pod.is_some() || m.contains("cpu") || m.contains("mem")
+            })
+            .is_empty()
+}
+
 fn kind_for(entity: &str, metric: &str) -> Kind {
     match EntityKind::of(entity) {
         EntityKind::Mysql => Kind::Mysql,
@@ -157,6 +174,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             .topo
             .deps_of(e)
             .into_iter()
+            .filter(|c| !seen_only_through(ctx, c, e))
             .map(|c| a(c))
             .fold(0.0, f64::max);
         let callers = ctx
@@ -205,6 +223,19 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             logs: l,
             standout: so,
         });
+    }
+    // The other half of `seen_only_through`: such a dependency's anomaly is its caller's
+    // observation too, so it never ranks above an anomalous caller (the caller is where the
+    // measurements, and the first place to look, are).
+    let caller_score: BTreeMap<String, f64> =
+        out.iter().map(|s| (s.culprit.clone(), s.score)).collect();
+    for s in &mut out {
+        let users = ctx.topo.users_of(&s.culprit);
+        let [caller] = users[..] else { continue };
+        let c = caller_score.get(caller).copied().unwrap_or(0.0);
+        if c > 0.0 && seen_only_through(ctx, &s.culprit, caller) {
+            s.score = s.score.min(0.99 * c);
+        }
     }
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.culprit.cmp(&y.culprit)));
     out

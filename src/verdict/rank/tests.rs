@@ -8,8 +8,15 @@ fn top(ctx: &Context) -> Vec<String> {
     rank(ctx).into_iter().map(|s| s.culprit).collect()
 }
 
-/// front → mid → leaf, every service serving and healthy unless a test breaks one.
+/// front → mid → leaf, every service serving and healthy unless a test breaks one; the leaf
+/// is a workload of its own (a pod's CPU is measured), not only its caller's view of it.
 fn chain() -> Fixture {
+    inferred_chain().flat(kp("leaf", "leaf-6c9f-a1", "app", "cpu_usage_cores"), 0.4)
+}
+
+/// front → mid → leaf where the leaf is known only by its request metrics, as tracing draws
+/// a database or a remote endpoint from its caller's spans.
+fn inferred_chain() -> Fixture {
     Fixture::new("front")
         .depends("front", &["mid"])
         .depends("mid", &["leaf"])
@@ -29,6 +36,24 @@ fn the_deepest_anomalous_service_ranks_first() {
     let r = rank(&ctx);
     assert_eq!(r[0].culprit, "leaf", "{r:?}");
     assert!(r.iter().find(|s| s.culprit == "mid").unwrap().callees > 0.5);
+}
+
+#[test]
+fn a_dependency_seen_only_through_its_caller_does_not_explain_it() {
+    // Only mid measures leaf: leaf's slowness is mid's view of its own calls.
+    let ctx = inferred_chain()
+        .slow_service("leaf")
+        .slow_service("mid")
+        .slow_service("front")
+        .build();
+    let r = rank(&ctx);
+    let score = |e: &str| r.iter().find(|s| s.culprit == e).unwrap();
+    assert_eq!(score("mid").callees, 0.0, "{r:?}");
+    // ... and, being mid's own observation, never outranks it.
+    assert!(score("mid").score > score("leaf").score, "{r:?}");
+    assert!(score("leaf").score > 0.0, "{r:?}");
+    // front's callee is mid, a workload with callees of its own: front is still discounted.
+    assert!(score("front").callees > 0.5, "{r:?}");
 }
 
 #[test]
