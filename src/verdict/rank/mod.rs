@@ -139,6 +139,12 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
     let has_graph = !ctx.topo.deps.is_empty();
     let logs = log_surge(ctx);
     let singular = standout::margins(&standout::signals(ctx));
+    // Evidence every entity shares does not tell them apart: when most entities with data
+    // look fully anomalous on their metrics (noisy p99s against a short baseline, or a cause
+    // that touches everything), the metric part of each score counts for less, and what only
+    // some entities show (their logs, a signal they alone move on) decides.
+    let saturated = own.values().filter(|x| x.0 >= 0.9).count() as f64 / (own.len().max(1) as f64);
+    let metric_weight = 1.0 - 0.7 * saturated;
     let mut out: Vec<CulpritScore> = Vec::new();
     for e in ctx
         .topo
@@ -149,7 +155,20 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         let (mine, metric) = own
             .get(e)
             .map_or((0.0, String::new()), |x| (x.0, x.1.clone()));
-        let l = logs.get(e.as_str()).copied().unwrap_or(0.0);
+        // Errors travel to callers the way latency does: a callee logging as much trouble
+        // explains this entity's new errors (the same discount as `origin` below).
+        let own_logs = logs.get(e.as_str()).copied().unwrap_or(0.0);
+        let callee_logs = ctx
+            .topo
+            .deps_of(e)
+            .into_iter()
+            .filter_map(|c| logs.get(c).copied())
+            .fold(0.0, f64::max);
+        let l = if own_logs > 0.0 {
+            own_logs * (1.0 - 0.6 * (callee_logs / own_logs).clamp(0.0, 1.0).powi(2))
+        } else {
+            0.0
+        };
         let (mut so, so_signal) = singular
             .get(e)
             .map_or((0.0, ""), |s| (s.margin, s.signal.as_str()));
@@ -203,7 +222,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         } else {
             alert_correlation(ctx, e)
         };
-        let metrics = mine * origin * spread * reach * (0.2 + 0.8 * corr);
+        let metrics = mine * origin * spread * reach * (0.2 + 0.8 * corr) * metric_weight;
         let singular = so * reach;
         // The standout is not one more independent vote: it restates, more sharply, anomalies
         // the other parts already saw. It lifts an entity to its own level, no higher.

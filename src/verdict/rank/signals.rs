@@ -57,9 +57,15 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Log surge per entity, 0..1: the share of its incident lines that belong to notable
-/// warning or error templates (new, or surging against the baseline). Entities without
-/// baseline lines get nothing: with no baseline every template looks new, which says nothing.
+/// Log surge per entity, 0..1: how much of its incident logging is notable warning or error
+/// templates (new, or surging against the baseline), by share of its lines and by count.
+///
+/// The share says how much of what the entity logs changed (10 % of its lines being new errors
+/// is strong); the count says the same for a chatty entity, where a new error template logged
+/// dozens of times is a small share of many lines and still the clearest sign there is: ten
+/// lines of a new error template give 0.63, thirty 0.95; surging known templates and warnings
+/// count half. Entities without baseline lines get nothing: with no baseline every template
+/// looks new, which says nothing.
 #[must_use]
 pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
     let mut out = BTreeMap::new();
@@ -67,16 +73,25 @@ pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
         if *base == 0 || *inc == 0 {
             continue;
         }
-        let bad: usize = ctx
+        let (mut bad, mut weighted) = (0usize, 0.0f64);
+        for t in ctx
             .logs
             .notable_of(entity)
             .filter(|t| t.severity >= Severity::Warn)
-            .map(|t| t.incident)
-            .sum();
+        {
+            bad += t.incident;
+            let w = if t.new && t.severity >= Severity::Error {
+                1.0
+            } else {
+                0.5
+            };
+            weighted += w * t.incident as f64;
+        }
         let share = bad as f64 / *inc as f64;
-        if share > 0.0 {
-            // A few lines already matter: 10 % of the lines being new errors is a strong sign.
-            out.insert(entity.as_str(), (share * 5.0).min(1.0));
+        let count = 1.0 - (-weighted / 10.0).exp();
+        let surge = (share * 5.0).max(count).min(1.0);
+        if surge > 0.0 {
+            out.insert(entity.as_str(), surge);
         }
     }
     out

@@ -72,6 +72,49 @@ fn a_raw_metric_of_a_pod_counts_for_its_service() {
 }
 
 #[test]
+fn a_new_error_template_counts_in_a_chatty_service() {
+    // mid logs ten lines a minute; 14 lines of a new error are a small share but a clear sign.
+    let mut f = chain();
+    for _ in 0..10 {
+        f = f.log("mid", 0, 40, "info", "served request {i}");
+    }
+    let ctx = f
+        .log(
+            "mid",
+            26,
+            14,
+            "error",
+            "connection reset by peer talking to billing",
+        )
+        .slow_service("front")
+        .build();
+    let r = rank(&ctx);
+    let mid = r.iter().find(|s| s.culprit == "mid").unwrap();
+    assert!(mid.logs > 0.7, "{r:?}");
+}
+
+#[test]
+fn a_callee_logging_the_same_trouble_explains_the_callers_errors() {
+    let ctx = chain()
+        .log("leaf", 0, 20, "info", "served request {i}")
+        .log("mid", 0, 20, "info", "served request {i}")
+        .log(
+            "leaf",
+            26,
+            12,
+            "error",
+            "NullPointerException in PriceCalculator",
+        )
+        .log("mid", 26, 12, "error", "call to leaf failed: 500")
+        .slow_service("front")
+        .build();
+    let r = rank(&ctx);
+    let logs = |e: &str| r.iter().find(|s| s.culprit == e).unwrap().logs;
+    assert!(logs("mid") < 0.5 * logs("leaf"), "{r:?}");
+    assert_eq!(r[0].culprit, "leaf", "{r:?}");
+}
+
+#[test]
 fn surging_error_logs_point_at_their_service() {
     let ctx = chain()
         .log("leaf", 0, 20, "info", "served request {i}")
