@@ -40,9 +40,13 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<Vec<LogRow>, Er
             });
         }
     }
-    out.sort_by(|a, b| {
+    let order = |a: &LogRow, b: &LogRow| {
         (a.ts_ms, &a.entity, &a.pod, &a.message).cmp(&(b.ts_ms, &b.entity, &b.pod, &b.message))
-    });
+    };
+    // Archives are usually written in this order already; checking is one pass.
+    if !out.is_sorted_by(|a, b| order(a, b).is_le()) {
+        out.sort_by(order);
+    }
     Ok(out)
 }
 
