@@ -6,11 +6,16 @@
 //! - own anomaly: how far its own series left their baseline (robust z, log-saturated; the
 //!   two strongest series, so one noisy metric among dozens does not decide);
 //! - origin: a fault starts where an entity is anomalous while the entities it calls are not;
-//!   a callee at least as anomalous explains the caller's symptoms, so the caller is discounted;
+//!   a callee at least as anomalous explains the caller's symptoms, so the caller is discounted,
+//!   unless the callee is known only through that caller's measurements of its calls (see
+//!   [`seen_only_through`]), which then never ranks above it;
 //! - propagation: anomalies travel to callers, so anomalous callers and being reachable from
 //!   the alerting entity raise the score;
 //! - alert: the entity's anomalous series correlate with the alert metric over the incident;
-//! - logs: error and warning templates that are new or surging against the baseline;
+//! - logs: error and warning templates that are new or surging against the baseline, less
+//!   what a callee logs as much of;
+//! - metric anomalies weigh less when most entities show them (they no longer tell entities
+//!   apart);
 //! - standout: on some signal (a metric, or its log template mix) the entity is anomalous and
 //!   its peers are not, which is how a fault's first effect looks (see [`standout`]).
 //!
