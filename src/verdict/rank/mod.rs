@@ -8,7 +8,7 @@
 //! - origin: a fault starts where an entity is anomalous while the entities it calls are not;
 //!   a callee at least as anomalous explains the caller's symptoms, so the caller is discounted,
 //!   unless the callee is known only through that caller's measurements of its calls (see
-//!   [`seen_only_through`]), which then never ranks above it;
+//!   `seen_only_through`), which then never ranks above it;
 //! - propagation: anomalies travel to callers, so anomalous callers and being reachable from
 //!   the alerting entity raise the score;
 //! - alert: the entity's anomalous series correlate with the alert metric over the incident;
