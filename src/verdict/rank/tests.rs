@@ -25,14 +25,18 @@ fn inferred_chain() -> Fixture {
         .healthy_service("leaf")
 }
 
+/// Every service of the chain slow from the onset.
+fn all_slow(f: Fixture) -> Context {
+    f.slow_service("leaf")
+        .slow_service("mid")
+        .slow_service("front")
+        .build()
+}
+
 #[test]
 fn the_deepest_anomalous_service_ranks_first() {
     // The leaf slowed down; mid and front inherit it.
-    let ctx = chain()
-        .slow_service("leaf")
-        .slow_service("mid")
-        .slow_service("front")
-        .build();
+    let ctx = all_slow(chain());
     let r = rank(&ctx);
     assert_eq!(r[0].culprit, "leaf", "{r:?}");
     assert!(r.iter().find(|s| s.culprit == "mid").unwrap().callees > 0.5);
@@ -41,11 +45,7 @@ fn the_deepest_anomalous_service_ranks_first() {
 #[test]
 fn a_dependency_seen_only_through_its_caller_does_not_explain_it() {
     // Only mid measures leaf: leaf's slowness is mid's view of its own calls.
-    let ctx = inferred_chain()
-        .slow_service("leaf")
-        .slow_service("mid")
-        .slow_service("front")
-        .build();
+    let ctx = all_slow(inferred_chain());
     let r = rank(&ctx);
     let score = |e: &str| r.iter().find(|s| s.culprit == e).unwrap();
     assert_eq!(score("mid").callees, 0.0, "{r:?}");
@@ -93,9 +93,10 @@ fn a_new_error_template_counts_in_a_chatty_service() {
     assert!(mid.logs > 0.7, "{r:?}");
 }
 
-#[test]
-fn a_callee_logging_the_same_trouble_explains_the_callers_errors() {
-    let ctx = chain()
+/// The chain with steady info logs, then a new error template in leaf from the onset, and
+/// `mid_line` logged by mid meanwhile.
+fn leaf_errors(mid_level: &str, mid_line: &str) -> Context {
+    chain()
         .log("leaf", 0, 20, "info", "served request {i}")
         .log("mid", 0, 20, "info", "served request {i}")
         .log(
@@ -105,9 +106,14 @@ fn a_callee_logging_the_same_trouble_explains_the_callers_errors() {
             "error",
             "NullPointerException in PriceCalculator",
         )
-        .log("mid", 26, 12, "error", "call to leaf failed: 500")
+        .log("mid", 26, 12, mid_level, mid_line)
         .slow_service("front")
-        .build();
+        .build()
+}
+
+#[test]
+fn a_callee_logging_the_same_trouble_explains_the_callers_errors() {
+    let ctx = leaf_errors("error", "call to leaf failed: 500");
     let r = rank(&ctx);
     let logs = |e: &str| r.iter().find(|s| s.culprit == e).unwrap().logs;
     assert!(logs("mid") < 0.5 * logs("leaf"), "{r:?}");
@@ -116,19 +122,7 @@ fn a_callee_logging_the_same_trouble_explains_the_callers_errors() {
 
 #[test]
 fn surging_error_logs_point_at_their_service() {
-    let ctx = chain()
-        .log("leaf", 0, 20, "info", "served request {i}")
-        .log("mid", 0, 20, "info", "served request {i}")
-        .log(
-            "leaf",
-            26,
-            12,
-            "error",
-            "NullPointerException in PriceCalculator",
-        )
-        .log("mid", 26, 12, "info", "served request {i}")
-        .slow_service("front")
-        .build();
+    let ctx = leaf_errors("info", "served request {i}");
     let r = rank(&ctx);
     assert_eq!(r[0].culprit, "leaf", "{r:?}");
     assert!(r[0].logs > 0.5);
