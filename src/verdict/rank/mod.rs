@@ -4,7 +4,8 @@
 //!
 //! Per entity (pods count for their service):
 //! - own anomaly: how far its own series left their baseline (robust z, log-saturated; the
-//!   two strongest series, so one noisy metric among dozens does not decide);
+//!   two strongest series, so one noisy metric among dozens does not decide), or that a series
+//!   left a value it held through the whole baseline (see [`still_break`]);
 //! - origin: a fault starts where an entity is anomalous while the entities it calls are not;
 //!   a callee at least as anomalous explains the caller's symptoms, so the caller is discounted,
 //!   unless the callee is known only through that caller's measurements of its calls (see
@@ -32,7 +33,7 @@ use crate::evidence::Context;
 use crate::model::{EntityKind, Kind};
 use crate::verdict::{Ranked, RootCause};
 
-pub use signals::{alert_correlation, log_surge, strength};
+pub use signals::{alert_correlation, log_surge, series_strength, still_break, strength};
 
 /// One culprit's score and the parts it was made from (all 0..1).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +66,7 @@ pub const MARGIN: f64 = 1.5;
 fn own_anomaly(ctx: &Context) -> BTreeMap<String, (f64, String)> {
     let mut per: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
     for v in ctx.find(|_| true) {
-        let s = strength(v.score);
+        let s = series_strength(ctx, &v.key.metric, v.values, v.score);
         if s > 0.0 {
             per.entry(v.key.entity.clone())
                 .or_default()

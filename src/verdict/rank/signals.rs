@@ -30,6 +30,67 @@ pub fn strength(s: &Score) -> f64 {
     }
 }
 
+/// Baseline samples a series must have held exactly constant before leaving that value counts.
+const STILL_BASE_MIN: usize = 30;
+
+/// Whether a metric's name says that lower is worse (availability, success rate, uptime):
+/// such a series rising from a value it held is a recovery, not a fault.
+fn lower_is_worse(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["availab", "success", "uptime"]
+        .iter()
+        .any(|w| m.contains(w))
+}
+
+/// Strength of a series leaving a value it held exactly over its whole baseline (an
+/// availability of 100 %, an error count of 0, a replica count): 0.8 when two or more incident
+/// samples differ from it (for a metric where lower is worse, fall below it), else 0.
+///
+/// The robust z cannot see this: a baseline without spread gets a floor of 1 % of its level,
+/// which hides an availability falling from 100 % to 96 %, yet nothing in 30 or more samples
+/// ever moved that series. Two samples, not one: a single odd sample is a blip.
+#[must_use]
+pub fn still_break(
+    metric: &str,
+    values: &[f64],
+    base: std::ops::Range<usize>,
+    inc: std::ops::Range<usize>,
+) -> f64 {
+    let clip = |r: std::ops::Range<usize>| r.start.min(values.len())..r.end.min(values.len());
+    let mut b = values[clip(base)].iter().copied().filter(|x| x.is_finite());
+    let Some(first) = b.next() else {
+        return 0.0;
+    };
+    let mut n = 1;
+    for x in b {
+        if x != first {
+            return 0.0;
+        }
+        n += 1;
+    }
+    if n < STILL_BASE_MIN {
+        return 0.0;
+    }
+    let down_only = lower_is_worse(metric);
+    let moved = values[clip(inc)]
+        .iter()
+        .filter(|x| x.is_finite() && if down_only { **x < first } else { **x != first })
+        .count();
+    if moved >= 2 { 0.8 } else { 0.0 }
+}
+
+/// The anomaly strength of one series for the ranking: the detector's robust z, or a break
+/// from a value the series never left in its baseline when that says more.
+#[must_use]
+pub fn series_strength(ctx: &Context, metric: &str, values: &[f64], score: &Score) -> f64 {
+    strength(score).max(still_break(
+        metric,
+        values,
+        ctx.aligned.baseline.clone(),
+        ctx.aligned.incident.clone(),
+    ))
+}
+
 /// The strongest |Pearson correlation| between an anomalous series of `entity` and the alert
 /// metric, over the incident window and as many baseline buckets before it (so a flat
 /// stretch anchors the comparison). 0 without an alert series.
@@ -46,7 +107,7 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
     let range = (inc.start - lead)..inc.end.min(alert.values.len());
     ctx.find_entity(entity, |_| true)
         .into_iter()
-        .filter(|v| strength(v.score) > 0.0)
+        .filter(|v| series_strength(ctx, &v.key.metric, v.values, v.score) > 0.0)
         .filter_map(|v| {
             stats::correlation(
                 &v.values[range.start.min(v.values.len())..range.end.min(v.values.len())],
@@ -95,4 +156,57 @@ pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::still_break;
+
+    /// 40 baseline samples at `base`, then the incident samples.
+    fn series(base: f64, inc: &[f64]) -> Vec<f64> {
+        let mut v = vec![base; 40];
+        v.extend_from_slice(inc);
+        v
+    }
+
+    fn brk(metric: &str, v: &[f64]) -> f64 {
+        still_break(metric, v, 0..40, 40..v.len())
+    }
+
+    #[test]
+    fn leaving_a_value_never_left_before_is_strong() {
+        let v = series(100.0, &[100.0, 97.1, 95.7, 100.0]);
+        assert_eq!(brk("availability", &v), 0.8);
+        // Errors that were always zero.
+        assert_eq!(brk("errors_per_s", &series(0.0, &[0.0, 0.2, 0.4])), 0.8);
+    }
+
+    #[test]
+    fn one_sample_a_moving_baseline_or_a_short_one_say_nothing() {
+        assert_eq!(
+            brk("availability", &series(100.0, &[100.0, 96.0, 100.0])),
+            0.0
+        );
+        let mut moving = series(100.0, &[95.0, 94.0]);
+        moving[7] = 99.0;
+        assert_eq!(brk("availability", &moving), 0.0);
+        let short = [100.0; 10]
+            .iter()
+            .chain(&[95.0, 94.0])
+            .copied()
+            .collect::<Vec<_>>();
+        assert_eq!(still_break("availability", &short, 0..10, 10..12), 0.0);
+        // Gaps are not values.
+        let gaps = series(100.0, &[f64::NAN, f64::NAN, 100.0]);
+        assert_eq!(brk("availability", &gaps), 0.0);
+    }
+
+    #[test]
+    fn a_recovery_is_not_a_fault() {
+        // An availability stuck at 0 that serves again, where lower is worse.
+        assert_eq!(brk("availability", &series(0.0, &[100.0, 100.0])), 0.0);
+        assert_eq!(brk("PodSuccessRate(%)", &series(0.0, &[100.0, 100.0])), 0.0);
+        // Without a known direction, any departure counts.
+        assert_eq!(brk("queue_depth", &series(0.0, &[3.0, 5.0])), 0.8);
+    }
 }
