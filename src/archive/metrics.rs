@@ -195,13 +195,13 @@ fn run_starts(cols: &[&StringChunked], height: usize) -> Vec<usize> {
             };
             match chunk.validity().filter(|v| v.unset_bits() > 0) {
                 None => {
-                    for i in 1..n {
-                        out[i] |= !same_str(i);
+                    for (i, o) in out.iter_mut().enumerate().skip(1) {
+                        *o |= !same_str(i);
                     }
                 }
                 Some(v) => {
-                    for i in 1..n {
-                        out[i] |= match (v.get_bit(i - 1), v.get_bit(i)) {
+                    for (i, o) in out.iter_mut().enumerate().skip(1) {
+                        *o |= match (v.get_bit(i - 1), v.get_bit(i)) {
                             (false, false) => false,
                             (true, true) => !same_str(i),
                             _ => true,

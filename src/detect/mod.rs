@@ -124,8 +124,14 @@ pub fn score(
                 return false;
             }
             let (mut ahead, mut hits) = (0usize, 0usize);
-            for j in i..(i + window).min(inc_range.end) {
-                if values[j].is_finite() {
+            for (j, v) in values
+                .iter()
+                .enumerate()
+                .take(inc_range.end)
+                .skip(i)
+                .take(window)
+            {
+                if v.is_finite() {
                     ahead += 1;
                     hits += usize::from(hit(j));
                 }

@@ -200,14 +200,9 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             .deps_of(e)
             .into_iter()
             .filter(|c| !seen_only_through(ctx, c, e))
-            .map(|c| a(c))
+            .map(&a)
             .fold(0.0, f64::max);
-        let callers = ctx
-            .topo
-            .users_of(e)
-            .into_iter()
-            .map(|c| a(c))
-            .fold(0.0, f64::max);
+        let callers = ctx.topo.users_of(e).into_iter().map(&a).fold(0.0, f64::max);
         let origin = if mine > 0.0 {
             1.0 - 0.6 * (callees / mine).clamp(0.0, 1.0).powi(2)
         } else {
