@@ -72,8 +72,7 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         a.windows,
         aligned,
         &a.metrics.pod_nodes,
-        a.events,
-        has_events,
+        has_events.then_some(a.events),
         logs,
     );
     clock.lap("evidence");

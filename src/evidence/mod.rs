@@ -65,7 +65,8 @@ fn logical(k: &SeriesKey) -> SeriesKey {
 }
 
 impl Context {
-    /// Builds the context: scores every series, resolves sources, computes scope.
+    /// Builds the context: scores every series, resolves sources, computes scope. `events` is
+    /// `None` when the archive has no events folder (so no event can be expected in it).
     #[must_use]
     pub fn build(
         id: String,
@@ -73,10 +74,11 @@ impl Context {
         windows: Windows,
         aligned: Aligned,
         pod_nodes: &BTreeMap<String, String>,
-        events: Vec<EventRow>,
-        has_events: bool,
+        events: Option<Vec<EventRow>>,
         logs: LogEvidence,
     ) -> Context {
+        let has_events = events.is_some();
+        let events = events.unwrap_or_default();
         let scores = detect::score_all(&aligned);
         let topo = Topology::build(&spec, &aligned.series, pod_nodes);
         // Provisional symptoms over every source, to judge which source of a resource series
@@ -271,7 +273,9 @@ impl Context {
             }
             // Each restart counter's rise, computed once for the service and its pods.
             let counters = resources::restart_counters(self, e, Some(APP));
-            let rises: Vec<(Option<&str>, (f64, Option<usize>))> = counters
+            // (pod, (rise, onset bucket)) per counter.
+            type Rise<'a> = (Option<&'a str>, (f64, Option<usize>));
+            let rises: Vec<Rise<'_>> = counters
                 .iter()
                 .filter_map(|v| resources::counter_rise(self, v).map(|r| (v.key.pod.as_deref(), r)))
                 .collect();

@@ -155,7 +155,7 @@ fn plain_label(k: &SeriesKey) -> String {
     let scope = k
         .pod
         .clone()
-        .map_or_else(|| format!("{} (all pods)", k.entity), |p| p);
+        .unwrap_or_else(|| format!("{} (all pods)", k.entity));
     format!("{} {} {}", scope, k.container, k.metric)
 }
 

@@ -238,8 +238,7 @@ impl Fixture {
             windows,
             aligned,
             &self.pod_nodes,
-            self.events,
-            self.has_events,
+            self.has_events.then_some(self.events),
             logs,
         )
     }

@@ -262,7 +262,7 @@ fn entity_lines(
         if let Some(l) = line(
             ctx,
             &SeriesKey::entity(e, metric),
-            format!("{e}"),
+            e.to_string(),
             Dash::Solid,
             Some(i),
         ) {

@@ -132,13 +132,7 @@ fn scope(md: &mut String, ctx: &Context) {
         rows.push((
             rank,
             e,
-            format!(
-                "{} {}",
-                kind.label(),
-                if kind == EntityKind::Service { "" } else { "" }
-            )
-            .trim()
-            .to_string(),
+            kind.label().trim().to_string(),
             format!("{state} | {}", esc(&ev)),
         ));
     }

@@ -98,53 +98,52 @@ fn unknown_scenarios_are_refused_with_the_list() {
 
 #[test]
 fn every_scenario_generates_a_well_formed_archive() {
+    let seed = 3;
     for name in scenario_names() {
-        for seed in [3] {
-            let a = simulate(name, seed).unwrap();
-            let exp = a.spec.expected.clone().unwrap();
-            assert_eq!(
-                exp.kind,
-                if name == "live-rt-jitter" {
-                    "sidecar"
-                } else {
-                    name
-                }
-            );
-            let toml = a.spec.to_toml().unwrap();
-            assert_eq!(
-                crate::model::IncidentSpec::parse(&toml).unwrap(),
-                a.spec,
-                "{name}"
-            );
-            let w = a.spec.windows().unwrap();
-            let lo = a.metrics.iter().map(|r| r.ts_ms).min().unwrap();
-            let hi = a.metrics.iter().map(|r| r.ts_ms).max().unwrap();
-            assert!(
-                lo <= w.baseline_start && hi >= w.end - 20_000,
-                "{name} data covers the windows"
-            );
-            assert!(
-                a.metrics.iter().any(|r| r.entity == a.spec.alert.entity
-                    && r.metric == a.spec.alert.metric
-                    && r.pod.is_none()),
-                "{name}: alert series exists"
-            );
-            assert!(!a.logs.is_empty() && !a.events.is_empty(), "{name}");
-            assert!(
-                a.metrics.len() < 700_000,
-                "{name} {seed}: {} rows",
-                a.metrics.len()
-            );
-            // The culprit names something present in the data (or the cluster for `network`).
-            let c = exp.culprit;
-            let present = c == "cluster"
-                || a.metrics.iter().any(|r| {
-                    r.entity == c
-                        || r.pod.as_deref() == Some(c.as_str())
-                        || r.target.as_deref() == Some(c.as_str())
-                });
-            assert!(present, "{name}: culprit {c} absent");
-        }
+        let a = simulate(name, seed).unwrap();
+        let exp = a.spec.expected.clone().unwrap();
+        assert_eq!(
+            exp.kind,
+            if name == "live-rt-jitter" {
+                "sidecar"
+            } else {
+                name
+            }
+        );
+        let toml = a.spec.to_toml().unwrap();
+        assert_eq!(
+            crate::model::IncidentSpec::parse(&toml).unwrap(),
+            a.spec,
+            "{name}"
+        );
+        let w = a.spec.windows().unwrap();
+        let lo = a.metrics.iter().map(|r| r.ts_ms).min().unwrap();
+        let hi = a.metrics.iter().map(|r| r.ts_ms).max().unwrap();
+        assert!(
+            lo <= w.baseline_start && hi >= w.end - 20_000,
+            "{name} data covers the windows"
+        );
+        assert!(
+            a.metrics.iter().any(|r| r.entity == a.spec.alert.entity
+                && r.metric == a.spec.alert.metric
+                && r.pod.is_none()),
+            "{name}: alert series exists"
+        );
+        assert!(!a.logs.is_empty() && !a.events.is_empty(), "{name}");
+        assert!(
+            a.metrics.len() < 700_000,
+            "{name} {seed}: {} rows",
+            a.metrics.len()
+        );
+        // The culprit names something present in the data (or the cluster for `network`).
+        let c = exp.culprit;
+        let present = c == "cluster"
+            || a.metrics.iter().any(|r| {
+                r.entity == c
+                    || r.pod.as_deref() == Some(c.as_str())
+                    || r.target.as_deref() == Some(c.as_str())
+            });
+        assert!(present, "{name}: culprit {c} absent");
     }
 }
 

@@ -36,8 +36,7 @@ pub(super) fn configuration(ctx: &Context) -> Vec<Finding> {
         let change = ctx
             .events
             .iter()
-            .filter(|e| &e.entity == svc && e.kind == "config" && e.ts_ms <= ctx.windows.end)
-            .last()
+            .rfind(|e| &e.entity == svc && e.kind == "config" && e.ts_ms <= ctx.windows.end)
             .map(|e| {
                 format!(
                     " (config change {}: `{}`)",
