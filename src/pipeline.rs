@@ -56,9 +56,8 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         metric_files: a.metrics.files,
         metric_rows: a.metrics.rows,
         log_lines: a.logs.len(),
-        events: a.events.len(),
+        events: a.events.as_ref().map_or(0, Vec::len),
     };
-    let has_events = dir.join("events").is_dir();
     let logs = crate::logs::evidence::analyze(
         &a.logs,
         &aligned.grid,
@@ -72,7 +71,7 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         a.windows,
         aligned,
         &a.metrics.pod_nodes,
-        has_events.then_some(a.events),
+        a.events,
         logs,
     );
     clock.lap("evidence");

@@ -42,10 +42,12 @@ impl TsEncoding {
 }
 
 /// A checked file: its schema is known to hold every required column with an accepted type.
+/// It keeps the open reader, whose footer is already parsed, for [`read`].
 pub(crate) struct Checked {
     pub(crate) path: std::path::PathBuf,
     pub(crate) schema: Schema,
     pub(crate) ts: TsEncoding,
+    reader: ParquetReader<std::fs::File>,
 }
 
 /// Turns a polars error on `path` into ours, keeping its first line.
@@ -57,13 +59,12 @@ pub(crate) fn parquet_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
 }
 
 /// Opens a Parquet file and reads its schema from the footer; a corrupt or truncated file
-/// fails here.
-pub(crate) fn open(path: &Path) -> Result<Schema, Error> {
+/// fails here. The reader keeps the parsed footer for the read that follows.
+fn open(path: &Path) -> Result<(ParquetReader<std::fs::File>, Schema), Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let arrow = ParquetReader::new(file)
-        .schema()
-        .map_err(parquet_err(path))?;
-    Ok(Schema::from_arrow_schema(&arrow))
+    let mut reader = ParquetReader::new(file);
+    let arrow = reader.schema().map_err(parquet_err(path))?;
+    Ok((reader, Schema::from_arrow_schema(&arrow)))
 }
 
 /// Opens a file and checks the required columns: `ts` plus `required` strings and numbers.
@@ -72,7 +73,7 @@ pub(crate) fn check(
     required_str: &[&str],
     required_num: &[&str],
 ) -> Result<Checked, Error> {
-    let schema = open(path)?;
+    let (reader, schema) = open(path)?;
     let col_err = |column: &str, message: String| Error::Column {
         path: path.to_path_buf(),
         column: column.into(),
@@ -129,6 +130,7 @@ pub(crate) fn check(
         path: path.to_path_buf(),
         schema,
         ts,
+        reader,
     })
 }
 
@@ -176,7 +178,7 @@ impl Frame {
 ///
 /// # Errors
 /// A file that fails to decode, or an optional text column of another type.
-pub(crate) fn read(c: &Checked, columns: &[&str], optional_text: &[&str]) -> Result<Frame, Error> {
+pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Result<Frame, Error> {
     let path = c.path.as_path();
     for name in optional_text {
         if let Some(dt) = c.schema.get(name).filter(|dt| !is_text(dt)) {
@@ -193,8 +195,8 @@ pub(crate) fn read(c: &Checked, columns: &[&str], optional_text: &[&str]) -> Res
         .filter(|n| c.schema.get(n).is_some())
         .map(str::to_string)
         .collect();
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file)
+    let df = c
+        .reader
         .with_columns(Some(wanted))
         .read_parallel(ParallelStrategy::None)
         .finish()
@@ -270,7 +272,7 @@ mod tests {
             let path = dir.path().join(format!("{i}.parquet"));
             write(&path, ts);
             let c = check(&path, &["entity"], &["value"]).unwrap();
-            let f = read(&c, &["entity", "value"], &["pod"]).unwrap();
+            let f = read(c, &["entity", "value"], &["pod"]).unwrap();
             assert_eq!(f.ts, vec![Some(ms[0]), Some(ms[1])], "{unit:?}");
             assert_eq!(f.float("value").unwrap().get(0), Some(1.0));
             assert!(f.text("pod").unwrap().is_none());
@@ -279,7 +281,7 @@ mod tests {
         write(&path, Column::new("ts".into(), ms.to_vec()));
         let c = check(&path, &["entity"], &["value"]).unwrap();
         assert_eq!(
-            read(&c, &[], &[]).unwrap().ts,
+            read(c, &[], &[]).unwrap().ts,
             vec![Some(ms[0]), Some(ms[1])]
         );
     }
@@ -292,7 +294,7 @@ mod tests {
         let c = check(&path, &["entity"], &["value"]).unwrap();
         let Err(Error::Column {
             column, message, ..
-        }) = read(&c, &[], &["value"])
+        }) = read(c, &[], &["value"])
         else {
             panic!("expected a column error");
         };

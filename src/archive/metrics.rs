@@ -76,11 +76,11 @@ pub fn load(
         files: files.len(),
         ..MetricSet::default()
     };
+    let optional = ["pod", "node", "container", "target", "source", "unit"];
+    let window = from_ms..to_ms;
     for path in &files {
         let checked = columns::check(path, &["entity", "metric"], &["value"])?;
-        let optional = ["pod", "node", "container", "target", "source", "unit"];
-        let frame = columns::read(&checked, &["entity", "metric", "value"], &optional)?;
-        let window = from_ms..to_ms;
+        let frame = columns::read(checked, &["entity", "metric", "value"], &optional)?;
         set.rows += merge_file(
             &frame,
             &window,

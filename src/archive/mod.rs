@@ -34,8 +34,9 @@ pub struct Archive {
     pub metrics: MetricSet,
     /// Log lines in `[baseline_start, end)`.
     pub logs: Vec<LogRow>,
-    /// All events.
-    pub events: Vec<EventRow>,
+    /// All events; `None` when the archive has no `events/` folder (nothing was exported, so
+    /// an absent event proves nothing).
+    pub events: Option<Vec<EventRow>>,
 }
 
 /// Reads and validates incident.toml alone.

@@ -18,7 +18,7 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<Vec<LogRow>, Er
     }
     for path in columns::parquet_files(dir)? {
         let c = columns::check(&path, &["entity", "message"], &[])?;
-        let frame = columns::read(&c, &["entity", "message"], &["pod", "node", "level"])?;
+        let frame = columns::read(c, &["entity", "message"], &["pod", "node", "level"])?;
         let err = columns::parquet_err(&path);
         let [entity, message, pod, node, level] = ["entity", "message", "pod", "node", "level"]
             .map(|n| columns::strings(&frame, n).map_err(&err));
@@ -51,18 +51,18 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<Vec<LogRow>, Er
 }
 
 /// Every event of every file of `dir` (events are few; all of them are kept so a deploy hours
-/// before the window is still seen), sorted by time.
+/// before the window is still seen), sorted by time; `None` without the folder.
 ///
 /// # Errors
 /// A corrupt file or a missing or mistyped column.
-pub fn load_events(dir: &Path) -> Result<Vec<EventRow>, Error> {
+pub fn load_events(dir: &Path) -> Result<Option<Vec<EventRow>>, Error> {
     let mut out = Vec::new();
     if !dir.is_dir() {
-        return Ok(out);
+        return Ok(None);
     }
     for path in columns::parquet_files(dir)? {
         let c = columns::check(&path, &["entity", "kind"], &[])?;
-        let frame = columns::read(&c, &["entity", "kind"], &["detail"])?;
+        let frame = columns::read(c, &["entity", "kind"], &["detail"])?;
         let err = columns::parquet_err(&path);
         let [entity, kind, detail] =
             ["entity", "kind", "detail"].map(|n| columns::strings(&frame, n).map_err(&err));
@@ -82,5 +82,5 @@ pub fn load_events(dir: &Path) -> Result<Vec<EventRow>, Error> {
     out.sort_by(|a, b| {
         (a.ts_ms, &a.entity, &a.kind, &a.detail).cmp(&(b.ts_ms, &b.entity, &b.kind, &b.detail))
     });
-    Ok(out)
+    Ok(Some(out))
 }

@@ -38,6 +38,10 @@ pub(crate) fn is_failover(kind: &str, detail: Option<&str>) -> bool {
         || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
 }
 
+/// How long before the incident window opens a failover record is still looked at (both by
+/// this rule and when hypotheses are listed).
+pub(crate) const LOOKBACK_MS: i64 = 30 * 60_000;
+
 /// How long after the onset an HA manager's promotion record may come and still be the cause.
 const DETECTION_MS: i64 = 2 * 60_000;
 
@@ -70,7 +74,7 @@ impl Rule for FailoverEvent {
         let w = ctx.windows;
         let onset = ctx.time(ctx.onset());
         let event = ctx
-            .events_of(s, w.start - 30 * 60_000, w.end)
+            .events_of(s, w.start - LOOKBACK_MS, w.end)
             .find(|e| is_failover(&e.kind, e.detail.as_deref()));
         let near = event.map_or(onset, |e| e.ts_ms);
         let burst: Vec<String> = ctx

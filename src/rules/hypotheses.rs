@@ -132,7 +132,7 @@ pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
     // to put them in scope, and then the storage would never be asked about.
     let w = ctx.windows;
     for e in ctx.events.iter().filter(|e| {
-        e.ts_ms >= w.start - 30 * 60_000
+        e.ts_ms >= w.start - super::failover_event::LOOKBACK_MS
             && e.ts_ms < w.end
             && super::failover_event::is_failover(&e.kind, e.detail.as_deref())
     }) {

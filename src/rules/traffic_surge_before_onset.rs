@@ -167,6 +167,10 @@ impl Rule for TrafficSurgeBeforeOnset {
                 }
             }
             let symptoms = ctx.onset();
+            let (rose_at, began_at) = (
+                fmt_ms(ctx.time(onset), "%H:%M"),
+                fmt_ms(ctx.time(symptoms), "%H:%M"),
+            );
             if onset <= symptoms + 1 {
                 let lead = ctx.time(symptoms) - ctx.time(onset);
                 let when = if lead > 0 {
@@ -180,10 +184,7 @@ impl Rule for TrafficSurgeBeforeOnset {
                 return Some(Outcome::supported(
                     id,
                     0.85,
-                    format!(
-                        "requests to {e} rose {change} from {}{when}",
-                        fmt_ms(ctx.time(onset), "%H:%M")
-                    ),
+                    format!("requests to {e} rose {change} from {rose_at}{when}"),
                 ));
             }
             // Retries multiply failures: a surge far larger than a few attempts per failed
@@ -195,9 +196,7 @@ impl Rule for TrafficSurgeBeforeOnset {
                     id,
                     0.7,
                     format!(
-                        "requests to {e} rose {change} from {}, after the first symptoms at {}, but {} more is far beyond what retries of {} failed requests could add: new demand",
-                        fmt_ms(ctx.time(onset), "%H:%M"),
-                        fmt_ms(ctx.time(symptoms), "%H:%M"),
+                        "requests to {e} rose {change} from {rose_at}, after the first symptoms at {began_at}, but {} more is far beyond what retries of {} failed requests could add: new demand",
                         fmt_val("requests_per_s", added),
                         fmt_val("requests_per_s", failures)
                     ),
@@ -207,9 +206,7 @@ impl Rule for TrafficSurgeBeforeOnset {
                 id,
                 0.6,
                 format!(
-                    "requests to {e} rose {change} only from {}, after the symptoms began at {} (retries, not the cause)",
-                    fmt_ms(ctx.time(onset), "%H:%M"),
-                    fmt_ms(ctx.time(symptoms), "%H:%M")
+                    "requests to {e} rose {change} only from {rose_at}, after the symptoms began at {began_at} (retries, not the cause)"
                 ),
             ));
         }

@@ -66,7 +66,7 @@ pub const MARGIN: f64 = 1.5;
 fn own_anomaly(ctx: &Context) -> BTreeMap<String, (f64, String)> {
     let mut per: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
     for v in ctx.find(|_| true) {
-        let s = series_strength(ctx, &v.key.metric, v.values, v.score);
+        let s = series_strength(ctx, &v);
         if s > 0.0 {
             per.entry(v.key.entity.clone())
                 .or_default()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::detect::{Direction, Score, Z, stats};
-use crate::evidence::Context;
+use crate::evidence::{Context, View};
 use crate::logs::evidence::Severity;
 
 /// Robust z at which a series counts as fully anomalous (log scale between `Z` and this).
@@ -82,10 +82,10 @@ pub fn still_break(
 /// The anomaly strength of one series for the ranking: the detector's robust z, or a break
 /// from a value the series never left in its baseline when that says more.
 #[must_use]
-pub fn series_strength(ctx: &Context, metric: &str, values: &[f64], score: &Score) -> f64 {
-    strength(score).max(still_break(
-        metric,
-        values,
+pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
+    strength(v.score).max(still_break(
+        &v.key.metric,
+        v.values,
         ctx.aligned.baseline.clone(),
         ctx.aligned.incident.clone(),
     ))
@@ -107,7 +107,7 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
     let range = (inc.start - lead)..inc.end.min(alert.values.len());
     ctx.find_entity(entity, |_| true)
         .into_iter()
-        .filter(|v| series_strength(ctx, &v.key.metric, v.values, v.score) > 0.0)
+        .filter(|v| series_strength(ctx, v) > 0.0)
         .filter_map(|v| {
             stats::correlation(
                 &v.values[range.start.min(v.values.len())..range.end.min(v.values.len())],
