@@ -5,6 +5,13 @@
 //! Distinct messages live in one string arena, found through an open-addressing table of
 //! their hashes, so a line costs one masking pass, one hash and (usually) one comparison,
 //! with no allocation.
+//!
+//! Most lines skip the masking pass: lines that differ only in their digits (`took 31 ms`,
+//! `took 7 ms`; the common case in real logs) mask alike, so a memo maps each content with its
+//! digits blanked to the distinct message it masked to. That is exact: the masker decides on
+//! byte classes, in which all digits are the same (the one place it looks at a digit's value,
+//! `0x`, gives a wildcard for any digit there, see `masks::tests`), and a line is memoised only
+//! when its masked form keeps none of its digits, so equal keys copy no digits that differ.
 
 use super::masks::mask_line;
 
@@ -21,11 +28,26 @@ pub(crate) struct Distinct {
     buf: String,
     /// The distinct message of each line pushed so far.
     pub(crate) seq_of_line: Vec<u32>,
+    memo: Memo,
 }
 
 impl Distinct {
     /// Masks `content` and records which distinct message it is.
     pub(crate) fn push(&mut self, content: &str) {
+        let key = self.memo.key(content);
+        if let Some(id) = self.memo.get(key) {
+            self.seq_of_line.push(id);
+            return;
+        }
+        let id = self.insert(content);
+        self.seq_of_line.push(id);
+        if !self.get(id as usize).bytes().any(|c| c.is_ascii_digit()) {
+            self.memo.insert(key, id);
+        }
+    }
+
+    /// Masks `content` and returns the id of its masked form, adding it when new.
+    fn insert(&mut self, content: &str) -> u32 {
         self.buf.clear();
         mask_line(content, &mut self.buf);
         let h = hash(self.buf.as_bytes());
@@ -41,8 +63,7 @@ impl Distinct {
             }
             let id = slot as usize - 1;
             if self.hashes[id] == h && self.get(id) == self.buf {
-                self.seq_of_line.push(id as u32);
-                return;
+                return id as u32;
             }
             at = (at + 1) & mask;
         }
@@ -51,7 +72,7 @@ impl Distinct {
         self.text.push_str(&self.buf);
         self.ends.push(self.text.len());
         self.hashes.push(h);
-        self.seq_of_line.push(id as u32);
+        id as u32
     }
 
     /// Number of distinct messages.
@@ -66,18 +87,115 @@ impl Distinct {
     }
 
     fn grow(&mut self) {
-        let size = (self.table.len() * 2).max(1024);
-        let mask = size - 1;
-        let mut table = vec![0u32; size];
-        for (id, &h) in self.hashes.iter().enumerate() {
-            let mut at = h as usize & mask;
-            while table[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            table[at] = id as u32 + 1;
-        }
-        self.table = table;
+        self.table = rehash(&self.hashes, self.table.len());
     }
+}
+
+/// A table twice the size of `old` (at least 1024 slots) holding `id + 1` for each hash.
+fn rehash(hashes: &[u64], old: usize) -> Vec<u32> {
+    let size = (old * 2).max(1024);
+    let mask = size - 1;
+    let mut table = vec![0u32; size];
+    for (id, &h) in hashes.iter().enumerate() {
+        let mut at = h as usize & mask;
+        while table[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        table[at] = id as u32 + 1;
+    }
+    table
+}
+
+/// Bytes of memo keys kept at most: past it, new shapes are masked every time (still exact).
+const MEMO_BYTES: usize = 64 << 20;
+
+/// Contents with their digits blanked to `0`, each with the distinct message it masks to.
+#[derive(Default)]
+struct Memo {
+    keys: Vec<u8>,
+    /// `keys[ends[i - 1]..ends[i]]` is key `i`.
+    ends: Vec<usize>,
+    hashes: Vec<u64>,
+    ids: Vec<u32>,
+    /// Slots hold `key + 1`; 0 is empty. Length is a power of two, at most half full.
+    table: Vec<u32>,
+    buf: Vec<u8>,
+}
+
+impl Memo {
+    /// Blanks `content`'s digits into the key buffer; returns the key's hash.
+    fn key(&mut self, content: &str) -> u64 {
+        self.buf.clear();
+        blank_digits(content.as_bytes(), &mut self.buf);
+        hash(&self.buf)
+    }
+
+    /// The id stored for the key in the buffer.
+    fn get(&self, h: u64) -> Option<u32> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let mask = self.table.len() - 1;
+        let mut at = h as usize & mask;
+        loop {
+            let slot = self.table[at];
+            if slot == 0 {
+                return None;
+            }
+            let k = slot as usize - 1;
+            if self.hashes[k] == h && self.stored(k) == self.buf.as_slice() {
+                return Some(self.ids[k]);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Stores `id` for the key in the buffer (known to be absent), unless the memo is full.
+    fn insert(&mut self, h: u64, id: u32) {
+        if self.keys.len() + self.buf.len() > MEMO_BYTES {
+            return;
+        }
+        if self.table.len() < 2 * (self.ends.len() + 1) {
+            self.table = rehash(&self.hashes, self.table.len());
+        }
+        let mask = self.table.len() - 1;
+        let mut at = h as usize & mask;
+        while self.table[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        self.table[at] = self.ends.len() as u32 + 1;
+        self.keys.extend_from_slice(&self.buf);
+        self.ends.push(self.keys.len());
+        self.hashes.push(h);
+        self.ids.push(id);
+    }
+
+    fn stored(&self, k: usize) -> &[u8] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.keys[start..self.ends[k]]
+    }
+}
+
+/// Appends `b` with every ASCII digit replaced by `0`, eight bytes at a time.
+fn blank_digits(b: &[u8], out: &mut Vec<u8>) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // Per byte, with the high bit cleared so additions cannot carry into the next byte:
+        // x >= '0' sets bit 7 of x + 0x50, x > '9' sets bit 7 of x + 0x46.
+        let x = w & !HI;
+        let digit = (x + 0x50 * LO) & !(x + 0x46 * LO) & !w & HI;
+        // A digit is 0x30..=0x39: clearing its low nibble makes it '0'.
+        out.extend_from_slice(&(w & !((digit >> 7) * 0x0F)).to_le_bytes());
+    }
+    out.extend(
+        chunks
+            .remainder()
+            .iter()
+            .map(|&c| if c.is_ascii_digit() { b'0' } else { c }),
+    );
 }
 
 /// FxHash-style word-at-a-time hash with a final mix (the table uses the low bits).
@@ -121,5 +239,47 @@ mod tests {
         assert_eq!(d.seq_of_line[..3], [0, 1, 2]);
         assert_eq!(d.seq_of_line[700], 0);
         assert_eq!(d.seq_of_line[5000..], [700, 700]);
+    }
+
+    #[test]
+    fn blanks_digits_only() {
+        let all: Vec<u8> = (0..=255u8).chain(b"x9y0z5".iter().copied()).collect();
+        let mut out = Vec::new();
+        blank_digits(&all, &mut out);
+        let want: Vec<u8> = all
+            .iter()
+            .map(|&c| if c.is_ascii_digit() { b'0' } else { c })
+            .collect();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn memo_gives_what_masking_gives() {
+        // Same shape, other digits: memo hits must equal fresh masking, including where the
+        // masked form keeps digits (`s3://`), which is never memoised.
+        let lines = [
+            "took 31 ms at 0x1f on 10.0.0.1:80",
+            "took 72 ms at 0x9a on 10.2.3.4:81",
+            "took 72 ms at 1x9a on 10.2.3.4:81",
+            "read s3://bucket/7 in 5s",
+            "read s4://bucket/7 in 5s",
+            "job_12_0003 of worker-7 exited 0",
+            "job_98_7654 of worker-1 exited 1",
+        ];
+        let mut d = Distinct::default();
+        for l in lines {
+            d.push(l);
+        }
+        let got: Vec<&str> = d.seq_of_line.iter().map(|&i| d.get(i as usize)).collect();
+        let want: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let mut s = String::new();
+                mask_line(l, &mut s);
+                s
+            })
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got[4], "read s4://<*> in <*>");
     }
 }
