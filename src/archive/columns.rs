@@ -33,8 +33,12 @@ impl TsEncoding {
             .as_materialized_series()
             .to_physical_repr()
             .cast(&DataType::Int64)?;
+        let raw = raw.i64()?;
+        if raw.null_count() == 0 && divisor == 1 {
+            // The common case, kept free of per-value branches.
+            return Ok(raw.into_no_null_iter().map(Some).collect());
+        }
         Ok(raw
-            .i64()?
             .iter()
             .map(|t| t.map(|t| t.div_euclid(divisor)))
             .collect())

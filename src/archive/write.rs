@@ -2,7 +2,9 @@
 //! `metrics/*.parquet`, `logs/logs.parquet`, `events/events.parquet`. Used by `simulate`,
 //! `import` and tests. Rows are sorted first so the same data always gives the same bytes.
 
+use std::borrow::Borrow;
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -23,15 +25,18 @@ fn ts_col(ts: Vec<i64>) -> Column {
 
 fn write_df(path: &Path, mut df: DataFrame) -> Result<(), Error> {
     let file = fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    ParquetWriter::new(file)
+    // polars writes each page and header straight to its writer: thousands of small writes
+    // per archive without a buffer.
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    ParquetWriter::new(&mut out)
         .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::full())
         .finish(&mut df)
-        .map(|_| ())
         .map_err(|e| Error::Parquet {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })
+        })?;
+    out.flush().map_err(|e| Error::io(path, e))
 }
 
 fn frame(height: usize, columns: Vec<Column>, path: &Path) -> Result<DataFrame, Error> {
@@ -45,7 +50,8 @@ fn frame(height: usize, columns: Vec<Column>, path: &Path) -> Result<DataFrame, 
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<(), Error> {
+pub fn write_metrics<R: Borrow<MetricRow>>(path: &Path, rows: &[R]) -> Result<(), Error> {
+    let rows: Vec<&MetricRow> = rows.iter().map(Borrow::borrow).collect();
     // Sorting rows by their six key strings compared those strings ~17 times per row; ranking
     // the few distinct keys once and sorting by (rank, time) gives the same order.
     type Key<'a> = (
@@ -67,11 +73,21 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<(), Error> {
         )
     }
     let mut id_of: std::collections::HashMap<Key<'_>, u32> = std::collections::HashMap::new();
+    // Importers emit a series' rows together: most rows have the key of the row before.
+    let mut last: Option<(Key<'_>, u32)> = None;
     let ids: Vec<u32> = rows
         .iter()
         .map(|r| {
-            let n = id_of.len() as u32;
-            *id_of.entry(key(r)).or_insert(n)
+            let k = key(r);
+            match last {
+                Some((lk, id)) if lk == k => id,
+                _ => {
+                    let n = id_of.len() as u32;
+                    let id = *id_of.entry(k).or_insert(n);
+                    last = Some((k, id));
+                    id
+                }
+            }
         })
         .collect();
     let mut keys: Vec<(Key<'_>, u32)> = id_of.into_iter().collect();
@@ -82,9 +98,9 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<(), Error> {
     }
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| (rank[ids[i] as usize], rows[i].ts_ms));
-    let idx: Vec<&MetricRow> = order.iter().map(|&i| &rows[i]).collect();
+    let idx: Vec<&MetricRow> = order.iter().map(|&i| rows[i]).collect();
     let s = |f: fn(&MetricRow) -> Option<&str>| idx.iter().map(|r| f(r)).collect::<Vec<_>>();
-    let columns = vec![
+    let mut columns = vec![
         ts_col(idx.iter().map(|r| r.ts_ms).collect()),
         Column::new(
             "entity".into(),
@@ -106,12 +122,21 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<(), Error> {
                 })
                 .collect::<Vec<_>>(),
         ),
-        opt("pod", s(|r| r.pod.as_deref())),
-        opt("node", s(|r| r.node.as_deref())),
-        opt("container", s(|r| r.container.as_deref())),
-        opt("target", s(|r| r.target.as_deref())),
-        opt("source", s(|r| r.source.as_deref())),
     ];
+    // An optional column with no value is left out (the format allows it): readers would
+    // otherwise decode a null per row, for each of them.
+    let optional: [(&str, fn(&MetricRow) -> Option<&str>); 5] = [
+        ("pod", |r| r.pod.as_deref()),
+        ("node", |r| r.node.as_deref()),
+        ("container", |r| r.container.as_deref()),
+        ("target", |r| r.target.as_deref()),
+        ("source", |r| r.source.as_deref()),
+    ];
+    for (name, f) in optional {
+        if idx.iter().any(|r| f(r).is_some()) {
+            columns.push(opt(name, s(f)));
+        }
+    }
     write_df(path, frame(idx.len(), columns, path)?)
 }
 
@@ -139,11 +164,16 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
     fs::write(&toml_path, text).map_err(|e| Error::io(&toml_path, e))?;
 
     // Split as exporters do (one file per kind of source), so readers meet a multi-file table.
-    let (services, infra): (Vec<MetricRow>, Vec<MetricRow>) = data
-        .metrics
-        .iter()
-        .cloned()
-        .partition(|r| EntityKind::of(&r.entity) == EntityKind::Service);
+    let mut last: Option<(&str, bool)> = None;
+    let (services, infra): (Vec<&MetricRow>, Vec<&MetricRow>) =
+        data.metrics.iter().partition(|r| match last {
+            Some((e, service)) if e == r.entity => service,
+            _ => {
+                let service = EntityKind::of(&r.entity) == EntityKind::Service;
+                last = Some((&r.entity, service));
+                service
+            }
+        });
     for (name, rows) in [
         ("services.parquet", services),
         ("infrastructure.parquet", infra),
@@ -195,4 +225,39 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
         write_df(&path, frame(ev.len(), columns, &path)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_columns_without_values_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.parquet");
+        let mut rows = vec![
+            MetricRow::new(2_000, "api", "cpu_cores", 1.0),
+            MetricRow::new(1_000, "api", "cpu_cores", f64::NAN),
+        ];
+        write_metrics(&path, &rows).unwrap();
+        let names = |p: &Path| {
+            let mut r = ParquetReader::new(fs::File::open(p).unwrap());
+            let schema = r.schema().unwrap();
+            schema
+                .iter_names()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&path), ["ts", "entity", "metric", "value"]);
+        rows[0].pod = Some("api-1".into());
+        write_metrics(&path, &rows).unwrap();
+        assert_eq!(names(&path), ["ts", "entity", "metric", "value", "pod"]);
+        let df = ParquetReader::new(fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        // Sorted by series, then time; a NaN is written as null.
+        let pods: Vec<Option<&str>> = df.column("pod").unwrap().str().unwrap().iter().collect();
+        assert_eq!(pods, [None, Some("api-1")]);
+        assert_eq!(df.column("value").unwrap().null_count(), 1);
+    }
 }

@@ -62,13 +62,27 @@ pub(crate) fn run(a: &ImportArgs) -> anyhow::Result<Exit> {
             vec![wide_csv::import(&a.src, &opts).with_context(what)?]
         }
         Format::Petshop => {
-            let (incs, skipped) = import::petshop::import(&a.src).with_context(what)?;
+            let (issues, skipped) = import::petshop::plan(&a.src).with_context(what)?;
             for s in skipped {
                 eprintln!("skipped {s}");
             }
-            incs
+            let n = import::build_and_write(&issues, &a.out, import::petshop::Issue::build)
+                .with_context(|| {
+                    format!("importing {} into {}", a.src.display(), a.out.display())
+                })?;
+            eprintln!("wrote {n} archives under {}", a.out.display());
+            return Ok(Exit::Ok);
         }
-        Format::Nezha => import::nezha::import(&a.src).with_context(what)?,
+        Format::Nezha => {
+            let day = import::nezha::read(&a.src).with_context(what)?;
+            let faults: Vec<usize> = (0..day.len()).collect();
+            let n =
+                import::build_and_write(&faults, &a.out, |&i| day.build(i)).with_context(|| {
+                    format!("importing {} into {}", a.src.display(), a.out.display())
+                })?;
+            eprintln!("wrote {n} archives under {}", a.out.display());
+            return Ok(Exit::Ok);
+        }
     };
     let n = import::write_all(&incidents, &a.out)
         .with_context(|| format!("writing archives under {}", a.out.display()))?;

@@ -44,6 +44,30 @@ pub fn write_all(incidents: &[Incident], root: &Path) -> Result<usize, Error> {
     Ok(incidents.len())
 }
 
+/// Builds each job's incident and writes it into `root/<name>/` as soon as it is built, in
+/// parallel, so only a few incidents are in memory at once; returns how many were written.
+/// When several fail, the error of the first in `jobs` order is returned.
+///
+/// # Errors
+/// A job cannot be built, or a folder or file cannot be written.
+pub fn build_and_write<J: Sync>(
+    jobs: &[J],
+    root: &Path,
+    build: impl Fn(&J) -> Result<Incident, Error> + Sync,
+) -> Result<usize, Error> {
+    use rayon::prelude::*;
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let done: Vec<Result<(), Error>> = jobs
+        .par_iter()
+        .map(|job| {
+            let inc = build(job)?;
+            crate::archive::write(&inc.data, &root.join(&inc.name))
+        })
+        .collect();
+    done.into_iter().collect::<Result<(), Error>>()?;
+    Ok(jobs.len())
+}
+
 /// An incident made of metrics alone (no logs, no events), once its windows are checked.
 pub(crate) fn metrics_only(
     name: String,

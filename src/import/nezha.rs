@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use super::nezha_read::{self, FRONT};
 use super::{Incident, check_windows, spec};
 use crate::error::Error;
-use crate::model::{ArchiveData, Instant, Windows, service_of_pod};
+use crate::model::{ArchiveData, Instant, LogRow, MetricRow, Windows, service_of_pod};
 
 const MIN: i64 = 60_000;
 
@@ -111,11 +111,26 @@ fn in_other_fault(faults: &[Fault], i: usize, ts: i64) -> bool {
         .any(|(j, f)| j != i && ts >= f.at - MIN && ts < f.at + 5 * MIN)
 }
 
-/// Imports every fault of one day folder.
+/// One day folder read once: every fault's incident is cut from it on demand
+/// ([`Day::build`]), so a day's incidents need not all be in memory at once.
+#[derive(Debug)]
+pub struct Day {
+    path: PathBuf,
+    name: String,
+    faults: Vec<Fault>,
+    wins: Vec<Windows>,
+    metrics: Vec<MetricRow>,
+    traced: Vec<MetricRow>,
+    logs: Vec<LogRow>,
+    deps: BTreeMap<String, Vec<String>>,
+    has_front: bool,
+}
+
+/// Reads one day folder: its fault list, metrics, traces and logs.
 ///
 /// # Errors
 /// A missing `metric/` folder or fault list, or a malformed CSV, named by file and column.
-pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
+pub fn read(day: &Path) -> Result<Day, Error> {
     let metric_dir = day.join("metric");
     if !metric_dir.is_dir() {
         return Err(Error::input(
@@ -141,17 +156,49 @@ pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
             .collect::<Vec<_>>(),
     )?;
     let has_front = metrics.iter().any(|r| r.entity == FRONT);
-    let day_name = day
+    let name = day
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("day")
         .to_string();
-    let mut out = Vec::new();
-    for (i, (f, w)) in faults.iter().zip(&wins).enumerate() {
+    Ok(Day {
+        path: day.to_path_buf(),
+        name,
+        faults,
+        wins,
+        metrics,
+        traced,
+        logs,
+        deps,
+        has_front,
+    })
+}
+
+impl Day {
+    /// Number of faults, hence of incidents.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.faults.len()
+    }
+
+    /// True when the fault list is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.faults.is_empty()
+    }
+
+    /// The incident of fault `i` (in fault-list order).
+    ///
+    /// # Errors
+    /// The fault's windows are invalid.
+    pub fn build(&self, i: usize) -> Result<Incident, Error> {
+        let (f, w) = (&self.faults[i], &self.wins[i]);
+        let faults = &self.faults;
         let inside = |ts: i64| ts >= w.baseline_start && ts < w.end;
-        let clean = |ts: i64| inside(ts) && (ts >= w.start || !in_other_fault(&faults, i, ts));
+        let clean = |ts: i64| inside(ts) && (ts >= w.start || !in_other_fault(faults, i, ts));
+        let day_name = &self.name;
         let name = format!("{day_name}-{i:02}-{}", f.kind.replace('_', "-"));
-        let alert = if has_front {
+        let alert = if self.has_front {
             (FRONT, "latency_p99_ms")
         } else {
             (service_of_pod(&f.pod), "latency_p99_ms")
@@ -164,28 +211,43 @@ pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
             ),
             format!(
                 "Imported from {}; incident window 1 min before to 4 min after inject_time",
-                day.display()
+                self.path.display()
             ),
             (alert.0, alert.1, w.fired_at),
             *w,
-            &deps,
+            &self.deps,
             Some(service_of_pod(&f.pod)),
         );
-        check_windows(&s, day)?;
+        check_windows(&s, &self.path)?;
         let data = ArchiveData {
             spec: s,
-            metrics: metrics
+            metrics: self
+                .metrics
                 .iter()
                 .filter(|r| clean(r.ts_ms))
-                .chain(traced.iter().filter(|r| inside(r.ts_ms)))
+                .chain(self.traced.iter().filter(|r| inside(r.ts_ms)))
                 .cloned()
                 .collect(),
-            logs: logs.iter().filter(|r| inside(r.ts_ms)).cloned().collect(),
+            logs: self
+                .logs
+                .iter()
+                .filter(|r| inside(r.ts_ms))
+                .cloned()
+                .collect(),
             events: Vec::new(),
         };
-        out.push(Incident { name, data });
+        Ok(Incident { name, data })
     }
-    Ok(out)
+}
+
+/// Imports every fault of one day folder. `funnel import` builds and writes them one at a
+/// time instead ([`read`], [`super::build_and_write`]).
+///
+/// # Errors
+/// A missing `metric/` folder or fault list, or a malformed CSV, named by file and column.
+pub fn import(day: &Path) -> Result<Vec<Incident>, Error> {
+    let d = read(day)?;
+    (0..d.len()).map(|i| d.build(i)).collect()
 }
 
 #[cfg(test)]

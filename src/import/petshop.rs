@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use polars::prelude::DataFrame;
 
@@ -177,12 +178,39 @@ fn scenarios(src: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-/// Imports every issue of every scenario with a `noissue` baseline. Returns the incidents
-/// and the scenarios skipped (with the reason).
+/// One issue to import, built on demand ([`Issue::build`]): a collection's incidents each
+/// repeat their scenario's whole baseline, so holding them all at once took ~1 GB for 52.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    scenario: String,
+    split: &'static str,
+    dir: PathBuf,
+    base: Arc<Table>,
+    deps: Arc<BTreeMap<String, Vec<String>>>,
+}
+
+impl Issue {
+    /// Reads the issue's metrics and target and builds its incident.
+    ///
+    /// # Errors
+    /// A malformed metrics.csv or target.json, named by file and column.
+    pub fn build(&self) -> Result<Incident, Error> {
+        one(
+            &self.scenario,
+            self.split,
+            &self.dir,
+            &self.base,
+            &self.deps,
+        )
+    }
+}
+
+/// Every issue of every scenario with a `noissue` baseline (each scenario's graph and
+/// baseline read once), and the scenarios skipped (with the reason).
 ///
 /// # Errors
-/// A malformed metrics.csv, graph.csv or target.json, named by file and column.
-pub fn import(src: &Path) -> Result<(Vec<Incident>, Vec<String>), Error> {
+/// A malformed graph.csv or baseline metrics.csv, named by file and column.
+pub fn plan(src: &Path) -> Result<(Vec<Issue>, Vec<String>), Error> {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for dir in scenarios(src)? {
@@ -196,8 +224,8 @@ pub fn import(src: &Path) -> Result<(Vec<Incident>, Vec<String>), Error> {
             skipped.push(format!("{scenario}: no noissue/metrics.csv baseline"));
             continue;
         }
-        let deps = read_graph(&dir.join("graph.csv"))?;
-        let base = read_table(&base_path)?;
+        let deps = Arc::new(read_graph(&dir.join("graph.csv"))?);
+        let base = Arc::new(read_table(&base_path)?);
         for split in ["train", "test"] {
             let Ok(rd) = std::fs::read_dir(dir.join(split)) else {
                 continue;
@@ -208,12 +236,28 @@ pub fn import(src: &Path) -> Result<(Vec<Incident>, Vec<String>), Error> {
                 .filter(|p| p.join("metrics.csv").is_file())
                 .collect();
             issues.sort();
-            for issue in issues {
-                out.push(one(&scenario, split, &issue, &base, &deps)?);
-            }
+            out.extend(issues.into_iter().map(|issue| Issue {
+                scenario: scenario.clone(),
+                split,
+                dir: issue,
+                base: Arc::clone(&base),
+                deps: Arc::clone(&deps),
+            }));
         }
     }
     Ok((out, skipped))
+}
+
+/// Imports every issue of every scenario with a `noissue` baseline. Returns the incidents
+/// and the scenarios skipped (with the reason). `funnel import` builds and writes them one
+/// at a time instead ([`plan`], [`super::build_and_write`]).
+///
+/// # Errors
+/// A malformed metrics.csv, graph.csv or target.json, named by file and column.
+pub fn import(src: &Path) -> Result<(Vec<Incident>, Vec<String>), Error> {
+    let (issues, skipped) = plan(src)?;
+    let incidents = issues.iter().map(Issue::build).collect::<Result<_, _>>()?;
+    Ok((incidents, skipped))
 }
 
 fn one(

@@ -41,12 +41,16 @@ fn write_df(path: &Path, height: usize, columns: Vec<Column>) -> Result<(), Erro
         source: e,
     })?;
     // Statistics let readers (the notebook, DuckDB) prune by fired_at; zstd as the archives use.
-    ParquetWriter::new(file)
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    ParquetWriter::new(&mut out)
         .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::full())
         .finish(&mut df)
         .map_err(table_err(path))?;
-    Ok(())
+    std::io::Write::flush(&mut out).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Writes both tables into `dir`.
