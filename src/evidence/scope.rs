@@ -111,6 +111,8 @@ pub fn judge(views: &[View<'_>]) -> Health {
                 (Some(t), _) => format!("client-side errors to {t}"),
                 (None, "latency_p99_ms") => "p99 latency".into(),
                 (None, "latency_avg_ms") => "average latency".into(),
+                (None, "dep_latency_ms") => "client-side latency".into(),
+                (None, "dep_errors_per_s") => "client-side errors".into(),
                 _ => "errors".into(),
             };
             h.symptoms.push(format!(
@@ -203,7 +205,23 @@ impl Scope {
 
 #[cfg(test)]
 mod tests {
-    use crate::evidence::testing::{Fixture, kp};
+    use crate::evidence::testing::{Fixture, k, kp};
+
+    #[test]
+    fn client_side_latency_without_a_target_is_named_as_such() {
+        // Per-pod exports (Nezha's PodClientLatency) carry the client side without a target.
+        let ctx = Fixture::new("api")
+            .healthy_service("api")
+            .step(k("api", "dep_latency_ms"), 20.0, 200.0)
+            .build();
+        let svc = ctx.scope.of("api");
+        assert!(
+            svc.symptoms
+                .iter()
+                .any(|s| s.starts_with("client-side latency +")),
+            "{svc:?}"
+        );
+    }
 
     #[test]
     fn restarts_are_a_symptom_of_the_pod_and_its_service() {

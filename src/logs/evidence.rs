@@ -95,6 +95,13 @@ pub struct TemplateStat {
     pub new: bool,
     /// Ranking score: severity × incident lines × log(ratio).
     pub score: f64,
+    /// How far the template fell below its baseline share of its entity's lines in the
+    /// incident window, as a Poisson z-score (expected minus seen over the square root of
+    /// expected, where expected keeps the baseline share of the entity's incident lines); 0
+    /// when it did not fall or was too rare to tell (fewer than 5 lines expected). A code path
+    /// that now fails half-way stops logging its later steps while the requests, and the
+    /// lines logged on the way in, keep coming; fewer requests lower every template alike.
+    pub fall: f64,
     /// Lines per grid bucket.
     pub counts: Vec<u32>,
     /// Up to three raw messages from the incident window.
@@ -179,8 +186,10 @@ pub fn analyze(
     for l in logs {
         by_entity.entry(l.entity.as_str()).or_default().push(l);
     }
-    let base_len = (baseline.end - baseline.start).max(1) as f64;
-    let inc_len = (incident.end - incident.start).max(1) as f64;
+    let (base_len, inc_len) = (
+        observed_len(logs, grid, baseline),
+        observed_len(logs, grid, incident),
+    );
     let per: Vec<(String, (usize, usize), Vec<TemplateStat>)> = by_entity
         .into_par_iter()
         .map(|(entity, rows)| {
@@ -199,6 +208,7 @@ pub fn analyze(
                     ratio: 0.0,
                     new: false,
                     score: 0.0,
+                    fall: 0.0,
                     counts: vec![0; grid.len],
                     samples: Vec::new(),
                 })
@@ -230,11 +240,25 @@ pub fn analyze(
             for s in &mut stats {
                 s.ratio = (s.incident as f64 / inc_len) / ((s.baseline as f64 + 1.0) / base_len);
                 s.new = s.baseline == 0 && s.incident >= 3;
+            }
+            // Shares are taken among the templates that did not surge: a new error logged a
+            // thousand times lowers every other template's share without anything falling.
+            let (steady_base, steady_inc) = stats
+                .iter()
+                .filter(|s| !s.notable())
+                .fold((0.0, 0.0), |(b, i), s| {
+                    (b + s.baseline as f64, i + s.incident as f64)
+                });
+            for s in &mut stats {
                 s.score = if s.notable() {
                     s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5)
                 } else {
                     0.0
                 };
+                let expected = s.baseline as f64 * steady_inc / steady_base.max(1.0);
+                if expected >= 5.0 && (s.incident as f64) < expected {
+                    s.fall = (expected - s.incident as f64) / expected.sqrt();
+                }
             }
             stats.sort_by(|a, b| {
                 b.score
@@ -251,6 +275,31 @@ pub fn analyze(
         ev.templates.extend(stats);
     }
     ev
+}
+
+/// Buckets of `range` the logs cover, as the length to divide counts by for a rate.
+///
+/// Some exports keep only the minutes around known events (Nezha's logs cover three minutes
+/// per fault), so a baseline hour may hold logs in a fifth of its buckets: counting the
+/// empty ones as silence would make every template look like it surged. When fewer than 90 %
+/// of a window's buckets hold any line, of any entity, the window's length is the buckets
+/// that do; a window the logs cover (nearly) whole keeps its full length, so a quiet spell
+/// still counts as quiet.
+fn observed_len(logs: &[LogRow], grid: &Grid, range: &Range<usize>) -> f64 {
+    let full = range.end.saturating_sub(range.start);
+    let mut seen = vec![false; full];
+    for b in logs.iter().filter_map(|l| grid.index(l.ts_ms)) {
+        if range.contains(&b) {
+            seen[b - range.start] = true;
+        }
+    }
+    let covered = seen.iter().filter(|&&x| x).count();
+    let n = if (covered as f64) < 0.9 * full as f64 {
+        covered
+    } else {
+        full
+    };
+    n.max(1) as f64
 }
 
 #[cfg(test)]
@@ -302,5 +351,65 @@ mod tests {
             1,
             "the steady request log is not notable"
         );
+        // The new error takes a share of the lines; the steady template did not fall.
+        assert!(
+            ev.templates.iter().all(|t| t.fall == 0.0),
+            "{:?}",
+            ev.templates
+        );
+    }
+
+    fn grid40() -> Grid {
+        Grid {
+            t0: 0,
+            step: 60_000,
+            len: 40,
+        }
+    }
+
+    #[test]
+    fn a_template_falls_against_its_share_not_with_the_traffic() {
+        let mut logs = Vec::new();
+        for m in 0..40 {
+            // Traffic halves in the incident; "priced" stops there.
+            let calls = if m < 20 { 8 } else { 4 };
+            for _ in 0..calls {
+                logs.push(row(m, "api", &format!("quote {m} received"), "info"));
+                if m < 20 {
+                    logs.push(row(m, "api", &format!("quote {m} priced"), "info"));
+                }
+                logs.push(row(m, "api", &format!("quote {m} sent"), "info"));
+            }
+        }
+        let ev = analyze(&logs, &grid40(), &(0..20), &(20..40));
+        let fall = |needle: &str| {
+            ev.templates
+                .iter()
+                .find(|t| t.template.contains(needle))
+                .unwrap()
+                .fall
+        };
+        // Expected 160 × 160/480 ≈ 53 lines, seen none: z ≈ 7.3.
+        assert!(fall("priced") > 7.0, "{:?}", ev.templates);
+        assert_eq!(fall("received"), 0.0);
+        assert_eq!(fall("sent"), 0.0);
+    }
+
+    #[test]
+    fn rates_count_only_the_buckets_a_gappy_export_kept() {
+        // Logs kept for buckets 5..8 of the baseline and all of the incident.
+        let mut logs: Vec<LogRow> = (5..8).map(|m| row(m, "api", "tick", "info")).collect();
+        logs.extend((20..40).map(|m| row(m, "api", "tick", "info")));
+        let g = grid40();
+        assert_eq!(observed_len(&logs, &g, &(0..20)), 3.0);
+        assert_eq!(observed_len(&logs, &g, &(20..40)), 20.0);
+        let ev = analyze(&logs, &g, &(0..20), &(20..40));
+        // One line per kept minute before and after: no surge.
+        assert!(ev.templates[0].ratio < 1.0, "{:?}", ev.templates);
+        // A quiet spell in a fully kept window still counts as quiet.
+        let mut quiet: Vec<LogRow> = (0..19).map(|m| row(m, "api", "tick", "info")).collect();
+        quiet.push(row(25, "api", "tick", "info"));
+        assert_eq!(observed_len(&quiet, &g, &(0..20)), 20.0);
+        assert_eq!(observed_len(&quiet, &g, &(20..40)), 1.0);
     }
 }

@@ -71,10 +71,51 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
             quiet.join(", ")
         );
     }
+    falls(ctx, &mut md);
     if let Some(file) = chart {
         let _ = writeln!(md, "![log template rates](charts/{file})\n");
     }
     Some(md.replace("Severity::", ""))
+}
+
+/// A fall this strong (a Poisson z-score) is listed.
+const FALL_SHOWN: f64 = 3.0;
+
+/// Templates that fell against their share of their entity's lines: a code path that now
+/// stops half-way logs its first steps and not the later ones. Strongest entities first.
+fn falls(ctx: &Context, md: &mut String) {
+    let mut by_entity: Vec<(&str, Vec<&crate::logs::evidence::TemplateStat>)> = Vec::new();
+    for t in ctx.logs.templates.iter().filter(|t| t.fall >= FALL_SHOWN) {
+        match by_entity.iter_mut().find(|(e, _)| *e == t.entity) {
+            Some((_, ts)) => ts.push(t),
+            None => by_entity.push((t.entity.as_str(), vec![t])),
+        }
+    }
+    if by_entity.is_empty() {
+        return;
+    }
+    for (_, ts) in &mut by_entity {
+        ts.sort_by(|a, b| b.fall.total_cmp(&a.fall).then(a.template.cmp(&b.template)));
+    }
+    by_entity.sort_by(|a, b| b.1[0].fall.total_cmp(&a.1[0].fall).then(a.0.cmp(b.0)));
+    md.push_str(
+        "Log statements that fell silent against the rest of their service's lines (fewer \
+         requests lower every template alike; one step falling while the others go on is a \
+         code path failing half-way):\n\n| Entity | Template | Baseline | Incident | z |\n|---|---|---|---|---|\n",
+    );
+    for (e, ts) in by_entity.iter().take(TOP) {
+        for t in ts.iter().take(3) {
+            let _ = writeln!(
+                md,
+                "| {e} | `{}` | {} | {} | {:.1} |",
+                esc(&t.template),
+                t.baseline,
+                t.incident,
+                t.fall
+            );
+        }
+    }
+    md.push('\n');
 }
 
 /// Lines per minute of the top templates of the alerting (or first degraded) entity.

@@ -33,7 +33,7 @@ use crate::evidence::Context;
 use crate::model::{EntityKind, Kind};
 use crate::verdict::{Ranked, RootCause};
 
-pub use signals::{alert_correlation, log_surge, series_strength, still_break, strength};
+pub use signals::{alert_correlation, log_fall, log_surge, series_strength, still_break, strength};
 
 /// One culprit's score and the parts it was made from (all 0..1).
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +52,8 @@ pub struct CulpritScore {
     pub alert: f64,
     /// Log surge.
     pub logs: f64,
+    /// Log fall (a code path that stopped logging), less what a caller's fall explains.
+    pub fall: f64,
     /// Margin over its peers on its most singular signal.
     pub standout: f64,
 }
@@ -144,6 +146,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
     let from_alert = reachable(ctx, alert_entity);
     let has_graph = !ctx.topo.deps.is_empty();
     let logs = log_surge(ctx);
+    let falls = log_fall(ctx);
     let singular = standout::margins(&standout::signals(ctx));
     // Evidence every entity shares does not tell them apart: when most entities with data
     // look fully anomalous on their metrics (noisy p99s against a short baseline, or a cause
@@ -175,6 +178,20 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         } else {
             0.0
         };
+        // A caller whose own code path broke sends this entity another mix of requests, so
+        // its log statements fall too: a caller falling as far explains this entity's fall.
+        let own_fall = falls.get(e.as_str()).copied().unwrap_or(0.0);
+        let caller_fall = ctx
+            .topo
+            .users_of(e)
+            .into_iter()
+            .filter_map(|c| falls.get(c).copied())
+            .fold(0.0, f64::max);
+        let f = if own_fall > 0.0 {
+            own_fall * (1.0 - 0.6 * (caller_fall / own_fall).clamp(0.0, 1.0).powi(2))
+        } else {
+            0.0
+        };
         let (mut so, so_signal) = singular
             .get(e)
             .map_or((0.0, ""), |s| (s.margin, s.signal.as_str()));
@@ -192,7 +209,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
                 .fold(0.0, f64::max);
             so *= 1.0 - caller;
         }
-        if mine <= 0.0 && l <= 0.0 && so <= 0.0 {
+        if mine <= 0.0 && l <= 0.0 && f <= 0.0 && so <= 0.0 {
             continue;
         }
         let callees = ctx
@@ -227,7 +244,8 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         let singular = so * reach;
         // The standout is not one more independent vote: it restates, more sharply, anomalies
         // the other parts already saw. It lifts an entity to its own level, no higher.
-        let score = (1.0 - (1.0 - metrics) * (1.0 - 0.7 * l * reach)).max(singular);
+        let score = (1.0 - (1.0 - metrics) * (1.0 - 0.7 * l * reach) * (1.0 - 0.7 * f * reach))
+            .max(singular);
         let kind = if singular > metrics {
             kind_for(e, so_signal)
         } else {
@@ -241,6 +259,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             callees,
             alert: corr,
             logs: l,
+            fall: f,
             standout: so,
         });
     }

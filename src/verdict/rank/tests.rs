@@ -128,6 +128,48 @@ fn surging_error_logs_point_at_their_service() {
     assert!(r[0].logs > 0.5);
 }
 
+/// Five calls a minute into leaf, each logging on the way in and, in the baseline, on the way
+/// out; `mid_stops` makes mid stop logging the second step of its own handler too.
+fn path_breaks(mid_stops: bool) -> Context {
+    let mut f = chain();
+    for _ in 0..5 {
+        f = f
+            .log("leaf", 0, 40, "info", "quote request {i} received")
+            .log("leaf", 0, 20, "info", "quote {i} priced")
+            .log("mid", 0, 40, "info", "order {i} received")
+            .log(
+                "mid",
+                0,
+                if mid_stops { 20 } else { 40 },
+                "info",
+                "order {i} checked",
+            );
+    }
+    f.slow_service("front").build()
+}
+
+#[test]
+fn a_code_path_that_stops_logging_points_at_its_service() {
+    let ctx = path_breaks(false);
+    let r = rank(&ctx);
+    assert_eq!(r[0].culprit, "leaf", "{r:?}");
+    assert!(r[0].fall > 0.9, "{r:?}");
+    // Steady lines are not evidence.
+    assert!(
+        r.iter().all(|s| s.culprit == "leaf" || s.fall == 0.0),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_callers_fall_explains_its_callees() {
+    let ctx = path_breaks(true);
+    let r = rank(&ctx);
+    let fall = |e: &str| r.iter().find(|s| s.culprit == e).unwrap().fall;
+    assert!(fall("leaf") < 0.5 * fall("mid"), "{r:?}");
+    assert_eq!(r[0].culprit, "mid", "{r:?}");
+}
+
 #[test]
 fn nothing_stands_out_when_nothing_moved() {
     let ctx = chain().build();
@@ -186,6 +228,7 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
             callees: 0.0,
             alert: 1.0,
             logs: 0.0,
+            fall: 0.0,
             standout: 0.0,
         },
         CulpritScore {
@@ -196,6 +239,7 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
             callees: 0.8,
             alert: 1.0,
             logs: 0.0,
+            fall: 0.0,
             standout: 0.0,
         },
     ];
@@ -221,6 +265,7 @@ fn a_standing_out_culprit_outranks_weak_funnel_support() {
         callees: 0.0,
         alert: 0.5,
         logs: 0.0,
+        fall: 0.0,
         standout: 0.9,
     }];
     let m: Vec<String> = merge(funnel, &scores, None)
