@@ -141,8 +141,8 @@ pub fn read(day: &Path) -> Result<Day, Error> {
     let faults = faults(&fault_file(day)?)?;
     let mut metrics = nezha_read::pod_metrics(&metric_dir)?;
     metrics.extend(nezha_read::front_metrics(&metric_dir)?);
-    let traced = nezha_read::trace_metrics(day)?;
-    let graph = nezha_read::call_graph(day)?;
+    let (edges, traced) = nezha_read::traces(day)?;
+    let graph = nezha_read::call_graph(day, edges)?;
     let deps: BTreeMap<String, Vec<String>> = graph
         .into_iter()
         .map(|(k, v)| (k, v.into_iter().collect()))

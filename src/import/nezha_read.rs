@@ -113,61 +113,39 @@ pub(crate) fn front_metrics(metric_dir: &Path) -> Result<Vec<MetricRow>, Error> 
     Ok(out)
 }
 
-/// Caller → callees at service level: from dependency.csv (Source, Target) when present, else
-/// from the traces (a span's parent pod calls the span's pod); root spans are called by the
-/// front service. Self-calls are dropped.
-pub(crate) fn call_graph(day: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, Error> {
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut add = |from: &str, to: &str| {
-        if from != to {
-            deps.entry(from.to_string())
-                .or_default()
-                .insert(to.to_string());
-        }
-    };
+/// Caller → callees at service level, self-calls dropped.
+pub(crate) type Graph = BTreeMap<String, BTreeSet<String>>;
+
+fn add_edge(deps: &mut Graph, from: &str, to: &str) {
+    if from != to {
+        deps.entry(from.to_string())
+            .or_default()
+            .insert(to.to_string());
+    }
+}
+
+/// The call graph: from dependency.csv (Source, Target) when present, else `traced` (the
+/// span files' edges, see [`traces`]).
+pub(crate) fn call_graph(day: &Path, traced: Graph) -> Result<Graph, Error> {
     for p in [
         day.join("dependency.csv"),
         day.join("metric").join("dependency.csv"),
     ] {
         if p.is_file() {
+            let mut deps = Graph::new();
             let df = read_csv_text(&p, 0, true)?;
             for (s, t) in text_column(&df, "Source", &p)?
                 .into_iter()
                 .zip(text_column(&df, "Target", &p)?)
             {
                 if let (Some(s), Some(t)) = (s, t) {
-                    add(service_of_pod(&s), service_of_pod(&t));
+                    add_edge(&mut deps, service_of_pod(&s), service_of_pod(&t));
                 }
             }
             return Ok(deps);
         }
     }
-    let dir = day.join("trace");
-    if !dir.is_dir() {
-        return Ok(deps);
-    }
-    for path in files_ending(&dir, ".csv")? {
-        let df = read_csv_text(&path, 0, true)?;
-        let spans = text_column(&df, "SpanID", &path)?;
-        let parents = text_column(&df, "ParentID", &path)?;
-        let pods = text_column(&df, "PodName", &path)?;
-        let pod_of: BTreeMap<&str, &str> = spans
-            .iter()
-            .zip(&pods)
-            .filter_map(|(s, p)| Some((s.as_deref()?, p.as_deref()?)))
-            .collect();
-        for (parent, pod) in parents.iter().zip(&pods) {
-            let (Some(parent), Some(pod)) = (parent.as_deref(), pod.as_deref()) else {
-                continue;
-            };
-            if parent == "root" {
-                add(FRONT, service_of_pod(pod));
-            } else if let Some(pp) = pod_of.get(parent) {
-                add(service_of_pod(pp), service_of_pod(pod));
-            }
-        }
-    }
-    Ok(deps)
+    Ok(traced)
 }
 
 /// Per-service latency seen through the traces, one row per service and minute (the median of
@@ -181,10 +159,14 @@ pub(crate) fn call_graph(day: &Path) -> Result<BTreeMap<String, BTreeSet<String>
 ///
 /// Span files only cover the minutes around each fault, so these series are compared with the
 /// other recorded minutes (see `nezha`).
-pub(crate) fn trace_metrics(day: &Path) -> Result<Vec<MetricRow>, Error> {
+///
+/// The same pass collects the call graph's edges (a span's parent pod calls the span's pod;
+/// root spans are called by the front service), so each span file is read once.
+pub(crate) fn traces(day: &Path) -> Result<(Graph, Vec<MetricRow>), Error> {
+    let mut edges = Graph::new();
     let dir = day.join("trace");
     if !dir.is_dir() {
-        return Ok(Vec::new());
+        return Ok((edges, Vec::new()));
     }
     // (service, metric, minute) -> samples
     let mut acc: BTreeMap<(String, &'static str, i64), Vec<f64>> = BTreeMap::new();
@@ -193,17 +175,27 @@ pub(crate) fn trace_metrics(day: &Path) -> Result<Vec<MetricRow>, Error> {
         let spans = text_column(&df, "SpanID", &path)?;
         let parents = text_column(&df, "ParentID", &path)?;
         let pods = text_column(&df, "PodName", &path)?;
+        let by_span: BTreeMap<&str, usize> = spans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.as_deref()?, i)))
+            .collect();
+        for (parent, pod) in parents.iter().zip(&pods) {
+            let (Some(parent), Some(pod)) = (parent.as_deref(), pod.as_deref()) else {
+                continue;
+            };
+            if parent == "root" {
+                add_edge(&mut edges, FRONT, service_of_pod(pod));
+            } else if let Some(pp) = by_span.get(parent).and_then(|&p| pods[p].as_deref()) {
+                add_edge(&mut edges, service_of_pod(pp), service_of_pod(pod));
+            }
+        }
         let (Ok(start), Ok(dur)) = (
             number_column(&df, "StartTimeUnixNano", &path),
             number_column(&df, "Duration", &path),
         ) else {
             continue;
         };
-        let by_span: BTreeMap<&str, usize> = spans
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((s.as_deref()?, i)))
-            .collect();
         for i in 0..spans.len() {
             let (Some(parent), Some(pod)) = (parents[i].as_deref(), pods[i].as_deref()) else {
                 continue;
@@ -235,7 +227,7 @@ pub(crate) fn trace_metrics(day: &Path) -> Result<Vec<MetricRow>, Error> {
                 .push(start_gap_ms);
         }
     }
-    Ok(acc
+    let metrics = acc
         .into_iter()
         .map(|((svc, metric, minute), mut v)| {
             v.sort_by(f64::total_cmp);
@@ -246,7 +238,8 @@ pub(crate) fn trace_metrics(day: &Path) -> Result<Vec<MetricRow>, Error> {
                 v[v.len() / 2],
             )
         })
-        .collect())
+        .collect();
+    Ok((edges, metrics))
 }
 
 /// The level word near the start of a log message (`INFO`, `WARN`, `ERROR`, `DEBUG`).
