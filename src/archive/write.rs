@@ -125,7 +125,8 @@ pub fn write_metrics<R: Borrow<MetricRow>>(path: &Path, rows: &[R]) -> Result<()
     ];
     // An optional column with no value is left out (the format allows it): readers would
     // otherwise decode a null per row, for each of them.
-    let optional: [(&str, fn(&MetricRow) -> Option<&str>); 5] = [
+    type Field = fn(&MetricRow) -> Option<&str>;
+    let optional: [(&str, Field); 5] = [
         ("pod", |r| r.pod.as_deref()),
         ("node", |r| r.node.as_deref()),
         ("container", |r| r.container.as_deref()),
