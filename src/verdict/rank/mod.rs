@@ -137,6 +137,16 @@ fn kind_for(entity: &str, metric: &str) -> Kind {
     }
 }
 
+/// What is left of a signal of strength `own` when a neighbour shows `by` of the same: a
+/// neighbour at least as strong explains 60 % of it, a weaker one less (quadratically).
+fn explained(own: f64, by: f64) -> f64 {
+    if own > 0.0 {
+        1.0 - 0.6 * (by / own).clamp(0.0, 1.0).powi(2)
+    } else {
+        1.0
+    }
+}
+
 /// Scores every entity with data, best first (ties by name).
 #[must_use]
 pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
@@ -166,32 +176,17 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             .map_or((0.0, String::new()), |x| (x.0, x.1.clone()));
         // Errors travel to callers the way latency does: a callee logging as much trouble
         // explains this entity's new errors (the same discount as `origin` below).
-        let own_logs = logs.get(e.as_str()).copied().unwrap_or(0.0);
-        let callee_logs = ctx
-            .topo
-            .deps_of(e)
-            .into_iter()
-            .filter_map(|c| logs.get(c).copied())
-            .fold(0.0, f64::max);
-        let l = if own_logs > 0.0 {
-            own_logs * (1.0 - 0.6 * (callee_logs / own_logs).clamp(0.0, 1.0).powi(2))
-        } else {
-            0.0
+        let strongest = |of: Vec<&str>, m: &BTreeMap<&str, f64>| {
+            of.into_iter()
+                .filter_map(|c| m.get(c).copied())
+                .fold(0.0, f64::max)
         };
+        let own_logs = logs.get(e.as_str()).copied().unwrap_or(0.0);
+        let l = own_logs * explained(own_logs, strongest(ctx.topo.deps_of(e), &logs));
         // A caller whose own code path broke sends this entity another mix of requests, so
         // its log statements fall too: a caller falling as far explains this entity's fall.
         let own_fall = falls.get(e.as_str()).copied().unwrap_or(0.0);
-        let caller_fall = ctx
-            .topo
-            .users_of(e)
-            .into_iter()
-            .filter_map(|c| falls.get(c).copied())
-            .fold(0.0, f64::max);
-        let f = if own_fall > 0.0 {
-            own_fall * (1.0 - 0.6 * (caller_fall / own_fall).clamp(0.0, 1.0).powi(2))
-        } else {
-            0.0
-        };
+        let f = own_fall * explained(own_fall, strongest(ctx.topo.users_of(e), &falls));
         let (mut so, so_signal) = singular
             .get(e)
             .map_or((0.0, ""), |s| (s.margin, s.signal.as_str()));
@@ -220,11 +215,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             .map(&a)
             .fold(0.0, f64::max);
         let callers = ctx.topo.users_of(e).into_iter().map(&a).fold(0.0, f64::max);
-        let origin = if mine > 0.0 {
-            1.0 - 0.6 * (callees / mine).clamp(0.0, 1.0).powi(2)
-        } else {
-            1.0
-        };
+        let origin = explained(mine, callees);
         let spread = if ctx.topo.users_of(e).is_empty() {
             0.9
         } else {
