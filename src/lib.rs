@@ -13,6 +13,7 @@ pub mod archive;
 pub mod detect;
 pub mod error;
 pub mod evidence;
+mod fxhash;
 pub mod import;
 pub mod logs;
 pub mod mine;

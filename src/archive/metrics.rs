@@ -2,14 +2,14 @@
 //! grouped per series in runs of equal keys, the window applied and missing samples dropped,
 //! then aliases and units applied per series and the files merged.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
 
 use super::columns::{self, Frame};
 use crate::error::Error;
+use crate::fxhash::FxMap;
 use crate::model::{APP, ResolvedAlias, SeriesKey, vocab};
 
 /// One series as read: samples sorted by time, duplicates not yet averaged.
@@ -136,30 +136,6 @@ pub fn normalize_container(raw: Option<&str>, entity: &str) -> String {
     }
 }
 
-/// The multiply-rotate hash of rustc and Firefox ("FxHash"): a row's key is seven short
-/// strings hashed once per row, where std's DoS-resistant SipHash cost more than decoding the
-/// file. Keys come from the archive being read, so there is no attacker to resist.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Where a new run of rows begins: row 0 and every row whose key columns (and node) differ from
 /// the previous row's.
 ///
@@ -257,7 +233,7 @@ fn merge_file(
     let starts = run_starts(&present, frame.height);
     // Slot per distinct raw key: its row ranges and the largest node name seen for it.
     type Slot<'a> = (RawKey<'a>, Vec<std::ops::Range<usize>>, Option<&'a str>);
-    let mut slot_of: HashMap<RawKey<'_>, usize, BuildHasherDefault<FxHasher>> = HashMap::default();
+    let mut slot_of: FxMap<RawKey<'_>, usize> = FxMap::default();
     let mut slots: Vec<Slot<'_>> = Vec::new();
     for (r, &s) in starts.iter().enumerate() {
         let e = starts.get(r + 1).copied().unwrap_or(frame.height);

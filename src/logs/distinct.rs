@@ -14,6 +14,7 @@
 //! when its masked form keeps none of its digits, so equal keys copy no digits that differ.
 
 use super::masks::mask_line;
+use crate::fxhash::hash_words;
 
 /// Masked distinct messages and the one each line maps to.
 #[derive(Default)]
@@ -50,7 +51,7 @@ impl Distinct {
     fn insert(&mut self, content: &str) -> u32 {
         self.buf.clear();
         mask_line(content, &mut self.buf);
-        let h = hash(self.buf.as_bytes());
+        let h = hash_words(self.buf.as_bytes());
         if self.table.len() < 2 * (self.ends.len() + 1) {
             self.grow();
         }
@@ -127,7 +128,7 @@ impl Memo {
     fn key(&mut self, content: &str) -> u64 {
         self.buf.clear();
         blank_digits(content.as_bytes(), &mut self.buf);
-        hash(&self.buf)
+        hash_words(&self.buf)
     }
 
     /// The id stored for the key in the buffer.
@@ -196,24 +197,6 @@ fn blank_digits(b: &[u8], out: &mut Vec<u8>) {
             .iter()
             .map(|&c| if c.is_ascii_digit() { b'0' } else { c }),
     );
-}
-
-/// FxHash-style word-at-a-time hash with a final mix (the table uses the low bits).
-fn hash(b: &[u8]) -> u64 {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut h = b.len() as u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    h ^ (h >> 29)
 }
 
 #[cfg(test)]

@@ -10,8 +10,7 @@
 use super::distinct::Distinct;
 use super::format::LogFormat;
 use super::masks::WILDCARD;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::fxhash::{self, FxMap};
 
 /// Tuning knobs. `Default` is the one configuration meant to work across systems.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,9 +130,9 @@ impl Interner {
     fn id(&mut self, t: &str) -> u32 {
         if self.start.is_empty() {
             self.start.push(0);
-            self.push(WILDCARD, fx_hash(WILDCARD.as_bytes()));
+            self.push(WILDCARD, fxhash::hash(WILDCARD.as_bytes()));
         }
-        let h = fx_hash(t.as_bytes());
+        let h = fxhash::hash(t.as_bytes());
         let mut at = self.index.get(&h).copied().unwrap_or(NONE);
         while at != NONE {
             if self.get(at) == t {
@@ -404,38 +403,6 @@ fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq
         cluster_of_line,
         templates,
     }
-}
-
-/// FxHash: a fast, deterministic hasher for short keys; HashDoS is not a concern offline.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
-        }
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
-
-fn fx_hash(b: &[u8]) -> u64 {
-    let mut h = Fx::default();
-    h.write(b);
-    h.finish()
 }
 
 #[cfg(test)]
