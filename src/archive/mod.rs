@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use metrics::{MetricSet, RawSeries};
+pub(crate) use write::write_parquet;
 pub use write::{write, write_metrics};
 
 use crate::error::Error;

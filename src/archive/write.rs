@@ -10,6 +10,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::Error;
+use crate::fxhash::FxMap;
 use crate::model::{ArchiveData, EntityKind, MetricRow};
 
 fn opt(name: &str, v: Vec<Option<&str>>) -> Column {
@@ -23,20 +24,35 @@ fn ts_col(ts: Vec<i64>) -> Column {
         .into_column()
 }
 
-fn write_df(path: &Path, mut df: DataFrame) -> Result<(), Error> {
-    let file = fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    // polars writes each page and header straight to its writer: thousands of small writes
-    // per archive without a buffer.
+/// Writes `df` to a new file at `path` as zstd Parquet with full statistics, the encoding of
+/// archives and mined tables, through a buffer: polars writes each page piece straight to its
+/// writer, thousands of small writes per file without one. The caller names its errors.
+pub(crate) fn write_parquet<E>(
+    path: &Path,
+    df: &mut DataFrame,
+    polars_err: impl FnOnce(PolarsError) -> E,
+    io_err: impl Fn(std::io::Error) -> E,
+) -> Result<(), E> {
+    let file = fs::File::create(path).map_err(&io_err)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     ParquetWriter::new(&mut out)
         .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::full())
-        .finish(&mut df)
-        .map_err(|e| Error::Parquet {
+        .finish(df)
+        .map_err(polars_err)?;
+    out.flush().map_err(io_err)
+}
+
+fn write_df(path: &Path, mut df: DataFrame) -> Result<(), Error> {
+    write_parquet(
+        path,
+        &mut df,
+        |e| Error::Parquet {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })?;
-    out.flush().map_err(|e| Error::io(path, e))
+        },
+        |e| Error::io(path, e),
+    )
 }
 
 fn frame(height: usize, columns: Vec<Column>, path: &Path) -> Result<DataFrame, Error> {
@@ -72,7 +88,7 @@ pub fn write_metrics<R: Borrow<MetricRow>>(path: &Path, rows: &[R]) -> Result<()
             r.source.as_deref(),
         )
     }
-    let mut id_of: std::collections::HashMap<Key<'_>, u32> = std::collections::HashMap::new();
+    let mut id_of: FxMap<Key<'_>, u32> = FxMap::default();
     // Importers emit a series' rows together: most rows have the key of the row before.
     let mut last: Option<(Key<'_>, u32)> = None;
     let ids: Vec<u32> = rows
@@ -165,16 +181,10 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
     fs::write(&toml_path, text).map_err(|e| Error::io(&toml_path, e))?;
 
     // Split as exporters do (one file per kind of source), so readers meet a multi-file table.
-    let mut last: Option<(&str, bool)> = None;
-    let (services, infra): (Vec<&MetricRow>, Vec<&MetricRow>) =
-        data.metrics.iter().partition(|r| match last {
-            Some((e, service)) if e == r.entity => service,
-            _ => {
-                let service = EntityKind::of(&r.entity) == EntityKind::Service;
-                last = Some((&r.entity, service));
-                service
-            }
-        });
+    let (services, infra): (Vec<&MetricRow>, Vec<&MetricRow>) = data
+        .metrics
+        .iter()
+        .partition(|r| EntityKind::of(&r.entity) == EntityKind::Service);
     for (name, rows) in [
         ("services.parquet", services),
         ("infrastructure.parquet", infra),

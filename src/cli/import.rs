@@ -44,7 +44,8 @@ pub(crate) struct ImportArgs {
 
 pub(crate) fn run(a: &ImportArgs) -> anyhow::Result<Exit> {
     let what = || format!("importing {}", a.src.display());
-    let incidents = match a.format {
+    let into = || format!("importing {} into {}", a.src.display(), a.out.display());
+    let n = match a.format {
         Format::WideCsv => {
             let fault = match (a.fault_time, a.fault_row) {
                 (Some(t), _) => wide_csv::FaultAt::Time(t),
@@ -59,33 +60,24 @@ pub(crate) fn run(a: &ImportArgs) -> anyhow::Result<Exit> {
                 root_cause: a.root_cause.clone(),
                 id: None,
             };
-            vec![wide_csv::import(&a.src, &opts).with_context(what)?]
+            let incident = wide_csv::import(&a.src, &opts).with_context(what)?;
+            import::write_all(&[incident], &a.out)
+                .with_context(|| format!("writing archives under {}", a.out.display()))?
         }
         Format::Petshop => {
             let (issues, skipped) = import::petshop::plan(&a.src).with_context(what)?;
             for s in skipped {
                 eprintln!("skipped {s}");
             }
-            let n = import::build_and_write(&issues, &a.out, import::petshop::Issue::build)
-                .with_context(|| {
-                    format!("importing {} into {}", a.src.display(), a.out.display())
-                })?;
-            eprintln!("wrote {n} archives under {}", a.out.display());
-            return Ok(Exit::Ok);
+            import::build_and_write(&issues, &a.out, import::petshop::Issue::build)
+                .with_context(into)?
         }
         Format::Nezha => {
             let day = import::nezha::read(&a.src).with_context(what)?;
             let faults: Vec<usize> = (0..day.len()).collect();
-            let n =
-                import::build_and_write(&faults, &a.out, |&i| day.build(i)).with_context(|| {
-                    format!("importing {} into {}", a.src.display(), a.out.display())
-                })?;
-            eprintln!("wrote {n} archives under {}", a.out.display());
-            return Ok(Exit::Ok);
+            import::build_and_write(&faults, &a.out, |&i| day.build(i)).with_context(into)?
         }
     };
-    let n = import::write_all(&incidents, &a.out)
-        .with_context(|| format!("writing archives under {}", a.out.display()))?;
     eprintln!("wrote {n} archives under {}", a.out.display());
     Ok(Exit::Ok)
 }

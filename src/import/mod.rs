@@ -30,18 +30,15 @@ pub struct Incident {
     pub data: ArchiveData,
 }
 
-/// Writes every incident into `root/<name>/`; returns how many were written.
+/// Writes every incident into `root/<name>/`, in parallel; returns how many were written.
+/// When several fail, the error of the first in `incidents` order is returned.
 ///
 /// # Errors
 /// A folder or file cannot be written.
 pub fn write_all(incidents: &[Incident], root: &Path) -> Result<usize, Error> {
-    use rayon::prelude::*;
-    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-    // Archives are independent; compressing them is most of an import's time.
-    incidents
-        .par_iter()
-        .try_for_each(|inc| crate::archive::write(&inc.data, &root.join(&inc.name)))?;
-    Ok(incidents.len())
+    each_in_parallel(incidents, root, |inc| {
+        crate::archive::write(&inc.data, &root.join(&inc.name))
+    })
 }
 
 /// Builds each job's incident and writes it into `root/<name>/` as soon as it is built, in
@@ -55,17 +52,25 @@ pub fn build_and_write<J: Sync>(
     root: &Path,
     build: impl Fn(&J) -> Result<Incident, Error> + Sync,
 ) -> Result<usize, Error> {
+    each_in_parallel(jobs, root, |job| {
+        let inc = build(job)?;
+        crate::archive::write(&inc.data, &root.join(&inc.name))
+    })
+}
+
+/// Creates `root` and runs `write` on every item in parallel (archives are independent, and
+/// compressing them is most of an import's time); the first error in item order wins, so the
+/// message does not depend on the thread count.
+fn each_in_parallel<T: Sync>(
+    items: &[T],
+    root: &Path,
+    write: impl Fn(&T) -> Result<(), Error> + Sync + Send,
+) -> Result<usize, Error> {
     use rayon::prelude::*;
     std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-    let done: Vec<Result<(), Error>> = jobs
-        .par_iter()
-        .map(|job| {
-            let inc = build(job)?;
-            crate::archive::write(&inc.data, &root.join(&inc.name))
-        })
-        .collect();
+    let done: Vec<Result<(), Error>> = items.par_iter().map(write).collect();
     done.into_iter().collect::<Result<(), Error>>()?;
-    Ok(jobs.len())
+    Ok(items.len())
 }
 
 /// An incident made of metrics alone (no logs, no events), once its windows are checked.

@@ -117,7 +117,8 @@ pub(crate) fn front_metrics(metric_dir: &Path) -> Result<Vec<MetricRow>, Error> 
 pub(crate) type Graph = BTreeMap<String, BTreeSet<String>>;
 
 fn add_edge(deps: &mut Graph, from: &str, to: &str) {
-    if from != to {
+    // Called once per span: most edges are known already, so look before allocating keys.
+    if from != to && !deps.get(from).is_some_and(|callees| callees.contains(to)) {
         deps.entry(from.to_string())
             .or_default()
             .insert(to.to_string());
@@ -180,33 +181,29 @@ pub(crate) fn traces(day: &Path) -> Result<(Graph, Vec<MetricRow>), Error> {
             .enumerate()
             .filter_map(|(i, s)| Some((s.as_deref()?, i)))
             .collect();
-        for (parent, pod) in parents.iter().zip(&pods) {
-            let (Some(parent), Some(pod)) = (parent.as_deref(), pod.as_deref()) else {
-                continue;
-            };
-            if parent == "root" {
-                add_edge(&mut edges, FRONT, service_of_pod(pod));
-            } else if let Some(pp) = by_span.get(parent).and_then(|&p| pods[p].as_deref()) {
-                add_edge(&mut edges, service_of_pod(pp), service_of_pod(pod));
-            }
-        }
-        let (Ok(start), Ok(dur)) = (
-            number_column(&df, "StartTimeUnixNano", &path),
-            number_column(&df, "Duration", &path),
-        ) else {
-            continue;
-        };
+        // Files without span times still give their edges.
+        let times = number_column(&df, "StartTimeUnixNano", &path)
+            .and_then(|start| Ok((start, number_column(&df, "Duration", &path)?)))
+            .ok();
         for i in 0..spans.len() {
             let (Some(parent), Some(pod)) = (parents[i].as_deref(), pods[i].as_deref()) else {
                 continue;
             };
+            let svc = service_of_pod(pod);
+            if parent == "root" {
+                add_edge(&mut edges, FRONT, svc);
+                continue;
+            }
             let Some(&p) = by_span.get(parent) else {
                 continue;
             };
             let Some(ppod) = pods[p].as_deref() else {
                 continue;
             };
-            let svc = service_of_pod(pod);
+            add_edge(&mut edges, service_of_pod(ppod), svc);
+            let Some((start, dur)) = &times else {
+                continue;
+            };
             if service_of_pod(ppod) == svc
                 || !(start[i].is_finite()
                     && start[p].is_finite()

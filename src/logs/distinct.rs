@@ -19,13 +19,7 @@ use crate::fxhash::hash_words;
 /// Masked distinct messages and the one each line maps to.
 #[derive(Default)]
 pub(crate) struct Distinct {
-    /// All distinct masked messages, concatenated.
-    text: String,
-    /// `text[ends[i - 1]..ends[i]]` is message `i`.
-    ends: Vec<usize>,
-    hashes: Vec<u64>,
-    /// Slots hold `id + 1`; 0 is empty. Length is a power of two, at most half full.
-    table: Vec<u32>,
+    messages: Arena,
     buf: String,
     /// The distinct message of each line pushed so far.
     pub(crate) seq_of_line: Vec<u32>,
@@ -52,59 +46,98 @@ impl Distinct {
         self.buf.clear();
         mask_line(content, &mut self.buf);
         let h = hash_words(self.buf.as_bytes());
-        if self.table.len() < 2 * (self.ends.len() + 1) {
-            self.grow();
+        match self.messages.find(self.buf.as_bytes(), h) {
+            Some(id) => id,
+            None => self.messages.add(&self.buf, h),
+        }
+    }
+
+    /// Number of distinct messages.
+    pub(crate) fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Distinct message `id`.
+    pub(crate) fn get(&self, id: usize) -> &str {
+        self.messages.get(id)
+    }
+}
+
+/// Strings in one arena, numbered in order of addition and found by hash through an
+/// open-addressing table: no allocation per string.
+#[derive(Default)]
+struct Arena {
+    /// All strings, concatenated.
+    text: String,
+    /// `text[ends[i - 1]..ends[i]]` is string `i`.
+    ends: Vec<usize>,
+    hashes: Vec<u64>,
+    /// Slots hold `id + 1`; 0 is empty. Length is a power of two, at most half full.
+    table: Vec<u32>,
+}
+
+impl Arena {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, id: usize) -> &str {
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.text[start..self.ends[id]]
+    }
+
+    /// The id of `b`, whose hash is `h`.
+    fn find(&self, b: &[u8], h: u64) -> Option<u32> {
+        if self.table.is_empty() {
+            return None;
         }
         let mask = self.table.len() - 1;
         let mut at = h as usize & mask;
         loop {
             let slot = self.table[at];
             if slot == 0 {
-                break;
+                return None;
             }
             let id = slot as usize - 1;
-            if self.hashes[id] == h && self.get(id) == self.buf {
-                return id as u32;
+            if self.hashes[id] == h && self.get(id).as_bytes() == b {
+                return Some(id as u32);
             }
             at = (at + 1) & mask;
         }
-        let id = self.ends.len();
-        self.table[at] = id as u32 + 1;
-        self.text.push_str(&self.buf);
-        self.ends.push(self.text.len());
-        self.hashes.push(h);
-        id as u32
     }
 
-    /// Number of distinct messages.
-    pub(crate) fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Distinct message `id`.
-    pub(crate) fn get(&self, id: usize) -> &str {
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.text[start..self.ends[id]]
-    }
-
-    fn grow(&mut self) {
-        self.table = rehash(&self.hashes, self.table.len());
-    }
-}
-
-/// A table twice the size of `old` (at least 1024 slots) holding `id + 1` for each hash.
-fn rehash(hashes: &[u64], old: usize) -> Vec<u32> {
-    let size = (old * 2).max(1024);
-    let mask = size - 1;
-    let mut table = vec![0u32; size];
-    for (id, &h) in hashes.iter().enumerate() {
+    /// Adds `s` (known to be absent), whose hash is `h`; returns its id.
+    fn add(&mut self, s: &str, h: u64) -> u32 {
+        if self.table.len() < 2 * (self.ends.len() + 1) {
+            self.grow();
+        }
+        let mask = self.table.len() - 1;
         let mut at = h as usize & mask;
-        while table[at] != 0 {
+        while self.table[at] != 0 {
             at = (at + 1) & mask;
         }
-        table[at] = id as u32 + 1;
+        let id = self.ends.len() as u32;
+        self.table[at] = id + 1;
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+        self.hashes.push(h);
+        id
     }
-    table
+
+    /// Doubles the table (at least 1024 slots).
+    fn grow(&mut self) {
+        let size = (self.table.len() * 2).max(1024);
+        let mask = size - 1;
+        let mut table = vec![0u32; size];
+        for (id, &h) in self.hashes.iter().enumerate() {
+            let mut at = h as usize & mask;
+            while table[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            table[at] = id as u32 + 1;
+        }
+        self.table = table;
+    }
 }
 
 /// Bytes of memo keys kept at most: past it, new shapes are masked every time (still exact).
@@ -113,13 +146,9 @@ const MEMO_BYTES: usize = 64 << 20;
 /// Contents with their digits blanked to `0`, each with the distinct message it masks to.
 #[derive(Default)]
 struct Memo {
-    keys: Vec<u8>,
-    /// `keys[ends[i - 1]..ends[i]]` is key `i`.
-    ends: Vec<usize>,
-    hashes: Vec<u64>,
+    keys: Arena,
+    /// The distinct message of each key.
     ids: Vec<u32>,
-    /// Slots hold `key + 1`; 0 is empty. Length is a power of two, at most half full.
-    table: Vec<u32>,
     buf: Vec<u8>,
 }
 
@@ -131,49 +160,22 @@ impl Memo {
         hash_words(&self.buf)
     }
 
-    /// The id stored for the key in the buffer.
+    /// The message stored for the key in the buffer.
     fn get(&self, h: u64) -> Option<u32> {
-        if self.table.is_empty() {
-            return None;
-        }
-        let mask = self.table.len() - 1;
-        let mut at = h as usize & mask;
-        loop {
-            let slot = self.table[at];
-            if slot == 0 {
-                return None;
-            }
-            let k = slot as usize - 1;
-            if self.hashes[k] == h && self.stored(k) == self.buf.as_slice() {
-                return Some(self.ids[k]);
-            }
-            at = (at + 1) & mask;
-        }
+        let k = self.keys.find(&self.buf, h)?;
+        Some(self.ids[k as usize])
     }
 
     /// Stores `id` for the key in the buffer (known to be absent), unless the memo is full.
     fn insert(&mut self, h: u64, id: u32) {
-        if self.keys.len() + self.buf.len() > MEMO_BYTES {
+        if self.keys.text.len() + self.buf.len() > MEMO_BYTES {
             return;
         }
-        if self.table.len() < 2 * (self.ends.len() + 1) {
-            self.table = rehash(&self.hashes, self.table.len());
+        // Blanking ASCII digits keeps the content's UTF-8 whole.
+        if let Ok(key) = std::str::from_utf8(&self.buf) {
+            self.keys.add(key, h);
+            self.ids.push(id);
         }
-        let mask = self.table.len() - 1;
-        let mut at = h as usize & mask;
-        while self.table[at] != 0 {
-            at = (at + 1) & mask;
-        }
-        self.table[at] = self.ends.len() as u32 + 1;
-        self.keys.extend_from_slice(&self.buf);
-        self.ends.push(self.keys.len());
-        self.hashes.push(h);
-        self.ids.push(id);
-    }
-
-    fn stored(&self, k: usize) -> &[u8] {
-        let start = if k == 0 { 0 } else { self.ends[k - 1] };
-        &self.keys[start..self.ends[k]]
     }
 }
 

@@ -186,9 +186,10 @@ pub fn analyze(
     for l in logs {
         by_entity.entry(l.entity.as_str()).or_default().push(l);
     }
+    let covered = covered_buckets(logs, grid);
     let (base_len, inc_len) = (
-        observed_len(logs, grid, baseline),
-        observed_len(logs, grid, incident),
+        observed_len(&covered, baseline),
+        observed_len(&covered, incident),
     );
     let per: Vec<(String, (usize, usize), Vec<TemplateStat>)> = by_entity
         .into_par_iter()
@@ -277,25 +278,30 @@ pub fn analyze(
     ev
 }
 
-/// Buckets of `range` the logs cover, as the length to divide counts by for a rate.
+/// Which grid buckets hold any log line, of any entity.
+fn covered_buckets(logs: &[LogRow], grid: &Grid) -> Vec<bool> {
+    let mut covered = vec![false; grid.len];
+    for b in logs.iter().filter_map(|l| grid.index(l.ts_ms)) {
+        covered[b] = true;
+    }
+    covered
+}
+
+/// Buckets of `range` the logs cover (see [`covered_buckets`]), as the length to divide
+/// counts by for a rate.
 ///
 /// Some exports keep only the minutes around known events (Nezha's logs cover three minutes
 /// per fault), so a baseline hour may hold logs in a fifth of its buckets: counting the
 /// empty ones as silence would make every template look like it surged. When fewer than 90 %
-/// of a window's buckets hold any line, of any entity, the window's length is the buckets
-/// that do; a window the logs cover (nearly) whole keeps its full length, so a quiet spell
-/// still counts as quiet.
-fn observed_len(logs: &[LogRow], grid: &Grid, range: &Range<usize>) -> f64 {
+/// of a window's buckets hold any line, the window's length is the buckets that do; a window
+/// the logs cover (nearly) whole keeps its full length, so a quiet spell still counts as quiet.
+fn observed_len(covered: &[bool], range: &Range<usize>) -> f64 {
     let full = range.end.saturating_sub(range.start);
-    let mut seen = vec![false; full];
-    for b in logs.iter().filter_map(|l| grid.index(l.ts_ms)) {
-        if range.contains(&b) {
-            seen[b - range.start] = true;
-        }
-    }
-    let covered = seen.iter().filter(|&&x| x).count();
-    let n = if (covered as f64) < 0.9 * full as f64 {
-        covered
+    let n = covered
+        .get(range.start.min(covered.len())..range.end.min(covered.len()))
+        .map_or(0, |w| w.iter().filter(|&&x| x).count());
+    let n = if (n as f64) < 0.9 * full as f64 {
+        n
     } else {
         full
     };
@@ -401,15 +407,17 @@ mod tests {
         let mut logs: Vec<LogRow> = (5..8).map(|m| row(m, "api", "tick", "info")).collect();
         logs.extend((20..40).map(|m| row(m, "api", "tick", "info")));
         let g = grid40();
-        assert_eq!(observed_len(&logs, &g, &(0..20)), 3.0);
-        assert_eq!(observed_len(&logs, &g, &(20..40)), 20.0);
+        let covered = covered_buckets(&logs, &g);
+        assert_eq!(observed_len(&covered, &(0..20)), 3.0);
+        assert_eq!(observed_len(&covered, &(20..40)), 20.0);
         let ev = analyze(&logs, &g, &(0..20), &(20..40));
         // One line per kept minute before and after: no surge.
         assert!(ev.templates[0].ratio < 1.0, "{:?}", ev.templates);
         // A quiet spell in a fully kept window still counts as quiet.
         let mut quiet: Vec<LogRow> = (0..19).map(|m| row(m, "api", "tick", "info")).collect();
         quiet.push(row(25, "api", "tick", "info"));
-        assert_eq!(observed_len(&quiet, &g, &(0..20)), 20.0);
-        assert_eq!(observed_len(&quiet, &g, &(20..40)), 1.0);
+        let covered = covered_buckets(&quiet, &g);
+        assert_eq!(observed_len(&covered, &(0..20)), 20.0);
+        assert_eq!(observed_len(&covered, &(20..40)), 1.0);
     }
 }

@@ -36,18 +36,8 @@ fn oi(name: &str, v: Vec<Option<i64>>) -> Column {
 
 fn write_df(path: &Path, height: usize, columns: Vec<Column>) -> Result<(), Error> {
     let mut df = DataFrame::new(height, columns).map_err(table_err(path))?;
-    let file = fs::File::create(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
     // Statistics let readers (the notebook, DuckDB) prune by fired_at; zstd as the archives use.
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    ParquetWriter::new(&mut out)
-        .with_compression(ParquetCompression::Zstd(None))
-        .with_statistics(StatisticsOptions::full())
-        .finish(&mut df)
-        .map_err(table_err(path))?;
-    std::io::Write::flush(&mut out).map_err(|e| Error::Io {
+    crate::archive::write_parquet(path, &mut df, table_err(path), |e| Error::Io {
         path: path.to_path_buf(),
         source: e,
     })

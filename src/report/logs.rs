@@ -84,30 +84,37 @@ const FALL_SHOWN: f64 = 3.0;
 /// Templates that fell against their share of their entity's lines: a code path that now
 /// stops half-way logs its first steps and not the later ones. Strongest entities first.
 fn falls(ctx: &Context, md: &mut String) {
-    let mut by_entity: Vec<(&str, Vec<&crate::logs::evidence::TemplateStat>)> = Vec::new();
-    for t in ctx.logs.templates.iter().filter(|t| t.fall >= FALL_SHOWN) {
-        match by_entity.iter_mut().find(|(e, _)| *e == t.entity) {
-            Some((_, ts)) => ts.push(t),
-            None => by_entity.push((t.entity.as_str(), vec![t])),
-        }
-    }
+    // Templates come grouped by entity.
+    let mut by_entity: Vec<Vec<&crate::logs::evidence::TemplateStat>> = ctx
+        .logs
+        .templates
+        .chunk_by(|a, b| a.entity == b.entity)
+        .map(|ts| {
+            let mut fell: Vec<_> = ts.iter().filter(|t| t.fall >= FALL_SHOWN).collect();
+            fell.sort_by(|a, b| b.fall.total_cmp(&a.fall).then(a.template.cmp(&b.template)));
+            fell
+        })
+        .filter(|fell| !fell.is_empty())
+        .collect();
     if by_entity.is_empty() {
         return;
     }
-    for (_, ts) in &mut by_entity {
-        ts.sort_by(|a, b| b.fall.total_cmp(&a.fall).then(a.template.cmp(&b.template)));
-    }
-    by_entity.sort_by(|a, b| b.1[0].fall.total_cmp(&a.1[0].fall).then(a.0.cmp(b.0)));
+    by_entity.sort_by(|a, b| {
+        b[0].fall
+            .total_cmp(&a[0].fall)
+            .then(a[0].entity.cmp(&b[0].entity))
+    });
     md.push_str(
         "Log statements that fell silent against the rest of their service's lines (fewer \
          requests lower every template alike; one step falling while the others go on is a \
          code path failing half-way):\n\n| Entity | Template | Baseline | Incident | z |\n|---|---|---|---|---|\n",
     );
-    for (e, ts) in by_entity.iter().take(TOP) {
+    for ts in by_entity.iter().take(TOP) {
         for t in ts.iter().take(3) {
             let _ = writeln!(
                 md,
-                "| {e} | `{}` | {} | {} | {:.1} |",
+                "| {} | `{}` | {} | {} | {:.1} |",
+                t.entity,
                 esc(&t.template),
                 t.baseline,
                 t.incident,

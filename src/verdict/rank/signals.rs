@@ -160,8 +160,9 @@ pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
 
 /// Log fall per entity, 0..1: the strongest fall of one of its templates against its share of
 /// the entity's lines (see `TemplateStat::fall`): a z-score up to 2 gives nothing (with a few
-/// dozen templates per entity, chance alone reaches 1.5), 3 gives 0.49, 4 gives 0.74. A fault in the entity's own code stops some of its log statements while the
-/// others go on; Nezha's injected exceptions show nowhere else.
+/// dozen templates per entity, chance alone reaches 1.5), 3 gives 0.49, 4 gives 0.74. A fault
+/// in the entity's own code stops some of its log statements while the others go on; Nezha's
+/// injected exceptions show nowhere else.
 #[must_use]
 pub fn log_fall(ctx: &Context) -> BTreeMap<&str, f64> {
     let mut out: BTreeMap<&str, f64> = BTreeMap::new();
