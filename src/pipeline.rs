@@ -63,6 +63,7 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         &aligned.grid,
         &aligned.baseline,
         &aligned.incident,
+        aligned.alert,
     );
     clock.lap("logs");
     let ctx = Context::build(

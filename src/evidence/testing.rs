@@ -231,7 +231,7 @@ impl Fixture {
             end: 40 * MIN,
             fired_at: 32 * MIN,
         };
-        let logs = crate::logs::evidence::analyze(&self.logs, &grid, &(0..20), &(20..40));
+        let logs = crate::logs::evidence::analyze(&self.logs, &grid, &(0..20), &(20..40), 20);
         Context::build(
             "fixture".into(),
             self.spec,

@@ -174,13 +174,15 @@ impl LogEvidence {
     }
 }
 
-/// Mines each entity's log lines and compares the incident window with the baseline.
+/// Mines each entity's log lines and compares the incident window with the baseline;
+/// `alert` is the bucket the alert fired in.
 #[must_use]
 pub fn analyze(
     logs: &[LogRow],
     grid: &Grid,
     baseline: &Range<usize>,
     incident: &Range<usize>,
+    alert: usize,
 ) -> LogEvidence {
     let mut by_entity: BTreeMap<&str, Vec<&LogRow>> = BTreeMap::new();
     for l in logs {
@@ -244,11 +246,18 @@ pub fn analyze(
             }
             // Shares are taken among the templates that did not surge: a new error logged a
             // thousand times lowers every other template's share without anything falling.
-            let (steady_base, steady_inc) = stats
+            // A fault has begun by the time the alert fires, so a fall is also looked for from
+            // the alert on: the minutes before it would dilute a statement that stopped then.
+            let after = |s: &TemplateStat| -> f64 {
+                s.counts[alert.min(s.counts.len())..incident.end.min(s.counts.len())]
+                    .iter()
+                    .sum::<u32>() as f64
+            };
+            let (steady_base, steady_inc, steady_after) = stats
                 .iter()
                 .filter(|s| !s.notable())
-                .fold((0.0, 0.0), |(b, i), s| {
-                    (b + s.baseline as f64, i + s.incident as f64)
+                .fold((0.0, 0.0, 0.0), |(b, i, a), s| {
+                    (b + s.baseline as f64, i + s.incident as f64, a + after(s))
                 });
             for s in &mut stats {
                 s.score = if s.notable() {
@@ -256,9 +265,25 @@ pub fn analyze(
                 } else {
                     0.0
                 };
-                let expected = s.baseline as f64 * steady_inc / steady_base.max(1.0);
-                if expected >= 5.0 && (s.incident as f64) < expected {
-                    s.fall = (expected - s.incident as f64) / expected.sqrt();
+                // Against the other steady templates: a statement that fell takes its own
+                // lines out of the total it is compared with.
+                let own = if s.notable() {
+                    (0.0, 0.0, 0.0)
+                } else {
+                    (s.baseline as f64, s.incident as f64, after(s))
+                };
+                let others_base = steady_base - own.0;
+                for (seen, others) in [
+                    (s.incident as f64, steady_inc - own.1),
+                    (after(s), steady_after - own.2),
+                ] {
+                    if others_base <= 0.0 {
+                        break;
+                    }
+                    let expected = s.baseline as f64 * others / others_base;
+                    if expected >= 5.0 && seen < expected {
+                        s.fall = s.fall.max((expected - seen) / expected.sqrt());
+                    }
                 }
             }
             stats.sort_by(|a, b| {
@@ -347,7 +372,7 @@ mod tests {
             step: 60_000,
             len: 40,
         };
-        let ev = analyze(&logs, &grid, &(0..20), &(20..40));
+        let ev = analyze(&logs, &grid, &(0..20), &(20..40), 20);
         let top = ev.notable_of("api").next().expect("a notable template");
         assert!(top.template.contains("i/o timeout"), "{top:?}");
         assert!(top.new && top.severity == Severity::Error && top.incident == 10);
@@ -387,7 +412,7 @@ mod tests {
                 logs.push(row(m, "api", &format!("quote {m} sent"), "info"));
             }
         }
-        let ev = analyze(&logs, &grid40(), &(0..20), &(20..40));
+        let ev = analyze(&logs, &grid40(), &(0..20), &(20..40), 20);
         let fall = |needle: &str| {
             ev.templates
                 .iter()
@@ -395,10 +420,36 @@ mod tests {
                 .unwrap()
                 .fall
         };
-        // Expected 160 × 160/480 ≈ 53 lines, seen none: z ≈ 7.3.
-        assert!(fall("priced") > 7.0, "{:?}", ev.templates);
+        // Against the other templates: expected 160 × 160/320 = 80 lines, seen none: z ≈ 8.9.
+        assert!(fall("priced") > 8.5, "{:?}", ev.templates);
         assert_eq!(fall("received"), 0.0);
         assert_eq!(fall("sent"), 0.0);
+    }
+
+    #[test]
+    fn a_fall_from_the_alert_on_is_not_diluted_by_the_minutes_before_it() {
+        // "priced" stops at minute 32, where the alert fires, in a window from minute 20.
+        let mut logs = Vec::new();
+        for m in 0..40 {
+            for _ in 0..3 {
+                logs.push(row(m, "api", &format!("quote {m} received"), "info"));
+                if m < 32 {
+                    logs.push(row(m, "api", &format!("quote {m} priced"), "info"));
+                }
+            }
+        }
+        let fall = |alert: usize| {
+            let ev = analyze(&logs, &grid40(), &(0..20), &(20..40), alert);
+            ev.templates
+                .iter()
+                .find(|t| t.template.contains("priced"))
+                .unwrap()
+                .fall
+        };
+        // Over the whole window: 60 expected, 36 seen (z ≈ 3.1); from the alert on: 24
+        // expected, none seen (z ≈ 4.9).
+        assert!((fall(20) - 24.0 / 60f64.sqrt()).abs() < 1e-9);
+        assert!((fall(32) - 24.0 / 24f64.sqrt()).abs() < 1e-9);
     }
 
     #[test]
@@ -410,7 +461,7 @@ mod tests {
         let covered = covered_buckets(&logs, &g);
         assert_eq!(observed_len(&covered, &(0..20)), 3.0);
         assert_eq!(observed_len(&covered, &(20..40)), 20.0);
-        let ev = analyze(&logs, &g, &(0..20), &(20..40));
+        let ev = analyze(&logs, &g, &(0..20), &(20..40), 20);
         // One line per kept minute before and after: no surge.
         assert!(ev.templates[0].ratio < 1.0, "{:?}", ev.templates);
         // A quiet spell in a fully kept window still counts as quiet.

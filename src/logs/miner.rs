@@ -9,7 +9,7 @@
 
 use super::distinct::Distinct;
 use super::format::LogFormat;
-use super::masks::WILDCARD;
+use super::masks::{WILDCARD, is_code_location};
 use crate::fxhash::{self, FxMap};
 
 /// Tuning knobs. `Default` is the one configuration meant to work across systems.
@@ -105,6 +105,10 @@ enum Shape {
     Ident,
     /// Anything else: words and punctuation a developer typed into the format string.
     Const,
+    /// A statement's place in the source (`t.s.TravelServiceImpl#457`, see
+    /// `masks::is_code_location`): two of them differing are two statements, however alike
+    /// their text.
+    Code,
 }
 
 fn shape_of(t: &str) -> Shape {
@@ -115,6 +119,9 @@ fn shape_of(t: &str) -> Shape {
         .trim_start_matches(['(', '[', '{', '<', '"', '\''])
         .trim_end_matches([')', ']', '}', '>', '"', '\'', ',', '.', ';', ':', '!', '?']);
     let b = core.as_bytes();
+    if is_code_location(b) {
+        return Shape::Code;
+    }
     let inner_dot = b.len() > 2 && b[1..b.len() - 1].contains(&b'.') && !core.contains("..");
     if inner_dot || core.contains("::") || core.contains('$') {
         Shape::Ident
@@ -245,7 +252,7 @@ fn similarity(template: &[u32], seq: &[u32], toks: &Interner) -> f64 {
         }
         match (toks.shape(a), toks.shape(b)) {
             (Shape::Var, Shape::Var) => same += 1,
-            (Shape::Const, Shape::Const) => return 0.0,
+            (Shape::Const, Shape::Const) | (Shape::Code, _) | (_, Shape::Code) => return 0.0,
             _ => {}
         }
     }
@@ -305,7 +312,7 @@ fn merge_slots(seqs: &[Vec<u32>], toks: &Interner, min_values: usize, cluster_of
                 p = p.wrapping_mul(0x9E37_79B9_7F4A_7C15);
             }
             for slot in 1..t.len() {
-                if toks.shape(t[slot]) == Shape::Var {
+                if matches!(toks.shape(t[slot]), Shape::Var | Shape::Code) {
                     continue;
                 }
                 let blanked = h.wrapping_sub((t[slot] as u64 + 1).wrapping_mul(pow[slot]));
@@ -473,6 +480,22 @@ mod tests {
         let m = run(&["Took 3 seconds to spawn", "Took 4 seconds to spawn"]);
         assert_eq!(m.cluster_of_line, vec![0, 0]);
         assert_eq!(m.templates, vec!["Took <*> seconds to spawn"]);
+    }
+
+    #[test]
+    fn one_text_at_two_places_in_the_source_is_two_statements() {
+        let line = |loc: &str, t: u32| {
+            format!("INFO t.s.TravelServiceImpl#{loc} [getTickets][calculate time: {t}]")
+        };
+        let lines: Vec<String> = (0..6)
+            .map(|i| line(if i % 2 == 0 { "451" } else { "457" }, i * 7))
+            .collect();
+        let m = run(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(m.cluster_of_line, vec![0, 1, 0, 1, 0, 1]);
+        assert_eq!(
+            m.templates[1],
+            "INFO t.s.TravelServiceImpl#457 [getTickets][calculate time: <*>]"
+        );
     }
 
     #[test]

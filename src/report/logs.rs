@@ -9,8 +9,16 @@ use crate::model::fmt_ms;
 
 const TOP: usize = 5;
 
+/// Characters of a template shown: some statements log a whole response body (a list of
+/// hundreds of tickets), which would fill pages of the postmortem.
+const SHOWN: usize = 200;
+
 fn esc(s: &str) -> String {
-    s.replace('|', "\\|").replace('`', "'")
+    let mut out: String = s.chars().take(SHOWN).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out.replace('|', "\\|").replace('`', "'")
 }
 
 /// Markdown for the section, or None when the archive has no logs.

@@ -63,12 +63,22 @@ pub const STAND_OUT: f64 = 0.45;
 /// ... and this ratio over the runner-up.
 pub const MARGIN: f64 = 1.5;
 
+/// Client-side metrics: what an entity sees of the calls it makes.
+const CLIENT_SIDE: [&str; 2] = ["dep_latency_ms", "dep_errors_per_s"];
+
 /// Own anomaly per entity: the strongest series (70 %) and the runner-up (30 %), with the
-/// metric of the strongest.
-fn own_anomaly(ctx: &Context) -> BTreeMap<String, (f64, String)> {
+/// metric of the strongest. Client-side series without a target count `client` of their
+/// strength: as evidence that a fault started in the entity, calls it made that slowed or
+/// failed, to no dependency the archive names (a database or API the traces do not show), say
+/// less than its own work does (it waits on something); as what a caller waits on, they count
+/// in full.
+fn own_anomaly(ctx: &Context, client: f64) -> BTreeMap<String, (f64, String)> {
     let mut per: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
     for v in ctx.find(|_| true) {
-        let s = series_strength(ctx, &v);
+        let mut s = series_strength(ctx, &v);
+        if v.key.target.is_none() && CLIENT_SIDE.contains(&v.key.metric.as_str()) {
+            s *= client;
+        }
         if s > 0.0 {
             per.entry(v.key.entity.clone())
                 .or_default()
@@ -150,8 +160,9 @@ fn explained(own: f64, by: f64) -> f64 {
 /// Scores every entity with data, best first (ties by name).
 #[must_use]
 pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
-    let own = own_anomaly(ctx);
-    let a = |e: &str| own.get(e).map_or(0.0, |x| x.0);
+    let own = own_anomaly(ctx, 0.5);
+    let felt = own_anomaly(ctx, 1.0);
+    let a = |e: &str| felt.get(e).map_or(0.0, |x| x.0);
     let alert_entity = ctx.spec.alert.entity.as_str();
     let from_alert = reachable(ctx, alert_entity);
     let has_graph = !ctx.topo.deps.is_empty();
@@ -162,7 +173,8 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
     // look fully anomalous on their metrics (noisy p99s against a short baseline, or a cause
     // that touches everything), the metric part of each score counts for less, and what only
     // some entities show (their logs, a signal they alone move on) decides.
-    let saturated = own.values().filter(|x| x.0 >= 0.9).count() as f64 / (own.len().max(1) as f64);
+    let saturated =
+        felt.values().filter(|x| x.0 >= 0.9).count() as f64 / (felt.len().max(1) as f64);
     let metric_weight = 1.0 - 0.7 * saturated;
     let mut out: Vec<CulpritScore> = Vec::new();
     for e in ctx

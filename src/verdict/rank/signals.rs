@@ -2,6 +2,7 @@
 //! with the alert metric, and log surges. Each is 0..1 and works on any metric name.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use crate::detect::{Direction, Score, Z, stats};
 use crate::evidence::{Context, View};
@@ -79,11 +80,72 @@ pub fn still_break(
     if moved >= 2 { 0.8 } else { 0.0 }
 }
 
-/// The anomaly strength of one series for the ranking: the detector's robust z, or a break
-/// from a value the series never left in its baseline when that says more.
+/// How much a short baseline lets a series' anomaly say, 0..1. Were the incident no
+/// different from the baseline (the samples exchangeable), the chance that `k` incident
+/// samples all rank above all but the `j` highest of `n` baseline samples is
+/// C(j + k, k) / C(n + k, k), whatever the distribution. One sample above the highest of 4
+/// happens one time in 5, so a robust z of 100 on it says little; three beyond 60 is one in
+/// 40 000. Full at a chance of 1 in 1 000, so a long baseline and a sustained move are never
+/// capped. `j` is 0 and, so that a few baseline samples of an earlier fault do not mask this
+/// one, a tenth of the baseline; the rarer reading counts. `direction` picks the side; `Flat`
+/// takes the side that says more.
+#[must_use]
+pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: Direction) -> f64 {
+    let clip = |r: Range<usize>| r.start.min(values.len())..r.end.min(values.len());
+    let mut b: Vec<f64> = values[clip(base)]
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    b.sort_by(f64::total_cmp);
+    let n = b.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let inc: Vec<f64> = values[clip(inc)]
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    let log_odds = |j: usize, k: usize| -> f64 {
+        // log10 of C(n + k, k) / C(j + k, k), term by term: no overflow for any window.
+        (1..=k)
+            .map(|i| ((n + i) as f64 / (j + i) as f64).log10())
+            .sum()
+    };
+    let mut best = 0.0f64;
+    for j in [0, n / 10] {
+        let above = inc.iter().filter(|&&x| x > b[n - 1 - j]).count();
+        let below = inc.iter().filter(|&&x| x < b[j]).count();
+        let odds = match direction {
+            Direction::Up => log_odds(j, above),
+            Direction::Down => log_odds(j, below),
+            Direction::Flat => log_odds(j, above).max(log_odds(j, below)),
+        };
+        best = best.max(odds);
+    }
+    (best / 3.0).min(1.0)
+}
+
+/// The anomaly strength of one series for the ranking: the detector's robust z (no more than
+/// the baseline's length lets it say, see [`rarity`]), or a break from a value the series
+/// never left in its baseline when that says more.
 #[must_use]
 pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
-    strength(v.score).max(still_break(
+    let rare = rarity(
+        v.values,
+        ctx.aligned.baseline.clone(),
+        ctx.aligned.incident.clone(),
+        v.score.direction,
+    );
+    // An availability or success rate that rose is a recovery (or a series that reads 0
+    // while idle), never a fault's mark.
+    let z = if lower_is_worse(&v.key.metric) && v.score.direction == Direction::Up {
+        0.0
+    } else {
+        strength(v.score).min(rare)
+    };
+    z.max(still_break(
         &v.key.metric,
         v.values,
         ctx.aligned.baseline.clone(),
@@ -176,7 +238,7 @@ pub fn log_fall(ctx: &Context) -> BTreeMap<&str, f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::still_break;
+    use super::{Direction, rarity, still_break};
 
     /// 40 baseline samples at `base`, then the incident samples.
     fn series(base: f64, inc: &[f64]) -> Vec<f64> {
@@ -215,6 +277,41 @@ mod tests {
         // Gaps are not values.
         let gaps = series(100.0, &[f64::NAN, f64::NAN, 100.0]);
         assert_eq!(brk("availability", &gaps), 0.0);
+    }
+
+    #[test]
+    fn a_short_baseline_says_little_and_a_long_one_a_lot() {
+        let up = |base: usize, inc: &[f64]| {
+            let mut v = vec![1.0; base];
+            for (i, x) in v.iter_mut().enumerate() {
+                *x += (i % 7) as f64 * 0.01;
+            }
+            v.extend_from_slice(inc);
+            rarity(&v, 0..base, base..v.len(), Direction::Up)
+        };
+        // One sample above the highest of 4: a chance of 1 in 5.
+        assert!((up(4, &[9.0]) - 5f64.log10() / 3.0).abs() < 1e-12);
+        // Three above the highest of 60: 1 in 39 711.
+        assert_eq!(up(60, &[9.0, 9.0, 9.0]), 1.0);
+        // Nothing above the baseline's range: nothing to say.
+        assert_eq!(up(60, &[1.0, 1.0]), 0.0);
+        // The other side only counts without a sustained direction.
+        let mut v = vec![1.0; 60];
+        v.extend_from_slice(&[0.0, 0.0, 0.0]);
+        assert_eq!(rarity(&v, 0..60, 60..63, Direction::Up), 0.0);
+        assert_eq!(rarity(&v, 0..60, 60..63, Direction::Flat), 1.0);
+    }
+
+    #[test]
+    fn an_earlier_fault_in_the_baseline_does_not_mask_this_one() {
+        // 30 baseline samples, two of them an earlier fault's 2 s; now three at 2 s again.
+        let mut v: Vec<f64> = (0..30).map(|i| 3.0 + (i % 5) as f64 * 0.1).collect();
+        v[10] = 2000.0;
+        v[11] = 2010.0;
+        v.extend_from_slice(&[2005.0, 2001.0, 1999.0]);
+        // Beyond all but the 3 highest of 30: C(6,3) / C(33,3) = 20 / 5456.
+        let r = rarity(&v, 0..30, 30..33, Direction::Up);
+        assert!((r - (5456f64 / 20.0).log10() / 3.0).abs() < 1e-9, "{r}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::signals::strength;
+use super::signals::{rarity, strength};
 use crate::evidence::Context;
 
 /// A signal is a peer comparison only when this many entities carry it: one entity's unique
@@ -70,7 +70,13 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
         ctx.aliased(&ctx.spec.alert.metric),
     );
     for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert && !is_load(&k.metric)) {
-        let s = strength(v.score) * magnitude(v.score);
+        let rare = rarity(
+            v.values,
+            ctx.aligned.baseline.clone(),
+            ctx.aligned.incident.clone(),
+            v.score.direction,
+        );
+        let s = strength(v.score).min(rare) * magnitude(v.score);
         let e = out
             .entry(v.key.metric.clone())
             .or_default()

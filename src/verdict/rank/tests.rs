@@ -290,3 +290,31 @@ fn a_metric_only_the_culprit_moves_on_outranks_shared_symptoms() {
     assert_eq!(r[0].culprit, "mid", "{r:?}");
     assert!(r[0].standout > 0.5, "{r:?}");
 }
+
+#[test]
+fn an_availability_that_rose_is_no_fault() {
+    // A success rate read as 0 while idle, then 100: a recovery, not where a fault started.
+    let ctx = chain()
+        .step(k("leaf", "availability"), 0.0, 100.0)
+        .slow_service("front")
+        .build();
+    let r = rank(&ctx);
+    assert!(r.iter().all(|s| s.culprit != "leaf"), "{r:?}");
+}
+
+#[test]
+fn calls_to_an_unnamed_dependency_count_half_for_the_caller_and_in_full_above_it() {
+    // mid's calls to something the archive does not name slowed; front is slow with it.
+    let ctx = chain()
+        .step(k("mid", "dep_latency_ms"), 5.0, 500.0)
+        .slow_service("front")
+        .build();
+    let r = rank(&ctx);
+    let score = |e: &str| r.iter().find(|s| s.culprit == e).unwrap();
+    assert!(score("mid").own > 0.0, "{r:?}");
+    // What front waits on is mid's waiting in full.
+    assert!(
+        (2.0 * score("mid").own - score("front").callees).abs() < 1e-9,
+        "{r:?}"
+    );
+}
