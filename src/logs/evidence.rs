@@ -244,48 +244,14 @@ pub fn analyze(
                 s.ratio = (s.incident as f64 / inc_len) / ((s.baseline as f64 + 1.0) / base_len);
                 s.new = s.baseline == 0 && s.incident >= 3;
             }
-            // Shares are taken among the templates that did not surge: a new error logged a
-            // thousand times lowers every other template's share without anything falling.
-            // A fault has begun by the time the alert fires, so a fall is also looked for from
-            // the alert on: the minutes before it would dilute a statement that stopped then.
-            let after = |s: &TemplateStat| -> f64 {
-                s.counts[alert.min(s.counts.len())..incident.end.min(s.counts.len())]
-                    .iter()
-                    .sum::<u32>() as f64
-            };
-            let (steady_base, steady_inc, steady_after) = stats
-                .iter()
-                .filter(|s| !s.notable())
-                .fold((0.0, 0.0, 0.0), |(b, i, a), s| {
-                    (b + s.baseline as f64, i + s.incident as f64, a + after(s))
-                });
             for s in &mut stats {
                 s.score = if s.notable() {
                     s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5)
                 } else {
                     0.0
                 };
-                // Against the other steady templates: a statement that fell takes its own
-                // lines out of the total it is compared with.
-                let own = if s.notable() {
-                    (0.0, 0.0, 0.0)
-                } else {
-                    (s.baseline as f64, s.incident as f64, after(s))
-                };
-                let others_base = steady_base - own.0;
-                for (seen, others) in [
-                    (s.incident as f64, steady_inc - own.1),
-                    (after(s), steady_after - own.2),
-                ] {
-                    if others_base <= 0.0 {
-                        break;
-                    }
-                    let expected = s.baseline as f64 * others / others_base;
-                    if expected >= 5.0 && seen < expected {
-                        s.fall = s.fall.max((expected - seen) / expected.sqrt());
-                    }
-                }
             }
+            super::fall::measure(&mut stats, baseline, incident, alert);
             stats.sort_by(|a, b| {
                 b.score
                     .total_cmp(&a.score)
@@ -450,6 +416,33 @@ mod tests {
         // expected, none seen (z ≈ 4.9).
         assert!((fall(20) - 24.0 / 60f64.sqrt()).abs() < 1e-9);
         assert!((fall(32) - 24.0 / 24f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_request_that_comes_less_often_is_no_fall() {
+        // Two kinds of request, each logging two steps; in the incident "quote" requests come
+        // a fifth as often (a caller sends fewer), while "order" requests stop half-way.
+        let mut logs = Vec::new();
+        // Arrivals of the two kinds vary independently from minute to minute.
+        for m in 0..40 {
+            let quotes = if m < 20 { 4 + m % 5 } else { 1 + m % 2 };
+            for _ in 0..quotes {
+                logs.push(row(m, "api", "quote received", "info"));
+                logs.push(row(m, "api", "quote priced", "info"));
+            }
+            for _ in 0..4 + (3 * m) % 7 {
+                logs.push(row(m, "api", "order received", "info"));
+                if m < 20 {
+                    logs.push(row(m, "api", "order stored", "info"));
+                }
+                logs.push(row(m, "api", "heartbeat sent", "info"));
+            }
+        }
+        let ev = analyze(&logs, &grid40(), &(0..20), &(20..40), 20);
+        let fall = |t: &str| ev.templates.iter().find(|s| s.template == t).unwrap().fall;
+        assert_eq!(fall("quote received"), 0.0, "{:?}", ev.templates);
+        assert_eq!(fall("quote priced"), 0.0);
+        assert!(fall("order stored") > 5.0, "{:?}", ev.templates);
     }
 
     #[test]

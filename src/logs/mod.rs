@@ -4,6 +4,7 @@
 
 mod distinct;
 pub mod evidence;
+mod fall;
 pub mod file;
 pub mod format;
 mod header;

@@ -66,6 +66,19 @@ pub const MARGIN: f64 = 1.5;
 /// Client-side metrics: what an entity sees of the calls it makes.
 const CLIENT_SIDE: [&str; 2] = ["dep_latency_ms", "dep_errors_per_s"];
 
+/// Whether `metric` measures the same symptom as the alert's `alert_metric`: the same name,
+/// or both a latency (a p50 beside an alerting p99) or both errors.
+fn same_symptom(alert_metric: &str, metric: &str) -> bool {
+    let (a, m) = (
+        alert_metric.to_ascii_lowercase(),
+        metric.to_ascii_lowercase(),
+    );
+    a == m
+        || ["latency", "error"]
+            .iter()
+            .any(|w| a.contains(w) && m.contains(w))
+}
+
 /// Own anomaly per entity: the strongest series (70 %) and the runner-up (30 %), with the
 /// metric of the strongest. Client-side series without a target count `client` of their
 /// strength: as evidence that a fault started in the entity, calls it made that slowed or
@@ -74,10 +87,19 @@ const CLIENT_SIDE: [&str; 2] = ["dep_latency_ms", "dep_errors_per_s"];
 /// in full.
 fn own_anomaly(ctx: &Context, client: f64) -> BTreeMap<String, (f64, String)> {
     let mut per: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
+    let alert = (
+        ctx.spec.alert.entity.as_str(),
+        ctx.aliased(&ctx.spec.alert.metric),
+    );
     for v in ctx.find(|_| true) {
         let mut s = series_strength(ctx, &v);
         if v.key.target.is_none() && CLIENT_SIDE.contains(&v.key.metric.as_str()) {
             s *= client;
+        }
+        if v.key.entity == alert.0 && same_symptom(alert.1, ctx.aliased(&v.key.metric)) {
+            // The alert's own symptom is where the incident was noticed; every fault upstream
+            // of the alerting entity's callers shows there. Half weight.
+            s *= 0.5;
         }
         if s > 0.0 {
             per.entry(v.key.entity.clone())
@@ -198,23 +220,23 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         // A caller whose own code path broke sends this entity another mix of requests, so
         // its log statements fall too: a caller falling as far explains this entity's fall.
         let own_fall = falls.get(e.as_str()).copied().unwrap_or(0.0);
+        // A service logs what its callers ask of it: when a caller stands out on a metric
+        // (its calls into this service slowed or stopped), this service's mix of log lines
+        // changes with the requests, which is an effect, not a fault of its own.
+        let caller_standout = ctx
+            .topo
+            .users_of(e)
+            .into_iter()
+            .filter_map(|c| singular.get(c))
+            .filter(|s| s.signal != standout::LOG_MIX)
+            .map(|s| s.margin)
+            .fold(0.0, f64::max);
         let f = own_fall * explained(own_fall, strongest(ctx.topo.users_of(e), &falls));
         let (mut so, so_signal) = singular
             .get(e)
             .map_or((0.0, ""), |s| (s.margin, s.signal.as_str()));
         if so_signal == standout::LOG_MIX {
-            // A service logs what its callers ask of it: when a caller stands out on a metric
-            // (its calls into this service slowed or stopped), this service's mix of log lines
-            // changes with the requests, which is an effect, not a fault of its own.
-            let caller = ctx
-                .topo
-                .users_of(e)
-                .into_iter()
-                .filter_map(|c| singular.get(c))
-                .filter(|s| s.signal != standout::LOG_MIX)
-                .map(|s| s.margin)
-                .fold(0.0, f64::max);
-            so *= 1.0 - caller;
+            so *= 1.0 - caller_standout;
         }
         if mine <= 0.0 && l <= 0.0 && f <= 0.0 && so <= 0.0 {
             continue;
