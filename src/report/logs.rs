@@ -11,7 +11,7 @@ const TOP: usize = 5;
 
 /// Characters of a template shown: some statements log a whole response body (a list of
 /// hundreds of tickets), which would fill pages of the postmortem.
-const SHOWN: usize = 200;
+const SHOWN: usize = 400;
 
 fn esc(s: &str) -> String {
     let mut out: String = s.chars().take(SHOWN).collect();

@@ -80,40 +80,49 @@ fn same_symptom(alert_metric: &str, metric: &str) -> bool {
 }
 
 /// Own anomaly per entity: the strongest series (70 %) and the runner-up (30 %), with the
-/// metric of the strongest. Client-side series without a target count `client` of their
-/// strength: as evidence that a fault started in the entity, calls it made that slowed or
-/// failed, to no dependency the archive names (a database or API the traces do not show), say
-/// less than its own work does (it waits on something); as what a caller waits on, they count
-/// in full.
-fn own_anomaly(ctx: &Context, client: f64) -> BTreeMap<String, (f64, String)> {
-    let mut per: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
+/// metric of the strongest, twice: as evidence that a fault started in the entity, and as
+/// what its callers feel of it. Client-side series without a target count half in the first:
+/// calls the entity made that slowed or failed, to no dependency the archive names (a
+/// database or API the traces do not show), say less about it than its own work does (it
+/// waits on something); to its callers they are what they wait on, in full.
+type Anomaly = BTreeMap<String, (f64, String)>;
+
+fn own_anomaly(ctx: &Context) -> (Anomaly, Anomaly) {
+    let mut per: BTreeMap<String, [Vec<(f64, String)>; 2]> = BTreeMap::new();
     let alert = (
         ctx.spec.alert.entity.as_str(),
         ctx.aliased(&ctx.spec.alert.metric),
     );
     for v in ctx.find(|_| true) {
-        let mut s = series_strength(ctx, &v);
-        if v.key.target.is_none() && CLIENT_SIDE.contains(&v.key.metric.as_str()) {
-            s *= client;
-        }
+        let mut felt = series_strength(ctx, &v);
         if v.key.entity == alert.0 && same_symptom(alert.1, ctx.aliased(&v.key.metric)) {
             // The alert's own symptom is where the incident was noticed; every fault upstream
             // of the alerting entity's callers shows there. Half weight.
-            s *= 0.5;
+            felt *= 0.5;
         }
-        if s > 0.0 {
-            per.entry(v.key.entity.clone())
-                .or_default()
-                .push((s, v.key.metric.clone()));
+        if felt <= 0.0 {
+            continue;
         }
+        let origin = if v.key.target.is_none() && CLIENT_SIDE.contains(&v.key.metric.as_str()) {
+            0.5 * felt
+        } else {
+            felt
+        };
+        let lists = per.entry(v.key.entity.clone()).or_default();
+        lists[0].push((origin, v.key.metric.clone()));
+        lists[1].push((felt, v.key.metric.clone()));
     }
-    per.into_iter()
-        .map(|(e, mut l)| {
-            l.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            let second = l.get(1).map_or(0.0, |x| x.0);
-            (e, (0.7 * l[0].0 + 0.3 * second, l[0].1.clone()))
-        })
-        .collect()
+    let top = |mut l: Vec<(f64, String)>| {
+        l.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let second = l.get(1).map_or(0.0, |x| x.0);
+        (0.7 * l[0].0 + 0.3 * second, l[0].1.clone())
+    };
+    let (mut origin, mut felt) = (Anomaly::new(), Anomaly::new());
+    for (e, [o, f]) in per {
+        origin.insert(e.clone(), top(o));
+        felt.insert(e, top(f));
+    }
+    (origin, felt)
 }
 
 /// Entities reachable from `from` by following calls (including itself).
@@ -182,8 +191,7 @@ fn explained(own: f64, by: f64) -> f64 {
 /// Scores every entity with data, best first (ties by name).
 #[must_use]
 pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
-    let own = own_anomaly(ctx, 0.5);
-    let felt = own_anomaly(ctx, 1.0);
+    let (own, felt) = own_anomaly(ctx);
     let a = |e: &str| felt.get(e).map_or(0.0, |x| x.0);
     let alert_entity = ctx.spec.alert.entity.as_str();
     let from_alert = reachable(ctx, alert_entity);

@@ -97,11 +97,14 @@ pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: 
         .copied()
         .filter(|x| x.is_finite())
         .collect();
-    b.sort_by(f64::total_cmp);
     let n = b.len();
     if n == 0 {
         return 0.0;
     }
+    // The two order statistics each side needs, without a full sort.
+    let j10 = n / 10;
+    let mut at = |rank: usize| *b.select_nth_unstable_by(rank, f64::total_cmp).1;
+    let (lo, hi) = ([at(0), at(j10)], [at(n - 1), at(n - 1 - j10)]);
     let inc: Vec<f64> = values[clip(inc)]
         .iter()
         .copied()
@@ -114,9 +117,9 @@ pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: 
             .sum()
     };
     let mut best = 0.0f64;
-    for j in [0, n / 10] {
-        let above = inc.iter().filter(|&&x| x > b[n - 1 - j]).count();
-        let below = inc.iter().filter(|&&x| x < b[j]).count();
+    for (i, j) in [0, j10].into_iter().enumerate() {
+        let above = inc.iter().filter(|&&x| x > hi[i]).count();
+        let below = inc.iter().filter(|&&x| x < lo[i]).count();
         let odds = match direction {
             Direction::Up => log_odds(j, above),
             Direction::Down => log_odds(j, below),
@@ -132,18 +135,21 @@ pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: 
 /// never left in its baseline when that says more.
 #[must_use]
 pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
-    let rare = rarity(
-        v.values,
-        ctx.aligned.baseline.clone(),
-        ctx.aligned.incident.clone(),
-        v.score.direction,
-    );
+    let z = strength(v.score);
+    let rare = || {
+        rarity(
+            v.values,
+            ctx.aligned.baseline.clone(),
+            ctx.aligned.incident.clone(),
+            v.score.direction,
+        )
+    };
     // An availability or success rate that rose is a recovery (or a series that reads 0
     // while idle), never a fault's mark.
-    let z = if lower_is_worse(&v.key.metric) && v.score.direction == Direction::Up {
+    let z = if z == 0.0 || lower_is_worse(&v.key.metric) && v.score.direction == Direction::Up {
         0.0
     } else {
-        strength(v.score).min(rare)
+        z.min(rare())
     };
     z.max(still_break(
         &v.key.metric,

@@ -70,13 +70,19 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
         ctx.aliased(&ctx.spec.alert.metric),
     );
     for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert && !is_load(&k.metric)) {
-        let rare = rarity(
-            v.values,
-            ctx.aligned.baseline.clone(),
-            ctx.aligned.incident.clone(),
-            v.score.direction,
-        );
-        let s = strength(v.score).min(rare) * magnitude(v.score);
+        let z = strength(v.score);
+        // Rarity costs a pass over the baseline; most series have no strength to cap.
+        let s = if z > 0.0 {
+            let rare = rarity(
+                v.values,
+                ctx.aligned.baseline.clone(),
+                ctx.aligned.incident.clone(),
+                v.score.direction,
+            );
+            z.min(rare) * magnitude(v.score)
+        } else {
+            0.0
+        };
         let e = out
             .entry(v.key.metric.clone())
             .or_default()
