@@ -7,7 +7,7 @@
 //! even without digits. A masked part becomes `<*>`; the constant parts of a token stay, so
 //! `rhost=10.0.0.1` gives `rhost=<*>` and `blk_-42` gives `blk_<*>`. One shape with digits
 //! is kept: a statement's place in the source (`t.s.TravelServiceImpl#457`, see
-//! [`is_code_location`]), which names the statement rather than a value. It is a hand-written
+//! `is_code_location`), which names the statement rather than a value. It is a hand-written
 //! byte scanner rather than a set of regexes because it runs on every token of every line.
 
 /// The wildcard that replaces a variable.

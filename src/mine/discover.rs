@@ -1,5 +1,5 @@
 //! Finding incident archives under a root: every folder holding an `incident.toml`, at any
-//! depth. Owns the walk only; it reads nothing but the id (see [`Archive::id`]).
+//! depth. Owns the walk only; it reads nothing but the id (see [`crate::archive::Archive::id`]).
 //!
 //! An archive's own subfolders (metrics/, logs/, ...) are not searched: archives do not nest.
 //! Symlinked folders are not followed, so a link back up the tree cannot loop the walk.

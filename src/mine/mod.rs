@@ -1,7 +1,7 @@
 //! Bulk mining: analyse every incident archive under a root and keep what recurs.
 //!
-//! [`discover`] finds the archives, [`Shard`] picks this worker's share, [`mine`] analyses them
-//! on a bounded pool (an analysis is dropped as soon as its [`rows`] are extracted), [`write`]
+//! [`discover()`] finds the archives, [`Shard`] picks this worker's share, [`mine`] analyses them
+//! on a bounded pool (an analysis is dropped as soon as its [`rows`] are extracted), [`write()`]
 //! stores `incidents.parquet`, `hypotheses.parquet`, `trends.md` and `charts/`. [`merge`] reads
 //! shard outputs back into the same [`Rows`], so a merged run writes the very bytes a single
 //! run would. [`check`] judges rows against `[expected]`.

@@ -131,7 +131,7 @@ pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: 
 }
 
 /// The anomaly strength of one series for the ranking: the detector's robust z (no more than
-/// the baseline's length lets it say, see [`rarity`]), or a break from a value the series
+/// the baseline's length lets it say, see `rarity`), or a break from a value the series
 /// never left in its baseline when that says more.
 #[must_use]
 pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {

@@ -57,8 +57,8 @@ pub fn margins(signals: &BTreeMap<String, BTreeMap<String, f64>>) -> BTreeMap<St
     out
 }
 
-/// Every trusted series' strength times the [`magnitude`] of its move, per metric name and
-/// entity (the strongest of its pods and containers), but load metrics ([`is_load`]) and the
+/// Every trusted series' strength times the `magnitude` of its move, per metric name and
+/// entity (the strongest of its pods and containers), but load metrics (`is_load`) and the
 /// alert metric of the alert entity, plus the log template mix of entities with logs.
 #[must_use]
 pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
