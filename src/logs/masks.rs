@@ -51,6 +51,8 @@ const IPV6: u32 = 1 << 14;
 const LEAD: u32 = 1 << 15;
 const TRAIL: u32 = 1 << 16;
 const ALPHA: u32 = 1 << 17;
+/// `#`, which a code location (`a.B#12`) holds.
+const HASH: u32 = 1 << 18;
 
 const CLASS: [u32; 256] = {
     let mut t = [0u32; 256];
@@ -106,6 +108,9 @@ const CLASS: [u32; 256] = {
         }
         if b == b']' {
             k |= CLOSE;
+        }
+        if b == b'#' {
+            k |= HASH;
         }
         if matches!(b, b':' | b'.' | b'%') {
             k |= IPV6;
@@ -296,7 +301,7 @@ fn mask_core(core: &str, any: u32, all: u32, out: &mut String) {
             return;
         }
     }
-    if is_code_location(b) {
+    if any & HASH != 0 && is_code_location(b) {
         // `o.s.OrderServiceImpl#342` names one statement in the source: two statements of a
         // class share their text often enough (`#451`, `#457`), and a fault shows as one of
         // them falling silent, so the line number is part of the template.
