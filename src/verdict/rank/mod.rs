@@ -3,9 +3,11 @@
 //! collections with metric names outside the vocabulary, no events, sparse topology).
 //!
 //! Per entity (pods count for their service):
-//! - own anomaly: how far its own series left their baseline (robust z, log-saturated; the
-//!   two strongest series, so one noisy metric among dozens does not decide), or that a series
-//!   left a value it held through the whole baseline (see [`still_break`]);
+//! - own anomaly: how far its own series left their baseline (robust z, log-saturated, and no
+//!   more than the baseline's length lets it say; the two strongest series, so one noisy
+//!   metric among dozens does not decide), or that a series left a value it held through the
+//!   whole baseline (see [`still_break`]). Client-side series to no named dependency, and on
+//!   the alerting entity the alert's own symptom, count half (see `own_anomaly`);
 //! - origin: a fault starts where an entity is anomalous while the entities it calls are not;
 //!   a callee at least as anomalous explains the caller's symptoms, so the caller is discounted,
 //!   unless the callee is known only through that caller's measurements of its calls (see
@@ -14,7 +16,8 @@
 //!   the alerting entity raise the score;
 //! - alert: the entity's anomalous series correlate with the alert metric over the incident;
 //! - logs: error and warning templates that are new or surging against the baseline, less
-//!   what a callee logs as much of;
+//!   what a callee logs as much of; and log statements that fell silent against the entity's
+//!   other statements (a code path failing half-way), less what a caller's fall explains;
 //! - metric anomalies weigh less when most entities show them (they no longer tell entities
 //!   apart);
 //! - standout: on some signal (a metric, or its log template mix) the entity is anomalous and
@@ -79,14 +82,15 @@ fn same_symptom(alert_metric: &str, metric: &str) -> bool {
             .any(|w| a.contains(w) && m.contains(w))
 }
 
+/// Per entity, an anomaly strength and the metric that gave it.
+type Anomaly = BTreeMap<String, (f64, String)>;
+
 /// Own anomaly per entity: the strongest series (70 %) and the runner-up (30 %), with the
 /// metric of the strongest, twice: as evidence that a fault started in the entity, and as
 /// what its callers feel of it. Client-side series without a target count half in the first:
 /// calls the entity made that slowed or failed, to no dependency the archive names (a
 /// database or API the traces do not show), say less about it than its own work does (it
 /// waits on something); to its callers they are what they wait on, in full.
-type Anomaly = BTreeMap<String, (f64, String)>;
-
 fn own_anomaly(ctx: &Context) -> (Anomaly, Anomaly) {
     let mut per: BTreeMap<String, [Vec<(f64, String)>; 2]> = BTreeMap::new();
     let alert = (
@@ -228,23 +232,23 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         // A caller whose own code path broke sends this entity another mix of requests, so
         // its log statements fall too: a caller falling as far explains this entity's fall.
         let own_fall = falls.get(e.as_str()).copied().unwrap_or(0.0);
-        // A service logs what its callers ask of it: when a caller stands out on a metric
-        // (its calls into this service slowed or stopped), this service's mix of log lines
-        // changes with the requests, which is an effect, not a fault of its own.
-        let caller_standout = ctx
-            .topo
-            .users_of(e)
-            .into_iter()
-            .filter_map(|c| singular.get(c))
-            .filter(|s| s.signal != standout::LOG_MIX)
-            .map(|s| s.margin)
-            .fold(0.0, f64::max);
         let f = own_fall * explained(own_fall, strongest(ctx.topo.users_of(e), &falls));
         let (mut so, so_signal) = singular
             .get(e)
             .map_or((0.0, ""), |s| (s.margin, s.signal.as_str()));
         if so_signal == standout::LOG_MIX {
-            so *= 1.0 - caller_standout;
+            // A service logs what its callers ask of it: when a caller stands out on a metric
+            // (its calls into this service slowed or stopped), this service's mix of log lines
+            // changes with the requests, which is an effect, not a fault of its own.
+            let caller = ctx
+                .topo
+                .users_of(e)
+                .into_iter()
+                .filter_map(|c| singular.get(c))
+                .filter(|s| s.signal != standout::LOG_MIX)
+                .map(|s| s.margin)
+                .fold(0.0, f64::max);
+            so *= 1.0 - caller;
         }
         if mine <= 0.0 && l <= 0.0 && f <= 0.0 && so <= 0.0 {
             continue;
