@@ -367,13 +367,20 @@ impl Context {
         })
     }
 
+    /// The alert's entity and metric, the metric under its vocabulary name.
+    #[must_use]
+    pub fn alert_key(&self) -> (&str, &str) {
+        (
+            self.spec.alert.entity.as_str(),
+            self.aliased(&self.spec.alert.metric),
+        )
+    }
+
     /// The series of the alert itself.
     #[must_use]
     pub fn alert_series(&self) -> Option<View<'_>> {
-        self.metric(
-            &self.spec.alert.entity,
-            self.aliased(&self.spec.alert.metric),
-        )
+        let (entity, metric) = self.alert_key();
+        self.metric(entity, metric)
     }
 
     /// Events of an entity in `[from, to)`, epoch ms.

@@ -231,7 +231,13 @@ impl Fixture {
             end: 40 * MIN,
             fired_at: 32 * MIN,
         };
-        let logs = crate::logs::evidence::analyze(&self.logs, &grid, &(0..20), &(20..40), 20);
+        let logs = crate::logs::evidence::analyze(
+            &self.logs,
+            &grid,
+            &aligned.baseline,
+            &aligned.incident,
+            aligned.alert,
+        );
         Context::build(
             "fixture".into(),
             self.spec,

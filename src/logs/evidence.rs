@@ -95,12 +95,13 @@ pub struct TemplateStat {
     pub new: bool,
     /// Ranking score: severity × incident lines × log(ratio).
     pub score: f64,
-    /// How far the template fell below its baseline share of its entity's lines in the
-    /// incident window, as a Poisson z-score (expected minus seen over the square root of
-    /// expected, where expected keeps the baseline share of the entity's incident lines); 0
-    /// when it did not fall or was too rare to tell (fewer than 5 lines expected). A code path
-    /// that now fails half-way stops logging its later steps while the requests, and the
-    /// lines logged on the way in, keep coming; fewer requests lower every template alike.
+    /// How far the template fell below its baseline share of its entity's other steady
+    /// templates, over the incident window or from the alert on, as a Poisson z-score
+    /// (expected minus seen over the square root of expected); 0 when it did not fall, was too
+    /// rare to tell (fewer than 5 lines expected), or fell with every step of its request (see
+    /// `logs::fall`). A code path that now fails half-way stops logging its later steps while
+    /// the requests, and the lines logged on the way in, keep coming; fewer requests lower
+    /// every template alike.
     pub fall: f64,
     /// Lines per grid bucket.
     pub counts: Vec<u32>,
@@ -243,8 +244,6 @@ pub fn analyze(
             for s in &mut stats {
                 s.ratio = (s.incident as f64 / inc_len) / ((s.baseline as f64 + 1.0) / base_len);
                 s.new = s.baseline == 0 && s.incident >= 3;
-            }
-            for s in &mut stats {
                 s.score = if s.notable() {
                     s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5)
                 } else {

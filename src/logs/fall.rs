@@ -27,20 +27,26 @@ pub(super) fn measure(
     incident: &Range<usize>,
     alert: usize,
 ) {
-    let after = |s: &TemplateStat| -> f64 {
-        s.counts[alert.min(s.counts.len())..incident.end.min(s.counts.len())]
-            .iter()
-            .sum::<u32>() as f64
-    };
+    // Lines of each template from the alert bucket on, counted once.
+    let after: Vec<f64> = stats
+        .iter()
+        .map(|s| {
+            let n = s.counts.len();
+            s.counts[alert.min(n)..incident.end.min(n)]
+                .iter()
+                .sum::<u32>() as f64
+        })
+        .collect();
     // Shares are taken among the templates that did not surge: a new error logged a thousand
     // times lowers every other template's share without anything falling.
     let (steady_base, steady_inc, steady_after) = stats
         .iter()
-        .filter(|s| !s.notable())
-        .fold((0.0, 0.0, 0.0), |(b, i, a), s| {
-            (b + s.baseline as f64, i + s.incident as f64, a + after(s))
+        .zip(&after)
+        .filter(|(s, _)| !s.notable())
+        .fold((0.0, 0.0, 0.0), |(b, i, a), (s, after)| {
+            (b + s.baseline as f64, i + s.incident as f64, a + after)
         });
-    for s in stats.iter_mut().filter(|s| !s.notable()) {
+    for (s, &after) in stats.iter_mut().zip(&after).filter(|(s, _)| !s.notable()) {
         // Against the other steady templates: a statement that fell takes its own lines out
         // of the total it is compared with.
         let others_base = steady_base - s.baseline as f64;
@@ -49,7 +55,7 @@ pub(super) fn measure(
         }
         for (seen, others) in [
             (s.incident as f64, steady_inc - s.incident as f64),
-            (after(s), steady_after - after(s)),
+            (after, steady_after - after),
         ] {
             let expected = s.baseline as f64 * others / others_base;
             if expected >= 5.0 && seen < expected {

@@ -100,6 +100,13 @@ pub const VOCABULARY: &[(&str, Dimension)] = &[
     ("net_errors_per_s", Dimension::Rate),
 ];
 
+/// Whether a vocabulary metric is client-side: what an entity sees of the calls it makes
+/// (`target` names the dependency called, when known).
+#[must_use]
+pub fn is_client_side(metric: &str) -> bool {
+    matches!(metric, "dep_latency_ms" | "dep_errors_per_s")
+}
+
 /// The dimension of a vocabulary metric, or None for names outside it.
 #[must_use]
 pub fn dimension(metric: &str) -> Option<Dimension> {

@@ -33,10 +33,12 @@ pub mod standout;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::evidence::Context;
-use crate::model::{EntityKind, Kind};
+use crate::model::{EntityKind, Kind, vocab};
 use crate::verdict::{Ranked, RootCause};
 
-pub use signals::{alert_correlation, log_fall, log_surge, series_strength, still_break, strength};
+pub use signals::{
+    alert_correlation, capped_strength, log_fall, log_surge, series_strength, still_break, strength,
+};
 
 /// One culprit's score and the parts it was made from (all 0..1).
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +68,6 @@ pub const STAND_OUT: f64 = 0.45;
 /// ... and this ratio over the runner-up.
 pub const MARGIN: f64 = 1.5;
 
-/// Client-side metrics: what an entity sees of the calls it makes.
-const CLIENT_SIDE: [&str; 2] = ["dep_latency_ms", "dep_errors_per_s"];
-
 /// Whether `metric` measures the same symptom as the alert's `alert_metric`: the same name,
 /// or both a latency (a p50 beside an alerting p99) or both errors.
 fn same_symptom(alert_metric: &str, metric: &str) -> bool {
@@ -93,10 +92,7 @@ type Anomaly = BTreeMap<String, (f64, String)>;
 /// waits on something); to its callers they are what they wait on, in full.
 fn own_anomaly(ctx: &Context) -> (Anomaly, Anomaly) {
     let mut per: BTreeMap<String, [Vec<(f64, String)>; 2]> = BTreeMap::new();
-    let alert = (
-        ctx.spec.alert.entity.as_str(),
-        ctx.aliased(&ctx.spec.alert.metric),
-    );
+    let alert = ctx.alert_key();
     for v in ctx.find(|_| true) {
         let mut felt = series_strength(ctx, &v);
         if v.key.entity == alert.0 && same_symptom(alert.1, ctx.aliased(&v.key.metric)) {
@@ -107,7 +103,7 @@ fn own_anomaly(ctx: &Context) -> (Anomaly, Anomaly) {
         if felt <= 0.0 {
             continue;
         }
-        let origin = if v.key.target.is_none() && CLIENT_SIDE.contains(&v.key.metric.as_str()) {
+        let origin = if v.key.target.is_none() && vocab::is_client_side(&v.key.metric) {
             0.5 * felt
         } else {
             felt

@@ -130,26 +130,33 @@ pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: 
     (best / 3.0).min(1.0)
 }
 
-/// The anomaly strength of one series for the ranking: the detector's robust z (no more than
-/// the baseline's length lets it say, see `rarity`), or a break from a value the series
-/// never left in its baseline when that says more.
+/// The detector's [`strength`] of a series, no more than its baseline's length lets it say
+/// (see `rarity`). Rarity costs a pass over the baseline, so it is computed only for a series
+/// with a strength to cap.
+#[must_use]
+pub fn capped_strength(ctx: &Context, v: &View<'_>) -> f64 {
+    let z = strength(v.score);
+    if z == 0.0 {
+        return 0.0;
+    }
+    z.min(rarity(
+        v.values,
+        ctx.aligned.baseline.clone(),
+        ctx.aligned.incident.clone(),
+        v.score.direction,
+    ))
+}
+
+/// The anomaly strength of one series for the ranking: its [`capped_strength`], or a break
+/// from a value the series never left in its baseline when that says more.
 #[must_use]
 pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
-    let z = strength(v.score);
-    let rare = || {
-        rarity(
-            v.values,
-            ctx.aligned.baseline.clone(),
-            ctx.aligned.incident.clone(),
-            v.score.direction,
-        )
-    };
     // An availability or success rate that rose is a recovery (or a series that reads 0
     // while idle), never a fault's mark.
-    let z = if z == 0.0 || lower_is_worse(&v.key.metric) && v.score.direction == Direction::Up {
+    let z = if lower_is_worse(&v.key.metric) && v.score.direction == Direction::Up {
         0.0
     } else {
-        z.min(rare())
+        capped_strength(ctx, v)
     };
     z.max(still_break(
         &v.key.metric,

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::signals::{rarity, strength};
+use super::signals::capped_strength;
 use crate::evidence::Context;
 
 /// A signal is a peer comparison only when this many entities carry it: one entity's unique
@@ -65,24 +65,9 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     // The alert's own series moved by definition; that it moved more than its peers is the
     // premise of the incident, not evidence of where it started.
-    let alert = (
-        ctx.spec.alert.entity.as_str(),
-        ctx.aliased(&ctx.spec.alert.metric),
-    );
+    let alert = ctx.alert_key();
     for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert && !is_load(&k.metric)) {
-        let z = strength(v.score);
-        // Rarity costs a pass over the baseline; most series have no strength to cap.
-        let s = if z > 0.0 {
-            let rare = rarity(
-                v.values,
-                ctx.aligned.baseline.clone(),
-                ctx.aligned.incident.clone(),
-                v.score.direction,
-            );
-            z.min(rare) * magnitude(v.score)
-        } else {
-            0.0
-        };
+        let s = capped_strength(ctx, &v) * magnitude(v.score);
         let e = out
             .entry(v.key.metric.clone())
             .or_default()
