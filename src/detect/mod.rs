@@ -72,6 +72,19 @@ impl Score {
         self.testable() && self.direction == Direction::Down && self.z <= -Z && self.rel <= -min_rel
     }
 
+    /// Whether `v` lies beyond the baseline (|z| ≥ [`Z`]) in the direction this series moved;
+    /// false for a series that did not move.
+    #[must_use]
+    pub fn beyond(&self, v: f64) -> bool {
+        let z = (v - self.base) / self.sigma;
+        v.is_finite()
+            && match self.direction {
+                Direction::Up => z >= Z,
+                Direction::Down => z <= -Z,
+                Direction::Flat => false,
+            }
+    }
+
     /// Testable and not moved by `min_rel` either way.
     #[must_use]
     pub fn normal(&self, min_rel: f64) -> bool {

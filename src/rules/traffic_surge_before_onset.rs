@@ -10,19 +10,23 @@ declare_rule! {
     /// A traffic spike at a service or gateway, when its request rate stayed steady or fell, or
     /// rose by less than one request per second; at a gateway, when the services behind it
     /// that surged did so through other gateways too, or when it fronts one service (then the
-    /// spike is that service's). Supports it when requests rose by 40 % or
-    /// more no later than the symptoms began.
+    /// spike is that service's). Supports it when requests rose by 40 % or more no later than
+    /// the symptoms began; leaves it open when the surge was over inside the window while the
+    /// alert's symptom went on.
     ///
     /// ## Evidence used
     /// The entity's `requests_per_s` (summed over pods when only per-pod data exists), its
-    /// onset, and the incident onset (the alerting entity's earliest symptom).
+    /// onset and last surging sample, the alert series after it, and the incident onset (the
+    /// alerting entity's earliest symptom).
     ///
     /// ## Why this is sound
     /// A load-driven incident needs the load first: queues grow after arrivals outpace
     /// service. Traffic that rises only after latency does is more likely retries, an effect.
+    /// And the queue goes when the load does: symptoms that outlive the surge by two samples
+    /// are held up by something else (the surge may have tipped it over: a trigger at most).
     ///
     /// ## Inconclusive when
-    /// No request rate exists for the entity.
+    /// No request rate exists for the entity, or the symptoms outlived the surge.
     ///
     /// ## Example
     /// `live-api` 150/s → 310/s from 13:56, symptoms from 13:58 → supported.
@@ -52,6 +56,42 @@ fn failed_requests(ctx: &Context, e: &str) -> f64 {
         .map(|u| level(ctx.dep(u, e, "dep_errors_per_s")))
         .sum();
     own + callers
+}
+
+/// Samples the load must be back to its baseline for, and the symptom still beyond its own,
+/// after the surge's last sample: one sample either way is noise, or a queue draining.
+const OUTLIVED_SAMPLES: usize = 2;
+
+/// When the surge ended inside the incident window while the alert's symptom went on, says
+/// so. Load that is gone holds no queue up: a spike that caused the symptom takes it along
+/// when it ends (a backlog drains in seconds at the old rate). The spike may still have
+/// tipped something over, so this leaves the hypothesis open rather than ruling it out.
+fn symptoms_outlived(ctx: &Context, load: &crate::evidence::View<'_>) -> Option<String> {
+    let end = load.score.run_end?;
+    let alert = ctx.alert_series()?;
+    let inc_end = ctx.aligned.incident.end.min(alert.values.len());
+    let finite_after = |vals: &[f64]| -> Vec<usize> {
+        (end + 1..inc_end.min(vals.len()))
+            .filter(|&i| vals.get(i).is_some_and(|v| v.is_finite()))
+            .collect()
+    };
+    if finite_after(load.values).len() < OUTLIVED_SAMPLES {
+        return None;
+    }
+    let still: Vec<usize> = finite_after(alert.values)
+        .into_iter()
+        .filter(|&i| alert.score.beyond(alert.values[i]))
+        .collect();
+    let last = *still.last()?;
+    if still.len() < OUTLIVED_SAMPLES || last <= end + 1 {
+        return None;
+    }
+    let (entity, metric) = ctx.alert_key();
+    Some(format!(
+        "the surge was over after {} while {entity}'s {metric} stayed up to {}: load that is gone holds no queue up (a trigger at most)",
+        fmt_ms(ctx.time(end), "%H:%M"),
+        fmt_ms(ctx.time(last), "%H:%M")
+    ))
 }
 
 impl Rule for TrafficSurgeBeforeOnset {
@@ -171,6 +211,12 @@ impl Rule for TrafficSurgeBeforeOnset {
                 fmt_ms(ctx.time(onset), "%H:%M"),
                 fmt_ms(ctx.time(symptoms), "%H:%M"),
             );
+            if let Some(outlived) = symptoms_outlived(ctx, &v) {
+                return Some(Outcome::inconclusive(
+                    id,
+                    format!("requests to {e} rose {change} from {rose_at}, but {outlived}"),
+                ));
+            }
             if onset <= symptoms + 1 {
                 let lead = ctx.time(symptoms) - ctx.time(onset);
                 let when = if lead > 0 {
@@ -245,6 +291,25 @@ mod tests {
                 .step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2),
         );
         insta::assert_snapshot!(o, @"supported (0.85): requests to api rose 100/s → 210/s (+110%) from 00:24, 2 min before the symptoms");
+    }
+
+    #[test]
+    fn a_surge_the_symptoms_outlive_is_a_trigger_at_most() {
+        // Requests double over buckets 24..28, then are back; latency goes on to the end.
+        let o = eval(
+            Fixture::new("api")
+                .step(k("api", "latency_p99_ms"), 100.0, 500.0)
+                .burst(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2, 4),
+        );
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("the surge was over after"), "{o}");
+        // Latency that ends with the surge (a queue draining one bucket later) is its effect.
+        let o = eval(
+            Fixture::new("api")
+                .burst(k("api", "latency_p99_ms"), 100.0, 500.0, ONSET, 3)
+                .burst(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2, 4),
+        );
+        assert_eq!(o.status, Status::Supported, "{o}");
     }
 
     #[test]
