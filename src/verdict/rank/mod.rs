@@ -16,7 +16,8 @@
 //!   the alerting entity raise the score;
 //! - alert: the entity's anomalous series correlate with the alert metric over the incident;
 //! - logs: error and warning templates that are new or surging against the baseline, less
-//!   what a callee logs as much of; and log statements that fell silent against the entity's
+//!   what a callee logs as much of (a line naming another entity, a failed call to it, counts
+//!   half, like a client-side series); and log statements that fell silent against the entity's
 //!   other statements (a code path failing half-way), less what a caller's fall explains;
 //! - metric anomalies weigh less when most entities show them (they no longer tell entities
 //!   apart);

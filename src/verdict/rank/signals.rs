@@ -6,7 +6,9 @@ use std::ops::Range;
 
 use crate::detect::{Direction, Score, Z, stats};
 use crate::evidence::{Context, View};
+use crate::logs::TemplateStat;
 use crate::logs::evidence::Severity;
+use crate::model::EntityKind;
 
 /// Robust z at which a series counts as fully anomalous (log scale between `Z` and this).
 const Z_FULL: f64 = 60.0;
@@ -202,6 +204,11 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
 /// lines of a new error template give 0.63, thirty 0.95; surging known templates and warnings
 /// count half. Entities without baseline lines get nothing: with no baseline every template
 /// looks new, which says nothing.
+///
+/// A line that names another entity of the archive (`No instances available for
+/// ts-payment-service`, `redis: i/o timeout`) reports a call that failed on its way to that
+/// entity: client-side, like a latency to a dependency, it counts half as a mark of the
+/// logging entity's own fault.
 #[must_use]
 pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
     let mut out = BTreeMap::new();
@@ -209,21 +216,34 @@ pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
         if *base == 0 || *inc == 0 {
             continue;
         }
-        let (mut bad, mut weighted) = (0usize, 0.0f64);
+        let others: Vec<String> = ctx
+            .topo
+            .entities
+            .iter()
+            .filter(|x| *x != entity && EntityKind::of(x) != EntityKind::Node)
+            .map(|x| {
+                x.split_once(':')
+                    .map_or(x.as_str(), |(_, n)| n)
+                    .to_ascii_lowercase()
+            })
+            .filter(|n| n.len() >= 3)
+            .collect();
+        let (mut bad, mut weighted) = (0.0f64, 0.0f64);
         for t in ctx
             .logs
             .notable_of(entity)
             .filter(|t| t.severity >= Severity::Warn)
         {
-            bad += t.incident;
+            let side = if names_any(t, &others) { 0.5 } else { 1.0 };
+            bad += side * t.incident as f64;
             let w = if t.new && t.severity >= Severity::Error {
                 1.0
             } else {
                 0.5
             };
-            weighted += w * t.incident as f64;
+            weighted += side * w * t.incident as f64;
         }
-        let share = bad as f64 / *inc as f64;
+        let share = bad / *inc as f64;
         let count = 1.0 - (-weighted / 10.0).exp();
         let surge = (share * 5.0).max(count).min(1.0);
         if surge > 0.0 {
@@ -231,6 +251,24 @@ pub fn log_surge(ctx: &Context) -> BTreeMap<&str, f64> {
         }
     }
     out
+}
+
+/// Whether the template, or one of its samples, names one of `names` (lowercase) as a whole
+/// word: `ts-payment-service` in `for ts-payment-service]`, not in `ts-payment-service-5b6`.
+fn names_any(t: &TemplateStat, names: &[String]) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+    let has = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        let bytes = text.as_bytes();
+        names.iter().any(|n| {
+            text.match_indices(n.as_str()).any(|(i, _)| {
+                let before = i.checked_sub(1).map(|j| bytes[j]);
+                let after = bytes.get(i + n.len()).copied();
+                !before.is_some_and(word) && !after.is_some_and(word)
+            })
+        })
+    };
+    has(&t.template) || t.samples.iter().any(|s| has(s))
 }
 
 /// Log fall per entity, 0..1: the strongest fall of one of its templates against its share of

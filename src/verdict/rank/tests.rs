@@ -121,6 +121,39 @@ fn a_callee_logging_the_same_trouble_explains_the_callers_errors() {
 }
 
 #[test]
+fn errors_naming_another_entity_count_half_for_the_one_logging_them() {
+    // mid logs forty lines a minute, then 12 new errors: about a failed call to leaf (which
+    // logs nothing), or about itself. Words that merely contain a name are not the name.
+    let mid_logs = |n: usize, line: &str| {
+        let mut f = chain();
+        for _ in 0..40 {
+            f = f.log("mid", 0, 40, "info", "served request {i}");
+        }
+        let ctx = f
+            .log("mid", 26, n, "error", line)
+            .slow_service("front")
+            .build();
+        rank(&ctx)
+            .into_iter()
+            .find(|s| s.culprit == "mid")
+            .unwrap()
+            .logs
+    };
+    let own = mid_logs(12, "IllegalStateException: no rows for order {i}");
+    let client_side = mid_logs(12, "IllegalStateException: No instances available for leaf");
+    let not_a_name = mid_logs(12, "IllegalStateException: no instances of leafy-thing");
+    assert!(own > 0.5, "{own}");
+    // Twelve lines about leaf weigh as six of mid's own.
+    let six_own = mid_logs(6, "IllegalStateException: no rows for order {i}");
+    assert!(
+        (client_side - six_own).abs() < 1e-9,
+        "{client_side} vs {six_own}"
+    );
+    assert!(client_side < own);
+    assert_eq!(not_a_name, own);
+}
+
+#[test]
 fn surging_error_logs_point_at_their_service() {
     let ctx = leaf_errors("info", "served request {i}");
     let r = rank(&ctx);
