@@ -30,6 +30,23 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
     let mut md = String::from("## Log evidence\n\n");
     let mut entities: Vec<&str> = ctx.scope.affected();
     entities.retain(|e| ctx.logs.has_logs(e));
+    let degraded = entities.len();
+    // An entity whose metrics stayed normal can still log new or surging warnings and errors,
+    // which the culprit ranking weighs: they are shown too, after the degraded entities.
+    let calm: Vec<&str> = ctx
+        .logs
+        .lines
+        .keys()
+        .map(String::as_str)
+        .filter(|e| {
+            !entities.contains(e)
+                && ctx
+                    .logs
+                    .notable_of(e)
+                    .any(|t| t.severity >= crate::logs::evidence::Severity::Warn)
+        })
+        .collect();
+    entities.extend(calm);
     let quiet: Vec<&str> = ctx
         .logs
         .lines
@@ -38,16 +55,21 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         .filter(|e| !entities.contains(e) && ctx.logs.notable_of(e).next().is_none())
         .collect();
     let mut any = false;
-    for e in &entities {
+    for (n, e) in entities.iter().enumerate() {
         let top: Vec<_> = ctx.logs.notable_of(e).take(TOP).collect();
         if top.is_empty() {
             continue;
         }
         any = true;
         let (b, i) = ctx.logs.lines[*e];
+        let calm = if n >= degraded {
+            "metrics within baseline; "
+        } else {
+            ""
+        };
         let _ = writeln!(
             md,
-            "**{e}** ({b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline | Incident | First seen |\n|---|---|---|---|---|"
+            "**{e}** ({calm}{b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline | Incident | First seen |\n|---|---|---|---|---|"
         );
         for t in top {
             let first = t
@@ -70,7 +92,7 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         md.push('\n');
     }
     if !any {
-        md.push_str("No degraded entity logs anything new or surging.\n\n");
+        md.push_str("No entity logs anything new or surging.\n\n");
     }
     if !quiet.is_empty() {
         let _ = writeln!(
@@ -173,4 +195,31 @@ pub fn chart(ctx: &Context) -> Option<Chart> {
         hlines: Vec::new(),
         markers: vec![(ctx.windows.fired_at, "alert".into())],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::evidence::testing::Fixture;
+
+    #[test]
+    fn a_calm_entity_logging_new_errors_is_shown_after_the_degraded_ones() {
+        let ctx = Fixture::new("front")
+            .depends("front", &["mid", "side"])
+            .slow_service("front")
+            .healthy_service("mid")
+            .healthy_service("side")
+            .log("front", 0, 40, "info", "served request {i}")
+            .log("front", 26, 8, "error", "upstream reset")
+            .log("mid", 0, 40, "info", "served request {i}")
+            .log("mid", 26, 6, "error", "no rows for order {i}")
+            .log("side", 0, 40, "info", "served request {i}")
+            .log("side", 26, 9, "info", "cache warmed for region {i}")
+            .build();
+        let md = super::section(&ctx, None).unwrap();
+        let front = md.find("**front** (").expect(&md);
+        let mid = md.find("**mid** (metrics within baseline; ").expect(&md);
+        assert!(front < mid, "{md}");
+        // A calm entity with nothing worse than info lines stays in the quiet list.
+        assert!(!md.contains("**side**"), "{md}");
+    }
 }

@@ -70,6 +70,15 @@ pub fn summary(ctx: &Context, v: &Verdict) -> String {
                     .unwrap_or_default();
                 format!(", triggered by {}{tev}", t.kind.describe(&t.culprit))
             });
+            // A root cause the culprit ranking found has no rule evidence to quote.
+            let ev = if ev.is_empty() {
+                format!(
+                    "it stands out from every other entity in the culprit ranking (confidence {:.2})",
+                    rc.confidence
+                )
+            } else {
+                ev
+            };
             out.push(format!(
                 "The root cause is {}: {ev}{trig}.",
                 rc.kind.describe(&rc.culprit)
@@ -262,4 +271,34 @@ pub fn timeline(ctx: &Context, v: &Verdict) -> Vec<(i64, String)> {
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     rows.dedup();
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::evidence::testing::Fixture;
+    use crate::model::Kind;
+    use crate::verdict::{RootCause, Verdict};
+
+    #[test]
+    fn a_root_cause_without_rule_evidence_says_where_it_came_from() {
+        let ctx = Fixture::new("front").slow_service("front").build();
+        let v = Verdict {
+            format: 1,
+            incident: "fixture".into(),
+            root_cause: Some(RootCause {
+                kind: Kind::CodeChange,
+                culprit: "mid".into(),
+                confidence: 0.34,
+            }),
+            trigger: None,
+            ranking: Vec::new(),
+            hypotheses: Vec::new(),
+            findings: Vec::new(),
+        };
+        let s = super::summary(&ctx, &v);
+        assert!(
+            s.contains("mid: it stands out from every other entity in the culprit ranking (confidence 0.34)."),
+            "{s}"
+        );
+    }
 }

@@ -349,7 +349,11 @@ pub fn merge(
         })
         .into_iter()
         .collect();
-    let mut listed: BTreeSet<String> = head.iter().map(|r| r.culprit.clone()).collect();
+    let mut listed: BTreeSet<String> = head
+        .iter()
+        .map(|r| r.culprit.clone())
+        .chain(root.map(|rc| rc.culprit.clone()))
+        .collect();
     let mut middle = head;
     for s in scores {
         if listed.insert(s.culprit.clone()) {

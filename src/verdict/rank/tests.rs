@@ -276,11 +276,22 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
             standout: 0.0,
         },
     ];
-    let m: Vec<String> = merge(funnel, &scores, None)
+    let m: Vec<String> = merge(funnel.clone(), &scores, None)
         .into_iter()
         .map(|x| x.culprit)
         .collect();
     assert_eq!(m, ["redis:x", "api", "cluster"]);
+    // A root cause taken from the ranking heads the list once.
+    let rc = RootCause {
+        kind: Kind::CodeChange,
+        culprit: "api".into(),
+        confidence: 0.3,
+    };
+    let m: Vec<String> = merge(funnel, &scores, Some(&rc))
+        .into_iter()
+        .map(|x| x.culprit)
+        .collect();
+    assert_eq!(m, ["api", "redis:x", "cluster"]);
 }
 
 #[test]
