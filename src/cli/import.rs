@@ -34,7 +34,8 @@ pub(crate) struct ImportArgs {
     /// wide-csv: the fault row, 0-based among the data rows.
     #[arg(long)]
     fault_row: Option<usize>,
-    /// wide-csv: the alerting entity, or ENTITY/METRIC; default the first latency column.
+    /// wide-csv: the alerting entity, or ENTITY/METRIC; default the latency with the highest
+    /// baseline (the entry point).
     #[arg(long)]
     alert: Option<String>,
     /// wide-csv: the known culprit, written to [expected] as kind = "any".

@@ -23,7 +23,7 @@ pub enum FaultAt {
 pub struct WideCsvOptions {
     /// Where the fault starts.
     pub fault: FaultAt,
-    /// The alerting `<entity>` or `<entity>/<metric>`; default the first latency column.
+    /// The alerting `<entity>` or `<entity>/<metric>`; default the latency with the highest baseline (the entry point).
     pub alert: Option<String>,
     /// The known culprit, written into `[expected]` (kind `any`).
     pub root_cause: Option<String>,
@@ -37,6 +37,12 @@ pub struct WideCsvOptions {
 /// changes the numbers shown, not which series moved.
 const SUFFIXES: &[(&str, &str)] = &[
     ("_latency_p99", "latency_p99_ms"),
+    // RCAEval's names (RE1/RE2: `frontend_latency-90`, `cartservice_workload`).
+    ("_latency-99", "latency_p99_ms"),
+    ("_latency-95", "latency_p99_ms"),
+    ("_latency-90", "latency_p99_ms"),
+    ("_latency-50", "latency_p50"),
+    ("_workload", "requests_per_s"),
     ("_lat_99", "latency_p99_ms"),
     ("_latency", "latency_avg_ms"),
     ("_lat_avg", "latency_avg_ms"),
@@ -54,6 +60,9 @@ const SUFFIXES: &[(&str, &str)] = &[
     ("_mem", "mem_rss_bytes"),
     ("_memory", "mem_rss_bytes"),
 ];
+
+/// Latency metrics an alert may default to, most telling first.
+const LATENCY_PREFERENCE: &[&str] = &["latency_p99_ms", "latency_avg_ms", "latency_p50"];
 
 /// Splits a column name into (entity, metric). Known suffixes map onto the vocabulary; any
 /// other name splits at its last `_` and keeps the raw suffix as the metric; a name without
@@ -147,14 +156,20 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
 
     let mut metrics = Vec::new();
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut first_latency: Option<(String, String)> = None;
+    // The default alert: the entry point's latency. The entry of a synchronous call tree waits
+    // on every call below it, so its latency is the highest; the files carry no call graph.
+    let mut entry: Option<(usize, f64, (String, String))> = None;
     for c in cols.iter().filter(|c| c.as_str() != time_col) {
         let (entity, mut metric) = map_column(c);
         // p90/p95 stand in for p99 only when the service has no p99 column of its own.
-        if (c.ends_with("_lat_90") || c.ends_with("_lat_95"))
-            && cols
-                .iter()
-                .any(|x| *x == format!("{entity}_lat_99") || *x == format!("{entity}_latency_p99"))
+        if ["_lat_90", "_lat_95", "_latency-90", "_latency-95"]
+            .iter()
+            .any(|x| c.ends_with(x))
+            && cols.iter().any(|x| {
+                ["_lat_99", "_latency_p99", "_latency-99"]
+                    .iter()
+                    .any(|p| *x == format!("{entity}{p}"))
+            })
         {
             metric = c[entity.len() + 1..].to_string();
         }
@@ -165,10 +180,28 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
             }
         }
         seen.insert((entity.clone(), metric.clone()), c.clone());
-        if first_latency.is_none() && metric.starts_with("latency_") {
-            first_latency = Some((entity.clone(), metric.clone()));
+        let values = number_column(&df, c, path)?;
+        if let Some(rank) = LATENCY_PREFERENCE.iter().position(|m| *m == metric) {
+            let mut base: Vec<f64> = ts
+                .iter()
+                .zip(&values)
+                .filter(|(t, v)| **t < fault_ms && v.is_finite())
+                .map(|(_, v)| *v)
+                .collect();
+            base.sort_by(f64::total_cmp);
+            let median = base
+                .get(base.len() / 2)
+                .copied()
+                .unwrap_or(f64::NEG_INFINITY);
+            // Lower preference rank first, then the highest baseline; the first column wins ties.
+            let better = entry
+                .as_ref()
+                .is_none_or(|(r, m, _)| rank < *r || (rank == *r && median > *m));
+            if better {
+                entry = Some((rank, median, (entity.clone(), metric.clone())));
+            }
         }
-        for (t, v) in ts.iter().zip(number_column(&df, c, path)?) {
+        for (t, v) in ts.iter().zip(values) {
             metrics.push(MetricRow::new(*t, &entity, &metric, v));
         }
     }
@@ -194,7 +227,7 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
             };
             (e, m)
         }
-        None => first_latency.unwrap_or_else(|| map_column(first_col)),
+        None => entry.map_or_else(|| map_column(first_col), |(_, _, key)| key),
     };
     let id = opts.id.clone().unwrap_or_else(|| {
         path.file_stem()
@@ -265,6 +298,44 @@ mod tests {
             ("user_db_disk".into(), "io".into())
         );
         assert_eq!(map_column("alone"), ("alone".into(), "value".into()));
+        // RCAEval's names.
+        assert_eq!(
+            map_column("ts-route-service_latency-90"),
+            ("ts-route-service".into(), "latency_p99_ms".into())
+        );
+        assert_eq!(
+            map_column("cartservice_workload"),
+            ("cartservice".into(), "requests_per_s".into())
+        );
+        assert_eq!(
+            map_column("carts-db_diskio"),
+            ("carts-db".into(), "diskio".into())
+        );
+    }
+
+    #[test]
+    fn the_default_alert_is_the_entry_points_latency() {
+        // RCAEval order: columns sorted by service, so the entry is not the first latency.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("re1.csv");
+        std::fs::write(
+            &p,
+            "time,adservice_cpu,adservice_latency-50,adservice_latency-90,cartservice_latency-90,frontend_latency-50,frontend_latency-90,frontend_workload\n\
+             100,0.1,2,4,9,20,41,50\n101,0.1,2,4,8,21,40,52\n102,0.1,2,4,90,60,130,49\n103,0.1,2,4,95,62,135,51\n",
+        )
+        .unwrap();
+        let inc = import(&p, &opts(FaultAt::Row(2))).unwrap();
+        let a = &inc.data.spec.alert;
+        assert_eq!(
+            (a.entity.as_str(), a.metric.as_str()),
+            ("frontend", "latency_p99_ms")
+        );
+        assert!(
+            inc.data
+                .metrics
+                .iter()
+                .any(|r| r.entity == "frontend" && r.metric == "requests_per_s")
+        );
     }
 
     #[test]
