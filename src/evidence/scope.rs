@@ -126,6 +126,47 @@ pub fn judge(views: &[View<'_>]) -> Health {
     h
 }
 
+/// Series outside the vocabulary that moved on an entity whose symptoms did not: a sustained
+/// move of at least 50 % (`call_gap_ms +43700% (2 ms → 1005 ms)`), the largest two. "Healthy"
+/// judges latency and errors; a network delay on a pod shows only in what its callers measure
+/// of the calls (time outside its own handling), so a healthy row must not hide such a move.
+#[must_use]
+pub fn other_moves(views: &[View<'_>]) -> Vec<String> {
+    let mut moved: Vec<(f64, &View<'_>)> = views
+        .iter()
+        .filter(|v| crate::model::vocab::dimension(&v.key.metric).is_none())
+        .filter(|v| {
+            let s = v.score;
+            s.onset.is_some() && (s.up(0.5) || s.down(0.5))
+        })
+        .map(|v| {
+            let size = if v.score.rel.is_finite() {
+                (1.0 + v.score.rel).max(1e-9).ln().abs()
+            } else {
+                f64::INFINITY
+            };
+            (size, v)
+        })
+        .collect();
+    moved.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(a.1.key.metric.cmp(&b.1.key.metric))
+    });
+    moved
+        .into_iter()
+        .take(2)
+        .map(|(_, v)| {
+            let m = v.key.metric.as_str();
+            format!(
+                "{m} {} ({} → {})",
+                v.score.pct(),
+                super::sources::fmt_val(m, v.score.base),
+                super::sources::fmt_val(m, v.score.level)
+            )
+        })
+        .collect()
+}
+
 /// Container restarts as a symptom: a crash or OOM kill takes a container down whatever its
 /// latency percentiles say (the surviving replicas may answer as fast as ever while requests
 /// fail or queue). `rises` are the restart counters' rise over the baseline and the first
@@ -221,6 +262,22 @@ mod tests {
                 .any(|s| s.starts_with("client-side latency +")),
             "{svc:?}"
         );
+    }
+
+    #[test]
+    fn a_healthy_entity_still_shows_series_outside_the_vocabulary_that_moved() {
+        // Latency flat; the time calls spend reaching it jumped (a delay on its network).
+        let ctx = Fixture::new("api")
+            .healthy_service("api")
+            .step(k("api", "call_gap_ms"), 2.0, 1000.0)
+            .step(k("api", "queue_depth"), 10.0, 11.0)
+            .build();
+        assert!(ctx.scope.of("api").healthy());
+        let views = ctx.find_entity("api", |k| k.pod.is_none());
+        let moves = super::other_moves(&views);
+        assert_eq!(moves.len(), 1, "a +10 % move is no move: {moves:?}");
+        assert!(moves[0].starts_with("call_gap_ms +"), "{moves:?}");
+        assert!(moves[0].ends_with("(2 ms → 1000 ms)"), "{moves:?}");
     }
 
     #[test]

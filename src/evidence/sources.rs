@@ -192,6 +192,8 @@ pub fn fmt_val(metric: &str, v: f64) -> String {
         Some(crate::model::vocab::Dimension::Ratio) => format!("{:.0}%", v * 100.0),
         Some(crate::model::vocab::Dimension::Rate) if v.abs() >= 100.0 => format!("{v:.0}/s"),
         Some(crate::model::vocab::Dimension::Rate) => format!("{v:.1}/s"),
+        // Outside the vocabulary, a name ending in `_ms` still says its unit.
+        None if metric.ends_with("_ms") => format!("{v:.0} ms"),
         Some(crate::model::vocab::Dimension::Count) | None => {
             if v.abs() >= 100.0 {
                 format!("{v:.0}")

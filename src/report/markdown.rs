@@ -117,11 +117,18 @@ fn scope(md: &mut String, ctx: &Context) {
         let kind = EntityKind::of(e);
         let (rank, state, ev) = match ctx.scope.entities.get(e) {
             Some(h) if h.affected => (0, "**degraded**".to_string(), h.brief(4)),
-            Some(_) => (
-                1,
-                "healthy".to_string(),
-                "latency, errors and dependencies within baseline".into(),
-            ),
+            Some(_) => {
+                let moves = crate::evidence::scope::other_moves(&ctx.find_entity(e, |k| {
+                    k.pod.is_none()
+                        && crate::model::vocab::dimension(ctx.aliased(&k.metric)).is_none()
+                }));
+                let mut ev = String::from("latency, errors and dependencies within baseline");
+                if !moves.is_empty() {
+                    ev.push_str("; outside them, ");
+                    ev.push_str(&moves.join(", "));
+                }
+                (1, "healthy".to_string(), ev)
+            }
             None if matches!(kind, EntityKind::Service | EntityKind::Ingress) => (
                 2,
                 "no data".to_string(),
