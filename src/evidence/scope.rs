@@ -131,14 +131,15 @@ pub fn judge(views: &[View<'_>]) -> Health {
 /// judges latency and errors; a network delay on a pod shows only in what its callers measure
 /// of the calls (time outside its own handling), so a healthy row must not hide such a move.
 #[must_use]
-pub fn other_moves(views: &[View<'_>]) -> Vec<String> {
+pub fn other_moves(ctx: &super::Context, entity: &str) -> Vec<String> {
+    // Outside the vocabulary once aliases are applied: an aliased name is judged as a symptom.
+    let views = ctx.find_entity(entity, |k| {
+        k.pod.is_none() && crate::model::vocab::dimension(ctx.aliased(&k.metric)).is_none()
+    });
+    // `up`/`down` hold only for a sustained run, so every kept move has an onset.
     let mut moved: Vec<(f64, &View<'_>)> = views
         .iter()
-        .filter(|v| crate::model::vocab::dimension(&v.key.metric).is_none())
-        .filter(|v| {
-            let s = v.score;
-            s.onset.is_some() && (s.up(0.5) || s.down(0.5))
-        })
+        .filter(|v| v.score.up(0.5) || v.score.down(0.5))
         .map(|v| {
             let size = if v.score.rel.is_finite() {
                 (1.0 + v.score.rel).max(1e-9).ln().abs()
@@ -273,8 +274,7 @@ mod tests {
             .step(k("api", "queue_depth"), 10.0, 11.0)
             .build();
         assert!(ctx.scope.of("api").healthy());
-        let views = ctx.find_entity("api", |k| k.pod.is_none());
-        let moves = super::other_moves(&views);
+        let moves = super::other_moves(&ctx, "api");
         assert_eq!(moves.len(), 1, "a +10 % move is no move: {moves:?}");
         assert!(moves[0].starts_with("call_gap_ms +"), "{moves:?}");
         assert!(moves[0].ends_with("(2 ms → 1000 ms)"), "{moves:?}");

@@ -118,10 +118,7 @@ fn scope(md: &mut String, ctx: &Context) {
         let (rank, state, ev) = match ctx.scope.entities.get(e) {
             Some(h) if h.affected => (0, "**degraded**".to_string(), h.brief(4)),
             Some(_) => {
-                let moves = crate::evidence::scope::other_moves(&ctx.find_entity(e, |k| {
-                    k.pod.is_none()
-                        && crate::model::vocab::dimension(ctx.aliased(&k.metric)).is_none()
-                }));
+                let moves = crate::evidence::scope::other_moves(ctx, e);
                 let mut ev = String::from("latency, errors and dependencies within baseline");
                 if !moves.is_empty() {
                     ev.push_str("; outside them, ");
