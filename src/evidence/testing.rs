@@ -74,7 +74,7 @@ impl Fixture {
     }
 
     /// A series whose bucket `i` holds `value(i)`, with the fixture's wobble.
-    fn shaped(mut self, key: SeriesKey, value: impl Fn(usize) -> f64) -> Fixture {
+    pub(crate) fn shaped(mut self, key: SeriesKey, value: impl Fn(usize) -> f64) -> Fixture {
         let values = (0..40).map(|i| value(i) * wobble(i)).collect();
         self.series.retain(|s| s.key != key);
         self.series.push(Series { key, values });

@@ -22,7 +22,8 @@
 //! - metric anomalies weigh less when most entities show them (they no longer tell entities
 //!   apart);
 //! - standout: on some signal (a metric, or its log template mix) the entity is anomalous and
-//!   its peers are not, which is how a fault's first effect looks (see [`standout`]).
+//!   its peers are not, or its level sits orders of magnitude outside the level they share,
+//!   which is how a fault's first effect looks (see [`standout`]).
 //!
 //! The verdict merges this list into `ranking` and takes a root cause from it only when the
 //! funnel found none and one culprit stands out; see [`merge`] and [`root_cause`]. It lives

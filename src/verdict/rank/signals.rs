@@ -38,7 +38,7 @@ const STILL_BASE_MIN: usize = 30;
 
 /// Whether a metric's name says that lower is worse (availability, success rate, uptime):
 /// such a series rising from a value it held is a recovery, not a fault.
-fn lower_is_worse(metric: &str) -> bool {
+pub(super) fn lower_is_worse(metric: &str) -> bool {
     let m = metric.to_ascii_lowercase();
     ["availab", "success", "uptime"]
         .iter()

@@ -4,7 +4,9 @@
 //! (latency, errors, retries) spread to every caller. So per signal (a metric name, or the log
 //! template mix), compared across the entities that carry it, the most anomalous entity stands
 //! out by its margin over the runner-up. A signal every caller shows has no margin and says
-//! nothing about the origin; a signal one entity shows points at it.
+//! nothing about the origin; a signal one entity shows points at it. Where a series' own past
+//! cannot say how anomalous it is (no baseline, or the same fault minutes earlier), a level
+//! orders of magnitude outside what its peers read counts instead (see `peer_levels`).
 
 use std::collections::BTreeMap;
 
@@ -75,6 +77,13 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
             .or_insert(0.0);
         *e = e.max(s);
     }
+    for (metric, per) in peer_levels(ctx) {
+        let m = out.entry(metric).or_default();
+        for (e, s) in per {
+            let x = m.entry(e).or_insert(0.0);
+            *x = x.max(s);
+        }
+    }
     let mix = log_mix(ctx);
     if !mix.is_empty() {
         out.insert(LOG_MIX.to_string(), mix);
@@ -101,6 +110,109 @@ fn magnitude(s: &crate::detect::Score) -> f64 {
         return 1.0;
     }
     ((1.0 + s.rel).abs().max(1e-9).ln().abs() / 10f64.ln()).min(1.0)
+}
+
+/// Orders of magnitude (log10) beyond its peers' spread at which a level counts in full.
+const LEVEL_FULL: f64 = 2.0;
+
+/// A level far outside what the same metric reads on every other entity, judged without the
+/// series' own baseline spread. A metric shared by many entities often has a common level: the
+/// network time of calls is a few milliseconds into every service, so one service's calls
+/// taking two seconds stand out among its peers whatever its own past holds. That past may hold
+/// nothing (a series measured only while something happens: spans sampled around events, a
+/// pod that just started) or the same fault minutes earlier (a fault that recurs), which
+/// makes the move look ordinary against its own baseline. Per entity: how far its incident
+/// level sits above its peers' incident medians and its own baseline median (log10, less
+/// three of the peers' robust spreads), a tenfold excess over that in full; below them when
+/// lower is worse. Counted for a series with a sustained move its detector saw, or too short
+/// a baseline to have one; needs `MIN_PEERS` other entities with the metric.
+fn peer_levels(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
+    use crate::detect::{Direction, Z, stats};
+    let alert = ctx.alert_key();
+    // metric -> entity -> (log10 incident median, candidate: (log10 level, log10 own
+    // baseline, log10 incident samples))
+    type Level = (f64, Option<(f64, Option<f64>, Vec<f64>)>);
+    let mut levels: BTreeMap<&str, BTreeMap<&str, Level>> = BTreeMap::new();
+    let inc = ctx.aligned.incident.clone();
+    for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert && !is_load(&k.metric)) {
+        let x = &v.values[inc.start.min(v.values.len())..inc.end.min(v.values.len())];
+        let Some(median) = stats::median(x).filter(|l| *l > 0.0) else {
+            continue;
+        };
+        let want = if super::signals::lower_is_worse(&v.key.metric) {
+            Direction::Down
+        } else {
+            Direction::Up
+        };
+        let s = v.score;
+        let samples = || x.iter().filter(|x| **x > 0.0).map(|x| x.log10()).collect();
+        let candidate = if s.base_n < 3 && s.inc_n >= 2 {
+            Some((median.log10(), None, samples()))
+        } else if s.testable() && s.direction == want && s.z.abs() >= Z && s.level > 0.0 {
+            Some((
+                s.level.log10(),
+                (s.base > 0.0).then(|| s.base.log10()),
+                samples(),
+            ))
+        } else {
+            None
+        };
+        let e = levels
+            .entry(v.key.metric.as_str())
+            .or_default()
+            .entry(v.key.entity.as_str())
+            .or_insert((f64::NEG_INFINITY, None));
+        e.0 = e.0.max(median.log10());
+        if let Some(c) = candidate {
+            // The entity's most extreme candidate series (of its pods) speaks for it.
+            let better = e.1.as_ref().is_none_or(|(old, ..)| {
+                if want == Direction::Up {
+                    c.0 > *old
+                } else {
+                    c.0 < *old
+                }
+            });
+            if better {
+                e.1 = Some(c);
+            }
+        }
+    }
+    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for (metric, per) in levels {
+        if per.len() <= MIN_PEERS {
+            continue;
+        }
+        let sign = if super::signals::lower_is_worse(metric) {
+            -1.0
+        } else {
+            1.0
+        };
+        for (e, (_, candidate)) in &per {
+            let Some((level, own, samples)) = candidate else {
+                continue;
+            };
+            let peers: Vec<f64> = per
+                .iter()
+                .filter(|(p, _)| *p != e)
+                .map(|(_, x)| x.0)
+                .collect();
+            let Some(mid) = stats::median(&peers) else {
+                continue;
+            };
+            let spread = stats::mad_sigma(&peers, mid).unwrap_or(0.0).max(0.1);
+            let reference = own.map_or(mid, |b| if sign > 0.0 { mid.max(b) } else { mid.min(b) });
+            let excess = |l: f64| sign * (l - reference) - 3.0 * spread;
+            // One sample out of line is a blip (a minute's few slow calls); two make a state.
+            let support = samples.iter().filter(|l| excess(**l) > 0.0).count().min(2) as f64 / 2.0;
+            let s = (excess(*level) / LEVEL_FULL).clamp(0.0, 1.0) * support;
+            if s > 0.0 {
+                out.entry(metric.to_string())
+                    .or_default()
+                    .insert((*e).to_string(), s);
+            }
+        }
+    }
+    out
 }
 
 /// Lines an entity must have logged, in the baseline and in the incident, for its template
@@ -191,6 +303,87 @@ mod tests {
         ]));
         assert_eq!(m["a"].signal, "gap");
         assert!((m["a"].margin - 0.9).abs() < 1e-9);
+    }
+
+    use crate::evidence::testing::{Fixture, ONSET, k};
+
+    /// Four services whose calls spend ~3 ms on the network, before and during the incident.
+    fn gap_peers() -> Fixture {
+        ["a", "b", "c", "d"]
+            .iter()
+            .zip([2.5, 3.0, 3.5, 4.0])
+            .fold(Fixture::new("a"), |f, (e, v)| {
+                f.flat(k(e, "call_gap_ms"), v)
+            })
+    }
+
+    fn level(ctx: &Context, entity: &str) -> f64 {
+        peer_levels(ctx)
+            .get("call_gap_ms")
+            .and_then(|m| m.get(entity))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    #[test]
+    fn a_series_without_a_past_stands_out_among_its_peers() {
+        // Measured only from the onset: no baseline to score against, but 2 s against 3 ms.
+        let ctx = gap_peers()
+            .step(k("e", "call_gap_ms"), f64::NAN, 2000.0)
+            .build();
+        assert!(level(&ctx, "e") > 0.9, "{:?}", peer_levels(&ctx));
+        assert!(["a", "b", "c", "d"].iter().all(|p| level(&ctx, p) == 0.0));
+        assert_eq!(margins(&signals(&ctx))["e"].signal, "call_gap_ms");
+    }
+
+    #[test]
+    fn a_fault_that_recurs_stands_out_though_its_baseline_saw_it() {
+        // The same delay, a little worse, a few minutes before the window: against its own
+        // baseline the move is nothing new, against its peers it is three orders of magnitude.
+        let ctx = gap_peers()
+            .shaped(k("e", "call_gap_ms"), |i| {
+                if i >= ONSET {
+                    2000.0
+                } else if (12..15).contains(&i) {
+                    2200.0
+                } else {
+                    3.0
+                }
+            })
+            .build();
+        let v = &ctx.find(|key| key.entity == "e")[0];
+        assert_eq!(super::super::signals::capped_strength(&ctx, v), 0.0);
+        assert!(level(&ctx, "e") > 0.9, "{:?}", peer_levels(&ctx));
+    }
+
+    #[test]
+    fn a_level_shared_or_always_held_is_no_standout() {
+        // Everyone slowed alike: the network, not one service.
+        let all = ["a", "b", "c", "d", "e"]
+            .iter()
+            .fold(Fixture::new("a"), |f, e| {
+                f.step(k(e, "call_gap_ms"), 3.0, 2000.0)
+            })
+            .build();
+        assert!(peer_levels(&all).is_empty(), "{:?}", peer_levels(&all));
+        // A service always far above its peers that moved by half: its own level, not news.
+        let heavy = gap_peers()
+            .step(k("e", "call_gap_ms"), 500.0, 750.0)
+            .build();
+        assert_eq!(level(&heavy, "e"), 0.0);
+        // One minute out of line is a blip: half the strength of a sustained level.
+        let blip = gap_peers()
+            .shaped(k("e", "call_gap_ms"), |i| {
+                if i < 20 {
+                    f64::NAN
+                } else if i == 30 {
+                    2000.0
+                } else {
+                    3.0
+                }
+            })
+            .build();
+        assert!(level(&blip, "e") <= 0.5, "{:?}", peer_levels(&blip));
     }
 
     #[test]
