@@ -130,26 +130,34 @@ pub fn score(
         .unwrap_or(2)
         .clamp(2, 8);
 
+    let coarse = step_ms >= 120_000;
     let run = |sign: f64| -> Option<(usize, usize)> {
         let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
         let start = inc_range.clone().find(|&i| {
             if !hit(i) {
                 return false;
             }
+            // The next `window` samples, not buckets: a gap in the sampling must not turn
+            // one spike followed by missing data into a sustained run. A single sample left
+            // at the end of the window counts only when it spans minutes itself (a 5-minute
+            // aggregate); a 15-second one there is as likely a blip as an onset.
             let (mut ahead, mut hits) = (0usize, 0usize);
             for (j, v) in values
                 .iter()
                 .enumerate()
                 .take(inc_range.end)
                 .skip(i)
-                .take(window)
+                .take(4 * window)
             {
                 if v.is_finite() {
                     ahead += 1;
                     hits += usize::from(hit(j));
+                    if ahead == window {
+                        break;
+                    }
                 }
             }
-            (hits >= 2 || ahead == 1) && hits as f64 >= 0.6 * ahead as f64
+            (hits >= 2 || (ahead == 1 && coarse)) && hits as f64 >= 0.6 * ahead as f64
         })?;
         let end = (start..inc_range.end)
             .rev()
@@ -251,6 +259,23 @@ mod tests {
         v[25] = 1000.0;
         let s = score(&v, 0..20, 20..40, 15_000);
         assert_eq!(s.onset, None);
+    }
+
+    #[test]
+    fn a_spike_before_a_gap_or_at_the_end_is_not_sustained() {
+        // One sample out of line, then no data for a while: still one sample.
+        let mut v = noisy(40, 100.0);
+        v[25] = 1000.0;
+        for x in &mut v[26..30] {
+            *x = f64::NAN;
+        }
+        assert_eq!(score(&v, 0..20, 20..40, 15_000).onset, None);
+        // The last sample of the window alone: a blip as likely as an onset ...
+        let mut v = noisy(40, 100.0);
+        v[39] = 1000.0;
+        assert_eq!(score(&v, 0..20, 20..40, 60_000).onset, None);
+        // ... unless it is itself a five-minute aggregate.
+        assert_eq!(score(&v, 0..20, 20..40, 300_000).onset, Some(39));
     }
 
     #[test]

@@ -19,7 +19,8 @@ declare_rule! {
     /// 80 % of it there is headroom and no throttling, so CPU cannot be what slowed the app.
     ///
     /// ## Inconclusive when
-    /// Usage or limit is missing, or usage peaked between 80 % and 90 % of the limit.
+    /// Usage or limit is missing, or usage peaked between 80 % and 90 % of the limit, or only
+    /// half of the pods or fewer ran at the limit (a pod's trouble, not the service's).
     ///
     /// ## Example
     /// `live-api` app containers peaked at 2.4 of 4.0 cores (60 %) → eliminated.
@@ -41,6 +42,18 @@ impl Rule for AppCpuBelowLimit {
             ));
         };
         Some(match sat.cpu_verdict("app", 0.8, "") {
+            // Load spreads over a service's pods, so a service short of CPU runs hot in most of
+            // them; pinned in half of them or fewer, the trouble is those pods' own (a hot
+            // shard, a spinning process), which the pod hypothesis judges.
+            LimitVerdict::AtLimit(text) if sat.pods >= 2 && 2 * sat.pods_at_limit <= sat.pods => {
+                Outcome::inconclusive(
+                    id,
+                    format!(
+                        "{text}, the other {} at work without it: those pods' own trouble more than the service's",
+                        sat.pods - sat.pods_at_limit
+                    ),
+                )
+            }
             LimitVerdict::AtLimit(text) => Outcome::supported(id, 0.85, text),
             LimitVerdict::Below(text) => Outcome::eliminated(id, 0.85, text),
             LimitVerdict::Close(text) => Outcome::inconclusive(id, text),
@@ -83,6 +96,19 @@ mod tests {
             3.95,
         ));
         assert_eq!(o.status, Status::Supported, "{o}");
+    }
+
+    #[test]
+    fn one_pinned_pod_of_two_is_the_pods_trouble() {
+        let o = eval(
+            Fixture::new("api")
+                .slow_service("api")
+                .place("api-2", "n2")
+                .step(kp("api", "api-1", "app", "cpu_cores"), 2.0, 3.95)
+                .flat(kp("api", "api-2", "app", "cpu_cores"), 2.0),
+        );
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("in 1 of 2 pods"), "{o}");
     }
 
     #[test]

@@ -20,7 +20,9 @@ declare_rule! {
     /// change from its environment.
     ///
     /// ## Inconclusive when
-    /// The archive exported no events at all: an absent change log proves nothing.
+    /// The archive exported no events at all: an absent change log proves nothing. Or a
+    /// dependency of the service, or another user of its dependencies, degraded without a
+    /// change of its own: that explains the symptoms as well as the change.
     ///
     /// ## Example
     /// `cart` deployed `v1.4.2 -> v1.4.3` at 13:58, errors 0.1/s → 6/s from 14:00 → supported.
@@ -89,6 +91,29 @@ impl Rule for DeployBeforeOnset {
                         .is_none()
             })
             .collect();
+        // Its own dependencies: one that degraded without a change passes its trouble up to
+        // this service, which explains the symptoms as well as the change does.
+        let deps_sick: Vec<&str> = ctx
+            .topo
+            .deps_of(svc)
+            .into_iter()
+            .filter(|d| {
+                ctx.scope.of(d).affected
+                    && ctx
+                        .events_of(d, onset - LOOKBACK_MS, onset + 1)
+                        .next()
+                        .is_none()
+            })
+            .collect();
+        if !deps_sick.is_empty() {
+            return Some(Outcome::inconclusive(
+                id,
+                format!(
+                    "{what}, {lead} before the onset, but its dependency {} degraded too without a change, which explains its symptoms as well",
+                    deps_sick.join(", ")
+                ),
+            ));
+        }
         match (errors, peers_sick.is_empty()) {
             (Some(v), true) => Some(Outcome::supported(
                 id,
@@ -136,6 +161,23 @@ mod tests {
             .step(k("api", "errors_per_s"), 0.1, 6.0)
             .event(24, "api", "deploy", "v1 -> v2");
         insta::assert_snapshot!(eval(f), @"supported (0.85): deploy `v1 -> v2` at 00:24, 2 min before the onset; errors then rose +5900% (0.10/s → 6.00/s) and unchanged services on the same dependencies stayed healthy");
+    }
+
+    #[test]
+    fn a_dependency_degraded_without_a_change_explains_it_as_well() {
+        // api deployed an hour ago, but the service it calls slowed on its own.
+        let f = Fixture::new("api")
+            .depends("api", &["wallet"])
+            .slow_service("api")
+            .slow_service("wallet")
+            .step(k("api", "errors_per_s"), 0.1, 6.0)
+            .event(24, "api", "deploy", "v1 -> v2");
+        let o = eval(f);
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(
+            o.evidence.contains("its dependency wallet degraded too"),
+            "{o}"
+        );
     }
 
     #[test]

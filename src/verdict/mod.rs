@@ -189,9 +189,45 @@ fn reaches_alert(
     }
 }
 
+/// What the alerting entity reaches through its dependencies and gateways, except through a
+/// service that stayed healthy: a fault travels up to the alert through its callers, so one
+/// behind a caller whose every symptom stayed at baseline did not get there (that caller is
+/// reached, what lies behind it only by another path). An entity without testable symptoms
+/// is no barrier.
+fn sick_reach(ctx: &Context) -> std::collections::BTreeSet<String> {
+    let alert = ctx.spec.alert.entity.as_str();
+    let all = ctx.topo.reach(alert);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack = vec![alert.to_string()];
+    while let Some(e) = stack.pop() {
+        if !seen.insert(e.clone()) || (e != alert && ctx.scope.of(&e).healthy()) {
+            continue;
+        }
+        let gateways = ctx.topo.entries.get(&e).into_iter().flatten().cloned();
+        stack.extend(
+            ctx.topo
+                .deps_of(&e)
+                .into_iter()
+                .map(str::to_string)
+                .chain(gateways),
+        );
+        if let Some(b) = ctx.topo.behind.get(&e).filter(|_| e == alert) {
+            stack.extend(b.iter().cloned());
+        }
+    }
+    // Never wider than the plain reach (a gateway alert's services come through `behind`).
+    seen.retain(|e| all.contains(e));
+    seen
+}
+
 /// Weight of a hypothesis that cannot reach the alert: it may be real, but it is not this
 /// incident's cause.
 const OFF_PATH: f64 = 0.3;
+
+/// Weight of a hypothesis the alert reaches only through a caller that stayed healthy: the
+/// fault may still have got there (in bursts too short to count as a symptom), but a rival
+/// whose trouble shows all the way up is the likelier cause.
+const BEHIND_HEALTHY: f64 = 0.6;
 
 /// The highest confidence a root cause taken from the culprit ranking alone may claim.
 const RANKED_CONFIDENCE_CAP: f64 = 0.6;
@@ -200,6 +236,7 @@ const RANKED_CONFIDENCE_CAP: f64 = 0.6;
 #[must_use]
 pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>) -> Verdict {
     let reach = ctx.topo.reach(&ctx.spec.alert.entity);
+    let sick = sick_reach(ctx);
     let mut hypotheses: Vec<HypothesisVerdict> = hyps
         .into_iter()
         .zip(outcomes)
@@ -208,6 +245,8 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
     for h in &mut hypotheses {
         if !reaches_alert(ctx, &reach, h) {
             h.score *= OFF_PATH;
+        } else if !reaches_alert(ctx, &sick, h) {
+            h.score *= BEHIND_HEALTHY;
         }
     }
     let supported: Vec<&HypothesisVerdict> = hypotheses
@@ -298,9 +337,16 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
     // Real archives the kind-specific rules cannot judge still get a ranked list of culprits.
     let culprits = rank::rank(ctx);
     // A culprit picked by the kind-agnostic ranking carries a guessed kind: never one the
-    // funnel eliminated, and never with the confidence of a verdict the rules support.
+    // funnel eliminated, and never with the confidence of a verdict the rules support. Nor
+    // without an incident to explain: when no entity degraded and the alert's own series
+    // never left its baseline, the alert was noise and whatever the ranking found is too.
+    let symptom = !ctx.scope.affected().is_empty()
+        || ctx
+            .alert_series()
+            .is_some_and(|v| v.score.direction != crate::detect::Direction::Flat);
     let root_cause = root_cause.or_else(|| {
         rank::root_cause(&culprits)
+            .filter(|_| symptom)
             .filter(|rc| {
                 !hypotheses.iter().any(|h| {
                     h.kind == rc.kind && h.culprit == rc.culprit && h.status == Status::Eliminated
@@ -344,3 +390,6 @@ impl Verdict {
         s
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -45,6 +45,24 @@ pub(super) fn lower_is_worse(metric: &str) -> bool {
         .any(|w| m.contains(w))
 }
 
+/// Whether a metric counts up only (restarts, a Prometheus `_total` counter): such a series
+/// falling is a reset (the pods that counted were replaced, the process restarted), not a
+/// fault's mark.
+pub(super) fn counts_up_only(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    m.contains("restart") || m.ends_with("_total")
+}
+
+/// Whether a move in `direction` is one no fault makes on `metric`: an availability or success
+/// rate rising (a recovery), a counter falling (a reset).
+pub(super) fn wrong_way(metric: &str, direction: Direction) -> bool {
+    match direction {
+        Direction::Up => lower_is_worse(metric),
+        Direction::Down => counts_up_only(metric),
+        Direction::Flat => false,
+    }
+}
+
 /// Strength of a series leaving a value it held exactly over its whole baseline (an
 /// availability of 100 %, an error count of 0, a replica count): 0.8 when two or more incident
 /// samples differ from it (for a metric where lower is worse, fall below it), else 0.
@@ -74,10 +92,19 @@ pub fn still_break(
     if n < STILL_BASE_MIN {
         return 0.0;
     }
-    let down_only = lower_is_worse(metric);
+    let (down_only, up_only) = (lower_is_worse(metric), counts_up_only(metric));
     let moved = values[clip(inc)]
         .iter()
-        .filter(|x| x.is_finite() && if down_only { **x < first } else { **x != first })
+        .filter(|x| {
+            x.is_finite()
+                && if down_only {
+                    **x < first
+                } else if up_only {
+                    **x > first
+                } else {
+                    **x != first
+                }
+        })
         .count();
     if moved >= 2 { 0.8 } else { 0.0 }
 }
@@ -154,8 +181,8 @@ pub fn capped_strength(ctx: &Context, v: &View<'_>) -> f64 {
 #[must_use]
 pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
     // An availability or success rate that rose is a recovery (or a series that reads 0
-    // while idle), never a fault's mark.
-    let z = if lower_is_worse(&v.key.metric) && v.score.direction == Direction::Up {
+    // while idle), a counter that fell was reset: never a fault's mark.
+    let z = if wrong_way(&v.key.metric, v.score.direction) {
         0.0
     } else {
         capped_strength(ctx, v)
@@ -372,5 +399,9 @@ mod tests {
         assert_eq!(brk("PodSuccessRate(%)", &series(0.0, &[100.0, 100.0])), 0.0);
         // Without a known direction, any departure counts.
         assert_eq!(brk("queue_depth", &series(0.0, &[3.0, 5.0])), 0.8);
+        // A restart counter back at 0: the pods that counted were replaced.
+        assert_eq!(brk("restarts", &series(2.0, &[0.0, 0.0])), 0.0);
+        assert_eq!(brk("http_requests_total", &series(9.0, &[0.0, 1.0])), 0.0);
+        assert_eq!(brk("restarts", &series(0.0, &[1.0, 2.0])), 0.8);
     }
 }

@@ -69,6 +69,9 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
     // premise of the incident, not evidence of where it started.
     let alert = ctx.alert_key();
     for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert && !is_load(&k.metric)) {
+        if super::signals::wrong_way(&v.key.metric, v.score.direction) {
+            continue;
+        }
         let s = capped_strength(ctx, &v) * magnitude(v.score);
         let e = out
             .entry(v.key.metric.clone())
