@@ -81,7 +81,48 @@ impl Topology {
                 t.sidecars.insert(k.entity.clone());
             }
         }
+        t.infer_gateway_backends();
         t
+    }
+
+    /// Which services sit behind a gateway nobody declared as an `entry`: those it calls, when
+    /// its own client series name them; else, when it is the archive's only gateway, the
+    /// services no one calls (their traffic comes from outside, and there is one way in).
+    /// Without this a gateway alert would reach nothing and a gateway fault could not be told
+    /// from its backends'.
+    fn infer_gateway_backends(&mut self) {
+        let gateways: Vec<String> = self
+            .of_kind(EntityKind::Ingress)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let is_service = |e: &str| EntityKind::of(e) == EntityKind::Service;
+        for g in &gateways {
+            if self.behind.contains_key(g) {
+                continue;
+            }
+            let mut backends: BTreeSet<String> = self
+                .deps_of(g)
+                .into_iter()
+                .filter(|d| is_service(d))
+                .map(str::to_string)
+                .collect();
+            if backends.is_empty() && gateways.len() == 1 && !self.deps.is_empty() {
+                backends = self
+                    .entities
+                    .iter()
+                    .filter(|e| is_service(e) && !self.users.contains_key(*e))
+                    .filter(|e| self.deps.contains_key(*e) || self.pods.contains_key(*e))
+                    .cloned()
+                    .collect();
+            }
+            for b in &backends {
+                self.entries.entry(b.clone()).or_default().insert(g.clone());
+            }
+            if !backends.is_empty() {
+                self.behind.insert(g.clone(), backends);
+            }
+        }
     }
 
     fn add_call(&mut self, from: &str, to: &str) {
@@ -176,5 +217,53 @@ impl Topology {
             .filter(|(_, n)| n.as_str() == node)
             .map(|(p, _)| p.as_str())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::evidence::testing::{Fixture, k, kd};
+
+    fn services() -> Fixture {
+        Fixture::new("ingress:gw")
+            .depends("web", &["api"])
+            .depends("batch", &["api"])
+            .healthy_service("web")
+            .healthy_service("batch")
+            .healthy_service("api")
+            .flat(k("ingress:gw", "latency_p99_ms"), 50.0)
+    }
+
+    #[test]
+    fn an_undeclared_gateway_fronts_the_services_no_one_calls() {
+        let ctx = services().build();
+        let behind: Vec<&str> = ctx.topo.behind["ingress:gw"]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(behind, ["batch", "web"]);
+        assert!(ctx.topo.reach("ingress:gw").contains("api"));
+    }
+
+    #[test]
+    fn a_gateway_that_names_its_calls_fronts_those() {
+        let ctx = services()
+            .flat(kd("ingress:gw", "web", "dep_latency_ms"), 5.0)
+            .build();
+        let behind: Vec<&str> = ctx.topo.behind["ingress:gw"]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(behind, ["web"]);
+    }
+
+    #[test]
+    fn declared_entries_or_two_gateways_are_left_alone() {
+        let ctx = services().entry("web", "ingress:gw").build();
+        assert_eq!(ctx.topo.behind["ingress:gw"].len(), 1);
+        let ctx = services()
+            .flat(k("ingress:other", "latency_p99_ms"), 50.0)
+            .build();
+        assert!(ctx.topo.behind.is_empty(), "{:?}", ctx.topo.behind);
     }
 }

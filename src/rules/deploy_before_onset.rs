@@ -76,7 +76,8 @@ impl Rule for DeployBeforeOnset {
             .metric(svc, "errors_per_s")
             .filter(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05);
         // Unchanged services on the same dependencies: if they degraded too, the shared
-        // dependency explains both better than this change.
+        // dependency explains both better than this change. Not its own callers, near or far:
+        // they degrade through it.
         let peers_sick: Vec<&str> = ctx
             .topo
             .deps_of(svc)
@@ -84,6 +85,7 @@ impl Rule for DeployBeforeOnset {
             .flat_map(|d| ctx.topo.users_of(d))
             .filter(|u| {
                 *u != svc
+                    && !ctx.topo.reach(u).contains(svc)
                     && ctx.scope.of(u).affected
                     && ctx
                         .events_of(u, onset - LOOKBACK_MS, onset + 1)
@@ -178,6 +180,19 @@ mod tests {
             o.evidence.contains("its dependency wallet degraded too"),
             "{o}"
         );
+    }
+
+    #[test]
+    fn a_caller_on_the_same_dependency_degrades_through_it() {
+        // front calls api and the cache api uses; front slowed because api did.
+        let f = Fixture::new("front")
+            .depends("front", &["api", "redis:cache"])
+            .depends("api", &["redis:cache"])
+            .slow_service("front")
+            .slow_service("api")
+            .step(k("api", "errors_per_s"), 0.1, 6.0)
+            .event(24, "api", "deploy", "v1 -> v2");
+        assert_eq!(eval(f).status, Status::Supported);
     }
 
     #[test]

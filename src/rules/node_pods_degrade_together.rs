@@ -52,6 +52,16 @@ fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
     rise >= median + 0.1 && rise > 2.0 * median
 }
 
+/// Whether network errors rose on more than half of the nodes that report them.
+fn net_errors_widespread(ctx: &Context) -> bool {
+    let reporting = ctx
+        .find(|k| {
+            k.metric == "net_errors_per_s" && k.pod.is_none() && k.entity.starts_with("node:")
+        })
+        .len();
+    reporting >= 3 && 2 * ctx.network_trouble().len() > reporting
+}
+
 impl Rule for NodePodsDegradeTogether {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -97,7 +107,8 @@ impl Rule for NodePodsDegradeTogether {
                 let rose = if m == "cpu_utilization" {
                     s.up(0.3) && cpu_stands_out(ctx, node, s.level - s.base)
                 } else {
-                    ctx.node_net_errors_rose(node)
+                    // Network errors on most nodes at once are the network's, not this node's.
+                    ctx.node_net_errors_rose(node) && !net_errors_widespread(ctx)
                 };
                 if rose {
                     node_up.push(text);
@@ -242,6 +253,26 @@ mod tests {
             .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
             .unwrap();
         assert!(o.weight >= 0.9, "{o}");
+    }
+
+    #[test]
+    fn network_errors_on_most_nodes_are_not_one_nodes() {
+        let node = |f: Fixture| {
+            NodePodsDegradeTogether
+                .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
+                .unwrap()
+                .weight
+        };
+        let alone = one_service_split()
+            .step(k("node:d", "net_errors_per_s"), 0.2, 40.0)
+            .flat(k("node:e", "net_errors_per_s"), 0.2)
+            .flat(k("node:f", "net_errors_per_s"), 0.2);
+        assert!(node(alone) >= 0.9);
+        let everywhere = one_service_split()
+            .step(k("node:d", "net_errors_per_s"), 0.2, 40.0)
+            .step(k("node:e", "net_errors_per_s"), 0.2, 35.0)
+            .flat(k("node:f", "net_errors_per_s"), 0.2);
+        assert!(node(everywhere) < 0.5);
     }
 
     #[test]
