@@ -2,6 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
+use crate::evidence::scope::DEP_LATENCY_RISE;
 use crate::model::{fmt_ms, human_duration};
 
 declare_rule! {
@@ -75,37 +76,31 @@ impl Rule for DeployBeforeOnset {
         let errors = ctx
             .metric(svc, "errors_per_s")
             .filter(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05);
-        // Unchanged services on the same dependencies: if they degraded too, the shared
-        // dependency explains both better than this change. Not its own callers, near or far:
-        // they degrade through it.
-        let peers_sick: Vec<&str> = ctx
-            .topo
-            .deps_of(svc)
-            .into_iter()
-            .flat_map(|d| ctx.topo.users_of(d))
-            .filter(|u| {
-                *u != svc
-                    && !ctx.topo.reach(u).contains(svc)
-                    && ctx.scope.of(u).affected
-                    && ctx
-                        .events_of(u, onset - LOOKBACK_MS, onset + 1)
-                        .next()
-                        .is_none()
+        // How this service saw each dependency, when it measures its calls to it: a
+        // dependency it reached at normal latency and error rate explains none of its trouble,
+        // whatever else that dependency did.
+        let seen_sick = |d: &str| -> Option<bool> {
+            let seen = ctx.find_entity(svc, |k| k.target.as_deref() == Some(d));
+            (!seen.is_empty()).then(|| {
+                seen.iter().any(|v| match v.key.metric.as_str() {
+                    "dep_latency_ms" => v.score.up(DEP_LATENCY_RISE),
+                    "dep_errors_per_s" => v.score.up(0.5) && v.score.level - v.score.base >= 0.05,
+                    _ => false,
+                })
             })
-            .collect();
+        };
+        let unchanged = |u: &str| {
+            ctx.events_of(u, onset - LOOKBACK_MS, onset + 1)
+                .next()
+                .is_none()
+        };
         // Its own dependencies: one that degraded without a change passes its trouble up to
         // this service, which explains the symptoms as well as the change does.
         let deps_sick: Vec<&str> = ctx
             .topo
             .deps_of(svc)
             .into_iter()
-            .filter(|d| {
-                ctx.scope.of(d).affected
-                    && ctx
-                        .events_of(d, onset - LOOKBACK_MS, onset + 1)
-                        .next()
-                        .is_none()
-            })
+            .filter(|d| seen_sick(d).unwrap_or_else(|| ctx.scope.of(d).affected) && unchanged(d))
             .collect();
         if !deps_sick.is_empty() {
             return Some(Outcome::inconclusive(
@@ -116,6 +111,22 @@ impl Rule for DeployBeforeOnset {
                 ),
             ));
         }
+        // Unchanged services on the same dependencies: if they degraded too, the shared
+        // dependency explains both better than this change. Not its own callers, near or far:
+        // they degrade through it; not through a dependency this service reached normally.
+        let peers_sick: Vec<&str> = ctx
+            .topo
+            .deps_of(svc)
+            .into_iter()
+            .filter(|d| seen_sick(d) != Some(false))
+            .flat_map(|d| ctx.topo.users_of(d))
+            .filter(|u| {
+                *u != svc
+                    && !ctx.topo.reach(u).contains(svc)
+                    && ctx.scope.of(u).affected
+                    && unchanged(u)
+            })
+            .collect();
         match (errors, peers_sick.is_empty()) {
             (Some(v), true) => Some(Outcome::supported(
                 id,
@@ -146,7 +157,7 @@ impl Rule for DeployBeforeOnset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::testing::{Fixture, k};
+    use crate::evidence::testing::{Fixture, k, kd};
     use crate::model::Kind;
     use crate::rules::Status;
 
@@ -180,6 +191,18 @@ mod tests {
             o.evidence.contains("its dependency wallet degraded too"),
             "{o}"
         );
+    }
+
+    #[test]
+    fn a_dependency_its_calls_to_stayed_normal_explains_nothing() {
+        let f = Fixture::new("api")
+            .depends("api", &["wallet"])
+            .slow_service("api")
+            .slow_service("wallet")
+            .flat(kd("api", "wallet", "dep_latency_ms"), 20.0)
+            .step(k("api", "errors_per_s"), 0.1, 6.0)
+            .event(24, "api", "deploy", "v1 -> v2");
+        assert_eq!(eval(f).status, Status::Supported);
     }
 
     #[test]

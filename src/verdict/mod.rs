@@ -7,6 +7,7 @@
 //! explains (a traffic surge is the trigger of a capacity limit it ran into, not its cause);
 //! its confidence shrinks with the strength of the runner-up.
 
+mod capacity;
 mod findings;
 pub mod rank;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 use crate::evidence::Context;
 use crate::model::{Finding, Kind};
 use crate::rules::{Hypothesis, Outcome, Status};
+use capacity::{feeds, is_capacity, outgrown};
 
 /// verdict.json format version.
 pub const FORMAT: u32 = 1;
@@ -100,15 +102,6 @@ fn round3<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((v * 1000.0).round() / 1000.0)
 }
 
-/// Kinds that are a capacity limit a surge can run into: with a supported surge on the same
-/// service (or its gateway), the surge is the trigger and the limit the root cause.
-fn is_capacity(k: Kind) -> bool {
-    matches!(
-        k,
-        Kind::CpuSaturation | Kind::MemoryPressure | Kind::Sidecar
-    )
-}
-
 fn combine(h: Hypothesis, outcomes: Vec<Outcome>) -> HypothesisVerdict {
     let strongest = |st: Status| {
         outcomes
@@ -151,14 +144,6 @@ fn combine(h: Hypothesis, outcomes: Vec<Outcome>) -> HypothesisVerdict {
         score: s * (1.0 - e),
         outcomes,
     }
-}
-
-/// Whether `surge` (a traffic-spike culprit) feeds `svc`: the same service, or a gateway in
-/// front of it.
-fn feeds(ctx: &Context, surge: &str, svc: &str) -> bool {
-    surge == svc
-        || ctx.topo.entries.get(svc).is_some_and(|g| g.contains(surge))
-        || ctx.topo.deps_of(surge).contains(&svc)
 }
 
 /// Whether a fault at this hypothesis could produce the alert: its culprit must sit on the
@@ -258,11 +243,26 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         .copied()
         .filter(|h| is_capacity(h.kind))
         .collect();
+    // A limit the surge alone ran into is the surge's effect, not a second cause.
+    let outgrown: Vec<&HypothesisVerdict> = capacity
+        .iter()
+        .copied()
+        .filter(|c| {
+            supported.iter().any(|t| {
+                t.kind == Kind::TrafficSpike && outgrown(ctx, &t.culprit, c.kind, &c.culprit)
+            })
+        })
+        .collect();
     let mut trigger: Option<(bool, f64, Trigger)> = None;
     let mut candidates: Vec<&HypothesisVerdict> = Vec::new();
     for h in &supported {
+        if outgrown.iter().any(|o| std::ptr::eq(*o, *h)) {
+            continue;
+        }
         if h.kind == Kind::TrafficSpike
-            && capacity.iter().any(|c| feeds(ctx, &h.culprit, &c.culprit))
+            && capacity.iter().any(|c| {
+                feeds(ctx, &h.culprit, &c.culprit) && !outgrown.iter().any(|o| std::ptr::eq(*o, *c))
+            })
         {
             // The surge at the limited service itself beats one at the gateway in front of it.
             let own = capacity.iter().any(|c| c.culprit == h.culprit);

@@ -1,0 +1,88 @@
+//! A surge and a limit: which one caused the incident when requests rose and a resource ran
+//! out at the same service.
+
+use crate::evidence::Context;
+use crate::evidence::resources::saturation;
+use crate::model::{APP, Kind};
+
+/// Kinds that are a capacity limit a surge can run into: with a supported surge on the same
+/// service (or its gateway), the surge is the trigger and the limit the root cause, unless
+/// the surge alone explains the limit being reached (see [`outgrown`]).
+pub(super) fn is_capacity(k: Kind) -> bool {
+    matches!(
+        k,
+        Kind::CpuSaturation | Kind::MemoryPressure | Kind::Sidecar
+    )
+}
+
+/// Whether `surge` (a traffic-spike culprit) feeds `svc`: the same service, or a gateway in
+/// front of it.
+pub(super) fn feeds(ctx: &Context, surge: &str, svc: &str) -> bool {
+    surge == svc
+        || ctx.topo.entries.get(svc).is_some_and(|g| g.contains(surge))
+        || ctx.topo.deps_of(surge).contains(&svc)
+}
+
+/// How much more CPU per request a service may use during a surge and still have merely
+/// outgrown its limit (work per request wobbles with the request mix).
+const PER_REQUEST_SLACK: f64 = 1.3;
+
+/// Whether the app CPU saturation of `svc` is what a surge at `surge` alone does to it: its
+/// CPU rose no faster than its requests (the same work per request, more requests), so the
+/// limit held what the service normally needs and the surge is the cause, the limit where it
+/// showed. CPU that rose faster than the requests (each request costing more: a code path, a
+/// noisy neighbour) is a saturation of its own, with the surge its trigger at most. Only the
+/// app's own CPU: a sidecar left at a lower limit than its app, or memory, are limits set
+/// wrong, not outgrown.
+pub(super) fn outgrown(ctx: &Context, surge: &str, kind: Kind, svc: &str) -> bool {
+    if kind != Kind::CpuSaturation || !feeds(ctx, surge, svc) {
+        return false;
+    }
+    let requests = ctx
+        .metric(svc, "requests_per_s")
+        .or_else(|| ctx.metric(surge, "requests_per_s"))
+        .filter(|v| v.score.up(0.3) && v.score.base > 0.0);
+    let (Some(req), Some(cpu)) = (requests, saturation(ctx, svc, APP, "cpu_cores", "cpu")) else {
+        return false;
+    };
+    if cpu.base <= 0.0 {
+        return false;
+    }
+    let req_ratio = req.score.level / req.score.base;
+    let cpu_ratio = cpu.peak / cpu.base;
+    cpu_ratio <= PER_REQUEST_SLACK * req_ratio
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, k, kp};
+
+    fn surge(cpu_to: f64) -> Context {
+        Fixture::new("api")
+            .sidecar("api", 2.0, 1.0)
+            .place("api-1", "n1")
+            .step(k("api", "requests_per_s"), 100.0, 200.0)
+            .step(kp("api", "api-1", "app", "cpu_cores"), 1.0, cpu_to)
+            .build()
+    }
+
+    #[test]
+    fn cpu_that_grew_with_the_requests_was_outgrown() {
+        // Twice the requests, twice the CPU: at a 2-core limit, the surge did it.
+        assert!(outgrown(&surge(1.98), "api", Kind::CpuSaturation, "api"));
+        // A sidecar or memory limit is set wrong, not outgrown.
+        assert!(!outgrown(&surge(1.98), "api", Kind::Sidecar, "api"));
+    }
+
+    #[test]
+    fn cpu_that_grew_faster_than_the_requests_is_a_saturation_of_its_own() {
+        let ctx = Fixture::new("api")
+            .sidecar("api", 4.0, 1.0)
+            .place("api-1", "n1")
+            .step(k("api", "requests_per_s"), 100.0, 150.0)
+            .step(kp("api", "api-1", "app", "cpu_cores"), 1.0, 3.98)
+            .build();
+        assert!(!outgrown(&ctx, "api", Kind::CpuSaturation, "api"));
+    }
+}
