@@ -3,13 +3,14 @@
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::evidence::sources::{fmt_val, metric_label};
+use crate::model::APP;
 
 declare_rule! {
     /// ## What it rules out
     /// Supports a node as the root cause when pods on it degrade while their sibling replicas
-    /// on other nodes stay healthy, above all across several services, or when the node's own
-    /// CPU or network errors rose. Eliminates it when the node's own metrics are normal and
-    /// every pod on it is healthy.
+    /// on other nodes stay healthy (or were hit far less: 2.5× less), above all across
+    /// several services, or when the node's own CPU or network errors rose. Eliminates it
+    /// when the node's own metrics are normal and every pod on it is healthy.
     ///
     /// ## Evidence used
     /// Per-pod symptoms, pod → node placement, and the node's `cpu_utilization` and
@@ -18,8 +19,11 @@ declare_rule! {
     /// ## Why this is sound
     /// Replicas run the same code against the same dependencies; what differs is where they
     /// run. A split along node lines, repeated across unrelated services, isolates the node.
-    /// The node's CPU counts only when it rose well beyond the other nodes' rise: more traffic
-    /// raises every node that hosts the busy services, a node-level fault raises one.
+    /// The node's CPU counts only when it rose well beyond the other nodes' rise (by a third,
+    /// or into saturation from a busy baseline): more traffic raises every node that hosts
+    /// the busy services, a node-level fault raises one; and not when the one service split
+    /// on it is burning the CPU itself (its pod's trouble, showing on the node). Network
+    /// errors count only when most nodes did not see them too (then they are the network's).
     ///
     /// ## Inconclusive when
     /// No pod on the node has symptom data and the node has no metrics.
@@ -52,6 +56,10 @@ fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
     rise >= median + 0.1 && rise > 2.0 * median
 }
 
+/// How many times harder than its worst replica elsewhere a degraded pod on the node must
+/// have been hit to stand out when those replicas degraded too.
+const HARDER: f64 = 2.5;
+
 /// Whether network errors rose on more than half of the nodes that report them.
 fn net_errors_widespread(ctx: &Context) -> bool {
     let reporting = ctx
@@ -74,6 +82,7 @@ impl Rule for NodePodsDegradeTogether {
         // Only degraded services count: a blip in one pod of a healthy service is not the
         // incident, whatever node it is on.
         let mut split_services = Vec::new();
+        let mut split_pods: Vec<(String, &str)> = Vec::new();
         for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
             let Some(svc) = ctx
                 .topo
@@ -83,16 +92,36 @@ impl Rule for NodePodsDegradeTogether {
             else {
                 continue;
             };
-            let healthy_elsewhere = ctx
+            let elsewhere: Vec<&str> = ctx
                 .topo
                 .pods_of(svc)
                 .into_iter()
-                .filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).healthy())
-                .count();
-            if healthy_elsewhere > 0 && !split_services.contains(svc) {
-                split_services.push(svc.clone());
+                .filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).testable)
+                .collect();
+            let healthy_elsewhere = elsewhere.iter().any(|p| ctx.scope.pod(p).healthy());
+            // Replicas elsewhere slowed too when the pods here slowed their callers (and so
+            // the whole service's traffic); those here still stand out by how much harder
+            // they were hit.
+            let worst_elsewhere = elsewhere
+                .iter()
+                .map(|p| ctx.scope.pod(p).severity)
+                .fold(0.0, f64::max);
+            let harder = !elsewhere.is_empty()
+                && ctx.scope.pod(pod).severity >= HARDER * worst_elsewhere.max(0.05);
+            if healthy_elsewhere || harder {
+                if !split_services.contains(svc) {
+                    split_services.push(svc.clone());
+                }
+                split_pods.push((svc.clone(), *pod));
             }
         }
+        // One service's pods here burning more CPU raise the node's CPU themselves: that is
+        // their trouble showing on the node, not the node's.
+        let pods_burn = split_services.len() == 1
+            && split_pods.iter().any(|(svc, p)| {
+                ctx.pod_metric(svc, p, APP, "cpu_cores")
+                    .is_some_and(|v| v.score.up(0.3))
+            });
         let mut node_up = Vec::new();
         let mut node_normal = Vec::new();
         for m in ["cpu_utilization", "net_errors_per_s"] {
@@ -105,7 +134,10 @@ impl Rule for NodePodsDegradeTogether {
                     fmt_val(m, s.level)
                 );
                 let rose = if m == "cpu_utilization" {
-                    s.up(0.3) && cpu_stands_out(ctx, node, s.level - s.base)
+                    // Up by a third, or into saturation from an already busy baseline.
+                    (s.up(0.3) || (s.up(0.1) && s.level >= 0.9))
+                        && cpu_stands_out(ctx, node, s.level - s.base)
+                        && !pods_burn
                 } else {
                     // Network errors on most nodes at once are the network's, not this node's.
                     ctx.node_net_errors_rose(node) && !net_errors_widespread(ctx)
@@ -253,6 +285,53 @@ mod tests {
             .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
             .unwrap();
         assert!(o.weight >= 0.9, "{o}");
+    }
+
+    #[test]
+    fn pods_hit_much_harder_than_their_degraded_replicas_stand_out() {
+        // Both services' replicas on e slowed too (callers waited on the pods on d), but the
+        // pods on d took ten times the hit.
+        let mut f = Fixture::new("a").slow_service("a");
+        for svc in ["a", "b"] {
+            f = f
+                .step(
+                    kp(svc, &format!("{svc}-1"), "app", "latency_p99_ms"),
+                    100.0,
+                    2000.0,
+                )
+                .place(&format!("{svc}-1"), "d")
+                .step(
+                    kp(svc, &format!("{svc}-2"), "app", "latency_p99_ms"),
+                    100.0,
+                    200.0,
+                )
+                .place(&format!("{svc}-2"), "e");
+        }
+        let o = NodePodsDegradeTogether
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
+            .unwrap();
+        assert_eq!(o.status, Status::Supported, "{o}");
+        assert!(o.weight >= 0.85, "{o}");
+    }
+
+    #[test]
+    fn a_busy_node_pushed_into_saturation_counts_unless_its_one_bad_pod_did_it() {
+        let node = |f: Fixture| {
+            NodePodsDegradeTogether
+                .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
+                .unwrap()
+                .weight
+        };
+        let saturated = || {
+            one_service_split()
+                .step(k("node:d", "cpu_utilization"), 0.78, 0.97)
+                .flat(k("node:e", "cpu_utilization"), 0.30)
+        };
+        // 78 % → 97 %: less than a third more, but out of headroom.
+        assert!(node(saturated()) >= 0.9);
+        // The one degraded pod on it burned the CPU itself: the pod's trouble, on the node.
+        let burner = saturated().step(kp("a", "a-1", "app", "cpu_cores"), 0.5, 2.0);
+        assert!(node(burner) < 0.5);
     }
 
     #[test]
