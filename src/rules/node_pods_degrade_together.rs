@@ -57,7 +57,8 @@ fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
 }
 
 /// How many times harder than its worst replica elsewhere a degraded pod on the node must
-/// have been hit to stand out when those replicas degraded too.
+/// have been hit to stand out when those replicas degraded too (and at least doubled its
+/// latency or errors: mild symptoms on both sides tell nothing apart).
 const HARDER: f64 = 2.5;
 
 /// Whether network errors rose on more than half of the nodes that report them.
@@ -106,8 +107,10 @@ impl Rule for NodePodsDegradeTogether {
                 .iter()
                 .map(|p| ctx.scope.pod(p).severity)
                 .fold(0.0, f64::max);
+            let severity = ctx.scope.pod(pod).severity;
             let harder = !elsewhere.is_empty()
-                && ctx.scope.pod(pod).severity >= HARDER * worst_elsewhere.max(0.05);
+                && severity >= 1.0
+                && severity >= HARDER * worst_elsewhere.max(0.05);
             if healthy_elsewhere || harder {
                 if !split_services.contains(svc) {
                     split_services.push(svc.clone());

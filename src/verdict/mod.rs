@@ -211,7 +211,8 @@ const OFF_PATH: f64 = 0.3;
 
 /// Weight of a hypothesis the alert reaches only through a caller that stayed healthy: the
 /// fault may still have got there (in bursts too short to count as a symptom), but a rival
-/// whose trouble shows all the way up is the likelier cause.
+/// whose trouble shows all the way up is the likelier cause. Not for a failover, which is
+/// such a burst by nature.
 const BEHIND_HEALTHY: f64 = 0.6;
 
 /// The highest confidence a root cause taken from the culprit ranking alone may claim.
@@ -230,7 +231,7 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
     for h in &mut hypotheses {
         if !reaches_alert(ctx, &reach, h) {
             h.score *= OFF_PATH;
-        } else if !reaches_alert(ctx, &sick, h) {
+        } else if h.kind != Kind::StorageFailover && !reaches_alert(ctx, &sick, h) {
             h.score *= BEHIND_HEALTHY;
         }
     }
