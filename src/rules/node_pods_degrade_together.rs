@@ -264,6 +264,14 @@ mod tests {
         );
     }
 
+    /// The weight of the rule's outcome for node:d.
+    fn weight_d(f: Fixture) -> f64 {
+        NodePodsDegradeTogether
+            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
+            .unwrap()
+            .weight
+    }
+
     fn one_service_split() -> Fixture {
         Fixture::new("a")
             .slow_service("a")
@@ -319,63 +327,45 @@ mod tests {
 
     #[test]
     fn a_busy_node_pushed_into_saturation_counts_unless_its_one_bad_pod_did_it() {
-        let node = |f: Fixture| {
-            NodePodsDegradeTogether
-                .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
-                .unwrap()
-                .weight
-        };
         let saturated = || {
             one_service_split()
                 .step(k("node:d", "cpu_utilization"), 0.78, 0.97)
                 .flat(k("node:e", "cpu_utilization"), 0.30)
         };
         // 78 % → 97 %: less than a third more, but out of headroom.
-        assert!(node(saturated()) >= 0.9);
+        assert!(weight_d(saturated()) >= 0.9);
         // The one degraded pod on it burned the CPU itself: the pod's trouble, on the node.
         let burner = saturated().step(kp("a", "a-1", "app", "cpu_cores"), 0.5, 2.0);
-        assert!(node(burner) < 0.5);
+        assert!(weight_d(burner) < 0.5);
     }
 
     #[test]
     fn network_errors_on_most_nodes_are_not_one_nodes() {
-        let node = |f: Fixture| {
-            NodePodsDegradeTogether
-                .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
-                .unwrap()
-                .weight
-        };
         let alone = one_service_split()
             .step(k("node:d", "net_errors_per_s"), 0.2, 40.0)
             .flat(k("node:e", "net_errors_per_s"), 0.2)
             .flat(k("node:f", "net_errors_per_s"), 0.2);
-        assert!(node(alone) >= 0.9);
+        assert!(weight_d(alone) >= 0.9);
         let everywhere = one_service_split()
             .step(k("node:d", "net_errors_per_s"), 0.2, 40.0)
             .step(k("node:e", "net_errors_per_s"), 0.2, 35.0)
             .flat(k("node:f", "net_errors_per_s"), 0.2);
-        assert!(node(everywhere) < 0.5);
+        assert!(weight_d(everywhere) < 0.5);
     }
 
     #[test]
     fn node_cpu_counts_only_when_it_rose_beyond_the_other_nodes() {
-        let eval = |f: Fixture| {
-            NodePodsDegradeTogether
-                .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
-                .unwrap()
-                .weight
-        };
         // More traffic: every node went 30 % → 41 %.
         let busy_everywhere = one_service_split()
             .step(k("node:d", "cpu_utilization"), 0.30, 0.41)
             .step(k("node:e", "cpu_utilization"), 0.30, 0.40)
             .step(k("node:f", "cpu_utilization"), 0.28, 0.39);
-        assert!(eval(busy_everywhere) < 0.5);
+        assert!(weight_d(busy_everywhere) < 0.5);
         // node:d alone went to 75 %.
         let alone = one_service_split()
             .step(k("node:d", "cpu_utilization"), 0.30, 0.75)
             .step(k("node:e", "cpu_utilization"), 0.30, 0.31)
             .step(k("node:f", "cpu_utilization"), 0.28, 0.29);
-        assert!(eval(alone) >= 0.9);
+        assert!(weight_d(alone) >= 0.9);
     }
 }

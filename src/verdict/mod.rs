@@ -215,6 +215,10 @@ const OFF_PATH: f64 = 0.3;
 /// such a burst by nature.
 const BEHIND_HEALTHY: f64 = 0.6;
 
+/// How long after the alert fired a move of its own series may begin and still be what the
+/// alert saw (alerts fire on windows of a few minutes).
+const ALERT_SLACK_MS: i64 = 5 * 60_000;
+
 /// The highest confidence a root cause taken from the culprit ranking alone may claim.
 const RANKED_CONFIDENCE_CAP: f64 = 0.6;
 
@@ -341,10 +345,14 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
     // funnel eliminated, and never with the confidence of a verdict the rules support. Nor
     // without an incident to explain: when no entity degraded and the alert's own series
     // never left its baseline, the alert was noise and whatever the ranking found is too.
+    // A move of the alert's series that began long after the alert fired (a daily curve
+    // drifting late in the window) is not what fired it.
+    let late = ctx.aligned.alert + (ALERT_SLACK_MS / ctx.aligned.grid.step.max(1)) as usize;
     let symptom = !ctx.scope.affected().is_empty()
-        || ctx
-            .alert_series()
-            .is_some_and(|v| v.score.direction != crate::detect::Direction::Flat);
+        || ctx.alert_series().is_some_and(|v| {
+            v.score.direction != crate::detect::Direction::Flat
+                && v.score.onset.is_some_and(|o| o <= late)
+        });
     let root_cause = root_cause.or_else(|| {
         rank::root_cause(&culprits)
             .filter(|_| symptom)

@@ -30,15 +30,18 @@ fn a_healthy_caller_stops_the_path_to_the_alert() {
     assert!(ctx.topo.reach("front").contains("leaf"));
 }
 
+/// Three services whose CPU stays put, so one that moves stands out among them.
+fn quiet_peers() -> Fixture {
+    ["b", "c", "d"].iter().fold(Fixture::new("front"), |f, e| {
+        f.flat(kp(e, &format!("{e}-1"), "app", "cpu_usage_cores"), 0.1)
+    })
+}
+
 #[test]
 fn the_ranking_names_no_root_cause_without_an_incident() {
     // Nothing degraded and the alert never left its baseline; one pod's CPU went up twentyfold while
     // its peers' did not, which the ranking alone would single out.
-    let quiet = ["b", "c", "d"]
-        .iter()
-        .fold(Fixture::new("front"), |f, e| {
-            f.flat(kp(e, &format!("{e}-1"), "app", "cpu_usage_cores"), 0.1)
-        })
+    let quiet = quiet_peers()
         .depends("front", &["api"])
         .healthy_service("front")
         .healthy_service("api")
@@ -49,6 +52,15 @@ fn the_ranking_names_no_root_cause_without_an_incident() {
         "{:?}",
         rank::rank(&ctx)
     );
+    assert_eq!(verdict(&ctx).root_cause, None);
+    // The alert's latency drifting up a fifth, five minutes after it fired: not what fired it.
+    let ctx = quiet_peers()
+        .depends("front", &["api"])
+        .healthy_service("api")
+        .step_at(k("front", "latency_p99_ms"), 100.0, 120.0, 38)
+        .step(kp("api", "api-1", "app", "cpu_usage_cores"), 0.1, 2.0)
+        .build();
+    assert!(ctx.scope.affected().is_empty());
     assert_eq!(verdict(&ctx).root_cause, None);
     // The same with the alert's own latency up: now there is something to explain.
     let ctx = Fixture::new("front")
