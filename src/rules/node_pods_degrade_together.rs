@@ -165,7 +165,30 @@ impl Rule for NodePodsDegradeTogether {
         } else {
             format!("{node} itself: {}", node_up.join(", "))
         };
+        // Pods of other services on the node that stayed healthy through it: a node in
+        // trouble hurts what runs on it, so with one service split, the node's own distress
+        // did not reach its neighbours and explains that service no better than its pod does.
+        let bystanders = pods
+            .iter()
+            .filter(|p| {
+                ctx.scope.pod(p).healthy()
+                    && ctx
+                        .topo
+                        .pod_entity
+                        .get(**p)
+                        .is_some_and(|s| !split_services.contains(s))
+            })
+            .count();
         match (split_services.len(), node_up.is_empty()) {
+            (1, false) if bystanders > 0 => {
+                return Some(Outcome::supported(
+                    id,
+                    0.3,
+                    format!(
+                        "{split}; {own}, but {bystanders} pods of other services on it stayed healthy"
+                    ),
+                ));
+            }
             (n, false) if n >= 1 => {
                 return Some(Outcome::supported(id, 0.9, format!("{split}; {own}")));
             }
@@ -337,6 +360,22 @@ mod tests {
         // The one degraded pod on it burned the CPU itself: the pod's trouble, on the node.
         let burner = saturated().step(kp("a", "a-1", "app", "cpu_cores"), 0.5, 2.0);
         assert!(weight_d(burner) < 0.5);
+    }
+
+    #[test]
+    fn a_node_in_distress_hurts_its_other_pods() {
+        let busy = || {
+            one_service_split()
+                .step(k("node:d", "net_errors_per_s"), 0.2, 40.0)
+                .flat(k("node:e", "net_errors_per_s"), 0.2)
+        };
+        // b's pod on d served normally through the node's network errors: the node did not
+        // do to a-1 what it spared b-1.
+        let spared = busy()
+            .flat(kp("b", "b-1", "app", "latency_p99_ms"), 100.0)
+            .place("b-1", "d");
+        assert!(weight_d(busy()) >= 0.9);
+        assert!(weight_d(spared) < 0.5);
     }
 
     #[test]
