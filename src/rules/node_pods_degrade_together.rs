@@ -24,6 +24,8 @@ declare_rule! {
     /// the busy services, a node-level fault raises one; and not when the one service split
     /// on it is burning the CPU itself (its pod's trouble, showing on the node). Network
     /// errors count only when most nodes did not see them too (then they are the network's).
+    /// With one service split, the node's distress counts only if it hurt its other pods too:
+    /// a node that spared its neighbours explains that service no better than its bad pod.
     ///
     /// ## Inconclusive when
     /// No pod on the node has symptom data and the node has no metrics.
