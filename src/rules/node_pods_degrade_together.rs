@@ -244,20 +244,23 @@ mod tests {
     use crate::model::Kind;
     use crate::rules::Status;
 
-    fn two_services_split() -> Fixture {
+    /// Services a and b, each with pod -1 on node d and pod -2 on node e, their p99 going
+    /// 100 ms → `on_d` on d and 100 ms → `on_e` on e.
+    fn split(on_d: f64, on_e: f64) -> Fixture {
         let mut f = Fixture::new("a").slow_service("a");
         for svc in ["a", "b"] {
+            let (here, there) = (format!("{svc}-1"), format!("{svc}-2"));
             f = f
-                .step(
-                    kp(svc, &format!("{svc}-1"), "app", "latency_p99_ms"),
-                    100.0,
-                    500.0,
-                )
-                .place(&format!("{svc}-1"), "d")
-                .flat(kp(svc, &format!("{svc}-2"), "app", "latency_p99_ms"), 100.0)
-                .place(&format!("{svc}-2"), "e");
+                .step(kp(svc, &here, "app", "latency_p99_ms"), 100.0, on_d)
+                .place(&here, "d")
+                .step(kp(svc, &there, "app", "latency_p99_ms"), 100.0, on_e)
+                .place(&there, "e");
         }
         f
+    }
+
+    fn two_services_split() -> Fixture {
+        split(500.0, 100.0)
     }
 
     #[test]
@@ -327,22 +330,7 @@ mod tests {
     fn pods_hit_much_harder_than_their_degraded_replicas_stand_out() {
         // Both services' replicas on e slowed too (callers waited on the pods on d), but the
         // pods on d took ten times the hit.
-        let mut f = Fixture::new("a").slow_service("a");
-        for svc in ["a", "b"] {
-            f = f
-                .step(
-                    kp(svc, &format!("{svc}-1"), "app", "latency_p99_ms"),
-                    100.0,
-                    2000.0,
-                )
-                .place(&format!("{svc}-1"), "d")
-                .step(
-                    kp(svc, &format!("{svc}-2"), "app", "latency_p99_ms"),
-                    100.0,
-                    200.0,
-                )
-                .place(&format!("{svc}-2"), "e");
-        }
+        let f = split(2000.0, 200.0);
         let o = NodePodsDegradeTogether
             .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
             .unwrap();
