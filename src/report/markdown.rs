@@ -233,8 +233,21 @@ fn root_cause(md: &mut String, an: &Analysis, charts: &[(String, String)]) {
                 md,
                 "**Root cause: not determined.** No hypothesis is supported clearly enough over the others. Surviving hypotheses, best first:\n"
             );
+            // What lifted a culprit no rule supports: the ranking's own words.
+            let why = crate::verdict::rank::reasons(&an.ctx);
             for r in v.ranking.iter().take(8) {
-                let _ = writeln!(md, "- `{}` `{}` (score {:.2})", r.kind, r.culprit, r.score);
+                let reason = why
+                    .get(&r.culprit)
+                    .filter(|_| {
+                        v.hypothesis(r.kind, &r.culprit)
+                            .is_none_or(|h| h.status != Status::Supported)
+                    })
+                    .map_or(String::new(), |w| format!(": {w}"));
+                let _ = writeln!(
+                    md,
+                    "- `{}` `{}` (score {:.2}){reason}",
+                    r.kind, r.culprit, r.score
+                );
             }
         }
     }

@@ -70,10 +70,14 @@ pub fn summary(ctx: &Context, v: &Verdict) -> String {
                     .unwrap_or_default();
                 format!(", triggered by {}{tev}", t.kind.describe(&t.culprit))
             });
-            // A root cause the culprit ranking found has no rule evidence to quote.
+            // A root cause the culprit ranking found has no rule evidence to quote: say what
+            // lifted it in the ranking.
             let ev = if ev.is_empty() {
+                let why = crate::verdict::rank::reasons(ctx)
+                    .remove(&rc.culprit)
+                    .map_or(String::new(), |w| format!("{w}; "));
                 format!(
-                    "it stands out from every other entity in the culprit ranking (confidence {:.2})",
+                    "{why}it stands out from every other entity in the culprit ranking (confidence {:.2})",
                     rc.confidence
                 )
             } else {

@@ -29,6 +29,7 @@
 //! funnel found none and one culprit stands out; see [`merge`] and [`root_cause`]. It lives
 //! under `verdict` because only the verdict consumes it.
 
+mod reason;
 mod signals;
 pub mod standout;
 
@@ -37,6 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::evidence::Context;
 use crate::model::{EntityKind, Kind, vocab};
 use crate::verdict::{Ranked, RootCause};
+use reason::{Parts, reason};
 
 pub use signals::{
     alert_correlation, capped_strength, log_fall, log_surge, series_strength, still_break, strength,
@@ -63,6 +65,8 @@ pub struct CulpritScore {
     pub fall: f64,
     /// Margin over its peers on its most singular signal.
     pub standout: f64,
+    /// What weighed most in the score, in words (see [`reason`]).
+    pub reason: String,
 }
 
 /// A culprit "stands out" with at least this score ...
@@ -286,6 +290,15 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         } else {
             kind_for(e, &metric)
         };
+        let parts = Parts {
+            metrics,
+            metric: &metric,
+            inherited: callees >= mine,
+            logs: 0.7 * l * reach,
+            fall: 0.7 * f * reach,
+            standout: singular,
+            signal: so_signal,
+        };
         out.push(CulpritScore {
             culprit: e.clone(),
             kind,
@@ -296,6 +309,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             logs: l,
             fall: f,
             standout: so,
+            reason: reason(&parts),
         });
     }
     // The other half of `seen_only_through`: such a dependency's anomaly is its caller's
@@ -313,6 +327,17 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
     }
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.culprit.cmp(&y.culprit)));
     out
+}
+
+/// Per culprit of the ranking, what weighed most in its score, in words (none when nothing
+/// did). The report quotes it for culprits no rule could judge.
+#[must_use]
+pub fn reasons(ctx: &Context) -> BTreeMap<String, String> {
+    rank(ctx)
+        .into_iter()
+        .filter(|s| !s.reason.is_empty())
+        .map(|s| (s.culprit, s.reason))
+        .collect()
 }
 
 /// A root cause from the culprit ranking, when one culprit stands out (score and margin).

@@ -263,6 +263,7 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
             logs: 0.0,
             fall: 0.0,
             standout: 0.0,
+            reason: String::new(),
         },
         CulpritScore {
             culprit: "api".into(),
@@ -274,6 +275,7 @@ fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
             logs: 0.0,
             fall: 0.0,
             standout: 0.0,
+            reason: String::new(),
         },
     ];
     let m: Vec<String> = merge(funnel.clone(), &scores, None)
@@ -311,6 +313,7 @@ fn a_standing_out_culprit_outranks_weak_funnel_support() {
         logs: 0.0,
         fall: 0.0,
         standout: 0.9,
+        reason: String::new(),
     }];
     let m: Vec<String> = merge(funnel, &scores, None)
         .into_iter()
@@ -361,4 +364,15 @@ fn calls_to_an_unnamed_dependency_count_half_for_the_caller_and_in_full_above_it
         (2.0 * score("mid").own - score("front").callees).abs() < 1e-9,
         "{r:?}"
     );
+}
+
+#[test]
+fn each_culprit_says_what_lifted_it() {
+    let ctx = all_slow(chain());
+    let why = reasons(&ctx);
+    assert_eq!(
+        why["leaf"],
+        "its latency_p99_ms left its baseline while what it calls did not"
+    );
+    assert!(why["mid"].ends_with("as did something it calls"), "{why:?}");
 }
