@@ -17,10 +17,13 @@ declare_rule! {
     /// ## Why this is sound
     /// A gateway fault hits every route through it; east-west traffic never crosses it. A
     /// healthy service behind the same gateway shows the gateway forwarded normally, and a
-    /// gateway slower than the services behind it is adding the time itself.
+    /// gateway slower than the services behind it is adding the time itself. Errors add up
+    /// through it: when the services behind it added at least half of the gateway's added
+    /// errors, it passes them on, whichever of the two crossed its threshold first.
     ///
     /// ## Inconclusive when
-    /// The gateway has no metrics and no other service behind it has data.
+    /// The gateway has no metrics and no other service behind it has data, or the gateway
+    /// degraded with the services behind it.
     ///
     /// ## Example
     /// `chat-api` also enters through `ingress:public-gw` and stayed healthy → eliminated.
@@ -76,6 +79,18 @@ impl Rule for GatewayOtherServicesHealthy {
                             && in_time(v.score.onset)
                     })
             });
+        // Errors add up through a gateway: when the backends' added errors account for at
+        // least half of the gateway's, it is passing them on, whichever crossed its
+        // threshold first (a sum over many backends rises out of its noise sooner).
+        let added = |e: &str| {
+            ctx.metric(e, "errors_per_s")
+                .filter(|v| v.score.up(0.5))
+                .map_or(0.0, |v| (v.score.level - v.score.base).max(0.0))
+        };
+        let gw_added = added(gw);
+        let passed_on =
+            gw_added > 0.0 && behind.iter().map(|s| added(s)).sum::<f64>() >= 0.5 * gw_added;
+        let backends_degraded = backends_degraded || passed_on;
         if own_up && !backends_degraded && !behind.is_empty() {
             // No backend degraded before or with it: the time is lost in the gateway.
             let what = own.map(|g| g.symptoms.join(", ")).unwrap_or_default();
@@ -176,6 +191,16 @@ mod tests {
             .step(k("ingress:gw", "errors_per_s"), 10.0, 200.0)
             .slow_service("a")
             .healthy_service("b");
+        assert_ne!(eval(f).status, Status::Supported);
+    }
+
+    #[test]
+    fn errors_the_backends_add_up_to_are_passed_on_whatever_crossed_first() {
+        // The gateway's error rate crossed its threshold ten minutes before a's (a ramp shows
+        // sooner in a sum), but a's added errors are all of the gateway's.
+        let f = Fixture::new("ingress:gw")
+            .step(k("ingress:gw", "errors_per_s"), 10.0, 200.0)
+            .step_at(k("a", "errors_per_s"), 5.0, 195.0, 36);
         assert_ne!(eval(f).status, Status::Supported);
     }
 
