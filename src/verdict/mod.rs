@@ -3,9 +3,11 @@
 //!
 //! Per hypothesis: the strongest elimination `E` against the noisy-or of the supports `S`.
 //! Eliminated when `E ≥ 0.5` and `E ≥ S`; supported when `S ≥ 0.5`; otherwise inconclusive.
-//! Score `S·(1−E)`. The root cause is the best supported hypothesis that nothing else supported
-//! explains (a traffic surge is the trigger of a capacity limit it ran into, not its cause);
-//! its confidence shrinks with the strength of the runner-up.
+//! Score `S·(1−E)`, less for a hypothesis off the alert's call path or behind a caller that
+//! stayed healthy. The root cause is the best supported hypothesis that nothing else supported
+//! explains (a traffic surge is the trigger of a capacity limit it ran into, not its cause,
+//! unless the surge alone outgrew the app's CPU: see `capacity`); its confidence shrinks with
+//! the strength of the runner-up.
 
 mod capacity;
 mod findings;
