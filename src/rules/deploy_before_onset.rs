@@ -9,7 +9,9 @@ declare_rule! {
     /// ## What it rules out
     /// A code change in a service, when no deploy or configuration change of that service
     /// happened in the two hours before the onset. Supports it when one did, the service's
-    /// errors rose after it, and services sharing its dependencies stayed healthy.
+    /// errors rose after it, and services sharing its dependencies stayed healthy; less the
+    /// longer before the onset it happened (full weight for half an hour, two thirds at two
+    /// hours: new code meets its traffic as it rolls out).
     ///
     /// ## Evidence used
     /// `events` of kind `deploy`, `rollout`, `release` or `config` for the service; its
@@ -32,6 +34,8 @@ declare_rule! {
 
 const CHANGE_KINDS: [&str; 5] = ["deploy", "rollout", "release", "config", "image"];
 const LOOKBACK_MS: i64 = 2 * 3_600_000;
+/// How long after a change its fault is expected to show in full.
+const FRESH_MS: f64 = 30.0 * 60_000.0;
 
 impl Rule for DeployBeforeOnset {
     fn info(&self) -> &'static RuleInfo {
@@ -73,6 +77,12 @@ impl Rule for DeployBeforeOnset {
             fmt_ms(change.ts_ms, "%H:%M")
         );
         let lead = human_duration((onset - change.ts_ms).max(0));
+        // New code meets its traffic as it rolls out: a fault it brings shows within minutes.
+        // A change long before the onset is a weaker suspect (a slow leak is memory pressure's
+        // to judge): full weight for half an hour, down to two thirds at the lookback's end.
+        let age = (onset - change.ts_ms).max(0) as f64;
+        let freshness =
+            1.0 - (((age - FRESH_MS) / (LOOKBACK_MS as f64 - FRESH_MS)).clamp(0.0, 1.0) / 3.0);
         let errors = ctx
             .metric(svc, "errors_per_s")
             .filter(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05);
@@ -94,19 +104,26 @@ impl Rule for DeployBeforeOnset {
                 .next()
                 .is_none()
         };
-        // Its own dependencies: one that degraded without a change passes its trouble up to
-        // this service, which explains the symptoms as well as the change does.
-        let deps_sick: Vec<&str> = ctx
+        // Its own dependencies: one that degraded passes its trouble up to this service, which
+        // explains the symptoms as well as this change does; changed itself, even better.
+        let deps_sick: Vec<String> = ctx
             .topo
             .deps_of(svc)
             .into_iter()
-            .filter(|d| seen_sick(d).unwrap_or_else(|| ctx.scope.of(d).affected) && unchanged(d))
+            .filter(|d| seen_sick(d).unwrap_or_else(|| ctx.scope.of(d).affected))
+            .map(|d| {
+                if unchanged(d) {
+                    format!("{d} degraded too without a change")
+                } else {
+                    format!("{d} degraded too after a change of its own")
+                }
+            })
             .collect();
         if !deps_sick.is_empty() {
             return Some(Outcome::inconclusive(
                 id,
                 format!(
-                    "{what}, {lead} before the onset, but its dependency {} degraded too without a change, which explains its symptoms as well",
+                    "{what}, {lead} before the onset, but its dependency {}, which explains its symptoms as well",
                     deps_sick.join(", ")
                 ),
             ));
@@ -130,7 +147,7 @@ impl Rule for DeployBeforeOnset {
         match (errors, peers_sick.is_empty()) {
             (Some(v), true) => Some(Outcome::supported(
                 id,
-                0.85,
+                0.85 * freshness,
                 format!(
                     "{what}, {lead} before the onset; errors then rose {} ({} → {:.2}/s) and unchanged services on the same dependencies stayed healthy",
                     v.score.pct(),
@@ -216,6 +233,44 @@ mod tests {
             .step(k("api", "errors_per_s"), 0.1, 6.0)
             .event(24, "api", "deploy", "v1 -> v2");
         assert_eq!(eval(f).status, Status::Supported);
+    }
+
+    #[test]
+    fn a_dependency_changed_just_before_explains_it_better() {
+        // api deployed long before; wallet, which it calls, deployed just before and slowed.
+        let f = Fixture::new("api")
+            .depends("api", &["wallet"])
+            .slow_service("api")
+            .slow_service("wallet")
+            .step(k("api", "errors_per_s"), 0.1, 6.0)
+            .event(0, "api", "deploy", "v1 -> v2")
+            .event(25, "wallet", "deploy", "v7 -> v8");
+        let o = eval(f);
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("after a change of its own"), "{o}");
+    }
+
+    #[test]
+    fn an_old_change_is_a_weaker_suspect() {
+        let at = |bucket| {
+            eval(
+                Fixture::new("api")
+                    .slow_service("api")
+                    .step(k("api", "errors_per_s"), 0.1, 6.0)
+                    .event(bucket, "api", "deploy", "v1 -> v2"),
+            )
+            .weight
+        };
+        // Buckets are minutes and the onset is at 26: within half an hour, full weight; an
+        // hour before, less; two hours before, two thirds.
+        assert!((at(24) - 0.85).abs() < 1e-9);
+        assert!((at(0) - 0.85).abs() < 1e-9);
+        assert!(
+            (at(-34) - 0.85 * (1.0 - 1.0 / 9.0)).abs() < 1e-9,
+            "{}",
+            at(-34)
+        );
+        assert!((at(-94) - 0.85 * 2.0 / 3.0).abs() < 1e-9, "{}", at(-94));
     }
 
     #[test]
