@@ -193,15 +193,19 @@ mod tests {
         insta::assert_snapshot!(eval(f), @"supported (0.85): deploy `v1 -> v2` at 00:24, 2 min before the onset; errors then rose +5900% (0.10/s → 6.00/s) and unchanged services on the same dependencies stayed healthy");
     }
 
-    #[test]
-    fn a_dependency_degraded_without_a_change_explains_it_as_well() {
-        // api deployed an hour ago, but the service it calls slowed on its own.
-        let f = Fixture::new("api")
+    /// api, erring tenfold, calls wallet; both slowed.
+    fn api_calls_slow_wallet() -> Fixture {
+        Fixture::new("api")
             .depends("api", &["wallet"])
             .slow_service("api")
             .slow_service("wallet")
             .step(k("api", "errors_per_s"), 0.1, 6.0)
-            .event(24, "api", "deploy", "v1 -> v2");
+    }
+
+    #[test]
+    fn a_dependency_degraded_without_a_change_explains_it_as_well() {
+        // api deployed just before, but the service it calls slowed on its own.
+        let f = api_calls_slow_wallet().event(24, "api", "deploy", "v1 -> v2");
         let o = eval(f);
         assert_eq!(o.status, Status::Inconclusive, "{o}");
         assert!(
@@ -238,11 +242,7 @@ mod tests {
     #[test]
     fn a_dependency_changed_just_before_explains_it_better() {
         // api deployed long before; wallet, which it calls, deployed just before and slowed.
-        let f = Fixture::new("api")
-            .depends("api", &["wallet"])
-            .slow_service("api")
-            .slow_service("wallet")
-            .step(k("api", "errors_per_s"), 0.1, 6.0)
+        let f = api_calls_slow_wallet()
             .event(0, "api", "deploy", "v1 -> v2")
             .event(25, "wallet", "deploy", "v7 -> v8");
         let o = eval(f);
