@@ -155,6 +155,12 @@ impl Rule for DeployBeforeOnset {
                     v.score.level
                 ),
             )),
+            // A change to a service that shows no symptom at all (an alert that fired on a
+            // blip) has nothing to have caused.
+            (None, true) if !ctx.scope.of(svc).affected => Some(Outcome::inconclusive(
+                id,
+                format!("{what}, {lead} before the onset, but {svc} shows no sustained symptom"),
+            )),
             (None, true) => Some(Outcome::supported(
                 id,
                 0.5,
@@ -271,6 +277,16 @@ mod tests {
             at(-34)
         );
         assert!((at(-94) - 0.85 * 2.0 / 3.0).abs() < 1e-9, "{}", at(-94));
+    }
+
+    #[test]
+    fn a_change_to_a_service_without_symptoms_caused_nothing() {
+        let f = Fixture::new("api")
+            .healthy_service("api")
+            .event(24, "api", "deploy", "v1 -> v2");
+        let o = eval(f);
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("shows no sustained symptom"), "{o}");
     }
 
     #[test]
