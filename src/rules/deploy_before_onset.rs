@@ -24,8 +24,9 @@ declare_rule! {
     ///
     /// ## Inconclusive when
     /// The archive exported no events at all: an absent change log proves nothing. Or a
-    /// dependency of the service, or another user of its dependencies, degraded without a
-    /// change of its own: that explains the symptoms as well as the change.
+    /// dependency of the service degraded as the service saw it (changed or not), or another
+    /// user of its dependencies degraded without a change of its own: that explains the
+    /// symptoms as well as the change. Or the service shows no sustained symptom at all.
     ///
     /// ## Example
     /// `cart` deployed `v1.4.2 -> v1.4.3` at 13:58, errors 0.1/s → 6/s from 14:00 → supported.
