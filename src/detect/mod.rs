@@ -140,7 +140,8 @@ pub fn score(
             // The next `window` samples, not buckets: a gap in the sampling must not turn
             // one spike followed by missing data into a sustained run. A single sample left
             // at the end of the window counts only when it spans minutes itself (a 5-minute
-            // aggregate); a 15-second one there is as likely a blip as an onset.
+            // aggregate); a 15-second one there is as likely a blip as an onset. The search
+            // stops after four windows' worth of buckets: a gap that long ends the run.
             let (mut ahead, mut hits) = (0usize, 0usize);
             for (j, v) in values
                 .iter()

@@ -234,14 +234,17 @@ mod tests {
             .flat(k("ingress:gw", "latency_p99_ms"), 50.0)
     }
 
+    fn behind(ctx: &crate::evidence::Context) -> Vec<&str> {
+        ctx.topo.behind["ingress:gw"]
+            .iter()
+            .map(String::as_str)
+            .collect()
+    }
+
     #[test]
     fn an_undeclared_gateway_fronts_the_services_no_one_calls() {
         let ctx = services().build();
-        let behind: Vec<&str> = ctx.topo.behind["ingress:gw"]
-            .iter()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(behind, ["batch", "web"]);
+        assert_eq!(behind(&ctx), ["batch", "web"]);
         assert!(ctx.topo.reach("ingress:gw").contains("api"));
     }
 
@@ -250,11 +253,7 @@ mod tests {
         let ctx = services()
             .flat(kd("ingress:gw", "web", "dep_latency_ms"), 5.0)
             .build();
-        let behind: Vec<&str> = ctx.topo.behind["ingress:gw"]
-            .iter()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(behind, ["web"]);
+        assert_eq!(behind(&ctx), ["web"]);
     }
 
     #[test]

@@ -234,9 +234,9 @@ fn root_cause(md: &mut String, an: &Analysis, charts: &[(String, String)]) {
                 "**Root cause: not determined.** No hypothesis is supported clearly enough over the others. Surviving hypotheses, best first:\n"
             );
             // What lifted a culprit no rule supports: the ranking's own words.
-            let why = crate::verdict::rank::reasons(&an.ctx);
             for r in v.ranking.iter().take(8) {
-                let reason = why
+                let reason = v
+                    .reasons
                     .get(&r.culprit)
                     .filter(|_| {
                         v.hypothesis(r.kind, &r.culprit)

@@ -73,8 +73,9 @@ pub fn summary(ctx: &Context, v: &Verdict) -> String {
             // A root cause the culprit ranking found has no rule evidence to quote: say what
             // lifted it in the ranking.
             let ev = if ev.is_empty() {
-                let why = crate::verdict::rank::reasons(ctx)
-                    .remove(&rc.culprit)
+                let why = v
+                    .reasons
+                    .get(&rc.culprit)
                     .map_or(String::new(), |w| format!("{w}; "));
                 format!(
                     "{why}it stands out from every other entity in the culprit ranking (confidence {:.2})",
@@ -298,6 +299,7 @@ mod tests {
             ranking: Vec::new(),
             hypotheses: Vec::new(),
             findings: Vec::new(),
+            reasons: std::collections::BTreeMap::new(),
         };
         let s = super::summary(&ctx, &v);
         assert!(

@@ -2,7 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::scope::DEP_LATENCY_RISE;
+use crate::evidence::scope::judge;
 use crate::model::{fmt_ms, human_duration};
 
 declare_rule! {
@@ -90,15 +90,10 @@ impl Rule for DeployBeforeOnset {
         // How this service saw each dependency, when it measures its calls to it: a
         // dependency it reached at normal latency and error rate explains none of its trouble,
         // whatever else that dependency did.
+        // Judged like any client-side symptom (`scope::judge`).
         let seen_sick = |d: &str| -> Option<bool> {
             let seen = ctx.find_entity(svc, |k| k.target.as_deref() == Some(d));
-            (!seen.is_empty()).then(|| {
-                seen.iter().any(|v| match v.key.metric.as_str() {
-                    "dep_latency_ms" => v.score.up(DEP_LATENCY_RISE),
-                    "dep_errors_per_s" => v.score.up(0.5) && v.score.level - v.score.base >= 0.05,
-                    _ => false,
-                })
-            })
+            (!seen.is_empty()).then(|| judge(&seen).affected)
         };
         let unchanged = |u: &str| {
             ctx.events_of(u, onset - LOOKBACK_MS, onset + 1)

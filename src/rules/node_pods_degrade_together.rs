@@ -3,7 +3,7 @@
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::evidence::sources::{fmt_val, metric_label};
-use crate::model::APP;
+use crate::model::{APP, EntityKind};
 
 declare_rule! {
     /// ## What it rules out
@@ -63,13 +63,15 @@ fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
 /// latency or errors: mild symptoms on both sides tell nothing apart).
 const HARDER: f64 = 2.5;
 
-/// Whether network errors rose on more than half of the nodes that report them.
+/// Whether network errors rose on more than half of the nodes that report them (the same
+/// series [`Context::network_trouble`] judges).
 fn net_errors_widespread(ctx: &Context) -> bool {
     let reporting = ctx
-        .find(|k| {
-            k.metric == "net_errors_per_s" && k.pod.is_none() && k.entity.starts_with("node:")
-        })
-        .len();
+        .topo
+        .of_kind(EntityKind::Node)
+        .into_iter()
+        .filter(|n| ctx.metric(n, "net_errors_per_s").is_some())
+        .count();
     reporting >= 3 && 2 * ctx.network_trouble().len() > reporting
 }
 
@@ -85,7 +87,7 @@ impl Rule for NodePodsDegradeTogether {
         // Only degraded services count: a blip in one pod of a healthy service is not the
         // incident, whatever node it is on.
         let mut split_services = Vec::new();
-        let mut split_pods: Vec<(String, &str)> = Vec::new();
+        let mut split_pods: Vec<(&str, &str)> = Vec::new();
         for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
             let Some(svc) = ctx
                 .topo
@@ -117,7 +119,7 @@ impl Rule for NodePodsDegradeTogether {
                 if !split_services.contains(svc) {
                     split_services.push(svc.clone());
                 }
-                split_pods.push((svc.clone(), *pod));
+                split_pods.push((svc.as_str(), *pod));
             }
         }
         // One service's pods here burning more CPU raise the node's CPU themselves: that is
@@ -292,12 +294,16 @@ mod tests {
         );
     }
 
-    /// The weight of the rule's outcome for node:d.
-    fn weight_d(f: Fixture) -> f64 {
+    /// The rule's outcome for node:d.
+    fn outcome_d(f: Fixture) -> Outcome {
         NodePodsDegradeTogether
             .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
             .unwrap()
-            .weight
+    }
+
+    /// The weight of the rule's outcome for node:d.
+    fn weight_d(f: Fixture) -> f64 {
+        outcome_d(f).weight
     }
 
     fn one_service_split() -> Fixture {
@@ -314,15 +320,11 @@ mod tests {
         // 0.2 → 0.6 errors/s is +200 % and drops nobody's requests: one service split along
         // the node stays the weak support a single bad pod would also explain.
         let f = one_service_split().step(k("node:d", "net_errors_per_s"), 0.2, 0.6);
-        let o = NodePodsDegradeTogether
-            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
-            .unwrap();
+        let o = outcome_d(f);
         assert_eq!(o.status, Status::Supported, "{o}");
         assert!(o.weight < 0.5, "{o}");
         let f = one_service_split().step(k("node:d", "net_errors_per_s"), 0.2, 40.0);
-        let o = NodePodsDegradeTogether
-            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
-            .unwrap();
+        let o = outcome_d(f);
         assert!(o.weight >= 0.9, "{o}");
     }
 
@@ -331,9 +333,7 @@ mod tests {
         // Both services' replicas on e slowed too (callers waited on the pods on d), but the
         // pods on d took ten times the hit.
         let f = split(2000.0, 200.0);
-        let o = NodePodsDegradeTogether
-            .evaluate(&f.build(), &Hypothesis::new(Kind::Node, "node:d"))
-            .unwrap();
+        let o = outcome_d(f);
         assert_eq!(o.status, Status::Supported, "{o}");
         assert!(o.weight >= 0.85, "{o}");
     }

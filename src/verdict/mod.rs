@@ -13,6 +13,8 @@ mod capacity;
 mod findings;
 pub mod rank;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
 
 use crate::evidence::Context;
@@ -41,6 +43,10 @@ pub struct Verdict {
     pub hypotheses: Vec<HypothesisVerdict>,
     /// Data-quality and configuration findings.
     pub findings: Vec<Finding>,
+    /// Per culprit of the culprit ranking, what weighed most in its score, in words, for the
+    /// report to quote beside culprits no rule supports. Not part of verdict.json.
+    #[serde(skip)]
+    pub reasons: BTreeMap<String, String>,
 }
 
 /// `root_cause`.
@@ -151,11 +157,7 @@ fn combine(h: Hypothesis, outcomes: Vec<Outcome>) -> HypothesisVerdict {
 /// Whether a fault at this hypothesis could produce the alert: its culprit must sit on the
 /// alerting entity's call path (itself, what it calls transitively, its gateways). Without
 /// any topology nothing is known, and nothing is discounted.
-fn reaches_alert(
-    ctx: &Context,
-    reach: &std::collections::BTreeSet<String>,
-    h: &HypothesisVerdict,
-) -> bool {
+fn reaches_alert(ctx: &Context, reach: &BTreeSet<String>, h: &HypothesisVerdict) -> bool {
     if ctx.topo.deps.is_empty() && ctx.topo.entries.is_empty() {
         return true;
     }
@@ -181,10 +183,10 @@ fn reaches_alert(
 /// behind a caller whose every symptom stayed at baseline did not get there (that caller is
 /// reached, what lies behind it only by another path). An entity without testable symptoms
 /// is no barrier.
-fn sick_reach(ctx: &Context) -> std::collections::BTreeSet<String> {
+/// `all` is the plain reach of the alert (`Topology::reach`), computed once by the caller.
+fn sick_reach(ctx: &Context, all: &BTreeSet<String>) -> BTreeSet<String> {
     let alert = ctx.spec.alert.entity.as_str();
-    let all = ctx.topo.reach(alert);
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     let mut stack = vec![alert.to_string()];
     while let Some(e) = stack.pop() {
         if !seen.insert(e.clone()) || (e != alert && ctx.scope.of(&e).healthy()) {
@@ -228,7 +230,7 @@ const RANKED_CONFIDENCE_CAP: f64 = 0.6;
 #[must_use]
 pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>) -> Verdict {
     let reach = ctx.topo.reach(&ctx.spec.alert.entity);
-    let sick = sick_reach(ctx);
+    let sick = sick_reach(ctx, &reach);
     let mut hypotheses: Vec<HypothesisVerdict> = hyps
         .into_iter()
         .zip(outcomes)
@@ -250,26 +252,25 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         .copied()
         .filter(|h| is_capacity(h.kind))
         .collect();
-    // A limit the surge alone ran into is the surge's effect, not a second cause.
-    let outgrown: Vec<&HypothesisVerdict> = capacity
-        .iter()
-        .copied()
-        .filter(|c| {
+    // A limit the surge alone ran into is the surge's effect, not a second cause; the others
+    // are limits a surge can trigger.
+    let (outgrown, limits): (Vec<&HypothesisVerdict>, Vec<&HypothesisVerdict>) =
+        capacity.iter().copied().partition(|c| {
             supported.iter().any(|t| {
                 t.kind == Kind::TrafficSpike && outgrown(ctx, &t.culprit, c.kind, &c.culprit)
             })
-        })
-        .collect();
+        });
     let mut trigger: Option<(bool, f64, Trigger)> = None;
     let mut candidates: Vec<&HypothesisVerdict> = Vec::new();
     for h in &supported {
-        if outgrown.iter().any(|o| std::ptr::eq(*o, *h)) {
+        // Hypotheses are unique by kind and culprit.
+        if outgrown
+            .iter()
+            .any(|o| o.kind == h.kind && o.culprit == h.culprit)
+        {
             continue;
         }
-        if h.kind == Kind::TrafficSpike
-            && capacity.iter().any(|c| {
-                feeds(ctx, &h.culprit, &c.culprit) && !outgrown.iter().any(|o| std::ptr::eq(*o, *c))
-            })
+        if h.kind == Kind::TrafficSpike && limits.iter().any(|c| feeds(ctx, &h.culprit, &c.culprit))
         {
             // The surge at the limited service itself beats one at the gateway in front of it.
             let own = capacity.iter().any(|c| c.culprit == h.culprit);
@@ -380,6 +381,7 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         ranking,
         hypotheses,
         findings: all_findings,
+        reasons: rank::reasons(&culprits),
     }
 }
 

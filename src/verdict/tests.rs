@@ -21,7 +21,7 @@ fn a_healthy_caller_stops_the_path_to_the_alert() {
         .healthy_service("mid")
         .slow_service("leaf")
         .build();
-    let sick = sick_reach(&ctx);
+    let sick = sick_reach(&ctx, &ctx.topo.reach("front"));
     for e in ["front", "mid", "other", "far"] {
         assert!(sick.contains(e), "{e} in {sick:?}");
     }

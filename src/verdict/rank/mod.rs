@@ -332,11 +332,11 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
 /// Per culprit of the ranking, what weighed most in its score, in words (none when nothing
 /// did). The report quotes it for culprits no rule could judge.
 #[must_use]
-pub fn reasons(ctx: &Context) -> BTreeMap<String, String> {
-    rank(ctx)
-        .into_iter()
+pub fn reasons(scores: &[CulpritScore]) -> BTreeMap<String, String> {
+    scores
+        .iter()
         .filter(|s| !s.reason.is_empty())
-        .map(|s| (s.culprit, s.reason))
+        .map(|s| (s.culprit.clone(), s.reason.clone()))
         .collect()
 }
 

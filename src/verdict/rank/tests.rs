@@ -369,7 +369,7 @@ fn calls_to_an_unnamed_dependency_count_half_for_the_caller_and_in_full_above_it
 #[test]
 fn each_culprit_says_what_lifted_it() {
     let ctx = all_slow(chain());
-    let why = reasons(&ctx);
+    let why = reasons(&rank(&ctx));
     assert_eq!(
         why["leaf"],
         "its latency_p99_ms left its baseline while what it calls did not"
