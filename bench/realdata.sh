@@ -2,10 +2,11 @@
 # Real-data benchmark: import and analyse PetShop (low_traffic + high_traffic, 52 cases) and
 # Nezha Train Ticket (2023-01-29 + 2023-01-30, 45 faults, metrics + logs + traces), print
 # AC@1, AC@3, AC@5, Avg@5 and seconds per case, side by side with BARO (PyPI rcaeval) run on
-# the same imported archives in the same run. Two timings: import + analysis (funnel converts
-# the CSVs first; BARO reads the converted archives), and read + rank, like for like: each
-# method reading the same archives from disk and ranking (funnel's analyze also writes its
-# report and charts).
+# the same imported archives in the same run. Three timings: import + analysis (funnel converts
+# the CSVs first; BARO reads the converted archives); read + rank, each method reading the same
+# archives from disk and ranking, funnel as one `analyze` process per case (which also writes
+# its report and charts); and batch, like for like with how BARO is timed: one process, one
+# thread, a loop over the cases (`funnel mine --reports -j 1`, whose verdicts must match).
 #
 # Usage: bench/realdata.sh            (FUNNEL_BIN defaults to target/release/funnel)
 #        FUNNEL_BIN=target/debug/funnel bench/realdata.sh
@@ -42,9 +43,15 @@ run_funnel() { # name, import commands... ; sets RES_<name>
   local tm; tm=$(now)
   ls "$WORK/$name" | xargs -P "$JOBS" -I{} "$BIN" analyze "$WORK/$name/{}" --out "$WORK/$name-out/{}" >/dev/null 2>&1 || true
   local t1; t1=$(now)
+  # Batch, the way BARO is timed: one process, one thread, a loop over the cases (funnel mine
+  # also writes every report and its trend tables).
+  RAYON_NUM_THREADS=1 "$BIN" mine "$WORK/$name" --out "$WORK/$name-mine" --reports -j 1 >/dev/null 2>&1 || true
+  local t2; t2=$(now)
   local n; n=$(ls "$WORK/$name" | wc -l)
+  local same=0
+  for c in $(ls "$WORK/$name"); do cmp -s "$WORK/$name-out/$c/verdict.json" "$WORK/$name-mine/reports/$c/verdict.json" && same=$((same+1)); done
   python3 bench/realdata_eval.py funnel "$WORK/$name" "$WORK/$name-out" \
-    | python3 -c "import json,sys;d=json.load(sys.stdin);d['secs_per_case']=($t1-$t0)*$JOBS/max($n,1);d['analysis_secs_per_case']=($t1-$tm)*$JOBS/max($n,1);print(json.dumps(d))" > "$WORK/$name.funnel.json"
+    | python3 -c "import json,sys;d=json.load(sys.stdin);d['secs_per_case']=($t1-$t0)*$JOBS/max($n,1);d['analysis_secs_per_case']=($t1-$tm)*$JOBS/max($n,1);d['batch_secs_per_case']=($t2-$t1)/max($n,1);d['batch_same']=$same;print(json.dumps(d))" > "$WORK/$name.funnel.json"
 }
 
 run_funnel petshop "$BIN" import petshop "$DATA/petshop/dataset" --out "$WORK/petshop"
@@ -56,18 +63,23 @@ for name in petshop nezha; do
   if [ $BARO_OK = 1 ]; then python3 bench/baro_cases.py "$WORK/$name" > "$WORK/$name.baro.json"; else echo '{}' > "$WORK/$name.baro.json"; fi
 done
 
-python3 - "$WORK" "$BIN" <<'PY'
+python3 - "$WORK" "$BIN" "$JOBS" <<'PY'
 import json, sys
-work, binary = sys.argv[1], sys.argv[2]
+work, binary, jobs = sys.argv[1], sys.argv[2], sys.argv[3]
 print(f"funnel binary: {binary}; seconds per case = wall time x jobs / cases. s/case: funnel import + "
       f"analysis, BARO Parquet read + ranking; read+rank: both from the same imported archives "
-      f"(funnel: analyze, reading the archive and writing the report), like for like")
-print(f"{'collection':<22}{'method':<8}{'n':>4}{'AC@1':>8}{'AC@3':>8}{'AC@5':>8}{'Avg@5':>8}{'s/case':>9}{'read+rank':>11}")
+      f"(funnel: one analyze process per case, {jobs} at once, "
+      f"each writing its report); batch: one process and one thread looping over the cases, "
+      f"as BARO is timed (funnel mine --reports -j 1)")
+print(f"{'collection':<22}{'method':<8}{'n':>4}{'AC@1':>8}{'AC@3':>8}{'AC@5':>8}{'Avg@5':>8}{'s/case':>9}{'read+rank':>11}{'batch':>9}")
 for name, label in [("petshop", "PetShop (52)"), ("nezha", "Nezha TT (45)")]:
     for m in ["funnel", "baro"]:
         d = json.load(open(f"{work}/{name}.{m}.json"))
         if not d:
             continue
         rr = d.get('analysis_secs_per_case', d['secs_per_case'])
-        print(f"{label:<22}{m:<8}{d['n']:>4}{d['ac1']:>8.3f}{d['ac3']:>8.3f}{d['ac5']:>8.3f}{d['avg5']:>8.3f}{d['secs_per_case']:>9.2f}{rr:>11.3f}")
+        batch = d.get('batch_secs_per_case', d['secs_per_case'])
+        print(f"{label:<22}{m:<8}{d['n']:>4}{d['ac1']:>8.3f}{d['ac3']:>8.3f}{d['ac5']:>8.3f}{d['avg5']:>8.3f}{d['secs_per_case']:>9.2f}{rr:>11.3f}{batch:>9.3f}")
+        if 'batch_same' in d and d['batch_same'] != d['n']:
+            print(f"  warning: {d['n'] - d['batch_same']} batch verdicts differ from analyze's")
 PY

@@ -58,13 +58,15 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         log_lines: a.logs.len(),
         events: a.events.as_ref().map_or(0, Vec::len),
     };
-    let logs = crate::logs::evidence::analyze(
-        &a.logs,
+    let lines = a.logs.lines();
+    let mut logs = crate::logs::evidence::analyze(
+        &lines,
         &aligned.grid,
         &aligned.baseline,
         &aligned.incident,
         aligned.alert,
     );
+    a.logs.fill_samples(&mut logs)?;
     clock.lap("logs");
     let ctx = Context::build(
         a.id,

@@ -213,6 +213,67 @@ pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Resu
     })
 }
 
+/// A file opened with its footer parsed once, for reading many small slices of it: each slice
+/// costs the pages it touches (polars maps the file), not another footer parse.
+pub(crate) struct Slicer {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+    metadata: polars::io::parquet::metadata::FileMetadataRef,
+}
+
+impl Slicer {
+    /// Opens `path` and parses its footer.
+    ///
+    /// # Errors
+    /// The file cannot be opened or is not Parquet.
+    pub(crate) fn open(path: &Path) -> Result<Slicer, Error> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let handle = file.try_clone().map_err(|e| Error::io(path, e))?;
+        let mut reader = ParquetReader::new(handle);
+        let metadata = reader.get_metadata().map_err(parquet_err(path))?.clone();
+        Ok(Slicer {
+            path: path.to_path_buf(),
+            file,
+            metadata,
+        })
+    }
+
+    /// Rows `offset..offset + len` of text column `name`. Parquet pages outside the slice are
+    /// skipped undecoded.
+    ///
+    /// # Errors
+    /// The column is missing or not text, or fails to decode.
+    pub(crate) fn text(
+        &self,
+        name: &str,
+        offset: usize,
+        len: usize,
+    ) -> Result<Vec<Option<String>>, Error> {
+        let err = parquet_err(&self.path);
+        let handle = self
+            .file
+            .try_clone()
+            .map_err(|e| Error::io(&self.path, e))?;
+        let mut reader = ParquetReader::new(handle);
+        reader.set_metadata(self.metadata.clone());
+        let df = reader
+            .with_columns(Some(vec![name.to_string()]))
+            .with_slice(Some((offset, len)))
+            .read_parallel(ParallelStrategy::None)
+            .finish()
+            .map_err(&err)?;
+        let s = df
+            .column(name)
+            .and_then(|c| c.as_materialized_series().cast(&DataType::String))
+            .map_err(&err)?;
+        Ok(s.str()
+            .map_err(&err)?
+            .iter()
+            .map(|o| o.map(str::to_owned))
+            .collect())
+    }
+}
+
 pub(crate) fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).trim().to_string()
 }

@@ -4,19 +4,21 @@
 //! so the stages after it can be tested on small in-memory data.
 
 mod columns;
+mod events;
+mod logs;
 mod metrics;
-mod records;
 mod write;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use logs::LogTable;
 pub use metrics::{MetricSet, RawSeries};
 pub(crate) use write::write_parquet;
 pub use write::{write, write_metrics};
 
 use crate::error::Error;
-use crate::model::{EventRow, IncidentSpec, LogRow, ResolvedAlias, Windows};
+use crate::model::{EventRow, IncidentSpec, ResolvedAlias, Windows};
 
 /// A loaded archive: the spec, the resolved windows, and the data inside them.
 #[derive(Debug)]
@@ -34,7 +36,7 @@ pub struct Archive {
     /// Metric series in `[baseline_start, end)`.
     pub metrics: MetricSet,
     /// Log lines in `[baseline_start, end)`.
-    pub logs: Vec<LogRow>,
+    pub logs: LogTable,
     /// All events; `None` when the archive has no `events/` folder (nothing was exported, so
     /// an absent event proves nothing).
     pub events: Option<Vec<EventRow>>,
@@ -85,8 +87,8 @@ pub fn load(dir: &Path) -> Result<Archive, Error> {
             ),
         ));
     }
-    let logs = records::load_logs(&dir.join("logs"), windows.baseline_start, windows.end)?;
-    let events = records::load_events(&dir.join("events"))?;
+    let logs = logs::load_logs(&dir.join("logs"), windows.baseline_start, windows.end)?;
+    let events = events::load_events(&dir.join("events"))?;
     let id = spec.id.clone().unwrap_or_else(|| {
         dir.file_name()
             .map_or_else(|| "incident".into(), |n| n.to_string_lossy().into_owned())

@@ -204,6 +204,7 @@ impl Fixture {
                 pod: None,
                 node: None,
                 level: Some(level.into()),
+                template: None,
             });
         }
         self
@@ -231,8 +232,9 @@ impl Fixture {
             end: 40 * MIN,
             fired_at: 32 * MIN,
         };
+        let lines: Vec<_> = self.logs.iter().map(crate::model::LogRow::line).collect();
         let logs = crate::logs::evidence::analyze(
-            &self.logs,
+            &lines,
             &grid,
             &aligned.baseline,
             &aligned.incident,

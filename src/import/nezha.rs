@@ -148,13 +148,14 @@ pub fn read(day: &Path) -> Result<Day, Error> {
         .map(|(k, v)| (k, v.into_iter().collect()))
         .collect();
     let wins: Vec<Windows> = (0..faults.len()).map(|i| windows(&faults, i)).collect();
-    let logs = nezha_read::logs(
+    let mut logs = nezha_read::logs(
         day,
         &wins
             .iter()
             .map(|w| (w.baseline_start, w.end))
             .collect::<Vec<_>>(),
     )?;
+    crate::logs::label::label(&mut logs);
     let has_front = metrics.iter().any(|r| r.entity == FRONT);
     let name = day
         .file_name()
@@ -284,7 +285,8 @@ mod tests {
         )
         .unwrap();
         let ns = 1_674_982_000_000_000_000i64; // 2023-01-29 08:46:40
-        std::fs::write(d.join("log/08_20_log.csv"), format!("Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\nx,{ns},n,{POD},c,t,s,\"{{\"\"log\"\":\"\"08:20:00 ERROR boom\\n\"\"}}\"\n")).unwrap();
+        let inside = 1_674_980_460_000_000_000i64; // 2023-01-29 08:21:00
+        std::fs::write(d.join("log/08_20_log.csv"), format!("Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\nx,{ns},n,{POD},c,t,s,\"{{\"\"log\"\":\"\"08:20:00 ERROR boom\\n\"\"}}\"\nx,{inside},n,{POD},c,t,s,\"{{\"\"log\"\":\"\"08:21:00 ERROR boom 42\\n\"\"}}\"\n")).unwrap();
         std::fs::write(d.join("2023-01-29-fault_list.json"), format!(r#"{{"08":[{{"inject_time":"2023-01-29 08:20:30","inject_timestamp":"0","inject_pod":"{POD}","inject_type":"cpu_contention"}}]}}"#)).unwrap();
         d
     }
@@ -316,7 +318,12 @@ mod tests {
         );
         let w = a.spec.windows().unwrap();
         assert_eq!(w.end - w.start, 5 * MIN);
-        assert!(a.logs.is_empty(), "the log line lies outside the window");
+        // One line lies outside every window; the other is kept, with its template.
+        assert_eq!(a.logs.len(), 1);
+        assert_eq!(a.logs[0].message, "08:21:00 ERROR boom 42");
+        assert_eq!(a.logs[0].level.as_deref(), Some("error"));
+        let t = a.logs[0].template.as_deref().unwrap_or_default();
+        assert!(t.contains("ERROR boom") && t.contains("<*>"), "{t}");
     }
 
     #[test]

@@ -291,6 +291,7 @@ pub(crate) fn logs(day: &Path, wanted: &[(i64, i64)]) -> Result<Vec<LogRow>, Err
                 pod: Some(pod),
                 node: None,
                 level,
+                template: None,
             });
         }
     }

@@ -9,7 +9,8 @@ use rayon::prelude::*;
 
 use super::miner::{MinerConfig, mine};
 use crate::align::Grid;
-use crate::model::LogRow;
+use crate::fxhash::FxMap;
+use crate::model::LogLine;
 
 /// How serious a template's lines are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -25,11 +26,14 @@ pub enum Severity {
 
 impl Severity {
     fn of(level: Option<&str>, message: &str) -> Severity {
-        match level.map(str::to_ascii_lowercase).as_deref() {
-            Some("error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert") => {
-                Severity::Error
-            }
-            Some("warn" | "warning") => Severity::Warn,
+        let is = |words: &[&str], l: &str| words.iter().any(|w| w.eq_ignore_ascii_case(l));
+        // Compared in place: this runs once per line.
+        const ERROR: [&str; 8] = [
+            "error", "err", "fatal", "critical", "crit", "panic", "emerg", "alert",
+        ];
+        match level {
+            Some(l) if is(&ERROR, l) => Severity::Error,
+            Some(l) if is(&["warn", "warning"], l) => Severity::Warn,
             Some(_) => Severity::Info,
             None => {
                 let m = message.to_ascii_lowercase();
@@ -107,6 +111,10 @@ pub struct TemplateStat {
     pub counts: Vec<u32>,
     /// Up to three raw messages from the incident window.
     pub samples: Vec<String>,
+    /// Incident-window lines (indices into the analysed lines) whose messages are to become
+    /// `samples`, when the lines carried templates and their messages were left on disk; see
+    /// `archive::LogTable::fill_samples`.
+    pub sample_lines: Vec<usize>,
 }
 
 impl TemplateStat {
@@ -179,16 +187,19 @@ impl LogEvidence {
 /// `alert` is the bucket the alert fired in.
 #[must_use]
 pub fn analyze(
-    logs: &[LogRow],
+    logs: &[LogLine<'_>],
     grid: &Grid,
     baseline: &Range<usize>,
     incident: &Range<usize>,
     alert: usize,
 ) -> LogEvidence {
-    let mut by_entity: BTreeMap<&str, Vec<&LogRow>> = BTreeMap::new();
-    for l in logs {
-        by_entity.entry(l.entity.as_str()).or_default().push(l);
+    // Hashed, then put in entity order: a tree lookup per line cost more than the rest.
+    let mut hashed: FxMap<&str, Vec<(usize, &LogLine<'_>)>> = FxMap::default();
+    for (i, l) in logs.iter().enumerate() {
+        hashed.entry(l.entity).or_default().push((i, l));
     }
+    let mut by_entity: Vec<_> = hashed.into_iter().collect();
+    by_entity.sort_unstable_by_key(|(e, _)| *e);
     let covered = covered_buckets(logs, grid);
     let (base_len, inc_len) = (
         observed_len(&covered, baseline),
@@ -197,8 +208,7 @@ pub fn analyze(
     let per: Vec<(String, (usize, usize), Vec<TemplateStat>)> = by_entity
         .into_par_iter()
         .map(|(entity, rows)| {
-            let contents: Vec<&str> = rows.iter().map(|r| r.message.as_str()).collect();
-            let mined = mine(&contents, &MinerConfig::default());
+            let mined = group(&rows);
             let mut stats: Vec<TemplateStat> = mined
                 .templates
                 .iter()
@@ -215,16 +225,18 @@ pub fn analyze(
                     fall: 0.0,
                     counts: vec![0; grid.len],
                     samples: Vec::new(),
+                    sample_lines: Vec::new(),
                 })
                 .collect();
             let (mut nb, mut ni) = (0, 0);
-            for (row, &c) in rows.iter().zip(&mined.cluster_of_line) {
+            for (&(line, row), &c) in rows.iter().zip(&mined.cluster_of_line) {
                 let Some(s) = stats.get_mut(c as usize) else {
                     continue;
                 };
+                let text = row.template.filter(|_| row.message.is_empty());
                 s.severity = s
                     .severity
-                    .max(Severity::of(row.level.as_deref(), &row.message));
+                    .max(Severity::of(row.level, text.unwrap_or(row.message)));
                 let Some(b) = grid.index(row.ts_ms) else {
                     continue;
                 };
@@ -236,8 +248,13 @@ pub fn analyze(
                     s.incident += 1;
                     ni += 1;
                     s.first_seen = Some(s.first_seen.map_or(row.ts_ms, |f| f.min(row.ts_ms)));
-                    if s.samples.len() < 3 && !s.samples.contains(&row.message) {
-                        s.samples.push(row.message.clone());
+                    if text.is_some() {
+                        // Read later (a repeated message leaves fewer than three samples).
+                        if s.sample_lines.len() < SAMPLE_LINES {
+                            s.sample_lines.push(line);
+                        }
+                    } else if s.samples.len() < 3 && !s.samples.iter().any(|m| m == row.message) {
+                        s.samples.push(row.message.to_string());
                     }
                 }
             }
@@ -268,8 +285,38 @@ pub fn analyze(
     ev
 }
 
+/// Lines kept per template to read samples from, when messages stay on disk.
+pub const SAMPLE_LINES: usize = 3;
+
+/// One entity's lines grouped into templates: by the templates they carry when every line
+/// has one (grouped upstream, see `import`), else mined from their messages.
+fn group(rows: &[(usize, &LogLine<'_>)]) -> super::miner::Mined {
+    if rows.iter().all(|(_, r)| r.template.is_some()) {
+        let mut id: FxMap<&str, u32> = FxMap::default();
+        // Templates decoded from a dictionary-encoded column share their bytes, so the same
+        // address and length is the same template without hashing its few hundred bytes; a
+        // new address falls back to the text.
+        let mut at: FxMap<(usize, usize), u32> = FxMap::default();
+        let mut out = super::miner::Mined::default();
+        for (_, r) in rows {
+            let t = r.template.unwrap_or_default();
+            let c = *at.entry((t.as_ptr() as usize, t.len())).or_insert_with(|| {
+                let next = u32::try_from(out.templates.len()).unwrap_or(u32::MAX);
+                *id.entry(t).or_insert_with(|| {
+                    out.templates.push(t.to_string());
+                    next
+                })
+            });
+            out.cluster_of_line.push(c);
+        }
+        return out;
+    }
+    let contents: Vec<&str> = rows.iter().map(|(_, r)| r.message).collect();
+    mine(&contents, &MinerConfig::default())
+}
+
 /// Which grid buckets hold any log line, of any entity.
-fn covered_buckets(logs: &[LogRow], grid: &Grid) -> Vec<bool> {
+fn covered_buckets(logs: &[LogLine<'_>], grid: &Grid) -> Vec<bool> {
     let mut covered = vec![false; grid.len];
     for b in logs.iter().filter_map(|l| grid.index(l.ts_ms)) {
         covered[b] = true;

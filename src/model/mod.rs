@@ -131,6 +131,40 @@ pub struct LogRow {
     pub node: Option<String>,
     /// Level, lowercased (`error`, `warn`, `info`, `debug`).
     pub level: Option<String>,
+    /// The line's pattern as grouped upstream (a log platform, or `funnel import`); `None`
+    /// leaves the grouping to the analysis.
+    pub template: Option<String>,
+}
+
+impl LogRow {
+    /// The line as the analysis reads it.
+    #[must_use]
+    pub fn line(&self) -> LogLine<'_> {
+        LogLine {
+            ts_ms: self.ts_ms,
+            entity: &self.entity,
+            message: &self.message,
+            level: self.level.as_deref(),
+            template: self.template.as_deref(),
+        }
+    }
+}
+
+/// One log line as the analysis reads it, borrowed from wherever the lines are kept (an
+/// archive's decoded columns, or [`LogRow`]s built in memory).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogLine<'a> {
+    /// Epoch milliseconds.
+    pub ts_ms: i64,
+    /// Entity id.
+    pub entity: &'a str,
+    /// The message; empty when the archive's lines carry templates and the messages were
+    /// left on disk (see `archive::LogTable`).
+    pub message: &'a str,
+    /// Level as written (any case).
+    pub level: Option<&'a str>,
+    /// The pattern grouped upstream, when the archive carries one.
+    pub template: Option<&'a str>,
 }
 
 /// One change event: deploy, failover, scale, config, restart, ...

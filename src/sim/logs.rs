@@ -114,6 +114,7 @@ impl LogGen {
             pod: Some(at.pod.name.clone()),
             node: Some(at.node.name.clone()),
             level: Some(level.to_string()),
+            template: None,
         });
     }
 

@@ -183,3 +183,101 @@ fn malformed_wide_csv_names_file_and_column() {
     ]);
     assert_eq!(o.status.code(), Some(2), "no fault time given");
 }
+
+/// A Nezha day: two services over 08:00–08:29, a fault on auth at 08:20:30 after which auth
+/// slows down and logs refused connections; every pod logs a request line each minute.
+fn nezha_day(dir: &Path) -> std::path::PathBuf {
+    let d = dir.join("2023-01-29");
+    for sub in ["metric", "trace", "log"] {
+        std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+    }
+    let pods = [
+        "ts-auth-service-7f8d7d756d-k7b9j",
+        "ts-gateway-service-5c9d8-x2x2x",
+    ];
+    let mut front = String::from("Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP99(s)\n");
+    let mut log =
+        String::from("Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\n");
+    let t0 = 1_674_979_200i64; // 2023-01-29 08:00:00 UTC
+    for (p, pod) in pods.iter().enumerate() {
+        let mut m = String::from("Time,TimeStamp,PodName,CpuUsage(m),PodServerLatencyP99(s)\n");
+        for i in 0..30i64 {
+            let slow = p == 0 && i >= 21;
+            m.push_str(&format!(
+                "2023-01-29 08:{i:02}:09.1 +0000 UTC m=+0.1,1,{pod},{},{}\n",
+                if slow { 900 } else { 100 + i % 3 },
+                if slow { 2.0 } else { 0.05 }
+            ));
+            if p == 0 {
+                front.push_str(&format!(
+                    "2023-01-29 08:{i:02}:09.0 +0000 UTC m=+0.1,1,Frontend,100,{}\n",
+                    if i >= 21 { 2.5 } else { 0.5 }
+                ));
+            }
+            for k in 0..3i64 {
+                let ns = (t0 + 60 * i + 10 * k) * 1_000_000_000;
+                let msg = if slow {
+                    format!(
+                        "08:{i:02}:1{k} ERROR c.a.AuthServiceImpl#88 connect to http://ts-auth-mysql:3306/auth refused after {k}{i} ms"
+                    )
+                } else {
+                    format!(
+                        "08:{i:02}:1{k} INFO c.a.Controller#12 GET /api/v1/users/{i}{k} took {k}{i} ms"
+                    )
+                };
+                log.push_str(&format!(
+                    "x,{ns},n,{pod},c,t,s,\"{{\"\"log\"\":\"\"{msg}\\n\"\"}}\"\n"
+                ));
+            }
+        }
+        std::fs::write(d.join(format!("metric/{pod}_metric.csv")), m).expect("write metric");
+    }
+    std::fs::write(d.join("metric/front_service.csv"), front).expect("write front");
+    std::fs::write(
+        d.join("trace/08_20_trace.csv"),
+        format!(
+            "TraceID,SpanID,ParentID,PodName\nt,a,root,{}\nt,b,a,{}\n",
+            pods[1], pods[0]
+        ),
+    )
+    .expect("write trace");
+    std::fs::write(d.join("log/08_00_log.csv"), log).expect("write log");
+    std::fs::write(
+        d.join("2023-01-29-fault_list.json"),
+        format!(
+            r#"{{"08":[{{"inject_time":"2023-01-29 08:20:30","inject_timestamp":"0","inject_pod":"{}","inject_type":"exception"}}]}}"#,
+            pods[0]
+        ),
+    )
+    .expect("write faults");
+    d
+}
+
+#[test]
+fn nezha_logs_carry_templates_and_the_analysis_reads_them() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let day = nezha_day(dir.path());
+    let out = dir.path().join("archives");
+    let o = run(&["import", "nezha", path(&day), "--out", path(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let archive = out.join("2023-01-29-00-exception");
+    let file = std::fs::File::open(archive.join("logs/logs.parquet")).expect("logs file");
+    let logs = ParquetReader::new(file).finish().expect("read logs");
+    let templates = logs.column("template").expect("a template column");
+    assert_eq!(templates.null_count(), 0);
+    let distinct = templates.n_unique().expect("n_unique");
+    assert!((2..=3).contains(&distinct), "{distinct} templates");
+
+    let rep = dir.path().join("rep");
+    let o = run(&["analyze", path(&archive), "--out", path(&rep)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(rep.join("postmortem.md")).expect("postmortem");
+    assert!(
+        md.contains("refused"),
+        "the error template is reported:\n{md}"
+    );
+    let verdict = std::fs::read_to_string(rep.join("verdict.json")).expect("verdict");
+    let v: serde_json::Value = serde_json::from_str(&verdict).expect("json");
+    assert_eq!(v["ranking"][0]["culprit"], "ts-auth-service", "{verdict}");
+}

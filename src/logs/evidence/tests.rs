@@ -1,6 +1,11 @@
 //! Tests of `evidence`.
 
 use super::*;
+use crate::model::LogRow;
+
+fn lines(rows: &[LogRow]) -> Vec<LogLine<'_>> {
+    rows.iter().map(LogRow::line).collect()
+}
 
 fn row(ts_min: i64, entity: &str, msg: &str, level: &str) -> LogRow {
     LogRow {
@@ -10,6 +15,7 @@ fn row(ts_min: i64, entity: &str, msg: &str, level: &str) -> LogRow {
         pod: None,
         node: None,
         level: Some(level.into()),
+        template: None,
     }
 }
 
@@ -37,7 +43,7 @@ fn new_error_templates_stand_out() {
         step: 60_000,
         len: 40,
     };
-    let ev = analyze(&logs, &grid, &(0..20), &(20..40), 20);
+    let ev = analyze(&lines(&logs), &grid, &(0..20), &(20..40), 20);
     let top = ev.notable_of("api").next().expect("a notable template");
     assert!(top.template.contains("i/o timeout"), "{top:?}");
     assert!(top.new && top.severity == Severity::Error && top.incident == 10);
@@ -77,7 +83,7 @@ fn a_template_falls_against_its_share_not_with_the_traffic() {
             logs.push(row(m, "api", &format!("quote {m} sent"), "info"));
         }
     }
-    let ev = analyze(&logs, &grid40(), &(0..20), &(20..40), 20);
+    let ev = analyze(&lines(&logs), &grid40(), &(0..20), &(20..40), 20);
     let fall = |needle: &str| {
         ev.templates
             .iter()
@@ -104,7 +110,7 @@ fn a_fall_from_the_alert_on_is_not_diluted_by_the_minutes_before_it() {
         }
     }
     let fall = |alert: usize| {
-        let ev = analyze(&logs, &grid40(), &(0..20), &(20..40), alert);
+        let ev = analyze(&lines(&logs), &grid40(), &(0..20), &(20..40), alert);
         ev.templates
             .iter()
             .find(|t| t.template.contains("priced"))
@@ -137,7 +143,7 @@ fn a_request_that_comes_less_often_is_no_fall() {
             logs.push(row(m, "api", "heartbeat sent", "info"));
         }
     }
-    let ev = analyze(&logs, &grid40(), &(0..20), &(20..40), 20);
+    let ev = analyze(&lines(&logs), &grid40(), &(0..20), &(20..40), 20);
     let fall = |t: &str| ev.templates.iter().find(|s| s.template == t).unwrap().fall;
     assert_eq!(fall("quote received"), 0.0, "{:?}", ev.templates);
     assert_eq!(fall("quote priced"), 0.0);
@@ -150,16 +156,16 @@ fn rates_count_only_the_buckets_a_gappy_export_kept() {
     let mut logs: Vec<LogRow> = (5..8).map(|m| row(m, "api", "tick", "info")).collect();
     logs.extend((20..40).map(|m| row(m, "api", "tick", "info")));
     let g = grid40();
-    let covered = covered_buckets(&logs, &g);
+    let covered = covered_buckets(&lines(&logs), &g);
     assert_eq!(observed_len(&covered, &(0..20)), 3.0);
     assert_eq!(observed_len(&covered, &(20..40)), 20.0);
-    let ev = analyze(&logs, &g, &(0..20), &(20..40), 20);
+    let ev = analyze(&lines(&logs), &g, &(0..20), &(20..40), 20);
     // One line per kept minute before and after: no surge.
     assert!(ev.templates[0].ratio < 1.0, "{:?}", ev.templates);
     // A quiet spell in a fully kept window still counts as quiet.
     let mut quiet: Vec<LogRow> = (0..19).map(|m| row(m, "api", "tick", "info")).collect();
     quiet.push(row(25, "api", "tick", "info"));
-    let covered = covered_buckets(&quiet, &g);
+    let covered = covered_buckets(&lines(&quiet), &g);
     assert_eq!(observed_len(&covered, &(0..20)), 20.0);
     assert_eq!(observed_len(&covered, &(20..40)), 1.0);
 }

@@ -1,0 +1,368 @@
+//! Reads the optional `logs/` folder: the lines inside the windows, as borrowed views of their
+//! decoded columns.
+
+use std::path::Path;
+
+use polars::prelude::StringChunked;
+
+use super::columns;
+use crate::error::Error;
+use crate::fxhash::FxMap;
+use crate::logs::evidence::{LogEvidence, Severity, TemplateStat};
+use crate::model::LogLine;
+
+/// The log lines of an archive's windows, kept in the columns they were decoded into.
+///
+/// A Nezha case holds ~25 MB of messages in ~45k lines: copying each field into its own
+/// `String` cost as much as decoding the file, so lines are handed out as borrowed
+/// [`LogLine`]s. When every file carries a `template` for every line (grouped upstream),
+/// the messages are not read at all: the analysis counts templates, and only the few lines
+/// it quotes are read back ([`LogTable::fill_samples`]), a slice of the file each.
+pub struct LogTable {
+    files: Vec<LogFile>,
+    /// (file, row) of every kept line, in time, entity, pod, message (or row) order.
+    order: Vec<(u32, u32)>,
+}
+
+struct LogFile {
+    path: std::path::PathBuf,
+    ts: Vec<Option<i64>>,
+    entity: StringChunked,
+    /// `None` when the messages were left on disk.
+    message: Option<StringChunked>,
+    pod: Option<StringChunked>,
+    level: Option<StringChunked>,
+    template: Option<StringChunked>,
+}
+
+/// Row `r` of a text column; columns are read rechunked, so the first chunk is the column.
+fn get(c: Option<&StringChunked>, r: usize) -> Option<&str> {
+    c?.downcast_get(0)?.get(r)
+}
+
+impl LogFile {
+    fn line(&self, row: u32) -> LogLine<'_> {
+        let r = row as usize;
+        LogLine {
+            // Rows without a time or an entity were not kept.
+            ts_ms: self.ts[r].unwrap_or_default(),
+            entity: get(Some(&self.entity), r).unwrap_or_default(),
+            message: get(self.message.as_ref(), r).unwrap_or_default(),
+            level: get(self.level.as_ref(), r),
+            template: get(self.template.as_ref(), r),
+        }
+    }
+}
+
+impl LogTable {
+    /// Lines kept.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// No line kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Every kept line, sorted by time, entity, pod and message (file and row when the
+    /// messages were not read).
+    #[must_use]
+    pub fn lines(&self) -> Vec<LogLine<'_>> {
+        self.order
+            .iter()
+            .map(|&(f, r)| self.files[f as usize].line(r))
+            .collect()
+    }
+
+    /// Reads the messages the evidence will search, for notable warnings, errors and
+    /// timeouts whose messages were left on disk (`sample_lines`, indices into [`LogTable::lines`]): up to
+    /// three distinct ones each. Rows close together are read as one slice of the file.
+    ///
+    /// # Errors
+    /// A file that fails to decode the second time round.
+    pub fn fill_samples(&self, ev: &mut LogEvidence) -> Result<(), Error> {
+        // Names are searched for in the samples of notable warnings, errors and timeouts
+        // only (a dependency's name hides in a masked URL or host:port); other templates
+        // keep their words in the template itself.
+        for t in ev.templates.iter_mut().filter(|t| !wants_samples(t)) {
+            t.sample_lines.clear();
+        }
+        let mut wanted: Vec<(u32, u32)> = ev
+            .templates
+            .iter()
+            .flat_map(|t| &t.sample_lines)
+            .filter_map(|&i| self.order.get(i).copied())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut read: FxMap<(u32, u32), String> = FxMap::default();
+        for in_file in wanted.chunk_by(|a, b| a.0 == b.0) {
+            let f = in_file[0].0;
+            let slicer = columns::Slicer::open(&self.files[f as usize].path)?;
+            for run in in_file.chunk_by(|a, b| b.1 - a.1 <= SLICE_GAP) {
+                let (first, last) = (run[0].1, run[run.len() - 1].1);
+                let len = (last - first + 1) as usize;
+                let messages = slicer.text("message", first as usize, len)?;
+                for &(_, r) in run {
+                    if let Some(Some(m)) = messages.get((r - first) as usize) {
+                        read.insert((f, r), m.clone());
+                    }
+                }
+            }
+        }
+        for t in &mut ev.templates {
+            for i in std::mem::take(&mut t.sample_lines) {
+                let Some(m) = self.order.get(i).and_then(|k| read.get(k)) else {
+                    continue;
+                };
+                if t.samples.len() < 3 && !t.samples.contains(m) {
+                    t.samples.push(m.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn wants_samples(t: &TemplateStat) -> bool {
+    t.notable() && (t.severity >= Severity::Warn || t.is_timeout_like())
+}
+
+/// Rows this close in a file are read in one slice: about a page of typical lines (files with
+/// templates are written in 64 KiB pages), below which starting another read costs more than
+/// decoding the rows between.
+const SLICE_GAP: u32 = 128;
+
+impl std::fmt::Debug for LogTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LogTable({} lines)", self.order.len())
+    }
+}
+
+/// Log lines in `[from_ms, to_ms)` from every file of `dir`. A missing folder is no logs, not
+/// an error: logs are optional.
+///
+/// # Errors
+/// A corrupt file or a missing or mistyped column.
+pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<LogTable, Error> {
+    let mut table = LogTable {
+        files: Vec::new(),
+        order: Vec::new(),
+    };
+    if !dir.is_dir() {
+        return Ok(table);
+    }
+    let checked = columns::parquet_files(dir)?
+        .iter()
+        .map(|p| columns::check(p, &["entity", "message"], &[]))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut templated = checked.iter().all(|c| c.schema.get("template").is_some());
+    let mut files = Vec::new();
+    for c in checked {
+        let path = c.path.clone();
+        let required: &[&str] = if templated {
+            &["entity"]
+        } else {
+            &["entity", "message"]
+        };
+        // Pods only break ties in the line order; with templates the file's row order does.
+        let optional: &[&str] = if templated {
+            &["level", "template"]
+        } else {
+            &["pod", "level", "template"]
+        };
+        let frame = columns::read(c, required, optional)?;
+        let err = columns::parquet_err(&path);
+        let text = |n: &str| frame.text(n).map_err(&err);
+        let template = if templated { text("template")? } else { None };
+        if template.as_ref().is_none_or(|t| t.null_count() > 0) {
+            templated = false;
+        }
+        let Some(entity) = text("entity")? else {
+            continue; // `check` made sure it exists
+        };
+        files.push(LogFile {
+            message: if templated { None } else { text("message")? },
+            ts: frame.ts.clone(),
+            entity,
+            pod: text("pod")?,
+            level: text("level")?,
+            template,
+            path: path.clone(),
+        });
+    }
+    if !templated {
+        // Some file lacks templates for some lines: every message is needed to mine them.
+        for f in files.iter_mut().filter(|f| f.message.is_none()) {
+            let c = columns::check(&f.path, &["entity", "message"], &[])?;
+            let frame = columns::read(c, &["message"], &["pod"])?;
+            let err = columns::parquet_err(&f.path);
+            f.message = frame.text("message").map_err(&err)?;
+            f.pod = frame.text("pod").map_err(&err)?;
+            f.template = None;
+        }
+    }
+    for (fi, f) in files.iter().enumerate() {
+        let fi = u32::try_from(fi).unwrap_or(u32::MAX);
+        let kept = |(i, t): (usize, &Option<i64>)| {
+            let ok = t.is_some_and(|t| (from_ms..to_ms).contains(&t))
+                && get(Some(&f.entity), i).is_some()
+                && (templated || get(f.message.as_ref(), i).is_some());
+            ok.then(|| (fi, u32::try_from(i).unwrap_or(u32::MAX)))
+        };
+        table.order.extend(f.ts.iter().enumerate().filter_map(kept));
+    }
+    table.files = files;
+    let files = &table.files;
+    // Time, entity, pod, message, each fetched only on a tie; then the file's own row order
+    // (what a stable sort keeps, and the writer's message order when messages were not read).
+    let cmp = |a: &(u32, u32), b: &(u32, u32)| {
+        let (fa, fb) = (&files[a.0 as usize], &files[b.0 as usize]);
+        let (ra, rb) = (a.1 as usize, b.1 as usize);
+        let (ea, eb) = (get(Some(&fa.entity), ra), get(Some(&fb.entity), rb));
+        fa.ts[ra]
+            .cmp(&fb.ts[rb])
+            .then_with(|| ea.cmp(&eb))
+            .then_with(|| get(fa.pod.as_ref(), ra).cmp(&get(fb.pod.as_ref(), rb)))
+            .then_with(|| get(fa.message.as_ref(), ra).cmp(&get(fb.message.as_ref(), rb)))
+            .then_with(|| a.cmp(b))
+    };
+    // Archives are usually written in this order already; checking is one pass.
+    if !table.order.is_sorted_by(|a, b| cmp(a, b).is_le()) {
+        table.order.sort_by(cmp);
+    }
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    use super::*;
+    use crate::align::Grid;
+
+    const MIN: i64 = 60_000;
+
+    /// Writes a logs file: one line per minute, `error` lines from minute 30 on.
+    fn write(dir: &Path, name: &str, template: Option<Vec<Option<&str>>>) {
+        let n = 40;
+        let ts: Vec<i64> = (0..n).map(|m| m * MIN + 1).collect();
+        let message: Vec<String> = (0..n)
+            .map(|m| {
+                if m < 30 {
+                    format!("GET /rooms/{m} 200")
+                } else {
+                    format!("redis call to cache-{m}:6379 timed out")
+                }
+            })
+            .collect();
+        let level: Vec<&str> = (0..n)
+            .map(|m| if m < 30 { "info" } else { "error" })
+            .collect();
+        let mut cols = vec![
+            Column::new("ts".into(), ts),
+            Column::new("entity".into(), vec!["api"; n as usize]),
+            Column::new("message".into(), message),
+            Column::new("level".into(), level),
+        ];
+        if let Some(t) = template {
+            cols.push(Column::new("template".into(), t));
+        }
+        let mut df = DataFrame::new(n as usize, cols).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        crate::archive::write_parquet(&dir.join(name), &mut df, |e| e, |e| e.into()).unwrap();
+    }
+
+    fn templates(n: usize) -> Vec<Option<&'static str>> {
+        (0..n)
+            .map(|m| {
+                Some(if m < 30 {
+                    "GET <*> 200"
+                } else {
+                    "redis call to <*> timed out"
+                })
+            })
+            .collect()
+    }
+
+    fn evidence(lines: &[LogLine<'_>]) -> LogEvidence {
+        let grid = Grid {
+            t0: 0,
+            step: MIN,
+            len: 40,
+        };
+        crate::logs::evidence::analyze(lines, &grid, &(0..25), &(25..40), 30)
+    }
+
+    #[test]
+    fn templated_lines_leave_messages_on_disk_until_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.parquet", Some(templates(40)));
+        let table = load_logs(dir.path(), 0, 40 * MIN).unwrap();
+        let lines = table.lines();
+        assert_eq!(lines.len(), 40);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.message.is_empty() && l.template.is_some())
+        );
+        let mut ev = evidence(&lines);
+        let t = ev
+            .templates
+            .iter()
+            .find(|t| t.template.contains("redis"))
+            .unwrap();
+        assert!(t.notable() && t.samples.is_empty() && !t.sample_lines.is_empty());
+        table.fill_samples(&mut ev).unwrap();
+        let t = ev
+            .templates
+            .iter()
+            .find(|t| t.template.contains("redis"))
+            .unwrap();
+        assert_eq!(t.samples.len(), 3, "{:?}", t.samples);
+        assert!(t.samples[0].starts_with("redis call to cache-30:6379"));
+        assert!(t.mentions("cache-31") && t.sample_lines.is_empty());
+    }
+
+    #[test]
+    fn a_file_without_templates_or_with_gaps_has_every_line_mined() {
+        for second in [None, Some(vec![None; 40])] {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), "a.parquet", Some(templates(40)));
+            write(dir.path(), "b.parquet", second);
+            let table = load_logs(dir.path(), 0, 40 * MIN).unwrap();
+            let lines = table.lines();
+            assert_eq!(lines.len(), 80);
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| !l.message.is_empty() && l.template.is_none())
+            );
+            let ev = evidence(&lines);
+            let t = ev
+                .templates
+                .iter()
+                .find(|t| t.template.contains("redis"))
+                .unwrap();
+            assert!(t.samples[0].contains("cache-30"), "{:?}", t.samples);
+        }
+    }
+
+    #[test]
+    fn lines_outside_the_window_are_dropped_and_the_rest_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "b.parquet", None);
+        write(dir.path(), "a.parquet", None);
+        let table = load_logs(dir.path(), 10 * MIN, 20 * MIN).unwrap();
+        let lines = table.lines();
+        assert_eq!(lines.len(), 20);
+        assert!(lines.is_sorted_by_key(|l| l.ts_ms));
+        assert_eq!(lines[0].message, lines[1].message);
+    }
+}
