@@ -5,8 +5,9 @@
 # the same imported archives in the same run. Three timings: import + analysis (funnel converts
 # the CSVs first; BARO reads the converted archives); read + rank, each method reading the same
 # archives from disk and ranking, funnel as one `analyze` process per case (which also writes
-# its report and charts); and batch, like for like with how BARO is timed: one process, one
-# thread, a loop over the cases (`funnel mine --reports -j 1`, whose verdicts must match).
+# its report and charts, and BARO as one Python process per case, timed on a few cases); and
+# batch, one process and one thread looping over the cases (`funnel mine --reports -j 1`, whose
+# verdicts must match analyze's; BARO's usual loop).
 #
 # Usage: bench/realdata.sh            (FUNNEL_BIN defaults to target/release/funnel)
 #        FUNNEL_BIN=target/debug/funnel bench/realdata.sh
@@ -59,18 +60,37 @@ run_funnel nezha sh -c "'$BIN' import nezha '$WORK/nezha-days/2023-01-29' --out 
 
 BARO_OK=1
 python3 -c "import RCAEval, pandas, pyarrow, sklearn" 2>/dev/null || { BARO_OK=0; echo "(BARO skipped: pip install rcaeval pandas pyarrow scikit-learn)"; }
+# BARO per process, like funnel's read+rank column: one Python process per case (interpreter,
+# pandas and RCAEval imports included), timed on the first PROCESS_CASES cases only.
+PROCESS_CASES=${PROCESS_CASES:-3}
+baro_per_process() { # name -> seconds per case
+  local name=$1 t0 t1 n=0
+  t0=$(now)
+  for c in $(ls "$WORK/$name" | head -n "$PROCESS_CASES"); do
+    mkdir -p "$WORK/one-$name-$c" && ln -s "$WORK/$name/$c" "$WORK/one-$name-$c/$c"
+    python3 bench/baro_cases.py "$WORK/one-$name-$c" >/dev/null 2>&1 || true
+    n=$((n+1))
+  done
+  t1=$(now)
+  python3 -c "print(($t1-$t0)/max($n,1))"
+}
 for name in petshop nezha; do
-  if [ $BARO_OK = 1 ]; then python3 bench/baro_cases.py "$WORK/$name" > "$WORK/$name.baro.json"; else echo '{}' > "$WORK/$name.baro.json"; fi
+  if [ $BARO_OK = 1 ]; then
+    per=$(baro_per_process "$name")
+    python3 bench/baro_cases.py "$WORK/$name" \
+      | python3 -c "import json,sys;d=json.load(sys.stdin);d['batch_secs_per_case']=d['secs_per_case'];d['analysis_secs_per_case']=$per;print(json.dumps(d))" > "$WORK/$name.baro.json"
+  else echo '{}' > "$WORK/$name.baro.json"; fi
 done
 
-python3 - "$WORK" "$BIN" "$JOBS" <<'PY'
+PROCESS_CASES=$PROCESS_CASES python3 - "$WORK" "$BIN" "$JOBS" <<'PY'
 import json, sys
 work, binary, jobs = sys.argv[1], sys.argv[2], sys.argv[3]
-print(f"funnel binary: {binary}; seconds per case = wall time x jobs / cases. s/case: funnel import + "
-      f"analysis, BARO Parquet read + ranking; read+rank: both from the same imported archives "
-      f"(funnel: one analyze process per case, {jobs} at once, "
-      f"each writing its report); batch: one process and one thread looping over the cases, "
-      f"as BARO is timed (funnel mine --reports -j 1)")
+print(f"funnel binary: {binary}; seconds per case = wall time x processes at once / cases. "
+      f"s/case: funnel import + analysis, BARO Parquet read + ranking in one process; "
+      f"read+rank: one process per case reading the imported archive and ranking (funnel analyze, "
+      f"{jobs} at once, each writing its report; BARO one Python process per case, timed on the "
+      f"first {__import__('os').environ.get('PROCESS_CASES', '3')} cases); batch: one process and "
+      f"one thread looping over the cases (funnel mine --reports -j 1; BARO as in s/case)")
 print(f"{'collection':<22}{'method':<8}{'n':>4}{'AC@1':>8}{'AC@3':>8}{'AC@5':>8}{'Avg@5':>8}{'s/case':>9}{'read+rank':>11}{'batch':>9}")
 for name, label in [("petshop", "PetShop (52)"), ("nezha", "Nezha TT (45)")]:
     for m in ["funnel", "baro"]:
