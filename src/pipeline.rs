@@ -66,7 +66,10 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         &aligned.incident,
         aligned.alert,
     );
-    a.logs.fill_samples(&mut logs)?;
+    let pending = logs.pending_samples();
+    if !pending.is_empty() {
+        logs.fill_samples(&a.logs.messages(&pending)?);
+    }
     clock.lap("logs");
     let ctx = Context::build(
         a.id,

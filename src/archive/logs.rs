@@ -1,14 +1,13 @@
 //! Reads the optional `logs/` folder: the lines inside the windows, as borrowed views of their
 //! decoded columns.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::StringChunked;
 
 use super::columns;
 use crate::error::Error;
-use crate::fxhash::FxMap;
-use crate::logs::evidence::{LogEvidence, Severity, TemplateStat};
 use crate::model::LogLine;
 
 /// The log lines of an archive's windows, kept in the columns they were decoded into.
@@ -17,7 +16,7 @@ use crate::model::LogLine;
 /// `String` cost as much as decoding the file, so lines are handed out as borrowed
 /// [`LogLine`]s. When every file carries a `template` for every line (grouped upstream),
 /// the messages are not read at all: the analysis counts templates, and only the few lines
-/// it quotes are read back ([`LogTable::fill_samples`]), a slice of the file each.
+/// it quotes are read back ([`LogTable::messages`]), a slice of the file each.
 pub struct LogTable {
     files: Vec<LogFile>,
     /// (file, row) of every kept line, in time, entity, pod, message (or row) order.
@@ -77,61 +76,44 @@ impl LogTable {
             .collect()
     }
 
-    /// Reads the messages the evidence will search, for notable warnings, errors and
-    /// timeouts whose messages were left on disk (`sample_lines`, indices into [`LogTable::lines`]): up to
-    /// three distinct ones each. Rows close together are read as one slice of the file.
+    /// The messages of `lines` (indices into [`LogTable::lines`]), read back from disk for
+    /// files whose messages were left there. Rows close together are read as one slice of
+    /// the file. Indices out of range are skipped.
     ///
     /// # Errors
     /// A file that fails to decode the second time round.
-    pub fn fill_samples(&self, ev: &mut LogEvidence) -> Result<(), Error> {
-        // Names are searched for in the samples of notable warnings, errors and timeouts
-        // only (a dependency's name hides in a masked URL or host:port); other templates
-        // keep their words in the template itself.
-        for t in ev.templates.iter_mut().filter(|t| !wants_samples(t)) {
-            t.sample_lines.clear();
+    pub fn messages(&self, lines: &[usize]) -> Result<BTreeMap<usize, String>, Error> {
+        let mut out: BTreeMap<usize, String> = BTreeMap::new();
+        let mut on_disk: Vec<((u32, u32), usize)> = Vec::new();
+        for &i in lines {
+            let Some(&(f, r)) = self.order.get(i) else {
+                continue;
+            };
+            match &self.files[f as usize].message {
+                Some(m) => {
+                    out.insert(i, get(Some(m), r as usize).unwrap_or_default().to_string());
+                }
+                None => on_disk.push(((f, r), i)),
+            }
         }
-        let mut wanted: Vec<(u32, u32)> = ev
-            .templates
-            .iter()
-            .flat_map(|t| &t.sample_lines)
-            .filter_map(|&i| self.order.get(i).copied())
-            .collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        wanted.sort_unstable();
-        wanted.dedup();
-        let mut read: FxMap<(u32, u32), String> = FxMap::default();
-        for in_file in wanted.chunk_by(|a, b| a.0 == b.0) {
-            let f = in_file[0].0;
+        on_disk.sort_unstable();
+        on_disk.dedup();
+        for in_file in on_disk.chunk_by(|a, b| a.0.0 == b.0.0) {
+            let f = in_file[0].0.0;
             let slicer = columns::Slicer::open(&self.files[f as usize].path)?;
-            for run in in_file.chunk_by(|a, b| b.1 - a.1 <= SLICE_GAP) {
-                let (first, last) = (run[0].1, run[run.len() - 1].1);
+            for run in in_file.chunk_by(|a, b| b.0.1 - a.0.1 <= SLICE_GAP) {
+                let (first, last) = (run[0].0.1, run[run.len() - 1].0.1);
                 let len = (last - first + 1) as usize;
                 let messages = slicer.text("message", first as usize, len)?;
-                for &(_, r) in run {
+                for &((_, r), i) in run {
                     if let Some(Some(m)) = messages.get((r - first) as usize) {
-                        read.insert((f, r), m.clone());
+                        out.insert(i, m.clone());
                     }
                 }
             }
         }
-        for t in &mut ev.templates {
-            for i in std::mem::take(&mut t.sample_lines) {
-                let Some(m) = self.order.get(i).and_then(|k| read.get(k)) else {
-                    continue;
-                };
-                if t.samples.len() < 3 && !t.samples.contains(m) {
-                    t.samples.push(m.clone());
-                }
-            }
-        }
-        Ok(())
+        Ok(out)
     }
-}
-
-fn wants_samples(t: &TemplateStat) -> bool {
-    t.notable() && (t.severity >= Severity::Warn || t.is_timeout_like())
 }
 
 /// Rows this close in a file are read in one slice: about a page of typical lines (files with
@@ -291,7 +273,7 @@ mod tests {
             .collect()
     }
 
-    fn evidence(lines: &[LogLine<'_>]) -> LogEvidence {
+    fn evidence(lines: &[LogLine<'_>]) -> crate::logs::LogEvidence {
         let grid = Grid {
             t0: 0,
             step: MIN,
@@ -319,7 +301,13 @@ mod tests {
             .find(|t| t.template.contains("redis"))
             .unwrap();
         assert!(t.notable() && t.samples.is_empty() && !t.sample_lines.is_empty());
-        table.fill_samples(&mut ev).unwrap();
+        let pending = ev.pending_samples();
+        assert_eq!(
+            pending.len(),
+            3,
+            "the error template's first three lines, no others"
+        );
+        ev.fill_samples(&table.messages(&pending).unwrap());
         let t = ev
             .templates
             .iter()

@@ -113,7 +113,7 @@ pub struct TemplateStat {
     pub samples: Vec<String>,
     /// Incident-window lines (indices into the analysed lines) whose messages are to become
     /// `samples`, when the lines carried templates and their messages were left on disk; see
-    /// `archive::LogTable::fill_samples`.
+    /// [`LogEvidence::pending_samples`].
     pub sample_lines: Vec<usize>,
 }
 
@@ -180,6 +180,38 @@ impl LogEvidence {
     #[must_use]
     pub fn has_logs(&self, entity: &str) -> bool {
         self.lines.contains_key(entity)
+    }
+
+    /// The lines whose messages are still to be read for `samples` (their messages were left
+    /// on disk), after dropping the requests of templates whose samples are never searched:
+    /// names are looked for in the samples of notable warnings, errors and timeouts (a
+    /// dependency's name hides in a masked URL or host:port); other templates keep their
+    /// words in the template itself.
+    pub fn pending_samples(&mut self) -> Vec<usize> {
+        let searched =
+            |t: &TemplateStat| t.notable() && (t.severity >= Severity::Warn || t.is_timeout_like());
+        for t in self.templates.iter_mut().filter(|t| !searched(t)) {
+            t.sample_lines.clear();
+        }
+        self.templates
+            .iter()
+            .flat_map(|t| t.sample_lines.iter().copied())
+            .collect()
+    }
+
+    /// Fills `samples` from the messages read for [`LogEvidence::pending_samples`]: up to
+    /// three distinct ones per template, in line order.
+    pub fn fill_samples(&mut self, messages: &BTreeMap<usize, String>) {
+        for t in &mut self.templates {
+            for i in std::mem::take(&mut t.sample_lines) {
+                let Some(m) = messages.get(&i) else {
+                    continue;
+                };
+                if t.samples.len() < 3 && !t.samples.contains(m) {
+                    t.samples.push(m.clone());
+                }
+            }
+        }
     }
 }
 
