@@ -157,7 +157,7 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<LogTable, Error
         let optional: &[&str] = if templated {
             &["level", "template"]
         } else {
-            &["pod", "level", "template"]
+            &["pod", "level"]
         };
         let frame = columns::read(c, required, optional)?;
         let err = columns::parquet_err(&path);
@@ -166,17 +166,19 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<LogTable, Error
         if template.as_ref().is_none_or(|t| t.null_count() > 0) {
             templated = false;
         }
-        let Some(entity) = text("entity")? else {
-            continue; // `check` made sure it exists
+        let (Some(entity), message, pod, level) =
+            (text("entity")?, text("message")?, text("pod")?, text("level")?)
+        else {
+            continue; // `check` made sure the entity exists
         };
         files.push(LogFile {
-            message: if templated { None } else { text("message")? },
-            ts: frame.ts.clone(),
-            entity,
-            pod: text("pod")?,
-            level: text("level")?,
-            template,
             path: path.clone(),
+            ts: frame.ts,
+            entity,
+            message,
+            pod,
+            level,
+            template,
         });
     }
     if !templated {
