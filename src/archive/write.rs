@@ -13,8 +13,9 @@ use crate::error::Error;
 use crate::fxhash::FxMap;
 use crate::model::{ArchiveData, EntityKind, MetricRow};
 
-/// Data page size of log files that carry templates.
-const LOG_PAGE_BYTES: usize = 64 * 1024;
+/// Data page size of log files that carry templates. On Nezha, 64 KiB pages made files 2.1×
+/// the size of 1 MiB ones for no faster analysis; 256 KiB gave 1.4× and the fastest reads.
+const LOG_PAGE_BYTES: usize = 256 * 1024;
 
 fn opt(name: &str, v: Vec<Option<&str>>) -> Column {
     Column::new(name.into(), v)
@@ -236,7 +237,7 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
         ];
         // Templates are all or nothing: a file with some would be mined whole anyway. With
         // them, the analysis reads back only the messages it quotes, each costing the page it
-        // sits in: small pages (~100 lines) keep that a fraction of a millisecond.
+        // sits in: pages of ~450 lines keep that a fraction of a millisecond.
         let mut page_bytes = None;
         if logs.iter().all(|r| r.template.is_some()) {
             columns.push(opt(
