@@ -239,8 +239,16 @@ pub(crate) fn traces(day: &Path) -> Result<(Graph, Vec<MetricRow>), Error> {
     Ok((edges, metrics))
 }
 
-/// The level word near the start of a log message (`INFO`, `WARN`, `ERROR`, `DEBUG`).
+/// The level of a log message: the level word near its start (`INFO`, `WARN`, `ERROR`,
+/// `DEBUG`: Java and Go text logs), or, for a message that is itself a JSON object (services
+/// that log structured lines), its `severity`, `level` or `lvl` field, a word in any case or a
+/// pino-style number (50 and up error, 40 warn, 30 info, below debug).
 fn level_of(msg: &str) -> Option<String> {
+    if msg.starts_with('{') {
+        if let Some(level) = json_level(msg) {
+            return Some(level.to_string());
+        }
+    }
     let head: String = msg.chars().take(48).collect();
     head.split(|c: char| !c.is_ascii_alphabetic())
         .find_map(|w| match w {
@@ -250,6 +258,29 @@ fn level_of(msg: &str) -> Option<String> {
             "DEBUG" | "TRACE" => Some("debug".to_string()),
             _ => None,
         })
+}
+
+fn json_level(msg: &str) -> Option<&'static str> {
+    let v: serde_json::Value = serde_json::from_str(msg).ok()?;
+    let field = ["severity", "level", "lvl"]
+        .iter()
+        .find_map(|k| v.get(k).filter(|f| !f.is_null()))?;
+    if let Some(n) = field.as_f64() {
+        return Some(match n {
+            n if n >= 50.0 => "error",
+            n if n >= 40.0 => "warn",
+            n if n >= 30.0 => "info",
+            _ => "debug",
+        });
+    }
+    let word = field.as_str()?.to_ascii_lowercase();
+    Some(match word.as_str() {
+        "error" | "err" | "fatal" | "critical" | "crit" | "panic" | "alert" | "emerg" => "error",
+        "warn" | "warning" => "warn",
+        "info" | "notice" | "information" => "info",
+        "debug" | "trace" | "verbose" => "debug",
+        _ => return None,
+    })
 }
 
 /// Every log line of the day (`log/*.csv`), the container's JSON line unwrapped to its `log`
@@ -318,6 +349,14 @@ mod tests {
             Some("error".into())
         );
         assert_eq!(level_of("plain text"), None);
+        // Structured lines (Online Boutique's Go and Python services, pino in Node).
+        let json = |l: &str| level_of(&format!(r#"{{"message":"request error ignored",{l}}}"#));
+        assert_eq!(json(r#""severity":"info""#), Some("info".into()));
+        assert_eq!(json(r#""severity":"WARNING""#), Some("warn".into()));
+        assert_eq!(json(r#""level":50"#), Some("error".into()));
+        assert_eq!(json(r#""level":30"#), Some("info".into()));
+        assert_eq!(json(r#""lvl":"bogus""#), None);
+        assert_eq!(level_of(r#"{"msg": "INFO no level field"}"#), Some("info".into()));
         assert_eq!(map_pod_column("NodeCpuUsageRate(%)"), None);
         assert_eq!(map_pod_column("CpuUsage(m)"), Some(("cpu_cores", 1e-3)));
     }
