@@ -123,7 +123,52 @@ pub struct Day {
     traced: Vec<MetricRow>,
     logs: Vec<LogRow>,
     deps: BTreeMap<String, Vec<String>>,
-    has_front: bool,
+    /// Where the alert goes: the front service, or the entry of the call graph.
+    entry: String,
+}
+
+/// The service the alert goes on, as users see it: the front service when the day has its
+/// metrics; else the entry of the call graph, the service with metrics that no other service
+/// calls and that reaches the most services; else the service with the most samples. Never
+/// chosen from the fault list, which would point the alert at the answer.
+fn entry_service(metrics: &[MetricRow], deps: &BTreeMap<String, Vec<String>>) -> String {
+    let mut samples: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in metrics {
+        *samples.entry(r.entity.as_str()).or_default() += 1;
+    }
+    if samples.contains_key(FRONT) {
+        return FRONT.to_string();
+    }
+    let called: std::collections::BTreeSet<&str> =
+        deps.values().flatten().map(String::as_str).collect();
+    let reach = |from: &str| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![from];
+        while let Some(e) = todo.pop() {
+            for d in deps.get(e).into_iter().flatten() {
+                if seen.insert(d.as_str()) {
+                    todo.push(d);
+                }
+            }
+        }
+        seen.len()
+    };
+    let roots = samples
+        .keys()
+        .filter(|e| !called.contains(*e) && deps.contains_key(**e));
+    let by_reach = roots
+        .map(|e| (reach(e), *e))
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)));
+    let by_samples = || {
+        samples
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+    };
+    by_reach
+        .map(|(_, e)| e)
+        .or_else(|| by_samples().map(|(e, _)| *e))
+        .unwrap_or(FRONT)
+        .to_string()
 }
 
 /// Reads one day folder: its fault list, metrics, traces and logs.
@@ -156,7 +201,7 @@ pub fn read(day: &Path) -> Result<Day, Error> {
             .collect::<Vec<_>>(),
     )?;
     crate::logs::label::label(&mut logs);
-    let has_front = metrics.iter().any(|r| r.entity == FRONT);
+    let entry = entry_service(&metrics, &deps);
     let name = day
         .file_name()
         .and_then(|n| n.to_str())
@@ -171,7 +216,7 @@ pub fn read(day: &Path) -> Result<Day, Error> {
         traced,
         logs,
         deps,
-        has_front,
+        entry,
     })
 }
 
@@ -199,11 +244,7 @@ impl Day {
         let clean = |ts: i64| inside(ts) && (ts >= w.start || !in_other_fault(faults, i, ts));
         let day_name = &self.name;
         let name = format!("{day_name}-{i:02}-{}", f.kind.replace('_', "-"));
-        let alert = if self.has_front {
-            (FRONT, "latency_p99_ms")
-        } else {
-            (service_of_pod(&f.pod), "latency_p99_ms")
-        };
+        let alert = (self.entry.as_str(), "latency_p99_ms");
         let s = spec(
             &name,
             format!(
@@ -324,6 +365,28 @@ mod tests {
         assert_eq!(a.logs[0].level.as_deref(), Some("error"));
         let t = a.logs[0].template.as_deref().unwrap_or_default();
         assert!(t.contains("ERROR boom") && t.contains("<*>"), "{t}");
+    }
+
+    #[test]
+    fn without_front_metrics_the_alert_goes_on_the_graph_entry() {
+        let row = |e: &str| MetricRow::new(0, e, "latency_p99_ms", 1.0);
+        let deps: BTreeMap<String, Vec<String>> = [
+            ("gateway", vec!["auth", "order"]),
+            ("order", vec!["db"]),
+            ("cron", vec!["db"]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+        .collect();
+        let metrics: Vec<MetricRow> = ["auth", "order", "gateway", "cron", "db", "db"]
+            .into_iter()
+            .map(row)
+            .collect();
+        assert_eq!(entry_service(&metrics, &deps), "gateway");
+        assert_eq!(entry_service(&metrics, &BTreeMap::new()), "db");
+        let mut with_front = metrics.clone();
+        with_front.push(row(FRONT));
+        assert_eq!(entry_service(&with_front, &deps), FRONT);
     }
 
     #[test]

@@ -356,7 +356,10 @@ mod tests {
         assert_eq!(json(r#""level":50"#), Some("error".into()));
         assert_eq!(json(r#""level":30"#), Some("info".into()));
         assert_eq!(json(r#""lvl":"bogus""#), None);
-        assert_eq!(level_of(r#"{"msg": "INFO no level field"}"#), Some("info".into()));
+        assert_eq!(
+            level_of(r#"{"msg": "INFO no level field"}"#),
+            Some("info".into())
+        );
         assert_eq!(map_pod_column("NodeCpuUsageRate(%)"), None);
         assert_eq!(map_pod_column("CpuUsage(m)"), Some(("cpu_cores", 1e-3)));
     }
