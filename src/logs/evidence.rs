@@ -26,8 +26,8 @@ pub enum Severity {
 
 impl Severity {
     fn of(level: Option<&str>, message: &str) -> Severity {
+        // Compared in place, without lowercasing a copy: this runs once per line.
         let is = |words: &[&str], l: &str| words.iter().any(|w| w.eq_ignore_ascii_case(l));
-        // Compared in place: this runs once per line.
         const ERROR: [&str; 8] = [
             "error", "err", "fatal", "critical", "crit", "panic", "emerg", "alert",
         ];
@@ -265,10 +265,11 @@ pub fn analyze(
                 let Some(s) = stats.get_mut(c as usize) else {
                     continue;
                 };
-                let text = row.template.filter(|_| row.message.is_empty());
+                // A message left on disk: its template stands in for its words.
+                let on_disk = row.template.filter(|_| row.message.is_empty());
                 s.severity = s
                     .severity
-                    .max(Severity::of(row.level, text.unwrap_or(row.message)));
+                    .max(Severity::of(row.level, on_disk.unwrap_or(row.message)));
                 let Some(b) = grid.index(row.ts_ms) else {
                     continue;
                 };
@@ -280,7 +281,7 @@ pub fn analyze(
                     s.incident += 1;
                     ni += 1;
                     s.first_seen = Some(s.first_seen.map_or(row.ts_ms, |f| f.min(row.ts_ms)));
-                    if text.is_some() {
+                    if on_disk.is_some() {
                         // Read later (a repeated message leaves fewer than three samples).
                         if s.sample_lines.len() < SAMPLE_LINES {
                             s.sample_lines.push(line);
