@@ -67,9 +67,7 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
         aligned.alert,
     );
     let pending = logs.pending_samples();
-    if !pending.is_empty() {
-        logs.fill_samples(&a.logs.messages(&pending)?);
-    }
+    logs.fill_samples(&a.logs.messages(&pending)?);
     clock.lap("logs");
     let ctx = Context::build(
         a.id,

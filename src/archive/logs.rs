@@ -76,38 +76,33 @@ impl LogTable {
             .collect()
     }
 
-    /// The messages of `lines` (indices into [`LogTable::lines`]), read back from disk for
-    /// files whose messages were left there. Rows close together are read as one slice of
-    /// the file. Indices out of range are skipped.
+    /// The messages of `lines` (indices into [`LogTable::lines`]), read back from their files
+    /// (the lines asked for are those whose messages were left there). Rows close together are
+    /// read as one slice of the file. Indices out of range are skipped.
     ///
     /// # Errors
     /// A file that fails to decode the second time round.
     pub fn messages(&self, lines: &[usize]) -> Result<BTreeMap<usize, String>, Error> {
-        let mut out: BTreeMap<usize, String> = BTreeMap::new();
-        let mut on_disk: Vec<((u32, u32), usize)> = Vec::new();
-        for &i in lines {
-            let Some(&(f, r)) = self.order.get(i) else {
-                continue;
-            };
-            match &self.files[f as usize].message {
-                Some(m) => {
-                    out.insert(i, get(Some(m), r as usize).unwrap_or_default().to_string());
-                }
-                None => on_disk.push(((f, r), i)),
-            }
-        }
-        on_disk.sort_unstable();
-        on_disk.dedup();
-        for in_file in on_disk.chunk_by(|a, b| a.0.0 == b.0.0) {
-            let f = in_file[0].0.0;
-            let slicer = columns::Slicer::open(&self.files[f as usize].path)?;
-            for run in in_file.chunk_by(|a, b| b.0.1 - a.0.1 <= SLICE_GAP) {
-                let (first, last) = (run[0].0.1, run[run.len() - 1].0.1);
+        // (file, row, line), in file order.
+        let mut wanted: Vec<(u32, u32, usize)> = lines
+            .iter()
+            .filter_map(|&i| self.order.get(i).map(|&(f, r)| (f, r, i)))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut out = BTreeMap::new();
+        for in_file in wanted.chunk_by(|a, b| a.0 == b.0) {
+            let slicer = columns::Slicer::open(&self.files[in_file[0].0 as usize].path)?;
+            for run in in_file.chunk_by(|a, b| b.1 - a.1 <= SLICE_GAP) {
+                let (first, last) = (run[0].1, run[run.len() - 1].1);
                 let len = (last - first + 1) as usize;
-                let messages = slicer.text("message", first as usize, len)?;
-                for &((_, r), i) in run {
-                    if let Some(Some(m)) = messages.get((r - first) as usize) {
-                        out.insert(i, m.clone());
+                let mut messages = slicer.text("message", first as usize, len)?;
+                for &(_, r, i) in run {
+                    if let Some(m) = messages
+                        .get_mut((r - first) as usize)
+                        .and_then(Option::take)
+                    {
+                        out.insert(i, m);
                     }
                 }
             }

@@ -59,11 +59,8 @@ fn write_parquet_paged<E>(
     out.flush().map_err(io_err)
 }
 
-fn write_df(path: &Path, df: DataFrame) -> Result<(), Error> {
-    write_df_paged(path, df, None)
-}
-
-fn write_df_paged(path: &Path, mut df: DataFrame, page_bytes: Option<usize>) -> Result<(), Error> {
+/// Writes `df` with data pages of at most `page_bytes` (`None`: polars' default).
+fn write_df(path: &Path, mut df: DataFrame, page_bytes: Option<usize>) -> Result<(), Error> {
     write_parquet_paged(
         path,
         &mut df,
@@ -175,7 +172,7 @@ pub fn write_metrics<R: Borrow<MetricRow>>(path: &Path, rows: &[R]) -> Result<()
             columns.push(opt(name, s(f)));
         }
     }
-    write_df(path, frame(idx.len(), columns, path)?)
+    write_df(path, frame(idx.len(), columns, path)?, None)
 }
 
 /// Writes a whole archive into `dir` (created if needed; existing archive files are replaced).
@@ -246,7 +243,7 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
             ));
             page_bytes = Some(LOG_PAGE_BYTES);
         }
-        write_df_paged(&path, frame(logs.len(), columns, &path)?, page_bytes)?;
+        write_df(&path, frame(logs.len(), columns, &path)?, page_bytes)?;
     }
     if !data.events.is_empty() {
         fs::create_dir_all(dir.join("events")).map_err(|e| Error::io(dir, e))?;
@@ -265,7 +262,7 @@ pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
             ),
             opt("detail", ev.iter().map(|r| r.detail.as_deref()).collect()),
         ];
-        write_df(&path, frame(ev.len(), columns, &path)?)?;
+        write_df(&path, frame(ev.len(), columns, &path)?, None)?;
     }
     Ok(())
 }

@@ -273,14 +273,7 @@ fn json_level(msg: &str) -> Option<&'static str> {
             _ => "debug",
         });
     }
-    let word = field.as_str()?.to_ascii_lowercase();
-    Some(match word.as_str() {
-        "error" | "err" | "fatal" | "critical" | "crit" | "panic" | "alert" | "emerg" => "error",
-        "warn" | "warning" => "warn",
-        "info" | "notice" | "information" => "info",
-        "debug" | "trace" | "verbose" => "debug",
-        _ => return None,
-    })
+    crate::model::vocab::log_level(field.as_str()?)
 }
 
 /// Every log line of the day (`log/*.csv`), the container's JSON line unwrapped to its `log`

@@ -26,14 +26,9 @@ pub enum Severity {
 
 impl Severity {
     fn of(level: Option<&str>, message: &str) -> Severity {
-        // Compared in place, without lowercasing a copy: this runs once per line.
-        let is = |words: &[&str], l: &str| words.iter().any(|w| w.eq_ignore_ascii_case(l));
-        const ERROR: [&str; 8] = [
-            "error", "err", "fatal", "critical", "crit", "panic", "emerg", "alert",
-        ];
-        match level {
-            Some(l) if is(&ERROR, l) => Severity::Error,
-            Some(l) if is(&["warn", "warning"], l) => Severity::Warn,
+        match level.map(crate::model::vocab::log_level) {
+            Some(Some("error")) => Severity::Error,
+            Some(Some("warn")) => Severity::Warn,
             Some(_) => Severity::Info,
             None => {
                 let m = message.to_ascii_lowercase();
@@ -319,7 +314,7 @@ pub fn analyze(
 }
 
 /// Lines kept per template to read samples from, when messages stay on disk.
-pub const SAMPLE_LINES: usize = 3;
+const SAMPLE_LINES: usize = 3;
 
 /// One entity's lines grouped into templates: by the templates they carry when every line
 /// has one (grouped upstream, see `import`), else mined from their messages.

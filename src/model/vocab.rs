@@ -145,6 +145,28 @@ pub fn is_latency(metric: &str) -> bool {
     matches!(metric, "latency_avg_ms" | "latency_p99_ms")
 }
 
+/// The level a log level word names, in the format's spelling (`error`, `warn`, `info`,
+/// `debug`), for the words loggers use in any case (`FATAL`, `Warning`, `notice`, `trace`, ...);
+/// `None` for a word that names no level. Compared without copying: this runs once per line.
+#[must_use]
+pub fn log_level(word: &str) -> Option<&'static str> {
+    const LEVELS: [(&str, &[&str]); 4] = [
+        (
+            "error",
+            &[
+                "error", "err", "fatal", "critical", "crit", "panic", "emerg", "alert",
+            ],
+        ),
+        ("warn", &["warn", "warning"]),
+        ("info", &["info", "notice", "information"]),
+        ("debug", &["debug", "trace", "verbose"]),
+    ];
+    LEVELS
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| w.eq_ignore_ascii_case(word)))
+        .map(|(level, _)| *level)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
