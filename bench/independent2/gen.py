@@ -77,15 +77,19 @@ def alert_check(sim, alert, tl):
 
 
 def worsened(vals, tl, met):
-    def med(a, b):
+    """Sustained (median) or spiky (90th percentile) worsening after the onset."""
+    def q(a, b, f):
         xs = sorted(v for v in vals[a:b] if v is not None)
-        return xs[len(xs) // 2] if xs else None
-    base, inc = med(tl["b0"], tl["w0"]), med(tl["fired"] - 6, tl["w1"])
-    if base is None or inc is None:
-        return False
-    if met == "errors_per_s":
-        return inc > max(2 * base, base + 0.5)
-    return inc > 1.3 * base
+        return xs[int(f * (len(xs) - 1))] if xs else None
+    for f, k in ((0.5, 1.0), (0.9, 2.0)):
+        base, inc = q(tl["b0"], tl["w0"], f), q(tl["fired"] - 6, tl["w1"], f)
+        if base is None or inc is None:
+            return False
+        if met == "errors_per_s" and inc > k * max(2 * base, base + 0.5):
+            return True
+        if met != "errors_per_s" and inc > k * 1.3 * base:
+            return True
+    return False
 
 
 def options(rng, kind, fault, c):

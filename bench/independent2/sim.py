@@ -98,9 +98,9 @@ class Sim:
                     continue
                 st = self.pod_state.setdefault(p.name, {"restarts": 0, "down": 0, "leak": 0.0,
                                                          "run": 0})
-                if p.name in m.crashloop:
+                if p.name in m.crashloop and st["down"] == 0:
                     st["run"] += 1
-                    if st["down"] == 0 and st["run"] > self.rng.randint(3, 8):
+                    if st["run"] > self.rng.randint(3, 8):
                         st["down"], st["run"] = self.rng.randint(3, 9), 0
                         st["restarts"] += 1
                 if st["down"] > 0:
