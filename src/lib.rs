@@ -9,6 +9,8 @@
 #![warn(missing_docs)]
 
 pub mod align;
+#[cfg(test)]
+mod architecture;
 pub mod archive;
 pub mod detect;
 pub mod error;

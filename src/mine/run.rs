@@ -47,9 +47,9 @@ pub fn bounded<T: Sync, R: Send>(
 }
 
 /// The default worker count: twice the machine's parallelism. Part of each analysis waits
-/// (file reads, hand-offs to polars' thread pool) rather than computes; on 2 cores, 4 workers
-/// mined 31–34 seed incidents/s against 27 with 2, for ~70 MB more peak memory. Memory stays
-/// bounded by the worker count, never by the number of incidents.
+/// (file reads, hand-offs to polars' thread pool) rather than computes, so on 2 cores 4 workers
+/// mine faster than 2 for ~70 MB more peak memory (figures: the README's benchmark section).
+/// Memory stays bounded by the worker count, never by the number of incidents.
 #[must_use]
 pub fn default_workers() -> usize {
     2 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)

@@ -5,7 +5,7 @@
 //!
 //! Pure functions of the rows. Incidents are first collapsed into classes of equal
 //! (signature, shape), so the pairwise step compares classes, not incidents: years of
-//! incidents take few distinct paths through fifteen rules.
+//! incidents take few distinct paths through the rules.
 
 use std::collections::{BTreeMap, BTreeSet};
 

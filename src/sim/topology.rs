@@ -106,13 +106,49 @@ fn distinct(rng: &mut Rng, pool: &[&str], suffixes: &[&str], n: usize) -> Vec<St
 }
 
 /// Draws a cluster. `start_ms`/`end_ms` bound the data; the step is 10–15 s.
-// Index loops: the DAG rule (a service calls only later ones) is about positions.
-#[allow(clippy::needless_range_loop)]
 #[must_use]
 pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
     let n_nodes = rng.int(3, 8) as usize;
     let n_svc = rng.int(6, 14) as usize;
-    let nodes: Vec<Node> = node_names(rng, n_nodes)
+    let nodes = draw_nodes(rng, n_nodes);
+    let ingresses = draw_ingresses(rng);
+    let stores = draw_stores(rng);
+    let vendors = draw_vendors(rng);
+    let (mut services, first_internal) = draw_services(rng, n_svc, n_nodes, &ingresses);
+    east_west_calls(rng, &mut services, first_internal);
+    store_calls(rng, &mut services, &stores);
+    vendor_calls(rng, &mut services, &vendors);
+    // Big clusters scrape less often (as real ones do), which keeps archives near 100–400k rows.
+    let series: usize = services
+        .iter()
+        .map(|s| s.pods.len() * (12 + 2 * s.deps.len()))
+        .sum();
+    let step_ms = if series > 700 {
+        15_000
+    } else {
+        *rng.pick(&[10_000, 12_000, 15_000])
+    };
+    let mut c = Cluster {
+        services,
+        stores,
+        vendors,
+        ingresses,
+        nodes,
+        start_ms,
+        end_ms,
+        step_ms,
+        mesh_dashboard: rng.chance(0.4),
+        report_cache: rng.chance(0.7),
+        report_sidecar_mem: rng.chance(0.6),
+    };
+    c.resolve()
+        .expect("random clusters call only later services");
+    size(rng, &mut c);
+    c
+}
+
+fn draw_nodes(rng: &mut Rng, n_nodes: usize) -> Vec<Node> {
+    node_names(rng, n_nodes)
         .into_iter()
         .enumerate()
         .map(|(i, name)| {
@@ -125,19 +161,25 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
                 subnet: format!("10.{}.{}", rng.int(0, 3), 10 + i),
             }
         })
-        .collect();
+        .collect()
+}
+
+fn draw_ingresses(rng: &mut Rng) -> Vec<Ingress> {
     let n_ing = rng.int(1, 2) as usize;
-    let ingresses: Vec<Ingress> = distinct(rng, GATEWAYS, &[""], n_ing)
+    distinct(rng, GATEWAYS, &[""], n_ing)
         .into_iter()
         .map(|n| Ingress {
             id: format!("ingress:{n}"),
             proc_ms: rng.range(1.0, 6.0),
         })
-        .collect();
+        .collect()
+}
+
+fn draw_stores(rng: &mut Rng) -> Vec<Store> {
     let n_mysql = rng.int(1, 3) as usize;
     let n_redis = rng.int(1, 3) as usize;
     let store_names = distinct(rng, STORE_NAMES, &["", "-db", "-01"], n_mysql + n_redis);
-    let stores: Vec<Store> = store_names
+    store_names
         .iter()
         .enumerate()
         .map(|(i, n)| {
@@ -170,23 +212,33 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
                 }
             }
         })
-        .collect();
+        .collect()
+}
+
+fn draw_vendors(rng: &mut Rng) -> Vec<Vendor> {
     let n_vend = rng.int(1, 3) as usize;
-    let vendors: Vec<Vendor> = distinct(rng, VENDORS, &[""], n_vend)
+    distinct(rng, VENDORS, &[""], n_vend)
         .into_iter()
         .map(|n| Vendor {
             id: format!("http:{n}"),
             lat_ms: rng.range(40.0, 250.0),
             err: rng.range(0.0005, 0.005),
         })
-        .collect();
+        .collect()
+}
 
-    // Services: the first 2–4 are entry points, one may be a queue-fed worker, the rest are
-    // internal and called by earlier ones (the order is the DAG order).
+/// Services in DAG order: the first 2–4 are entry points, one may be a queue-fed worker, the
+/// rest are internal and called by earlier ones. Returns them with the first internal index.
+fn draw_services(
+    rng: &mut Rng,
+    n_svc: usize,
+    n_nodes: usize,
+    ingresses: &[Ingress],
+) -> (Vec<Service>, usize) {
     let names = distinct(rng, STEMS, SUFFIXES, n_svc);
     let n_entry = rng.int(2, 4.min(n_svc as i64 - 2)) as usize;
     let worker = rng.chance(0.6);
-    let mut services: Vec<Service> = names
+    let services: Vec<Service> = names
         .iter()
         .enumerate()
         .map(|(i, name)| {
@@ -231,13 +283,19 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
             s
         })
         .collect();
+    (services, n_entry + usize::from(worker))
+}
 
-    // East-west calls: each internal service gets at least one earlier caller.
-    for j in n_entry + usize::from(worker)..n_svc {
+/// Each internal service gets at least one earlier caller, then a few more random edges.
+// Index loops: the DAG rule (a service calls only later ones) is about positions.
+#[allow(clippy::needless_range_loop)]
+fn east_west_calls(rng: &mut Rng, services: &mut [Service], first_internal: usize) {
+    let n_svc = services.len();
+    for j in first_internal..n_svc {
         let caller = rng.below(j);
         let cpr = rng.range(0.3, 1.5);
         services[caller].call(
-            &names[j].clone(),
+            &services[j].name.clone(),
             cpr,
             rng.range(500.0, 3000.0),
             rng.range(0.3, 0.8),
@@ -245,10 +303,10 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
     }
     for i in 0..n_svc {
         for j in i + 1..n_svc {
-            if rng.chance(0.12) && !services[i].deps.iter().any(|d| d.id == names[j]) {
+            if rng.chance(0.12) && !services[i].deps.iter().any(|d| d.id == services[j].name) {
                 let cpr = rng.range(0.2, 1.0);
                 services[i].call(
-                    &names[j].clone(),
+                    &services[j].name.clone(),
                     cpr,
                     rng.range(500.0, 3000.0),
                     rng.range(0.3, 0.8),
@@ -256,8 +314,12 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
             }
         }
     }
-    // Storage: every instance has two or more users; most services use one or two.
-    for st in &stores {
+}
+
+/// Every storage instance has two or more users; most services use one or two.
+fn store_calls(rng: &mut Rng, services: &mut [Service], stores: &[Store]) {
+    let n_svc = services.len();
+    for st in stores {
         let mut users: Vec<usize> = (0..n_svc).collect();
         rng.shuffle(&mut users);
         let k = rng.int(2, 4.min(n_svc as i64)) as usize;
@@ -265,8 +327,12 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
             add_store_call(rng, &mut services[u], st);
         }
     }
-    // Third parties: one to three callers each.
-    for v in &vendors {
+}
+
+/// Third parties: one to three callers each.
+fn vendor_calls(rng: &mut Rng, services: &mut [Service], vendors: &[Vendor]) {
+    let n_svc = services.len();
+    for v in vendors {
         let k = rng.int(1, 3) as usize;
         for _ in 0..k {
             let u = rng.below(n_svc);
@@ -281,34 +347,6 @@ pub fn random(rng: &mut Rng, start_ms: i64, end_ms: i64) -> Cluster {
             }
         }
     }
-
-    // Big clusters scrape less often (as real ones do), which keeps archives near 100–400k rows.
-    let series: usize = services
-        .iter()
-        .map(|s| s.pods.len() * (12 + 2 * s.deps.len()))
-        .sum();
-    let step_ms = if series > 700 {
-        15_000
-    } else {
-        *rng.pick(&[10_000, 12_000, 15_000])
-    };
-    let mut c = Cluster {
-        services,
-        stores,
-        vendors,
-        ingresses,
-        nodes,
-        start_ms,
-        end_ms,
-        step_ms,
-        mesh_dashboard: rng.chance(0.4),
-        report_cache: rng.chance(0.7),
-        report_sidecar_mem: rng.chance(0.6),
-    };
-    c.resolve()
-        .expect("random clusters call only later services");
-    size(rng, &mut c);
-    c
 }
 
 fn add_store_call(rng: &mut Rng, s: &mut Service, st: &Store) {
