@@ -6,7 +6,7 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use serde::de::{self, MapAccess, Visitor};
+use serde::de;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A UTC instant in epoch milliseconds.
@@ -91,40 +91,32 @@ impl Serialize for Instant {
     }
 }
 
-impl<'de> Deserialize<'de> for Instant {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(InstantVisitor)
-    }
+/// What incident.toml may hold for an instant: a TOML datetime, or an RFC 3339 string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Written {
+    Datetime(toml::value::Datetime),
+    Text(String),
 }
 
-struct InstantVisitor;
-
-impl<'de> Visitor<'de> for InstantVisitor {
-    type Value = Instant;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a datetime such as 2024-05-01T14:02:00Z")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Instant, E> {
-        Instant::parse(v).ok_or_else(|| {
-            E::custom(format!(
-                "`{v}` is not a datetime such as 2024-05-01T14:02:00Z"
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match Written::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a datetime such as 2024-05-01T14:02:00Z"))?
+        {
+            Written::Datetime(dt) if dt.date.is_none() || dt.time.is_none() => {
+                return Err(de::Error::custom(format!(
+                    "`{dt}` is a date or time alone; a full datetime is needed"
+                )));
+            }
+            Written::Datetime(dt) => dt.to_string(),
+            Written::Text(text) => text,
+        };
+        Instant::parse(&text).ok_or_else(|| {
+            de::Error::custom(format!(
+                "`{text}` is not a datetime such as 2024-05-01T14:02:00Z"
             ))
         })
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Instant, A::Error> {
-        // toml hands a datetime to deserialize_any as a one-entry map holding its text.
-        let Some((_, text)) = map.next_entry::<String, String>()? else {
-            return Err(de::Error::custom("empty datetime"));
-        };
-        if !text.contains('T') && !text.contains(' ') {
-            return Err(de::Error::custom(format!(
-                "`{text}` is a date or time alone; a full datetime is needed"
-            )));
-        }
-        self.visit_str(&text)
     }
 }
 
@@ -139,6 +131,50 @@ mod tests {
         assert_eq!(Instant::parse("2024-05-01T14:02:00"), Some(z));
         assert_eq!(z.rfc3339(), "2024-05-01T14:02:00Z");
         assert_eq!(Instant::parse("yesterday"), None);
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct At {
+        at: Instant,
+    }
+
+    fn read(toml_text: &str) -> Result<Instant, String> {
+        toml::from_str::<At>(toml_text)
+            .map(|a| a.at)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_toml_datetimes_and_quoted_strings_alike() {
+        let z = Instant::parse("2024-05-01T14:02:00Z").unwrap();
+        assert_eq!(read("at = 2024-05-01T14:02:00Z"), Ok(z));
+        assert_eq!(read("at = 2024-05-01T16:02:00+02:00"), Ok(z));
+        assert_eq!(read("at = 2024-05-01T14:02:00"), Ok(z));
+        assert_eq!(read("at = \"2024-05-01T14:02:00Z\""), Ok(z));
+        assert_eq!(
+            read("at = 2024-05-01T14:02:00.250Z"),
+            Ok(Instant(z.0 + 250))
+        );
+    }
+
+    #[test]
+    fn refuses_a_date_or_time_alone_and_other_types() {
+        assert!(
+            read("at = 2024-05-01")
+                .unwrap_err()
+                .contains("date or time alone")
+        );
+        assert!(
+            read("at = 14:02:00")
+                .unwrap_err()
+                .contains("date or time alone")
+        );
+        assert!(
+            read("at = \"soon\"")
+                .unwrap_err()
+                .contains("`soon` is not a datetime")
+        );
+        assert!(read("at = 5").unwrap_err().contains("expected a datetime"));
     }
 
     #[test]
