@@ -9,6 +9,29 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::de;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// One minute in milliseconds, the unit incident windows and look-backs are written in.
+pub const MINUTE_MS: i64 = 60_000;
+
+/// Grid buckets of `step_ms` needed to cover `span_ms`, a partial bucket counting as whole:
+/// the one rounding rule for every "within N minutes" judged on the grid.
+#[must_use]
+pub fn buckets(span_ms: i64, step_ms: i64) -> usize {
+    let step = step_ms.max(1);
+    usize::try_from((span_ms.max(0) + step - 1) / step).unwrap_or(0)
+}
+
+/// `HH:MM` in UTC: the clock the report's prose and the rules' evidence use.
+#[must_use]
+pub fn clock(ms: i64) -> String {
+    fmt_ms(ms, "%H:%M")
+}
+
+/// `HH:MM:SS` in UTC, where seconds matter (timelines, events a minute apart).
+#[must_use]
+pub fn clock_s(ms: i64) -> String {
+    fmt_ms(ms, "%H:%M:%S")
+}
+
 /// A UTC instant in epoch milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(pub i64);
@@ -46,7 +69,7 @@ impl Instant {
     /// `HH:MM:SS` in UTC, for timelines.
     #[must_use]
     pub fn hms(self) -> String {
-        fmt_ms(self.0, "%H:%M:%S")
+        clock_s(self.0)
     }
 }
 
@@ -175,6 +198,24 @@ mod tests {
                 .contains("`soon` is not a datetime")
         );
         assert!(read("at = 5").unwrap_err().contains("expected a datetime"));
+    }
+
+    #[test]
+    fn buckets_round_a_partial_bucket_up() {
+        assert_eq!(buckets(2 * MINUTE_MS, 60_000), 2);
+        assert_eq!(buckets(2 * MINUTE_MS, 45_000), 3);
+        assert_eq!(buckets(2 * MINUTE_MS, 300_000), 1);
+        assert_eq!(buckets(0, 15_000), 0);
+        assert_eq!(buckets(-5, 15_000), 0);
+    }
+
+    #[test]
+    fn clocks_are_utc() {
+        let t = Instant::parse("2024-05-01T16:02:07+02:00").unwrap().0;
+        assert_eq!(
+            (clock(t), clock_s(t)),
+            ("14:02".to_string(), "14:02:07".to_string())
+        );
     }
 
     #[test]
