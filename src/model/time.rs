@@ -6,7 +6,7 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use serde::de;
+use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One minute in milliseconds, the unit incident windows and look-backs are written in.
@@ -114,32 +114,40 @@ impl Serialize for Instant {
     }
 }
 
-/// What incident.toml may hold for an instant: a TOML datetime, or an RFC 3339 string.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Written {
-    Datetime(toml::value::Datetime),
-    Text(String),
-}
-
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = match Written::deserialize(d)
-            .map_err(|_| de::Error::custom("expected a datetime such as 2024-05-01T14:02:00Z"))?
-        {
-            Written::Datetime(dt) if dt.date.is_none() || dt.time.is_none() => {
-                return Err(de::Error::custom(format!(
-                    "`{dt}` is a date or time alone; a full datetime is needed"
-                )));
-            }
-            Written::Datetime(dt) => dt.to_string(),
-            Written::Text(text) => text,
-        };
-        Instant::parse(&text).ok_or_else(|| {
-            de::Error::custom(format!(
-                "`{text}` is not a datetime such as 2024-05-01T14:02:00Z"
+        d.deserialize_any(InstantVisitor)
+    }
+}
+
+/// A TOML datetime or an RFC 3339 string. Errors other than a wrong value (a missing
+/// `fired_at`) pass through untouched, so they keep naming the key.
+struct InstantVisitor;
+
+impl<'de> Visitor<'de> for InstantVisitor {
+    type Value = Instant;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a datetime such as 2024-05-01T14:02:00Z")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Instant, E> {
+        Instant::parse(v).ok_or_else(|| {
+            E::custom(format!(
+                "`{v}` is not a datetime such as 2024-05-01T14:02:00Z"
             ))
         })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Instant, A::Error> {
+        // toml hands a datetime over as a map that only its own `Datetime` decodes.
+        let dt = toml::value::Datetime::deserialize(MapAccessDeserializer::new(map))?;
+        if dt.date.is_none() || dt.time.is_none() {
+            return Err(de::Error::custom(format!(
+                "`{dt}` is a date or time alone; a full datetime is needed"
+            )));
+        }
+        self.visit_str(&dt.to_string())
     }
 }
 
@@ -178,6 +186,11 @@ mod tests {
             read("at = 2024-05-01T14:02:00.250Z"),
             Ok(Instant(z.0 + 250))
         );
+    }
+
+    #[test]
+    fn a_missing_instant_is_named_as_missing() {
+        assert!(read("").unwrap_err().contains("missing field `at`"));
     }
 
     #[test]
