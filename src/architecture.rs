@@ -73,7 +73,10 @@ fn engines_stay_behind_their_boundaries() {
 
 #[test]
 fn the_check_sees_a_use_and_ignores_comments() {
-    assert_eq!(uses("use polars::prelude::*;\n// polars::x\n", "polars"), [1]);
+    assert_eq!(
+        uses("use polars::prelude::*;\n// polars::x\n", "polars"),
+        [1]
+    );
     assert_eq!(uses("let d = polars::df!();", "polars"), [1]);
     assert!(uses("//! what polars reported", "polars").is_empty());
 }

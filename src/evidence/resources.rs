@@ -168,3 +168,116 @@ pub fn restarts(ctx: &Context, entity: &str) -> Option<f64> {
         .map(|(rise, _)| rise)
         .reduce(|a, b| a + b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, k, kp, sidecar_cpu};
+    use crate::model::{SIDECAR, SeriesKey};
+
+    fn two_pods() -> Fixture {
+        Fixture::new("api")
+            .slow_service("api")
+            .sidecar("api", 4.0, 2.0)
+            .place("api-1", "n1")
+            .place("api-2", "n2")
+    }
+
+    fn sidecar(f: Fixture) -> Option<Saturation> {
+        saturation(&f.build(), "api", SIDECAR, "cpu_cores", "cpu")
+    }
+
+    #[test]
+    fn a_pod_pinned_at_its_limit_counts_one_touching_it_does_not() {
+        let pinned = two_pods()
+            .step(sidecar_cpu("api", "api-1"), 0.8, 1.98)
+            .burst(sidecar_cpu("api", "api-2"), 0.8, 1.9, 30, 1);
+        let s = sidecar(pinned).expect("sidecar usage and limit");
+        assert_eq!((s.pods, s.pods_at_limit), (2, 1), "{s:?}");
+        assert!((s.limit - 2.0).abs() < 1e-9 && s.peak_ratio > 0.95, "{s:?}");
+        assert!((s.base - 0.8).abs() < 0.05, "{s:?}");
+    }
+
+    #[test]
+    fn the_peak_is_the_pod_closest_to_its_limit() {
+        let f = two_pods().flat(sidecar_cpu("api", "api-1"), 0.4).step(
+            sidecar_cpu("api", "api-2"),
+            0.4,
+            1.2,
+        );
+        let s = sidecar(f).expect("sidecar usage and limit");
+        assert!((s.peak - 1.2).abs() < 0.05 && s.pods_at_limit == 0, "{s:?}");
+    }
+
+    #[test]
+    fn falls_back_to_the_service_series_without_pod_data() {
+        let key = SeriesKey {
+            container: SIDECAR.into(),
+            ..k("api", "cpu_cores")
+        };
+        let s = sidecar(two_pods().step(key, 0.5, 1.0)).expect("service-level usage");
+        assert_eq!(s.pods, 1, "{s:?}");
+        assert!((s.peak_ratio - 0.5).abs() < 0.05, "{s:?}");
+    }
+
+    #[test]
+    fn nothing_without_a_limit() {
+        let f = Fixture::new("api")
+            .slow_service("api")
+            .place("api-1", "n1")
+            .step(sidecar_cpu("api", "api-1"), 0.8, 1.9);
+        assert_eq!(sidecar(f), None);
+    }
+
+    fn sat(peak_ratio: f64, pods_at_limit: usize) -> Saturation {
+        Saturation {
+            limit: 2.0,
+            peak: 2.0 * peak_ratio,
+            base: 0.5,
+            peak_ratio,
+            pods_at_limit,
+            pods: 3,
+            source: None,
+        }
+    }
+
+    #[test]
+    fn cpu_verdict_names_each_case() {
+        assert!(
+            matches!(sat(0.99, 2).cpu_verdict("sidecar", 0.7, ""), LimitVerdict::AtLimit(t) if t.contains("2 of 3 pods"))
+        );
+        assert!(
+            matches!(sat(0.5, 0).cpu_verdict("app", 0.7, ", cadvisor"), LimitVerdict::Below(t) if t.contains("50%, cadvisor"))
+        );
+        assert!(
+            matches!(sat(0.8, 0).cpu_verdict("app", 0.7, ""), LimitVerdict::Close(t) if t.contains("80%"))
+        );
+    }
+
+    #[test]
+    fn restarts_sum_pod_counters_and_ignore_the_service_total_beside_them() {
+        let f = two_pods()
+            .step(kp("api", "api-1", "app", "restarts"), 3.0, 5.0)
+            .step(kp("api", "api-2", "app", "restarts"), 1.0, 2.0)
+            .step(k("api", "restarts"), 4.0, 40.0);
+        let ctx = f.build();
+        assert_eq!(restart_counters(&ctx, "api", None).len(), 2);
+        let total = restarts(&ctx, "api").expect("counters");
+        assert!((total - 3.0).abs() < 0.2, "{total}");
+    }
+
+    #[test]
+    fn a_counter_rise_dates_from_its_first_bucket_above_the_baseline() {
+        let ctx = two_pods()
+            .step(kp("api", "api-1", "app", "restarts"), 7.0, 9.0)
+            .build();
+        let v = &restart_counters(&ctx, "api", Some("app"))[0];
+        let (rise, first) = counter_rise(&ctx, v).expect("incident samples");
+        assert!((rise - 2.0).abs() < 0.2, "{rise}");
+        // The fixture's ±2 % wobble may lift a bucket before the step above the median.
+        assert!(
+            first.is_some_and(|i| i <= crate::evidence::testing::ONSET),
+            "{first:?}"
+        );
+    }
+}

@@ -20,7 +20,7 @@ use super::{Incident, check_windows, spec};
 use crate::error::Error;
 use crate::model::{ArchiveData, Instant, LogRow, MetricRow, Windows, service_of_pod};
 
-const MIN: i64 = 60_000;
+use crate::model::MINUTE_MS as MIN;
 
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq)]

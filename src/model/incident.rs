@@ -6,10 +6,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::time::Instant;
+use super::time::{Instant, MINUTE_MS};
 use super::vocab;
-
-const MINUTE: i64 = 60_000;
 
 /// The parsed incident.toml, as written by a person or the simulator.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -246,9 +244,9 @@ impl IncidentSpec {
     pub fn windows(&self) -> Result<Windows, String> {
         let w = self.window.clone().unwrap_or_default();
         let fired = self.alert.fired_at.0;
-        let start = w.start.map_or(fired - 15 * MINUTE, |i| i.0);
-        let end = w.end.map_or(fired + 15 * MINUTE, |i| i.0);
-        let baseline_start = w.baseline_start.map_or(start - 60 * MINUTE, |i| i.0);
+        let start = w.start.map_or(fired - 15 * MINUTE_MS, |i| i.0);
+        let end = w.end.map_or(fired + 15 * MINUTE_MS, |i| i.0);
+        let baseline_start = w.baseline_start.map_or(start - 60 * MINUTE_MS, |i| i.0);
         let baseline_end = w.baseline_end.map_or(start, |i| i.0);
         if end <= start {
             return Err(
@@ -314,9 +312,9 @@ resources = { app_cpu = 4.0, sidecar_cpu = 2.0 }
     fn defaults_fill_the_windows() {
         let s = IncidentSpec::parse(SPEC).unwrap();
         let w = s.windows().unwrap();
-        assert_eq!(w.start, w.fired_at - 15 * MINUTE);
-        assert_eq!(w.end, w.fired_at + 15 * MINUTE);
-        assert_eq!(w.baseline_start, w.start - 60 * MINUTE);
+        assert_eq!(w.start, w.fired_at - 15 * MINUTE_MS);
+        assert_eq!(w.end, w.fired_at + 15 * MINUTE_MS);
+        assert_eq!(w.baseline_start, w.start - 60 * MINUTE_MS);
         assert_eq!(s.aliases().unwrap()["http_p99_seconds"].factor, 1000.0);
     }
 

@@ -12,7 +12,7 @@ pub use incident::{
     Alert, AliasSpec, EntitySpec, Expected, IncidentSpec, ResolvedAlias, Resources, WindowSpec,
     Windows,
 };
-pub use time::{Instant, fmt_ms, human_duration};
+pub use time::{Instant, MINUTE_MS, buckets, clock, clock_s, fmt_ms, human_duration};
 
 /// Which container of a pod a series describes. `None` in the data means the app.
 pub const APP: &str = "app";

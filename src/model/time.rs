@@ -6,8 +6,31 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One minute in milliseconds, the unit incident windows and look-backs are written in.
+pub const MINUTE_MS: i64 = 60_000;
+
+/// Grid buckets of `step_ms` needed to cover `span_ms`, a partial bucket counting as whole:
+/// the one rounding rule for every "within N minutes" judged on the grid.
+#[must_use]
+pub fn buckets(span_ms: i64, step_ms: i64) -> usize {
+    let step = step_ms.max(1);
+    usize::try_from((span_ms.max(0) + step - 1) / step).unwrap_or(0)
+}
+
+/// `HH:MM` in UTC: the clock the report's prose and the rules' evidence use.
+#[must_use]
+pub fn clock(ms: i64) -> String {
+    fmt_ms(ms, "%H:%M")
+}
+
+/// `HH:MM:SS` in UTC, where seconds matter (timelines, events a minute apart).
+#[must_use]
+pub fn clock_s(ms: i64) -> String {
+    fmt_ms(ms, "%H:%M:%S")
+}
 
 /// A UTC instant in epoch milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,7 +69,7 @@ impl Instant {
     /// `HH:MM:SS` in UTC, for timelines.
     #[must_use]
     pub fn hms(self) -> String {
-        fmt_ms(self.0, "%H:%M:%S")
+        clock_s(self.0)
     }
 }
 
@@ -97,6 +120,8 @@ impl<'de> Deserialize<'de> for Instant {
     }
 }
 
+/// A TOML datetime or an RFC 3339 string. Errors other than a wrong value (a missing
+/// `fired_at`) pass through untouched, so they keep naming the key.
 struct InstantVisitor;
 
 impl<'de> Visitor<'de> for InstantVisitor {
@@ -114,17 +139,15 @@ impl<'de> Visitor<'de> for InstantVisitor {
         })
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Instant, A::Error> {
-        // toml hands a datetime to deserialize_any as a one-entry map holding its text.
-        let Some((_, text)) = map.next_entry::<String, String>()? else {
-            return Err(de::Error::custom("empty datetime"));
-        };
-        if !text.contains('T') && !text.contains(' ') {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Instant, A::Error> {
+        // toml hands a datetime over as a map that only its own `Datetime` decodes.
+        let dt = toml::value::Datetime::deserialize(MapAccessDeserializer::new(map))?;
+        if dt.date.is_none() || dt.time.is_none() {
             return Err(de::Error::custom(format!(
-                "`{text}` is a date or time alone; a full datetime is needed"
+                "`{dt}` is a date or time alone; a full datetime is needed"
             )));
         }
-        self.visit_str(&text)
+        self.visit_str(&dt.to_string())
     }
 }
 
@@ -139,6 +162,73 @@ mod tests {
         assert_eq!(Instant::parse("2024-05-01T14:02:00"), Some(z));
         assert_eq!(z.rfc3339(), "2024-05-01T14:02:00Z");
         assert_eq!(Instant::parse("yesterday"), None);
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct At {
+        at: Instant,
+    }
+
+    fn read(toml_text: &str) -> Result<Instant, String> {
+        toml::from_str::<At>(toml_text)
+            .map(|a| a.at)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_toml_datetimes_and_quoted_strings_alike() {
+        let z = Instant::parse("2024-05-01T14:02:00Z").unwrap();
+        assert_eq!(read("at = 2024-05-01T14:02:00Z"), Ok(z));
+        assert_eq!(read("at = 2024-05-01T16:02:00+02:00"), Ok(z));
+        assert_eq!(read("at = 2024-05-01T14:02:00"), Ok(z));
+        assert_eq!(read("at = \"2024-05-01T14:02:00Z\""), Ok(z));
+        assert_eq!(
+            read("at = 2024-05-01T14:02:00.250Z"),
+            Ok(Instant(z.0 + 250))
+        );
+    }
+
+    #[test]
+    fn a_missing_instant_is_named_as_missing() {
+        assert!(read("").unwrap_err().contains("missing field `at`"));
+    }
+
+    #[test]
+    fn refuses_a_date_or_time_alone_and_other_types() {
+        assert!(
+            read("at = 2024-05-01")
+                .unwrap_err()
+                .contains("date or time alone")
+        );
+        assert!(
+            read("at = 14:02:00")
+                .unwrap_err()
+                .contains("date or time alone")
+        );
+        assert!(
+            read("at = \"soon\"")
+                .unwrap_err()
+                .contains("`soon` is not a datetime")
+        );
+        assert!(read("at = 5").unwrap_err().contains("expected a datetime"));
+    }
+
+    #[test]
+    fn buckets_round_a_partial_bucket_up() {
+        assert_eq!(buckets(2 * MINUTE_MS, 60_000), 2);
+        assert_eq!(buckets(2 * MINUTE_MS, 45_000), 3);
+        assert_eq!(buckets(2 * MINUTE_MS, 300_000), 1);
+        assert_eq!(buckets(0, 15_000), 0);
+        assert_eq!(buckets(-5, 15_000), 0);
+    }
+
+    #[test]
+    fn clocks_are_utc() {
+        let t = Instant::parse("2024-05-01T16:02:07+02:00").unwrap().0;
+        assert_eq!(
+            (clock(t), clock_s(t)),
+            ("14:02".to_string(), "14:02:07".to_string())
+        );
     }
 
     #[test]
