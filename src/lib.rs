@@ -18,6 +18,7 @@ pub mod import;
 pub mod logs;
 pub mod mine;
 pub mod model;
+pub mod output;
 pub mod pipeline;
 pub mod report;
 pub mod rules;

@@ -26,18 +26,20 @@ pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
     let v = &an.verdict;
     match &v.root_cause {
-        Some(rc) => eprintln!(
+        Some(rc) => say!(
             "root cause: {} {} (confidence {:.2})",
-            rc.kind, rc.culprit, rc.confidence
-        ),
-        None => eprintln!(
+            rc.kind,
+            rc.culprit,
+            rc.confidence
+        )?,
+        None => say!(
             "root cause: not determined ({} hypotheses survive)",
             v.ranking.len()
-        ),
+        )?,
     }
     if let Some(t) = &v.trigger {
-        eprintln!("trigger:    {} {}", t.kind, t.culprit);
+        say!("trigger:    {} {}", t.kind, t.culprit)?;
     }
-    eprintln!("wrote {}", a.out.join("postmortem.md").display());
+    say!("wrote {}", a.out.join("postmortem.md").display())?;
     Ok(Exit::Ok)
 }

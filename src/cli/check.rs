@@ -68,15 +68,15 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
             .max()
             .unwrap_or(8)
             .max(8);
-        println!("{:<w$}  {:<we$}  got", "incident", "expected");
+        out!("{:<w$}  {:<we$}  got", "incident", "expected")?;
         for c in &bad {
             match &c.outcome {
-                Outcome::Fail { expected, got } => println!("{:<w$}  {expected:<we$}  {got}", c.id),
-                Outcome::Error(e) => println!("{:<w$}  {:<we$}  error: {e}", c.id, "-"),
+                Outcome::Fail { expected, got } => out!("{:<w$}  {expected:<we$}  {got}", c.id)?,
+                Outcome::Error(e) => out!("{:<w$}  {:<we$}  error: {e}", c.id, "-")?,
                 Outcome::Pass => {}
             }
         }
-        println!();
+        out!()?;
     }
     let failed = bad
         .iter()
@@ -90,12 +90,9 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
     if skipped > 0 {
         summary.push_str(&format!(" ({skipped} without [expected] skipped)"));
     }
-    println!("{summary}");
+    out!("{summary}")?;
     if let Some(path) = &a.junit {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        std::fs::write(path, mine::check::junit(&cases))
+        funnel::output::write_file(path, mine::check::junit(&cases))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if errors > 0 {
