@@ -43,6 +43,11 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
         .iter()
         .filter_map(mine::check::judge)
         .collect();
+    // Before any printing: a closed stdout (`funnel check … | head`) must not cost CI its XML.
+    if let Some(path) = &a.junit {
+        funnel::output::write_file(path, mine::check::junit(&cases))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let skipped = rows.incidents.len() - cases.len();
     let passed = cases.iter().filter(|c| c.outcome == Outcome::Pass).count();
     let bad: Vec<&mine::check::Case> = cases
@@ -91,10 +96,6 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
         summary.push_str(&format!(" ({skipped} without [expected] skipped)"));
     }
     out!("{summary}")?;
-    if let Some(path) = &a.junit {
-        funnel::output::write_file(path, mine::check::junit(&cases))
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
     if errors > 0 {
         bail!("{errors} archives could not be analysed (input errors; see the table above)");
     }
