@@ -7,6 +7,8 @@
 //! [`verdict`] (ranking, root cause, trigger) → [`report`] (postmortem.md, charts, verdict.json).
 
 #![warn(missing_docs)]
+// Bad input is an error, never a panic; the few invariants left carry a justification.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod align;
 pub mod archive;
