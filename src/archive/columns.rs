@@ -284,8 +284,20 @@ pub(crate) fn parquet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Error
     let mut files = Vec::new();
     for entry in rd {
         let p = entry.map_err(|e| Error::io(dir, e))?.path();
-        if p.is_file() && p.extension().is_some_and(|x| x == "parquet") {
-            files.push(p);
+        if p.extension().is_none_or(|x| x != "parquet") {
+            continue;
+        }
+        // A `*.parquet` that is not a readable file (a folder, a dangling symlink, a symlink
+        // loop) is an export gone wrong: skipping it would analyse half the data silently.
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => files.push(p),
+            Ok(_) => {
+                return Err(Error::input(
+                    &p,
+                    "is not a file (expected a Parquet file here)",
+                ));
+            }
+            Err(e) => return Err(Error::io(&p, e)),
         }
     }
     files.sort();

@@ -4,6 +4,7 @@
 mod analyze;
 mod import;
 mod malformed;
+mod malformed_corpus;
 mod mine;
 mod robust;
 
