@@ -463,3 +463,106 @@ fn mining_the_corpus_gives_error_rows_and_analyses_the_good_archive() {
         df.height()
     );
 }
+
+/// Malformed importer inputs: (name, format, source file contents or None for an empty
+/// folder, extra args, what the message must contain).
+const IMPORTS: &[(&str, &str, Option<&[u8]>, &[&str], &[&str])] = &[
+    (
+        "empty.csv",
+        "wide-csv",
+        Some(b""),
+        &["--fault-row", "2"],
+        &["empty.csv"],
+    ),
+    (
+        "header-only.csv",
+        "wide-csv",
+        Some(b"time,a_cpu\n"),
+        &["--fault-row", "2"],
+        &["header-only.csv", "no data rows"],
+    ),
+    (
+        "no-time.csv",
+        "wide-csv",
+        Some(b"when,a_cpu\n1,2\n2,3\n"),
+        &["--fault-row", "1"],
+        &["no-time.csv", "column `time`"],
+    ),
+    (
+        "text-metric.csv",
+        "wide-csv",
+        Some(b"time,a_cpu\n1,x\n2,y\n3,z\n"),
+        &["--fault-row", "1"],
+        &["text-metric.csv", "a_cpu"],
+    ),
+    (
+        "empty-time.csv",
+        "wide-csv",
+        Some(b"time,a_cpu\n1,2\n,3\n3,4\n"),
+        &["--fault-row", "1"],
+        &["empty-time.csv", "column `time`"],
+    ),
+    (
+        "fault-outside.csv",
+        "wide-csv",
+        Some(b"time,a_cpu\n1,2\n2,3\n3,4\n"),
+        &["--fault-time", "99"],
+        &["fault-outside.csv", "fault time"],
+    ),
+    (
+        "fault-row-past.csv",
+        "wide-csv",
+        Some(b"time,a_cpu\n1,2\n2,3\n"),
+        &["--fault-row", "9"],
+        &["fault-row-past.csv", "--fault-row"],
+    ),
+    (
+        "only-time.csv",
+        "wide-csv",
+        Some(b"time\n1\n2\n3\n"),
+        &["--fault-row", "1"],
+        &["only-time.csv", "no metric columns"],
+    ),
+    (
+        "non-utf8.csv",
+        "wide-csv",
+        Some(b"time,a\xff_cpu\n1,2\n2,\xfe\n3,4\n"),
+        &["--fault-row", "1"],
+        &["non-utf8.csv"],
+    ),
+    ("nezha-empty", "nezha", None, &[], &["nezha-empty"]),
+    ("petshop-empty", "petshop", None, &[], &["petshop-empty"]),
+];
+
+#[test]
+fn every_malformed_importer_input_is_exit_2_naming_the_source() {
+    let t = tmp();
+    let mut bad = Vec::new();
+    for (name, format, contents, args, expect) in IMPORTS {
+        let src = t.path().join(name);
+        match contents {
+            Some(b) => std::fs::write(&src, b).expect("write"),
+            None => std::fs::create_dir_all(&src).expect("mkdir"),
+        }
+        let out = t.path().join(format!("{name}.out"));
+        let o = funnel()
+            .args(["import", format])
+            .arg(&src)
+            .args(*args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let missing: Vec<&&str> = expect.iter().filter(|e| !err.contains(**e)).collect();
+        let half = std::fs::read_dir(&out).map_or(0, Iterator::count);
+        if o.status.code() != Some(2) || !missing.is_empty() || err.contains("panicked") || half > 0
+        {
+            bad.push(format!(
+                "{name}: exit {:?}, missing {missing:?}, {half} archives: {err}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}
