@@ -59,6 +59,10 @@ fn exit_code(r: anyhow::Result<cli::Exit>) -> ExitCode {
 fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A decoder's panic on a corrupt file, caught and reported as bad input.
+        if funnel::archive::guard::quiet() {
+            return;
+        }
         default(info);
         PANICKED.store(true, Ordering::SeqCst);
         let args: Vec<String> = std::env::args_os()

@@ -67,7 +67,7 @@ pub(crate) fn parquet_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
 fn open(path: &Path) -> Result<(ParquetReader<std::fs::File>, Schema), Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(file);
-    let arrow = reader.schema().map_err(parquet_err(path))?;
+    let arrow = super::guard::decode(path, || reader.schema().map_err(parquet_err(path)))?;
     Ok((reader, Schema::from_arrow_schema(&arrow)))
 }
 
@@ -199,12 +199,14 @@ pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Resu
         .filter(|n| c.schema.get(n).is_some())
         .map(str::to_string)
         .collect();
-    let df = c
-        .reader
-        .with_columns(Some(wanted))
-        .read_parallel(ParallelStrategy::None)
-        .finish()
-        .map_err(parquet_err(path))?;
+    let reader = c.reader;
+    let df = super::guard::decode(path, || {
+        reader
+            .with_columns(Some(wanted))
+            .read_parallel(ParallelStrategy::None)
+            .finish()
+            .map_err(parquet_err(path))
+    })?;
     let ts = c.ts.to_ms(df.column("ts").map_err(parquet_err(path))?);
     Ok(Frame {
         height: df.height(),
@@ -230,7 +232,9 @@ impl Slicer {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let handle = file.try_clone().map_err(|e| Error::io(path, e))?;
         let mut reader = ParquetReader::new(handle);
-        let metadata = reader.get_metadata().map_err(parquet_err(path))?.clone();
+        let metadata = super::guard::decode(path, || {
+            Ok(reader.get_metadata().map_err(parquet_err(path))?.clone())
+        })?;
         Ok(Slicer {
             path: path.to_path_buf(),
             file,
@@ -256,12 +260,14 @@ impl Slicer {
             .map_err(|e| Error::io(&self.path, e))?;
         let mut reader = ParquetReader::new(handle);
         reader.set_metadata(self.metadata.clone());
-        let df = reader
-            .with_columns(Some(vec![name.to_string()]))
-            .with_slice(Some((offset, len)))
-            .read_parallel(ParallelStrategy::None)
-            .finish()
-            .map_err(&err)?;
+        let df = super::guard::decode(&self.path, || {
+            reader
+                .with_columns(Some(vec![name.to_string()]))
+                .with_slice(Some((offset, len)))
+                .read_parallel(ParallelStrategy::None)
+                .finish()
+                .map_err(&err)
+        })?;
         let s = df
             .column(name)
             .and_then(|c| c.as_materialized_series().cast(&DataType::String))

@@ -5,6 +5,7 @@
 
 mod columns;
 mod events;
+pub mod guard;
 mod logs;
 mod metrics;
 mod write;
