@@ -12,6 +12,8 @@ use crate::{align, archive, rules, verdict};
 pub struct Options {
     /// Grid step in ms; default the median sampling interval.
     pub step_ms: Option<i64>,
+    /// Refuse an archive estimated to need more bytes than this ([`archive::budget`]).
+    pub max_memory: Option<u64>,
 }
 
 /// What was read, for the report header.
@@ -64,6 +66,9 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
     #[cfg(debug_assertions)]
     inject_panic(dir);
     let mut clock = Phases::new();
+    if let Some(limit) = opts.max_memory {
+        archive::budget::check(dir, limit)?;
+    }
     let a = archive::load(dir)?;
     clock.lap("read");
     let mut aligned = align::align(&a.metrics.series, &a.windows, opts.step_ms);

@@ -32,6 +32,10 @@ pub(crate) struct MineArgs {
     /// Grid step for every analysis (15s, 1m, ...); default: each archive's sampling interval.
     #[arg(long, value_parser = super::parse_duration)]
     step: Option<i64>,
+    /// Refuse (as an error row) an archive estimated to need more memory than this per
+    /// analysis (512M, 4G, ...); default: half the machine's RAM shared by the --jobs.
+    #[arg(long, value_parser = funnel::archive::budget::parse_size)]
+    max_memory: Option<u64>,
 }
 
 pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
@@ -44,10 +48,16 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
             a.root.display()
         )?;
     }
+    let workers = a.jobs.unwrap_or_else(mine::run::default_workers);
     let opts = mine::Options {
-        analysis: funnel::pipeline::Options { step_ms: a.step },
+        analysis: funnel::pipeline::Options {
+            step_ms: a.step,
+            max_memory: a
+                .max_memory
+                .or_else(|| funnel::archive::budget::default_limit(workers)),
+        },
         shard: a.shard,
-        workers: a.jobs.unwrap_or_else(mine::run::default_workers),
+        workers,
         reports: a.reports.then(|| a.out.join("reports")),
     };
     let out_err = || format!("writing the mined tables to {}", a.out.display());
@@ -108,12 +118,13 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
 fn settings(a: &MineArgs) -> String {
     let root = std::fs::canonicalize(&a.root).unwrap_or_else(|_| a.root.clone());
     format!(
-        "funnel {}\nroot {}\nshard {:?}\nstep {:?}\nreports {}\n",
+        "funnel {}\nroot {}\nshard {:?}\nstep {:?}\nreports {}\nmax-memory {:?}\n",
         mine::rows::VERSION,
         root.display(),
         a.shard.map(|s| s.to_string()),
         a.step,
-        a.reports
+        a.reports,
+        a.max_memory
     )
 }
 

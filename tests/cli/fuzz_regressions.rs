@@ -24,6 +24,10 @@ fn every_fuzz_regression_is_an_input_error_naming_its_file() {
     cases.sort();
     assert!(!cases.is_empty());
     for case in cases {
+        if case.join("run.csv").is_file() {
+            wide_csv_case(&case);
+            continue;
+        }
         let t = tmp();
         let archive = t.path().join("a");
         copy_tree(Path::new(seed()), &archive);
@@ -46,4 +50,22 @@ fn every_fuzz_regression_is_an_input_error_naming_its_file() {
         );
         assert!(!t.path().join("out").exists(), "{}", case.display());
     }
+}
+
+/// A wide CSV (`run.csv`) imported with its fault at row 2.
+fn wide_csv_case(case: &Path) {
+    let t = tmp();
+    let csv = case.join("run.csv");
+    let out = funnel()
+        .args(["import", "wide-csv"])
+        .arg(&csv)
+        .args(["--fault-row", "2", "--out"])
+        .arg(t.path().join("out"))
+        .output()
+        .expect("run funnel");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}: {err}", case.display());
+    assert!(!err.contains("panicked"), "{}: {err}", case.display());
+    assert!(err.contains("run.csv"), "{}: {err}", case.display());
+    assert!(!t.path().join("out").exists(), "{}", case.display());
 }

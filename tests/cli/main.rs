@@ -6,6 +6,7 @@ mod fuzz_regressions;
 mod import;
 mod malformed;
 mod malformed_corpus;
+mod memory;
 mod mine;
 mod robust;
 
