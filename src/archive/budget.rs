@@ -7,7 +7,8 @@
 //! as a series (timestamp and value) and again on the aligned grid, one index entry per log
 //! line, the events, plus the largest single file decoded whole while it is read. It errs on
 //! the large side: ~32 bytes per metric row, where the large-archive benchmark (20.4 M rows)
-//! measured ~23 bytes of peak RSS per row.
+//! measured ~23 bytes of peak RSS per row; plus a fixed 32 MiB for what any analysis holds
+//! (the bundled archive, 113k rows, peaks ~39 MiB above the process's start in a debug build).
 
 use std::path::Path;
 
@@ -24,6 +25,8 @@ const PER_LOG: u64 = 16;
 const PER_EVENT: u64 = 96;
 /// Bytes per decoded cell (an Arrow value or view) while a file is read.
 const PER_CELL: u64 = 16;
+/// What any analysis holds whatever the archive's size: grids, evidence, report, charts.
+const FIXED: u64 = 32 << 20;
 
 /// What an archive will take in memory, estimated from its footers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,7 +45,10 @@ pub struct Footprint {
 /// # Errors
 /// A table folder that cannot be listed.
 pub fn footprint(dir: &Path) -> Result<Footprint, Error> {
-    let mut f = Footprint::default();
+    let mut f = Footprint {
+        bytes: FIXED,
+        ..Footprint::default()
+    };
     let mut largest_file = 0u64;
     for (table, per_row) in [
         ("metrics", PER_SAMPLE),
