@@ -466,7 +466,15 @@ fn mining_the_corpus_gives_error_rows_and_analyses_the_good_archive() {
 
 /// Malformed importer inputs: (name, format, source file contents or None for an empty
 /// folder, extra args, what the message must contain).
-const IMPORTS: &[(&str, &str, Option<&[u8]>, &[&str], &[&str])] = &[
+type ImportCase = (
+    &'static str,
+    &'static str,
+    Option<&'static [u8]>,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const IMPORTS: &[ImportCase] = &[
     (
         "empty.csv",
         "wide-csv",
