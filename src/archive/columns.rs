@@ -67,8 +67,12 @@ pub(crate) fn parquet_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
 fn open(path: &Path) -> Result<(ParquetReader<std::fs::File>, Schema), Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(file);
-    let arrow = super::guard::decode(path, || reader.schema().map_err(parquet_err(path)))?;
-    Ok((reader, Schema::from_arrow_schema(&arrow)))
+    // Converting the schema panics on Arrow types polars lacks (Float16), not only decoding.
+    let schema = super::guard::decode(path, || {
+        let arrow = reader.schema().map_err(parquet_err(path))?;
+        Ok(Schema::from_arrow_schema(&arrow))
+    })?;
+    Ok((reader, schema))
 }
 
 /// Opens a file and checks the required columns: `ts` plus `required` strings and numbers.

@@ -25,7 +25,11 @@ fn every_fuzz_regression_is_an_input_error_naming_its_file() {
     assert!(!cases.is_empty());
     for case in cases {
         if case.join("run.csv").is_file() {
-            wide_csv_case(&case);
+            import_case(&case, "wide-csv", "run.csv", &["--fault-row", "2"]);
+            continue;
+        }
+        if case.join("ps").is_dir() {
+            import_case(&case, "petshop", "ps", &[]);
             continue;
         }
         let t = tmp();
@@ -52,20 +56,22 @@ fn every_fuzz_regression_is_an_input_error_naming_its_file() {
     }
 }
 
-/// A wide CSV (`run.csv`) imported with its fault at row 2.
-fn wide_csv_case(case: &Path) {
+/// An importer's input (`src` inside the case folder) imported with `args`.
+fn import_case(case: &Path, format: &str, src: &str, args: &[&str]) {
     let t = tmp();
-    let csv = case.join("run.csv");
     let out = funnel()
-        .args(["import", "wide-csv"])
-        .arg(&csv)
-        .args(["--fault-row", "2", "--out"])
+        .args(["import", format])
+        .arg(case.join(src))
+        .args(args)
+        .arg("--out")
         .arg(t.path().join("out"))
         .output()
         .expect("run funnel");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}: {err}", case.display());
     assert!(!err.contains("panicked"), "{}: {err}", case.display());
-    assert!(err.contains("run.csv"), "{}: {err}", case.display());
-    assert!(!t.path().join("out").exists(), "{}", case.display());
+    assert!(err.contains(src), "{}: {err}", case.display());
+    // The import root may exist; no archive may be in it.
+    let written = std::fs::read_dir(t.path().join("out")).map_or(0, Iterator::count);
+    assert_eq!(written, 0, "{}", case.display());
 }
