@@ -7,6 +7,8 @@
 //! [`verdict`] (ranking, root cause, trigger) → [`report`] (postmortem.md, charts, verdict.json).
 
 #![warn(missing_docs)]
+// Bad input is an error, never a panic; the few invariants left carry a justification.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod align;
 #[cfg(test)]
@@ -20,6 +22,7 @@ pub mod import;
 pub mod logs;
 pub mod mine;
 pub mod model;
+pub mod output;
 pub mod pipeline;
 pub mod report;
 pub mod rules;

@@ -12,6 +12,8 @@ use crate::{align, archive, rules, verdict};
 pub struct Options {
     /// Grid step in ms; default the median sampling interval.
     pub step_ms: Option<i64>,
+    /// Refuse an archive estimated to need more bytes than this ([`archive::budget`]).
+    pub max_memory: Option<u64>,
 }
 
 /// What was read, for the report header.
@@ -40,12 +42,33 @@ pub struct Analysis {
     pub source: SourceInfo,
 }
 
+/// Debug builds only: `FUNNEL_INJECT_PANIC=TEXT` panics inside a rayon task while analysing an
+/// archive whose path contains TEXT, so the CLI tests can prove that a bug anywhere ends in
+/// exit code 101 with a bug-report message. Release builds do not carry it.
+#[cfg(debug_assertions)]
+fn inject_panic(dir: &Path) {
+    let Some(t) = std::env::var_os("FUNNEL_INJECT_PANIC") else {
+        return;
+    };
+    if dir.to_string_lossy().contains(&*t.to_string_lossy()) {
+        rayon::join(
+            || (),
+            || panic!("injected panic (FUNNEL_INJECT_PANIC) for {}", dir.display()),
+        );
+    }
+}
+
 /// Reads, aligns, scores and judges one archive.
 ///
 /// # Errors
 /// Any bad input, named by file and column.
 pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
+    #[cfg(debug_assertions)]
+    inject_panic(dir);
     let mut clock = Phases::new();
+    if let Some(limit) = opts.max_memory {
+        archive::budget::check(dir, limit)?;
+    }
     let a = archive::load(dir)?;
     clock.lap("read");
     let mut aligned = align::align(&a.metrics.series, &a.windows, opts.step_ms);

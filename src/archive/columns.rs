@@ -67,8 +67,12 @@ pub(crate) fn parquet_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
 fn open(path: &Path) -> Result<(ParquetReader<std::fs::File>, Schema), Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(file);
-    let arrow = reader.schema().map_err(parquet_err(path))?;
-    Ok((reader, Schema::from_arrow_schema(&arrow)))
+    // Converting the schema panics on Arrow types polars lacks (Float16), not only decoding.
+    let schema = super::guard::decode(path, || {
+        let arrow = reader.schema().map_err(parquet_err(path))?;
+        Ok(Schema::from_arrow_schema(&arrow))
+    })?;
+    Ok((reader, schema))
 }
 
 /// Opens a file and checks the required columns: `ts` plus `required` strings and numbers.
@@ -199,12 +203,14 @@ pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Resu
         .filter(|n| c.schema.get(n).is_some())
         .map(str::to_string)
         .collect();
-    let df = c
-        .reader
-        .with_columns(Some(wanted))
-        .read_parallel(ParallelStrategy::None)
-        .finish()
-        .map_err(parquet_err(path))?;
+    let reader = c.reader;
+    let df = super::guard::decode(path, || {
+        reader
+            .with_columns(Some(wanted))
+            .read_parallel(ParallelStrategy::None)
+            .finish()
+            .map_err(parquet_err(path))
+    })?;
     let ts = c.ts.to_ms(df.column("ts").map_err(parquet_err(path))?);
     Ok(Frame {
         height: df.height(),
@@ -230,7 +236,9 @@ impl Slicer {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let handle = file.try_clone().map_err(|e| Error::io(path, e))?;
         let mut reader = ParquetReader::new(handle);
-        let metadata = reader.get_metadata().map_err(parquet_err(path))?.clone();
+        let metadata = super::guard::decode(path, || {
+            Ok(reader.get_metadata().map_err(parquet_err(path))?.clone())
+        })?;
         Ok(Slicer {
             path: path.to_path_buf(),
             file,
@@ -256,12 +264,14 @@ impl Slicer {
             .map_err(|e| Error::io(&self.path, e))?;
         let mut reader = ParquetReader::new(handle);
         reader.set_metadata(self.metadata.clone());
-        let df = reader
-            .with_columns(Some(vec![name.to_string()]))
-            .with_slice(Some((offset, len)))
-            .read_parallel(ParallelStrategy::None)
-            .finish()
-            .map_err(&err)?;
+        let df = super::guard::decode(&self.path, || {
+            reader
+                .with_columns(Some(vec![name.to_string()]))
+                .with_slice(Some((offset, len)))
+                .read_parallel(ParallelStrategy::None)
+                .finish()
+                .map_err(&err)
+        })?;
         let s = df
             .column(name)
             .and_then(|c| c.as_materialized_series().cast(&DataType::String))
@@ -284,8 +294,20 @@ pub(crate) fn parquet_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Error
     let mut files = Vec::new();
     for entry in rd {
         let p = entry.map_err(|e| Error::io(dir, e))?.path();
-        if p.is_file() && p.extension().is_some_and(|x| x == "parquet") {
-            files.push(p);
+        if p.extension().is_none_or(|x| x != "parquet") {
+            continue;
+        }
+        // A `*.parquet` that is not a readable file (a folder, a dangling symlink, a symlink
+        // loop) is an export gone wrong: skipping it would analyse half the data silently.
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => files.push(p),
+            Ok(_) => {
+                return Err(Error::input(
+                    &p,
+                    "is not a file (expected a Parquet file here)",
+                ));
+            }
+            Err(e) => return Err(Error::io(&p, e)),
         }
     }
     files.sort();

@@ -3,8 +3,10 @@
 //! The only module besides `write` that touches polars. Everything it returns is polars-free,
 //! so the stages after it can be tested on small in-memory data.
 
+pub mod budget;
 mod columns;
 mod events;
+pub mod guard;
 mod logs;
 mod metrics;
 mod write;

@@ -175,21 +175,22 @@ pub fn write_metrics<R: Borrow<MetricRow>>(path: &Path, rows: &[R]) -> Result<()
     write_df(path, frame(idx.len(), columns, path)?, None)
 }
 
-/// Writes a whole archive into `dir` (created if needed; existing archive files are replaced).
+/// What an archive folder holds; an existing one holding anything else is not replaced.
+pub const ENTRIES: [&str; 4] = ["incident.toml", "metrics", "logs", "events"];
+
+/// Writes a whole archive into `dir`, atomically: written beside `dir`, then renamed onto it,
+/// replacing an existing archive whole (see [`crate::output`]).
 ///
 /// # Errors
-/// Any file cannot be written.
+/// `dir` holds files an archive does not, or any file cannot be written.
 pub fn write(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
-    for sub in ["metrics", "logs", "events"] {
-        let p = dir.join(sub);
-        if p.is_dir() {
-            for f in fs::read_dir(&p).map_err(|e| Error::io(&p, e))?.flatten() {
-                if f.path().extension().is_some_and(|x| x == "parquet") {
-                    fs::remove_file(f.path()).map_err(|e| Error::io(f.path(), e))?;
-                }
-            }
-        }
-    }
+    crate::output::check_owned(dir, &ENTRIES).map_err(|e| Error::io(dir, e))?;
+    let staged = crate::output::Staged::dir(dir).map_err(|e| Error::io(dir, e))?;
+    write_into(data, staged.path())?;
+    staged.commit().map_err(|e| Error::io(dir, e))
+}
+
+fn write_into(data: &ArchiveData, dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir.join("metrics")).map_err(|e| Error::io(dir, e))?;
     let toml_path = dir.join("incident.toml");
     let text = data

@@ -18,26 +18,40 @@ pub(crate) struct AnalyzeArgs {
     /// Grid step (15s, 1m, ...); default: the archive's median sampling interval.
     #[arg(long, value_parser = super::parse_duration)]
     step: Option<i64>,
+    /// Refuse an archive estimated to need more memory than this (512M, 4G, ...); default:
+    /// half the machine's RAM.
+    #[arg(long, value_parser = funnel::archive::budget::parse_size)]
+    max_memory: Option<u64>,
 }
 
 pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
-    let an = analyze(&a.incident_dir, &Options { step_ms: a.step })?;
+    let an = analyze(
+        &a.incident_dir,
+        &Options {
+            step_ms: a.step,
+            max_memory: a
+                .max_memory
+                .or_else(|| funnel::archive::budget::default_limit(1)),
+        },
+    )?;
     funnel::report::write(&an, &a.out)
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
     let v = &an.verdict;
     match &v.root_cause {
-        Some(rc) => eprintln!(
+        Some(rc) => say!(
             "root cause: {} {} (confidence {:.2})",
-            rc.kind, rc.culprit, rc.confidence
-        ),
-        None => eprintln!(
+            rc.kind,
+            rc.culprit,
+            rc.confidence
+        )?,
+        None => say!(
             "root cause: not determined ({} hypotheses survive)",
             v.ranking.len()
-        ),
+        )?,
     }
     if let Some(t) = &v.trigger {
-        eprintln!("trigger:    {} {}", t.kind, t.culprit);
+        say!("trigger:    {} {}", t.kind, t.culprit)?;
     }
-    eprintln!("wrote {}", a.out.join("postmortem.md").display());
+    say!("wrote {}", a.out.join("postmortem.md").display())?;
     Ok(Exit::Ok)
 }

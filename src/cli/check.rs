@@ -43,6 +43,11 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
         .iter()
         .filter_map(mine::check::judge)
         .collect();
+    // Before any printing: a closed stdout (`funnel check … | head`) must not cost CI its XML.
+    if let Some(path) = &a.junit {
+        funnel::output::write_file(path, mine::check::junit(&cases))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let skipped = rows.incidents.len() - cases.len();
     let passed = cases.iter().filter(|c| c.outcome == Outcome::Pass).count();
     let bad: Vec<&mine::check::Case> = cases
@@ -68,15 +73,15 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
             .max()
             .unwrap_or(8)
             .max(8);
-        println!("{:<w$}  {:<we$}  got", "incident", "expected");
+        out!("{:<w$}  {:<we$}  got", "incident", "expected")?;
         for c in &bad {
             match &c.outcome {
-                Outcome::Fail { expected, got } => println!("{:<w$}  {expected:<we$}  {got}", c.id),
-                Outcome::Error(e) => println!("{:<w$}  {:<we$}  error: {e}", c.id, "-"),
+                Outcome::Fail { expected, got } => out!("{:<w$}  {expected:<we$}  {got}", c.id)?,
+                Outcome::Error(e) => out!("{:<w$}  {:<we$}  error: {e}", c.id, "-")?,
                 Outcome::Pass => {}
             }
         }
-        println!();
+        out!()?;
     }
     let failed = bad
         .iter()
@@ -90,14 +95,7 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
     if skipped > 0 {
         summary.push_str(&format!(" ({skipped} without [expected] skipped)"));
     }
-    println!("{summary}");
-    if let Some(path) = &a.junit {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        std::fs::write(path, mine::check::junit(&cases))
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    out!("{summary}")?;
     if errors > 0 {
         bail!("{errors} archives could not be analysed (input errors; see the table above)");
     }

@@ -68,7 +68,7 @@ pub(crate) fn run(a: &ImportArgs) -> anyhow::Result<Exit> {
         Format::Petshop => {
             let (issues, skipped) = import::petshop::plan(&a.src).with_context(what)?;
             for s in skipped {
-                eprintln!("skipped {s}");
+                say!("skipped {s}")?;
             }
             import::build_and_write(&issues, &a.out, import::petshop::Issue::build)
                 .with_context(into)?
@@ -79,6 +79,6 @@ pub(crate) fn run(a: &ImportArgs) -> anyhow::Result<Exit> {
             import::build_and_write(&faults, &a.out, |&i| day.build(i)).with_context(into)?
         }
     };
-    eprintln!("wrote {n} archives under {}", a.out.display());
+    say!("wrote {n} archives under {}", a.out.display())?;
     Ok(Exit::Ok)
 }

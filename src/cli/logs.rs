@@ -28,7 +28,7 @@ pub(crate) fn run(a: &LogsArgs) -> anyhow::Result<Exit> {
         &a.out,
         &MinerConfig::default(),
     )?;
-    eprintln!(
+    say!(
         "{} lines, {} templates{}; wrote {}",
         stats.lines,
         stats.templates,
@@ -41,6 +41,6 @@ pub(crate) fn run(a: &LogsArgs) -> anyhow::Result<Exit> {
             String::new()
         },
         a.out.display()
-    );
+    )?;
     Ok(Exit::Ok)
 }

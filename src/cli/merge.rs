@@ -21,9 +21,12 @@ pub(crate) struct MergeArgs {
 
 pub(crate) fn run(a: &MergeArgs) -> anyhow::Result<Exit> {
     let rows = mine::merge(&a.shards).context("reading the shards")?;
-    mine::write(&rows, &a.out)
-        .with_context(|| format!("writing the merged tables to {}", a.out.display()))?;
-    let reports = mine::merge_reports(&a.shards, &a.out).context("copying the shards' reports")?;
+    let mut reports = 0;
+    mine::publish(&rows, &a.out, |dir| {
+        reports = mine::merge_reports(&a.shards, dir)?;
+        Ok(())
+    })
+    .with_context(|| format!("writing the merged tables to {}", a.out.display()))?;
     let extra = if reports > 0 {
         format!(" and {reports} reports")
     } else {
@@ -37,7 +40,7 @@ pub(crate) fn run(a: &MergeArgs) -> anyhow::Result<Exit> {
             a.shards.len()
         ),
         &a.out,
-    );
+    )?;
     Ok(if rows.failures() > 0 {
         Exit::Failures
     } else {

@@ -1,6 +1,8 @@
 //! `funnel mine`: every archive under a root → incidents.parquet, hypotheses.parquet, trends.md.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -30,6 +32,10 @@ pub(crate) struct MineArgs {
     /// Grid step for every analysis (15s, 1m, ...); default: each archive's sampling interval.
     #[arg(long, value_parser = super::parse_duration)]
     step: Option<i64>,
+    /// Refuse (as an error row) an archive estimated to need more memory than this per
+    /// analysis (512M, 4G, ...); default: half the machine's RAM shared by the --jobs.
+    #[arg(long, value_parser = funnel::archive::budget::parse_size)]
+    max_memory: Option<u64>,
 }
 
 pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
@@ -37,27 +43,70 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("looking for incident archives under {}", a.root.display()))?;
     let shard = a.shard.map(|s| format!(" (shard {s})")).unwrap_or_default();
     if found.is_empty() {
-        eprintln!(
+        say!(
             "no incident archives under {}{shard}; writing empty tables",
             a.root.display()
-        );
+        )?;
     }
+    let workers = a.jobs.unwrap_or_else(mine::run::default_workers);
     let opts = mine::Options {
-        analysis: funnel::pipeline::Options { step_ms: a.step },
+        analysis: funnel::pipeline::Options {
+            step_ms: a.step,
+            max_memory: a
+                .max_memory
+                .or_else(|| funnel::archive::budget::default_limit(workers)),
+        },
         shard: a.shard,
-        workers: a.jobs.unwrap_or_else(mine::run::default_workers),
+        workers,
         reports: a.reports.then(|| a.out.join("reports")),
     };
+    let out_err = || format!("writing the mined tables to {}", a.out.display());
+    // Refused before any work: the whole folder is replaced at the end.
+    funnel::output::check_owned(&a.out, &mine::ENTRIES).with_context(out_err)?;
+    let journal = mine::Journal::open(&a.out, &settings(a)).with_context(out_err)?;
+    let resumed = found.iter().filter(|f| journal.has(f)).count();
+    if resumed > 0 {
+        say!(
+            "resuming: {resumed} of {} incidents already mined (journal {})",
+            found.len(),
+            journal.dir().display()
+        )?;
+    }
+    let stop = interrupt_flag().context("installing the SIGINT/SIGTERM handler")?;
     let pb = super::progress(found.len() as u64, "mining");
-    let rows = mine::mine(&found, &opts, || pb.inc(1));
+    pb.inc(resumed as u64);
+    let mined = mine::mine_journaled(&found, &opts, &journal, &stop, || pb.inc(1))
+        .context("recording mined incidents in the journal")?;
     pb.finish_and_clear();
-    mine::write(&rows, &a.out)
-        .with_context(|| format!("writing the mined tables to {}", a.out.display()))?;
+    let rows = match mined {
+        mine::Journaled::Done(rows) => rows,
+        mine::Journaled::Interrupted { recorded, total } => {
+            say!(
+                "interrupted: {recorded} of {total} incidents are recorded in {}; run the same \
+                 command again to mine the rest",
+                journal.dir().display()
+            )?;
+            return Ok(Exit::Interrupted);
+        }
+    };
+    let reports = journal.reports();
+    mine::publish(&rows, &a.out, |dir| {
+        if a.reports && reports.is_dir() {
+            let to = dir.join("reports");
+            std::fs::rename(&reports, &to).map_err(|e| mine::Error::Io {
+                path: to,
+                source: e,
+            })?;
+        }
+        Ok(())
+    })
+    .with_context(out_err)?;
+    journal.finish().with_context(out_err)?;
     report(
         &rows,
         &format!("mined {} incidents{shard}", rows.incidents.len()),
         &a.out,
-    );
+    )?;
     Ok(if rows.failures() > 0 {
         Exit::Failures
     } else {
@@ -65,26 +114,53 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
     })
 }
 
+/// What the output depends on: a journal written under other settings is not resumed.
+fn settings(a: &MineArgs) -> String {
+    let root = std::fs::canonicalize(&a.root).unwrap_or_else(|_| a.root.clone());
+    format!(
+        "funnel {}\nroot {}\nshard {:?}\nstep {:?}\nreports {}\nmax-memory {:?}\n",
+        mine::rows::VERSION,
+        root.display(),
+        a.shard.map(|s| s.to_string()),
+        a.step,
+        a.reports,
+        a.max_memory
+    )
+}
+
+/// Set on the first SIGINT or SIGTERM: no new analysis starts, those in flight are recorded.
+/// A second signal ends the process at once (exit 130), the journal still consistent.
+fn interrupt_flag() -> std::io::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        // Registered first, so it sees the flag as it was before this signal set it.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
 /// The closing summary on stderr, shared with `merge`.
-pub(crate) fn report(rows: &mine::Rows, what: &str, out: &std::path::Path) {
+pub(crate) fn report(rows: &mine::Rows, what: &str, out: &std::path::Path) -> std::io::Result<()> {
     let failed: Vec<&mine::IncidentRow> = rows.incidents.iter().filter(|r| r.failed()).collect();
     for r in failed.iter().take(10) {
-        eprintln!(
+        say!(
             "failed: {} ({}): {}",
             r.id,
             r.path,
             r.error.as_deref().unwrap_or("")
-        );
+        )?;
     }
     if failed.len() > 10 {
-        eprintln!(
+        say!(
             "… and {} more failures (see the error column of incidents.parquet)",
             failed.len() - 10
-        );
+        )?;
     }
-    eprintln!(
+    say!(
         "{what}, {} failed; wrote {}",
         failed.len(),
         out.join("trends.md").display()
-    );
+    )
 }

@@ -1,6 +1,23 @@
 //! The command line: clap types and dispatch. Analysis code never sees clap types; each
 //! command turns its arguments into library calls.
 
+/// `writeln!` to stderr, returning the error: a closed stderr ends the command (quietly, as
+/// a closed pipe) instead of panicking as `eprintln!` would.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stderr().lock(), $($t)*)
+    }};
+}
+
+/// `writeln!` to stdout, returning the error (`funnel rules | head -1` ends quietly).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)
+    }};
+}
+
 mod analyze;
 mod check;
 mod import;
@@ -18,6 +35,8 @@ pub enum Exit {
     Ok,
     /// A check found regressions, or some incidents failed.
     Failures,
+    /// Stopped by SIGINT or SIGTERM after saving what was done (`mine`).
+    Interrupted,
 }
 
 /// funnel: walk the root-cause funnel over an exported incident archive and write the postmortem.
@@ -133,7 +152,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Command::Logs(a) => logs::run(&a),
         Command::Import(a) => import::run(&a),
         Command::Rules { markdown: true, .. } => {
-            print!("{}", funnel::rules::docs_markdown());
+            use std::io::Write as _;
+            std::io::stdout()
+                .lock()
+                .write_all(funnel::rules::docs_markdown().as_bytes())?;
             Ok(Exit::Ok)
         }
         Command::Rules { id, .. } => rules(id.as_deref()),
@@ -174,16 +196,16 @@ fn rules(id: Option<&str>) -> anyhow::Result<Exit> {
         None => {
             for r in RULES {
                 let kinds: Vec<&str> = r.info().kinds.iter().map(|k| k.as_str()).collect();
-                println!("{:<34} {}", r.info().id, kinds.join(", "));
+                out!("{:<34} {}", r.info().id, kinds.join(", "))?;
             }
         }
         Some(id) => {
             let Some(r) = by_id(id) else {
                 anyhow::bail!("no rule `{id}` (run `funnel rules` for the list)");
             };
-            println!("# {}\n", r.info().id);
+            out!("# {}\n", r.info().id)?;
             for line in r.info().doc.lines() {
-                println!("{}", line.strip_prefix(' ').unwrap_or(line));
+                out!("{}", line.strip_prefix(' ').unwrap_or(line))?;
             }
         }
     }

@@ -84,13 +84,13 @@ pub(crate) fn run(a: &SimulateArgs) -> anyhow::Result<Exit> {
         );
         results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         pb.finish_and_clear();
-        eprintln!("wrote {} archives under {}", jobs.len(), a.out.display());
+        say!("wrote {} archives under {}", jobs.len(), a.out.display())?;
         return Ok(Exit::Ok);
     }
     let Some(name) = &a.scenario else {
         bail!("a scenario name or --all is needed")
     };
     one(name, a.seed, &a.out, None)?;
-    eprintln!("wrote {}", a.out.display());
+    say!("wrote {}", a.out.display())?;
     Ok(Exit::Ok)
 }

@@ -74,14 +74,24 @@ fn read_table(path: &Path) -> Result<Table, Error> {
         .select_at_idx(0)
         .and_then(|c| c.str().ok())
         .ok_or_else(|| column_error(path, "index", "missing"))?;
-    let rows: Vec<(usize, i64)> = idx
+    let secs: Vec<(usize, f64)> = idx
         .iter()
         .enumerate()
         .skip(3)
-        .filter_map(|(r, v)| {
-            v.and_then(|v| v.trim().parse::<f64>().ok())
-                .map(|s| (r, (s * 1000.0).round() as i64))
-        })
+        .filter_map(|(r, v)| v.and_then(|v| v.trim().parse::<f64>().ok()).map(|s| (r, s)))
+        .collect();
+    // Beyond ±10^11 s (year ~5000) a value is no unix time, and the window arithmetic in
+    // milliseconds would overflow.
+    if let Some((r, s)) = secs.iter().find(|(_, s)| !s.is_finite() || s.abs() > 1e11) {
+        return Err(column_error(
+            path,
+            "index",
+            &format!("row {}: {s} is not a time in unix seconds", r + 1),
+        ));
+    }
+    let rows: Vec<(usize, i64)> = secs
+        .into_iter()
+        .map(|(r, s)| (r, (s * 1000.0).round() as i64))
         .collect();
     if rows.is_empty() {
         return Err(column_error(path, "index", "no row has a unix timestamp"));

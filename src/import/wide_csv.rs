@@ -118,6 +118,15 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
             &format!("row {}: empty time", i + 1),
         ));
     }
+    // Beyond ±10^11 s (year ~5000) a value is no time in unix seconds, and the window
+    // arithmetic in milliseconds would overflow.
+    if let Some(i) = secs.iter().position(|t| t.abs() > 1e11) {
+        return Err(column_error(
+            path,
+            time_col,
+            &format!("row {}: {} is not a time in unix seconds", i + 1, secs[i]),
+        ));
+    }
     let ts: Vec<i64> = secs.iter().map(|s| (s * 1000.0).round() as i64).collect();
     let fault_ms = match opts.fault {
         FaultAt::Time(t) => (t * 1000.0).round() as i64,

@@ -86,7 +86,6 @@ pub fn mine_file_to_csv(
         })
         .transpose()?;
     let mut file = File::open(input).map_err(read_err)?;
-    let mut csv = File::create(out).map_err(write_err)?;
 
     let mut lines = Lines::new(fmt.as_ref());
     let mut buf = vec![0u8; BLOCK];
@@ -116,7 +115,13 @@ pub fn mine_file_to_csv(
 
     let unmatched = lines.unmatched;
     let mined = mine_distinct(lines.distinct, cfg);
+    // Written beside `out` and renamed onto it once complete: a failed or killed run leaves
+    // the previous CSV, never a truncated one.
+    let staged = crate::output::Staged::file(out).map_err(write_err)?;
+    let mut csv = File::create(staged.path()).map_err(write_err)?;
     write_csv(&mut csv, &mined.cluster_of_line, &mined.templates).map_err(write_err)?;
+    drop(csv);
+    staged.commit().map_err(write_err)?;
     Ok(FileStats {
         lines: mined.cluster_of_line.len(),
         templates: mined.templates.len(),
@@ -304,11 +309,14 @@ mod tests {
         );
         let log = std::env::temp_dir().join(format!("funnel-logs-err-{}.log", std::process::id()));
         std::fs::write(&log, "a\n").unwrap();
-        let e =
-            mine_file_to_csv(&log, None, Path::new("/nonexistent/dir/out.csv"), &cfg).unwrap_err();
+        // A folder inside a file cannot be created, even by root.
+        let under_file = log.join("out.csv");
+        let e = mine_file_to_csv(&log, None, &under_file, &cfg).unwrap_err();
         assert!(
-            e.to_string()
-                .starts_with("cannot write template CSV /nonexistent/dir/out.csv: "),
+            e.to_string().starts_with(&format!(
+                "cannot write template CSV {}: ",
+                under_file.display()
+            )),
             "{e}"
         );
         std::fs::remove_file(&log).unwrap();

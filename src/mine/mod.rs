@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod discover;
+pub mod journal;
 pub mod rows;
 pub mod run;
 pub mod shard;
@@ -23,6 +24,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use discover::{Found, discover};
+pub use journal::Journal;
 pub use rows::{HypothesisRow, IncidentRow, Mined, Rows};
 pub use shard::Shard;
 
@@ -158,16 +160,15 @@ pub fn mine_one(f: &Found, opts: &Options, report_name: &str) -> Mined {
     m
 }
 
-/// Mines the given archives with at most `opts.workers` analyses in flight; `done` is called
-/// after each. Rows come back in canonical order whatever the worker count.
+/// Each archive's report folder name: its id made safe, suffixed with a path hash when two
+/// archives share the id (they would share a folder otherwise).
 #[must_use]
-pub fn mine(found: &[Found], opts: &Options, done: impl Fn() + Sync) -> Rows {
+pub fn report_names(found: &[Found]) -> Vec<String> {
     let mut per_id: BTreeMap<&str, usize> = BTreeMap::new();
     for f in found {
         *per_id.entry(&f.id).or_default() += 1;
     }
-    // Two archives with one id would share a report folder: suffix those with a path hash.
-    let names: Vec<String> = found
+    found
         .iter()
         .map(|f| {
             let base = report_dir_name(&f.id);
@@ -180,7 +181,14 @@ pub fn mine(found: &[Found], opts: &Options, done: impl Fn() + Sync) -> Rows {
                 base
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Mines the given archives with at most `opts.workers` analyses in flight; `done` is called
+/// after each. Rows come back in canonical order whatever the worker count.
+#[must_use]
+pub fn mine(found: &[Found], opts: &Options, done: impl Fn() + Sync) -> Rows {
+    let names = report_names(found);
     let jobs: Vec<(&Found, &str)> = found.iter().zip(names.iter().map(String::as_str)).collect();
     let mined = run::bounded(
         &jobs,
@@ -191,19 +199,113 @@ pub fn mine(found: &[Found], opts: &Options, done: impl Fn() + Sync) -> Rows {
     Rows::from_mined(mined)
 }
 
-/// Chart files `write` may produce; stale ones from an earlier run are removed first.
-const CHART_FILES: [&str; 4] = [
-    "causes-over-time.svg",
-    "recurring-culprits.svg",
-    "rule-activity.svg",
-    "elimination-paths.svg",
+/// How a journaled run ended.
+#[derive(Debug)]
+pub enum Journaled {
+    /// Every archive is recorded: the rows of all of them.
+    Done(Rows),
+    /// Stopped on request after the incidents in flight; the journal holds `recorded` of
+    /// `total`.
+    Interrupted {
+        /// Archives recorded in the journal.
+        recorded: usize,
+        /// Archives to mine.
+        total: usize,
+    },
+}
+
+/// [`mine`] through a [`Journal`]: archives already recorded are skipped, each finished one is
+/// recorded, and once `stop` is set no new analysis starts (those in flight finish and are
+/// recorded). Reports, when asked, go into the journal until published.
+///
+/// # Errors
+/// A part cannot be written or read back.
+pub fn mine_journaled(
+    found: &[Found],
+    opts: &Options,
+    journal: &Journal,
+    stop: &std::sync::atomic::AtomicBool,
+    done: impl Fn() + Sync,
+) -> Result<Journaled, Error> {
+    let names = report_names(found);
+    let mut opts = opts.clone();
+    if opts.reports.is_some() {
+        opts.reports = Some(journal.reports());
+    }
+    let jobs: Vec<(&Found, &str)> = found
+        .iter()
+        .zip(names.iter().map(String::as_str))
+        .filter(|(f, _)| !journal.has(f))
+        .collect();
+    let results = run::bounded(
+        &jobs,
+        opts.workers,
+        |(f, name)| {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return None;
+            }
+            Some(journal.record(f, mine_one(f, &opts, name)))
+        },
+        done,
+    );
+    let mut skipped = 0;
+    for r in results {
+        match r {
+            None => skipped += 1,
+            Some(r) => r?,
+        }
+    }
+    if skipped > 0 {
+        return Ok(Journaled::Interrupted {
+            recorded: found.len() - skipped,
+            total: found.len(),
+        });
+    }
+    Ok(Journaled::Done(journal.rows(found)?))
+}
+
+/// What a mine output folder holds; an existing one holding anything else is not replaced.
+pub const ENTRIES: [&str; 5] = [
+    table::INCIDENTS,
+    table::HYPOTHESES,
+    "trends.md",
+    "charts",
+    "reports",
 ];
 
-/// Writes `incidents.parquet`, `hypotheses.parquet`, `trends.md` and `charts/*.svg` into `out`.
+/// Writes `incidents.parquet`, `hypotheses.parquet`, `trends.md` and `charts/*.svg` as the
+/// folder `out`, atomically (see [`publish`]).
 ///
 /// # Errors
 /// A file cannot be written or a chart drawn.
 pub fn write(rows: &Rows, out: &Path) -> Result<(), Error> {
+    publish(rows, out, |_| Ok(()))
+}
+
+/// Writes the tables, trends and charts into a folder staged beside `out`, lets `extra` add to
+/// it (the reports), then renames it onto `out`, replacing a previous output whole: a failure
+/// or a kill leaves the previous output as it was (see [`crate::output`]).
+///
+/// # Errors
+/// `out` holds files a mine output does not, a file cannot be written or a chart drawn, or
+/// `extra` fails.
+pub fn publish(
+    rows: &Rows,
+    out: &Path,
+    extra: impl FnOnce(&Path) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let io = |e| Error::Io {
+        path: out.to_path_buf(),
+        source: e,
+    };
+    crate::output::check_owned(out, &ENTRIES).map_err(io)?;
+    let staged = crate::output::Staged::dir(out).map_err(io)?;
+    write_into(rows, staged.path())?;
+    extra(staged.path())?;
+    staged.commit().map_err(io)
+}
+
+fn write_into(rows: &Rows, out: &Path) -> Result<(), Error> {
     let charts = out.join("charts");
     fs::create_dir_all(&charts).map_err(|e| Error::Io {
         path: charts.clone(),
@@ -212,12 +314,6 @@ pub fn write(rows: &Rows, out: &Path) -> Result<(), Error> {
     table::write(rows, out)?;
     let ids: Vec<&str> = crate::rules::RULES.iter().map(|r| r.info().id).collect();
     let t = trends::compute(rows, &ids);
-    for name in CHART_FILES {
-        let p = charts.join(name);
-        if p.is_file() {
-            fs::remove_file(&p).map_err(|e| Error::Io { path: p, source: e })?;
-        }
-    }
     for c in &t.charts {
         crate::report::bars::render(c, &charts.join(&c.file))?;
     }

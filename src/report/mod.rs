@@ -14,11 +14,24 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::pipeline::Analysis;
 
-/// Writes every output into `out` (created if needed). Returns the chart files written.
+/// What a report folder holds; an existing `out` holding anything else is not replaced.
+pub const ENTRIES: [&str; 3] = ["postmortem.md", "verdict.json", "charts"];
+
+/// Writes every output into `out`, atomically: the report is written beside `out` and renamed
+/// onto it once complete, replacing a previous report whole (see [`crate::output`]). Returns
+/// the chart files written.
 ///
 /// # Errors
-/// A file cannot be written or a chart cannot be drawn.
+/// `out` holds files a report does not, a file cannot be written or a chart cannot be drawn.
 pub fn write(an: &Analysis, out: &Path) -> Result<Vec<String>> {
+    crate::output::check_owned(out, &ENTRIES).map_err(|e| Error::io(out, e))?;
+    let staged = crate::output::Staged::dir(out).map_err(|e| Error::io(out, e))?;
+    let written = write_into(an, staged.path())?;
+    staged.commit().map_err(|e| Error::io(out, e))?;
+    Ok(written)
+}
+
+fn write_into(an: &Analysis, out: &Path) -> Result<Vec<String>> {
     fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out, e))?;
     let verdict_path = out.join("verdict.json");
     fs::write(&verdict_path, an.verdict.to_json()).map_err(|e| Error::io(&verdict_path, e))?;

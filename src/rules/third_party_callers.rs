@@ -93,9 +93,9 @@ impl Rule for ThirdPartyCallers {
                     isolated.push(what);
                     isolated_callers.push(caller);
                 }
-            } else if lat.is_some_and(|v| v.score.normal(DEP_LATENCY_RISE)) && !degraded && !err_up
+            } else if let Some(v) =
+                lat.filter(|v| v.score.normal(DEP_LATENCY_RISE) && !degraded && !err_up)
             {
-                let v = lat.expect("checked above");
                 healthy.push(format!(
                     "{caller} ({} → {})",
                     fmt_val("dep_latency_ms", v.score.base),

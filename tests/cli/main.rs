@@ -2,9 +2,13 @@
 //! One test binary (each links all of polars); modules per command.
 
 mod analyze;
+mod fuzz_regressions;
 mod import;
 mod malformed;
+mod malformed_corpus;
+mod memory;
 mod mine;
+mod robust;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
