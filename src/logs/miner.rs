@@ -451,3 +451,5 @@ fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq
 mod enums;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unseen;

@@ -10,7 +10,10 @@ struct Rng(u64);
 
 impl Rng {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 
@@ -46,7 +49,12 @@ fn assert_grouped(case: &Case) {
 #[test]
 fn proxy_client_protocols_with_digits_stay_apart() {
     let mut r = Rng(1);
-    let hosts = ["www.example.com", "cdn.video.net", "mail.corp.org", "api.maps.io"];
+    let hosts = [
+        "www.example.com",
+        "cdn.video.net",
+        "mail.corp.org",
+        "api.maps.io",
+    ];
     let case: Case = (0..400)
         .map(|i| {
             let host = format!("{}:{}", r.pick(&hosts), r.pick(&["443", "80", "5228"]));
@@ -150,7 +158,12 @@ fn windows_servicing_sessions_and_packages() {
 #[test]
 fn android_framework_lines() {
     let mut r = Rng(4);
-    let apps = ["com.android.systemui", "com.tencent.mm", "com.example.shop", "android"];
+    let apps = [
+        "com.android.systemui",
+        "com.tencent.mm",
+        "com.example.shop",
+        "android",
+    ];
     let case: Case = (0..400)
         .map(|i| {
             let (lock, uid, pid) = (r.next(999_999_999), 10000 + r.next(99), 1000 + r.next(9000));
@@ -216,14 +229,30 @@ fn thunderbird_syslog_services() {
         .map(|i| {
             let mac: Vec<String> = (0..6).map(|_| format!("{:02x}", r.next(256))).collect();
             match i % 5 {
-                0 => (format!("DHCPREQUEST for {} from {} via eth1", r.ip(), mac.join(":")), "request"),
-                1 => (format!("DHCPACK on {} to {} via eth1", r.ip(), mac.join(":")), "ack"),
-                2 => (format!("synchronized to {}, stratum {}", r.ip(), 2 + r.next(2)), "ntp"),
+                0 => (
+                    format!("DHCPREQUEST for {} from {} via eth1", r.ip(), mac.join(":")),
+                    "request",
+                ),
+                1 => (
+                    format!("DHCPACK on {} to {} via eth1", r.ip(), mac.join(":")),
+                    "ack",
+                ),
+                2 => (
+                    format!("synchronized to {}, stratum {}", r.ip(), 2 + r.next(2)),
+                    "ntp",
+                ),
                 3 => (
-                    format!("Accepted publickey for root from {} port {} ssh2", r.ip(), r.next(60000)),
+                    format!(
+                        "Accepted publickey for root from {} port {} ssh2",
+                        r.ip(),
+                        r.next(60000)
+                    ),
                     "accepted",
                 ),
-                _ => (format!("session opened for user root by (uid={})", r.next(2)), "session"),
+                _ => (
+                    format!("session opened for user root by (uid={})", r.next(2)),
+                    "session",
+                ),
             }
         })
         .collect();
@@ -237,14 +266,42 @@ fn health_app_counters() {
         .map(|i| {
             let ts = 1_514_038_000_000u64 + r.next(9_000_000);
             match i % 5 {
-                0 => (format!("onStandStepChanged {}", 3000 + r.next(900)), "stand"),
-                1 => (format!("onExtend:{ts} {} {} {}", r.next(20), r.next(2), r.next(9)), "extend"),
+                0 => (
+                    format!("onStandStepChanged {}", 3000 + r.next(900)),
+                    "stand",
+                ),
+                1 => (
+                    format!("onExtend:{ts} {} {} {}", r.next(20), r.next(2), r.next(9)),
+                    "extend",
+                ),
                 2 => (
-                    format!("setTodayTotalDetailSteps={ts}##{}##{}##{}##{}##{}", r.next(9999), r.next(999999), r.next(9999), r.next(99999), r.next(99999999)),
+                    format!(
+                        "setTodayTotalDetailSteps={ts}##{}##{}##{}##{}##{}",
+                        r.next(9999),
+                        r.next(999999),
+                        r.next(9999),
+                        r.next(99999),
+                        r.next(99999999)
+                    ),
                     "steps",
                 ),
-                3 => (format!("REPORT : {} {} {} {}", r.next(9999), r.next(9999), r.next(999999), r.next(999)), "report"),
-                _ => (format!("calculateCaloriesWithCache totalCalories={}", r.next(200000)), "calories"),
+                3 => (
+                    format!(
+                        "REPORT : {} {} {} {}",
+                        r.next(9999),
+                        r.next(9999),
+                        r.next(999999),
+                        r.next(999)
+                    ),
+                    "report",
+                ),
+                _ => (
+                    format!(
+                        "calculateCaloriesWithCache totalCalories={}",
+                        r.next(200000)
+                    ),
+                    "calories",
+                ),
             }
         })
         .collect();
@@ -262,7 +319,14 @@ fn verbs_and_states_split_and_a_long_tail_merges() {
         .map(|i| match i % 3 {
             0 => {
                 let v = verbs[i / 3 % 4];
-                (format!("request {v} /api/items/{} took {} ms", r.next(99), r.next(900)), v)
+                (
+                    format!(
+                        "request {v} /api/items/{} took {} ms",
+                        r.next(99),
+                        r.next(900)
+                    ),
+                    v,
+                )
             }
             1 => {
                 let s = ["OPEN", "CLOSED"][r.next(2) as usize];
