@@ -25,9 +25,29 @@ process, when available), best and median of RUNS runs:
 - drain3: `add_log_message` in-process on the 2k <Content> strings of each system, a fresh
   miner per run.
 
+Leave one system out. The figures above are on the eight systems the miner's rules were
+written against (seen). To say what a new user's log would get, every choice is also made
+without the system it is judged on: for each held-out system, the configuration with the best
+mean GA on the other seven is picked from GRID below and its GA on the held-out system is
+reported; the mean of those is the headline figure. The configurations are mined by
+`benches/logmine.rs` (LABELS_DIR mode, a debug build is enough: accuracy does not depend on
+the profile) through the same `mine_file_to_csv` as `funnel logs`; the default configuration's
+labels are checked against FUNNEL_BIN's. Ties go to the built-in default, then to grid order,
+so "default picked for 8/8" means the defaults were not fitted to any one held-out system. The
+masks are not tunable (no per-system masks exist); they are part of every configuration.
+A second table shows each system's GA over the whole grid (min, median, max, default): how much
+a system depends on the configuration, with no selection.
+
+GRID: depth {2, 3} (leading tokens keying a cluster) x similarity {0.4, 0.5, 0.6} x
+slot_values {3, 4, 6} (distinct values that make a slot a variable) x enumerations {off,
+(4 values, 3 lines each), (4 values, 10 lines each)}: 54 configurations.
+
 Environment: FUNNEL_BIN (default target/release/funnel), FUNNEL_DATA (default
-../shared/data/loghub-2k from the repository root), REPEAT (default 50), RUNS (default 5). The
-dataset is only read. Exits 0 with a message when the dataset is absent.
+../shared/data/loghub-2k from the repository root), REPEAT (default 50), RUNS (default 5),
+THROUGHPUT (auto: measured only when FUNNEL_BIN is a release build; 0 or 1 to force),
+DRAIN3 (1: install and run drain3 0.9.11 if missing; 0: skip it), LOO (1: the
+leave-one-system-out table; 0: skip). The dataset is only read. Exits 0 with a message when
+the dataset is absent.
 """
 import csv
 import importlib
@@ -42,6 +62,9 @@ import tempfile
 import time
 from pathlib import Path
 
+GRID = [(d, s, k, e, l) for d in (2, 3) for s in (0.4, 0.5, 0.6) for k in (3, 4, 6)
+        for (e, l) in ((0, 0), (4, 3), (4, 10))]
+DEFAULT = (2, 0.5, 4, 4, 3)  # MinerConfig::default(), src/logs/miner.rs
 SYSTEMS = ["HDFS", "Hadoop", "Spark", "Zookeeper", "OpenStack", "Linux", "Mac", "Apache"]
 METRICS = ["GA", "FGA", "PA", "FTA"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,15 +185,11 @@ def run_drain3(drain3, contents):
     return [str(i) for i in ids], [final[i] for i in ids], dt, dc
 
 
-def mine_bench(data, repeat, runs):
-    """In-process funnel mining (benches/logmine.rs), the stage drain3's add_log_message covers.
-
-    Returns (lines, [best s, median s]) summed over the systems, or None when the bench cannot be
-    built or run. It is built with cargo (bench profile) and run pinned to CPU 0."""
+def cargo_exe(args):
+    """Builds benches/logmine.rs with `cargo <args> --message-format=json`; its path or None."""
     try:
-        build = subprocess.run(
-            ["cargo", "bench", "--bench", "logmine", "--no-run", "--message-format=json"],
-            cwd=ROOT, capture_output=True, text=True)
+        build = subprocess.run(["cargo", *args, "--bench", "logmine", "--message-format=json"],
+                               cwd=ROOT, capture_output=True, text=True)
     except FileNotFoundError:
         return None
     exe = None
@@ -184,6 +203,17 @@ def mine_bench(data, repeat, runs):
     if build.returncode != 0 or not exe:
         print(f"benches/logmine.rs could not be built: {build.stderr.strip()[-400:]}")
         return None
+    return exe
+
+
+def mine_bench(data, repeat, runs):
+    """In-process funnel mining (benches/logmine.rs), the stage drain3's add_log_message covers.
+
+    Returns (lines, [best s, median s]) summed over the systems, or None when the bench cannot be
+    built or run. It is built with cargo (bench profile) and run pinned to CPU 0."""
+    exe = cargo_exe(["bench", "--no-run"])
+    if exe is None:
+        return None
     cmd = [exe]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
@@ -194,6 +224,75 @@ def mine_bench(data, repeat, runs):
         if len(f) >= 5 and f[0] == "RESULT" and f[1] == "total":
             return int(f[2]), float(f[3]), float(f[4])
     return None
+
+
+def grid_labels(data, tmp):
+    """Mines every system with every GRID configuration (benches/logmine.rs, debug build).
+
+    Returns {config: {system: ids}} or None when the bench cannot be built or run."""
+    exe = cargo_exe(["build"])
+    if exe is None:
+        return None
+    out = tmp / "grid"
+    spec = ";".join(",".join(str(x) for x in c) for c in GRID)
+    env = dict(os.environ, FUNNEL_DATA=str(data), LABELS_DIR=str(out), GRID=spec)
+    r = subprocess.run([exe], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        print(f"benches/logmine.rs LABELS_DIR mode failed: {r.stderr.strip()[-400:]}")
+        return None
+    return {c: {s: read_funnel_csv(out / str(k) / f"{s}.csv")[0] for s in SYSTEMS
+                if (out / str(k) / f"{s}.csv").is_file()}
+            for k, c in enumerate(GRID)}
+
+
+def same_partition(a, b):
+    """Whether two label lists group the lines alike (ids may be numbered differently)."""
+    return len(a) == len(b) and len(set(zip(a, b))) == len(set(a)) == len(set(b))
+
+
+def grid_ga(metrics, gts, labels):
+    """{config: {system: GA}}."""
+    return {c: {s: metrics.grouping(gts[s], ids)[0] for s, ids in per.items()}
+            for c, per in labels.items()}
+
+
+def print_spread(ga):
+    """How much each system's GA depends on the configuration: min, median, max over GRID."""
+    print(f"\nGA over the {len(GRID)} configurations of GRID (sensitivity, no selection):")
+    print(f"{'system':<10} {'min':>6} {'median':>6} {'max':>6} {'default':>7}")
+    for s in SYSTEMS:
+        vals = [ga[c][s] for c in GRID if s in ga[c]]
+        if vals:
+            print(f"{s:<10} {min(vals):>6.3f} {statistics.median(vals):>6.3f} {max(vals):>6.3f} "
+                  f"{ga[DEFAULT].get(s, float('nan')):>7.3f}")
+
+
+def leave_one_out(ga, gts):
+    """Per held-out system: (config picked on the other systems, its GA there, GA held out)."""
+    rows = []
+    for held in gts:
+        others = [s for s in gts if s != held]
+        fit = lambda c: sum(ga[c][s] for s in others) / len(others)
+        best = max(fit(c) for c in GRID)
+        tied = [c for c in GRID if fit(c) == best]
+        pick = DEFAULT if DEFAULT in tied else tied[0]
+        rows.append((held, pick, best, ga[pick][held]))
+    return rows
+
+
+def print_loo(rows):
+    print("\nleave one system out: configuration picked on the other 7 systems (GRID, see the "
+          "docstring), GA on the held-out one")
+    print(f"{'held out':<10} {'depth,sim,slot,enum,lines':<27} {'GA others':>9} {'GA held out':>11}")
+    for held, pick, fit, ga in rows:
+        cfg = ",".join(str(x) for x in pick) + (" (default)" if pick == DEFAULT else "")
+        print(f"{held:<10} {cfg:<27} {fit:>9.4f} {ga:>11.4f}")
+    mean = sum(r[3] for r in rows) / len(rows)
+    worst = min(rows, key=lambda r: r[3])
+    n_default = sum(r[1] == DEFAULT for r in rows)
+    print(f"leave-one-system-out mean GA {mean:.4f} (target >= 0.93), lowest {worst[0]} "
+          f"{worst[3]:.4f} (target >= 0.80); the default configuration was picked for "
+          f"{n_default}/{len(rows)} held-out systems")
 
 
 def pin_self():
@@ -228,88 +327,84 @@ def fmt_row(name, a, b, extra):
     return f"{name:<10} " + " ".join(f"{c:>6}" for c in cells) + extra
 
 
-def main():
-    data = find_data()
-    if data is None:
-        print("loghub-2k dataset not found (set FUNNEL_DATA); skipping the log mining benchmark")
-        return 0
-    binary = find_bin()
-    if not binary.exists():
-        print(f"funnel binary not found at {binary} (build with `cargo build --release` or set FUNNEL_BIN)")
-        return 1
-    repeat = int(os.environ.get("REPEAT", "50"))
-    metrics = load_metrics(data)
-    drain3 = load_drain3()
-    formats = json.loads((data / "log_formats.json").read_text())
+def accuracy(binary, data, formats, metrics, drain3, tmp):
+    """Per system: (name, funnel scores, drain3 scores or None, gt template count, gt, ids)."""
+    results = []
+    for sysname in SYSTEMS:
+        spec = formats[sysname]
+        log = data / spec["log_file"]
+        gt = ground_truth(log.with_name(log.name + "_structured.csv"))
+        lines = read_lines(log)
+        if len(lines) != len(gt):
+            print(f"{sysname}: {len(lines)} lines but {len(gt)} ground-truth rows; skipped")
+            continue
+        out = tmp / f"{sysname}.csv"
+        run_funnel(binary, log, spec["log_format"], out)
+        ids, templates = read_funnel_csv(out)
+        if len(ids) != len(gt):
+            raise RuntimeError(f"{sysname}: funnel wrote {len(ids)} rows for {len(gt)} lines")
+        ours = score(metrics, gt, ids, templates)
+        ours["n"] = len(set(ids))
+        theirs = None
+        if drain3 is not None:
+            contents = contents_of(lines, format_regex(spec["log_format"]))
+            d_ids, d_templates, _, _ = run_drain3(drain3, contents)
+            theirs = score(metrics, gt, d_ids, d_templates)
+            theirs["n"] = len(set(d_ids))
+        results.append((sysname, ours, theirs, len(set(gt)), gt, ids))
+    return results
 
-    runs = max(1, int(os.environ.get("RUNS", "5")))
-    results, lines_2k = [], 0
-    # Per run: total seconds over all systems (funnel varied copies, identical copies, drain3).
-    var_s, same_s, d3_s = [0.0] * runs, [0.0] * runs, [0.0] * runs
-    var_c, same_c, d3_c = [0.0] * runs, [0.0] * runs, [0.0] * runs
-    rep_lines = 0
-    with tempfile.TemporaryDirectory(prefix="loghub-bench-") as tmp:
-        tmp = Path(tmp)
-        for sysname in SYSTEMS:
-            spec = formats[sysname]
-            log = data / spec["log_file"]
-            gt = ground_truth(log.with_name(log.name + "_structured.csv"))
-            lines = read_lines(log)
-            if len(lines) != len(gt):
-                print(f"{sysname}: {len(lines)} lines but {len(gt)} ground-truth rows; skipped")
-                continue
-            out = tmp / f"{sysname}.csv"
-            run_funnel(binary, log, spec["log_format"], out)
-            ids, templates = read_funnel_csv(out)
-            if len(ids) != len(gt):
-                raise RuntimeError(f"{sysname}: funnel wrote {len(ids)} rows for {len(gt)} lines")
-            ours = score(metrics, gt, ids, templates)
-            ours["n"] = len(set(ids))
-            theirs = None
-            if drain3 is not None:
-                contents = contents_of(lines, format_regex(spec["log_format"]))
-                unpin = pin_self()
-                try:
-                    for r in range(runs):
-                        d_ids, d_templates, d_s, d_c = run_drain3(drain3, contents)
-                        d3_s[r] += d_s
-                        d3_c[r] += d_c
-                finally:
-                    unpin()
-                theirs = score(metrics, gt, d_ids, d_templates)
-                theirs["n"] = len(set(d_ids))
-            # Throughput: the log repeated, mined once per run, on one core.
-            raw = log.read_bytes()
-            if not raw.endswith(b"\n"):
-                raw += b"\n"
-            var, same = tmp / f"{sysname}.var.log", tmp / f"{sysname}.same.log"
-            var.write_bytes(b"".join(shifted_digits(raw, k) for k in range(repeat)))
-            same.write_bytes(raw * repeat)
-            for r in range(runs):
-                for (ws, cs), path in (((var_s, var_c), var), ((same_s, same_c), same)):
-                    w, c = run_funnel(binary, path, spec["log_format"], tmp / "rep.csv", pin=True)
-                    ws[r] += w
-                    cs[r] += c
-            var.unlink()
-            same.unlink()
-            lines_2k += len(lines)
-            rep_lines += len(lines) * repeat
-            results.append((sysname, ours, theirs, len(set(gt))))
 
+def print_accuracy(results):
     print()
+    print("seen: the eight systems the miner's rules were written against, built-in defaults")
     print(f"{'':<10} {'funnel':^27} {'drain3 (defaults)':^27}")
     print(f"{'system':<10} " + " ".join(f"{m:>6}" for m in METRICS * 2) + "   templates (gt/funnel/drain3)")
-    for name, a, b, n_gt in results:
+    for name, a, b, n_gt, _, _ in results:
         print(fmt_row(name, a, b, f"   {n_gt}/{a['n']}/{b['n'] if b else '-'}"))
-    if results:
-        mean = lambda rs: {m: sum(r[m] for r in rs) / len(rs) for m in METRICS}
-        ours_mean = mean([r[1] for r in results])
-        d3_mean = mean([r[2] for r in results]) if all(r[2] for r in results) else None
-        print(fmt_row("mean", ours_mean, d3_mean, ""))
-        worst = min(results, key=lambda r: r[1]["GA"])
-        print(f"\nfunnel: mean GA {ours_mean['GA']:.3f} (target >= 0.93), lowest {worst[0]} {worst[1]['GA']:.3f} (target >= 0.80)")
-    if not results:
-        return 0
+    mean = lambda rs: {m: sum(r[m] for r in rs) / len(rs) for m in METRICS}
+    ours_mean = mean([r[1] for r in results])
+    d3_mean = mean([r[2] for r in results]) if all(r[2] for r in results) else None
+    print(fmt_row("mean", ours_mean, d3_mean, ""))
+    worst = min(results, key=lambda r: r[1]["GA"])
+    print(f"\nfunnel on seen systems: mean GA {ours_mean['GA']:.4f}, lowest {worst[0]} {worst[1]['GA']:.4f}")
+
+
+def throughput(binary, data, formats, drain3, repeat, runs, tmp):
+    """The whole-process and in-process throughput figures (release builds only)."""
+    var_s, same_s, d3_s = [0.0] * runs, [0.0] * runs, [0.0] * runs
+    var_c, same_c, d3_c = [0.0] * runs, [0.0] * runs, [0.0] * runs
+    lines_2k = rep_lines = 0
+    for sysname in SYSTEMS:
+        spec = formats[sysname]
+        log = data / spec["log_file"]
+        lines = read_lines(log)
+        if drain3 is not None:
+            contents = contents_of(lines, format_regex(spec["log_format"]))
+            unpin = pin_self()
+            try:
+                for r in range(runs):
+                    _, _, d_s, d_c = run_drain3(drain3, contents)
+                    d3_s[r] += d_s
+                    d3_c[r] += d_c
+            finally:
+                unpin()
+        # The log repeated, mined once per run, on one core.
+        raw = log.read_bytes()
+        if not raw.endswith(b"\n"):
+            raw += b"\n"
+        var, same = tmp / f"{sysname}.var.log", tmp / f"{sysname}.same.log"
+        var.write_bytes(b"".join(shifted_digits(raw, k) for k in range(repeat)))
+        same.write_bytes(raw * repeat)
+        for r in range(runs):
+            for (ws, cs), path in (((var_s, var_c), var), ((same_s, same_c), same)):
+                w, c = run_funnel(binary, path, spec["log_format"], tmp / "rep.csv", pin=True)
+                ws[r] += w
+                cs[r] += c
+        var.unlink()
+        same.unlink()
+        lines_2k += len(lines)
+        rep_lines += len(lines) * repeat
     pinned = "one core (taskset -c 0)" if shutil.which("taskset") else "unpinned (no taskset)"
     best = lambda ts, n: rate(n, min(ts))
     med = lambda ts, n: rate(n, statistics.median(ts))
@@ -343,6 +438,46 @@ def main():
               f"{med(var_s, rep_lines) / med(d3_s, lines_2k):.1f}x median; CPU {best(var_c, rep_lines) / best(d3_c, lines_2k):.1f}x best, "
               f"{med(var_c, rep_lines) / med(d3_c, lines_2k):.1f}x median")
     print("targets: funnel >= 1,000,000 lines/s on one core, >= 20x drain3")
+
+
+def main():
+    data = find_data()
+    if data is None:
+        print("loghub-2k dataset not found (set FUNNEL_DATA); skipping the log mining benchmark")
+        return 0
+    binary = find_bin()
+    if not binary.exists():
+        print(f"funnel binary not found at {binary} (build with `cargo build --release` or set FUNNEL_BIN)")
+        return 1
+    repeat = int(os.environ.get("REPEAT", "50"))
+    runs = max(1, int(os.environ.get("RUNS", "5")))
+    metrics = load_metrics(data)
+    drain3 = load_drain3() if os.environ.get("DRAIN3", "1") != "0" else None
+    formats = json.loads((data / "log_formats.json").read_text())
+    release = "release" in binary.resolve().parts
+    measure = {"0": False, "1": True}.get(os.environ.get("THROUGHPUT", "auto"), release)
+    with tempfile.TemporaryDirectory(prefix="loghub-bench-") as tmp:
+        tmp = Path(tmp)
+        results = accuracy(binary, data, formats, metrics, drain3, tmp)
+        if not results:
+            return 0
+        print_accuracy(results)
+        if os.environ.get("LOO", "1") != "0":
+            labels = grid_labels(data, tmp)
+            if labels is not None:
+                gts = {r[0]: r[4] for r in results}
+                for name, _, _, _, _, ids in results:
+                    if not same_partition(labels[DEFAULT].get(name, []), ids):
+                        print(f"warning: {name}: benches/logmine.rs with the defaults groups "
+                              f"differently from {binary}; is the binary stale?")
+                ga = grid_ga(metrics, gts, labels)
+                print_spread(ga)
+                print_loo(leave_one_out(ga, gts))
+        if measure:
+            throughput(binary, data, formats, drain3, repeat, runs, tmp)
+        else:
+            print(f"\nthroughput: not measured this time ({binary} is not a release build; "
+                  "THROUGHPUT=1 forces it, but debug figures say nothing about release speed)")
     return 0
 
 

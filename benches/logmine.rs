@@ -10,7 +10,15 @@
 //! (copies are not byte-identical, templates are unchanged), its contents isolated with the
 //! system's header format, then mined RUNS times with the built-in defaults. Prints one
 //! `RESULT <system> <lines> <best seconds> <median seconds>` line per system and a total.
+//!
+//! LABELS_DIR=DIR GRID='2,0.5,4,4,3;3,0.4,4,0,0' cargo bench --bench logmine
+//! instead mines each system's 2k log once per configuration (depth, similarity, slot_values,
+//! enum_values, enum_lines) exactly as `funnel logs` does, writing `DIR/<k>/<system>.csv` for
+//! the k-th configuration: `bench/loghub.py` scores them for its leave-one-system-out table.
+//! Accuracy does not depend on the profile, so a debug build (`cargo build --bench logmine`)
+//! serves.
 
+use funnel::logs::file::mine_file_to_csv;
 use funnel::logs::format::LogFormat;
 use funnel::logs::miner::{MinerConfig, mine};
 use std::path::PathBuf;
@@ -55,6 +63,41 @@ fn shifted(raw: &[u8], k: u8) -> Vec<u8> {
         .collect()
 }
 
+/// `depth,similarity,slot_values,enum_values,enum_lines`.
+fn parse_config(spec: &str) -> MinerConfig {
+    let f: Vec<&str> = spec.split(',').map(str::trim).collect();
+    let num = |i: usize| -> f64 {
+        f.get(i)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("GRID entry {spec:?}: field {i} is not a number"))
+    };
+    MinerConfig {
+        depth: num(0) as usize,
+        similarity: num(1),
+        slot_values: num(2) as usize,
+        enum_values: num(3) as usize,
+        enum_lines: num(4) as usize,
+    }
+}
+
+/// Mines every system's 2k log with every configuration of `grid` into `dir/<k>/<system>.csv`.
+fn write_labels(data: &std::path::Path, formats: &serde_json::Value, dir: &str, grid: &str) {
+    for (k, spec) in grid.split(';').filter(|s| !s.trim().is_empty()).enumerate() {
+        let cfg = parse_config(spec);
+        let out = PathBuf::from(dir).join(k.to_string());
+        std::fs::create_dir_all(&out).expect("LABELS_DIR is writable");
+        for system in SYSTEMS {
+            let Some((file, format)) = log_format(formats, system) else {
+                continue;
+            };
+            let csv = out.join(format!("{system}.csv"));
+            if let Err(e) = mine_file_to_csv(&data.join(&file), Some(&format), &csv, &cfg) {
+                println!("{system}: {e}");
+            }
+        }
+    }
+}
+
 fn main() {
     let data = std::env::var_os("FUNNEL_DATA")
         .map(PathBuf::from)
@@ -68,6 +111,10 @@ fn main() {
     };
     let formats: serde_json::Value =
         serde_json::from_str(&formats).expect("log_formats.json is JSON");
+    if let Ok(dir) = std::env::var("LABELS_DIR") {
+        let grid = std::env::var("GRID").unwrap_or_default();
+        return write_labels(&data, &formats, &dir, &grid);
+    }
     let repeat = env_num("REPEAT", 50).max(1);
     let runs = env_num("RUNS", 5).max(1);
     let cfg = MinerConfig::default();

@@ -301,6 +301,11 @@ fn mask_core(core: &str, any: u32, all: u32, out: &mut String) {
             return;
         }
     }
+    if any & FSLASH != 0 && is_protocol_version(b) {
+        // `HTTP/1.1`, `SPDY/3`: a protocol and its version, text rather than a value.
+        out.push_str(core);
+        return;
+    }
     if any & HASH != 0 && is_code_location(b) {
         // `o.s.OrderServiceImpl#342` names one statement in the source: two statements of a
         // class share their text often enough (`#451`, `#457`), and a fault shows as one of
@@ -377,13 +382,34 @@ fn mask_segment(seg: &str, any: u32, all: u32, out: &mut String) {
         }
         return;
     }
-    // Ids name their kind with a leading word: `blk_-42`, `attempt_1_0020_m_7`, `MININT-AB1`.
     let sb = seg.as_bytes();
     let word = sb.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    if is_digit_name(sb, word, all) {
+        out.push_str(seg);
+        return;
+    }
+    // Ids name their kind with a leading word: `blk_-42`, `attempt_1_0020_m_7`, `MININT-AB1`.
     if word > 0 && word + 1 < sb.len() && matches!(sb[word], b'_' | b'-') {
         out.push_str(&seg[..=word]);
     }
     out.push_str(WILDCARD);
+}
+
+/// A name with digits in it, `SOCKS5`, `sha256`, `utf8`, `IPv4`, `wl0`, `jk2_init`: a word of
+/// two letters or more goes first and the digits are not the bulk of it. Such a token is as
+/// often a constant (a protocol, an algorithm, an interface) as a value (`bglio11`, `host8`),
+/// so it is kept, and the miner decides from how many values fill its place (see
+/// `miner::split_enums`). Dotted names with digits (`host8.example.org`, `core.2275`) and
+/// hex-like runs (`fe80`, `deadbeef01`) stay values. `word` is the length of the leading
+/// alphabetic run and `all` the segment's intersection of byte classes.
+fn is_digit_name(sb: &[u8], word: usize, all: u32) -> bool {
+    if word < 2 || word == sb.len() || !sb[word].is_ascii_digit() || sb.contains(&b'.') {
+        return false;
+    }
+    let digits = sb.iter().filter(|c| c.is_ascii_digit()).count();
+    let letters = sb.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    let hexlike = all & HEX_DASH != 0 && (digits * 4 >= sb.len() || sb.len() >= 12);
+    digits <= letters && !hexlike
 }
 
 /// Numbers, hex, UUIDs, timestamps, versions, durations and sizes: a token made of digits
@@ -410,6 +436,20 @@ fn is_value(b: &[u8], any: u32, all: u32) -> bool {
     // Hex ids and UUIDs: all hex digits and dashes, with enough digits to not be a word.
     all & HEX_DASH != 0 && b.iter().filter(|c| c.is_ascii_digit()).count() * 4 >= b.len().min(16)
         || b.len() >= 12 && all & HEX != 0
+}
+
+/// `NAME/1`, `NAME/1.1`: two letters or more, a slash, and a version of at most two short parts.
+fn is_protocol_version(b: &[u8]) -> bool {
+    let Some(slash) = b.iter().position(|&c| c == b'/') else {
+        return false;
+    };
+    let (name, version) = (&b[..slash], &b[slash + 1..]);
+    let mut parts = 0;
+    let short = version.split(|&c| c == b'.').all(|p| {
+        parts += 1;
+        is_digits(p) && p.len() <= 2
+    });
+    name.len() >= 2 && name.iter().all(u8::is_ascii_alphabetic) && short && parts <= 2
 }
 
 /// A package-qualified name and a line number, `t.s.TravelServiceImpl#451`: at least one dot

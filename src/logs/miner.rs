@@ -2,8 +2,10 @@
 //!
 //! Messages are masked (see `masks`), deduplicated, and the distinct masked token
 //! sequences are clustered Drain-style: a fixed-depth key (token count + leading constant
-//! tokens) picks candidate clusters and a similarity threshold picks one. A post-pass then
-//! merges clusters whose templates differ only where the text looks variable. Labelling is
+//! tokens) picks candidate clusters and a similarity threshold picks one. Post-passes then
+//! merge clusters whose templates differ only where many values fill one place, and split
+//! clusters where a few values, each frequent, do (`enums`: protocol names, verbs, states).
+//! Both decisions are taken from the counts in the log itself, never from a vocabulary. Labelling is
 //! two-pass: every line gets its cluster's final template, and cluster ids are numbered
 //! by first appearance, so the same input always gives the same output.
 
@@ -23,6 +25,12 @@ pub struct MinerConfig {
     /// distinct values fill that position: a slot with many values is a variable even when
     /// its values are words (user names, host names). 0 disables the merge.
     pub slot_values: usize,
+    /// A place filled by at most this many distinct constants, each on at least `enum_lines`
+    /// lines, is an enumeration (`HTTPS`/`SOCKS5`, `GET`/`POST`, `OPEN`/`CLOSED`): its values
+    /// are kept apart instead of becoming `<*>`. 0 disables.
+    pub enum_values: usize,
+    /// See `enum_values`.
+    pub enum_lines: usize,
 }
 
 impl Default for MinerConfig {
@@ -31,6 +39,8 @@ impl Default for MinerConfig {
             depth: 2,
             similarity: 0.5,
             slot_values: 4,
+            enum_values: 4,
+            enum_lines: 3,
         }
     }
 }
@@ -75,10 +85,16 @@ pub(crate) fn mine_distinct(distinct: Distinct, cfg: &MinerConfig) -> Mined {
     let seqs: Vec<Vec<u32>> = (0..distinct.len())
         .map(|i| toks.intern_line(distinct.get(i)))
         .collect();
+    let mut lines_of_seq = vec![0u64; seqs.len()];
+    for &s in &distinct.seq_of_line {
+        lines_of_seq[s as usize] += 1;
+    }
+    let enums = enums::Enums::new(cfg, &lines_of_seq);
     let mut cluster_of_seq = cluster(&seqs, &toks, cfg);
     if cfg.slot_values > 0 {
-        merge_slots(&seqs, &toks, cfg.slot_values, &mut cluster_of_seq);
+        merge_slots(&seqs, &toks, cfg.slot_values, &enums, &mut cluster_of_seq);
     }
+    enums.split(&seqs, &toks, &mut cluster_of_seq);
     label(&distinct.seq_of_line, &seqs, &toks, &cluster_of_seq)
 }
 
@@ -105,6 +121,9 @@ enum Shape {
     Ident,
     /// Anything else: words and punctuation a developer typed into the format string.
     Const,
+    /// Literal text with a digit in it (`SOCKS5`, `wl0`, `bglio11`, see `masks`): a constant or
+    /// a value, which only the number and frequency of its values can tell.
+    Digits,
     /// A statement's place in the source (`t.s.TravelServiceImpl#457`, see
     /// `masks::is_code_location`): two of them differing are two statements, however alike
     /// their text.
@@ -121,6 +140,9 @@ fn shape_of(t: &str) -> Shape {
     let b = core.as_bytes();
     if is_code_location(b) {
         return Shape::Code;
+    }
+    if b.iter().any(u8::is_ascii_digit) {
+        return Shape::Digits;
     }
     let inner_dot = b.len() > 2 && b[1..b.len() - 1].contains(&b'.') && !core.contains("..");
     if inner_dot || core.contains("::") || core.contains('$') {
@@ -251,8 +273,12 @@ fn similarity(template: &[u32], seq: &[u32], toks: &Interner) -> f64 {
             continue;
         }
         match (toks.shape(a), toks.shape(b)) {
-            (Shape::Var, Shape::Var) => same += 1,
-            (Shape::Const, Shape::Const) | (Shape::Code, _) | (_, Shape::Code) => return 0.0,
+            // Two names with digits are taken together for now; `enums` parts them again
+            // when they turn out to be a few frequent constants rather than values.
+            (Shape::Var, Shape::Var) | (Shape::Digits, Shape::Digits) => same += 1,
+            (Shape::Const | Shape::Digits, Shape::Const | Shape::Digits)
+            | (Shape::Code, _)
+            | (_, Shape::Code) => return 0.0,
             _ => {}
         }
     }
@@ -288,10 +314,17 @@ fn templates(seqs: &[Vec<u32>], cluster_of_seq: &[u32]) -> Vec<Vec<u32>> {
 /// Joins clusters whose templates are equal but for one position that `min_values` or more
 /// distinct constants fill. The leading token is left alone: it names what the message is
 /// about, and the prefix tree already treats it as part of the statement.
-fn merge_slots(seqs: &[Vec<u32>], toks: &Interner, min_values: usize, cluster_of_seq: &mut [u32]) {
+fn merge_slots(
+    seqs: &[Vec<u32>],
+    toks: &Interner,
+    min_values: usize,
+    enums: &enums::Enums,
+    cluster_of_seq: &mut [u32],
+) {
     let mut pow: Vec<u64> = Vec::new();
     for _round in 0..3 {
         let tmpl = templates(seqs, cluster_of_seq);
+        let lines = enums.lines_of_clusters(cluster_of_seq, tmpl.len());
         let mut parent: Vec<u32> = (0..tmpl.len() as u32).collect();
         // (length, slot, hash of the template with the slot blanked, cluster), sorted so that
         // clusters whose templates may be equal outside the slot sit together. A flat sort
@@ -343,7 +376,10 @@ fn merge_slots(seqs: &[Vec<u32>], toks: &Interner, min_values: usize, cluster_of
                 }
             }
             for list in &lists {
-                if list.len() < min_values {
+                let values = list
+                    .iter()
+                    .map(|&c| (tmpl[c as usize][slot], lines[c as usize]));
+                if list.len() < min_values || enums.is_enum(values) {
                     continue;
                 }
                 let root = list
@@ -412,5 +448,8 @@ fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq
     }
 }
 
+mod enums;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unseen;
