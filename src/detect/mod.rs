@@ -26,6 +26,28 @@ pub enum Direction {
     Flat,
 }
 
+/// Whether a metric's name says that lower is worse (availability, success rate, uptime).
+#[must_use]
+pub fn lower_is_worse(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["availab", "success", "uptime"]
+        .iter()
+        .any(|w| m.contains(w))
+}
+
+/// Whether a move in `direction` on `metric` is a symptom: latency, errors and any other
+/// series rising, or an availability or success rate falling. A latency or error rate that
+/// fell is the service doing better, whatever else changed (a quieter recording, a cache
+/// warming up), and nothing a fault has to explain.
+#[must_use]
+pub fn worsened(metric: &str, direction: Direction) -> bool {
+    match direction {
+        Direction::Up => !lower_is_worse(metric),
+        Direction::Down => lower_is_worse(metric),
+        Direction::Flat => false,
+    }
+}
+
 /// The anomaly score of one series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Score {

@@ -94,6 +94,43 @@ fn symptoms_outlived(ctx: &Context, load: &crate::evidence::View<'_>) -> Option<
     ))
 }
 
+/// Share of a gateway's added load one service must carry for the spike to be that service's.
+const CONCENTRATED: f64 = 0.7;
+
+/// Added requests per second of an entity that surged, or `None`.
+fn added(ctx: &Context, e: &str) -> Option<f64> {
+    ctx.metric(e, "requests_per_s")
+        .filter(|v| v.score.up(0.4))
+        .map(|v| v.score.level - v.score.base)
+}
+
+/// The service behind gateway `g` that carries most of its added load, with its share.
+fn concentrated(ctx: &Context, g: &str, hot: &[&str]) -> Option<(String, f64)> {
+    let total = added(ctx, g).filter(|a| *a > 0.0)?;
+    hot.iter()
+        .filter_map(|h| added(ctx, h).map(|a| (h.to_string(), a / total)))
+        .filter(|(_, share)| *share >= CONCENTRATED)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+}
+
+/// When service `e`'s surge is one part of a gateway's surge spread over several services
+/// behind it (none carrying most of the added load), that gateway and the other services.
+fn spread_through_gateway(ctx: &Context, e: &str) -> Option<(String, Vec<String>)> {
+    let mine = added(ctx, e)?;
+    ctx.topo.entries.get(e)?.iter().find_map(|g| {
+        let total = added(ctx, g).filter(|a| *a > 0.0)?;
+        let others: Vec<String> = ctx
+            .topo
+            .behind
+            .get(g)?
+            .iter()
+            .filter(|s| s.as_str() != e && added(ctx, s).is_some())
+            .cloned()
+            .collect();
+        (!others.is_empty() && mine < CONCENTRATED * total).then(|| (g.clone(), others))
+    })
+}
+
 impl Rule for TrafficSurgeBeforeOnset {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -151,6 +188,16 @@ impl Rule for TrafficSurgeBeforeOnset {
                     ),
                 ));
             }
+            if let Some((g, others)) = spread_through_gateway(ctx, e) {
+                return Some(Outcome::eliminated(
+                    id,
+                    0.6,
+                    format!(
+                        "requests to {e} rose {change}, one part of a surge through {g} that {} share: the spike is the gateway's",
+                        others.join(", ")
+                    ),
+                ));
+            }
             if let Some(behind) = ctx.topo.behind.get(e) {
                 let with_data: Vec<&str> = behind
                     .iter()
@@ -182,8 +229,7 @@ impl Rule for TrafficSurgeBeforeOnset {
                         ),
                     ));
                 }
-                // One service behind it: the gateway's requests are that service's, and the
-                // service is the more specific (and actionable) name for the spike.
+                // One service behind it: the gateway's requests are that service's.
                 if with_data.len() == 1 && hot.len() == 1 {
                     return Some(Outcome::eliminated(
                         id,
@@ -205,6 +251,29 @@ impl Rule for TrafficSurgeBeforeOnset {
                         ),
                     ));
                 }
+                // Several services surged but one carried most of the added load: the gateway's surge is that
+                // service's, the more specific (and actionable) name for the spike.
+                if let Some((svc, share)) = concentrated(ctx, e, &hot) {
+                    return Some(Outcome::eliminated(
+                        id,
+                        0.6,
+                        format!(
+                            "requests through {e} rose {change}, {:.0}% of the added load for {svc}: the spike is that service's",
+                            share * 100.0
+                        ),
+                    ));
+                }
+            }
+            // Load that slowed nothing is no cause: the alert's service, or the surging entity
+            // on the path to it, must have degraded with it.
+            if !ctx.alert_worsened() && !ctx.scope.of(e).affected {
+                let (a, m) = ctx.alert_key();
+                return Some(Outcome::inconclusive(
+                    id,
+                    format!(
+                        "requests to {e} rose {change}, but {a}'s {m} did not worsen and {e} shows no symptom: a surge that slowed nothing explains nothing"
+                    ),
+                ));
             }
             let symptoms = ctx.onset();
             let (rose_at, began_at) = (

@@ -36,14 +36,9 @@ pub fn strength(s: &Score) -> f64 {
 /// Baseline samples a series must have held exactly constant before leaving that value counts.
 const STILL_BASE_MIN: usize = 30;
 
-/// Whether a metric's name says that lower is worse (availability, success rate, uptime):
-/// such a series rising from a value it held is a recovery, not a fault.
-pub(super) fn lower_is_worse(metric: &str) -> bool {
-    let m = metric.to_ascii_lowercase();
-    ["availab", "success", "uptime"]
-        .iter()
-        .any(|w| m.contains(w))
-}
+/// Whether a metric's name says that lower is worse: such a series rising from a value it
+/// held is a recovery, not a fault.
+pub(super) use crate::detect::lower_is_worse;
 
 /// Whether a metric counts up only (restarts, a Prometheus `_total` counter): such a series
 /// falling is a reset (the pods that counted were replaced, the process restarted), not a
@@ -51,6 +46,17 @@ pub(super) fn lower_is_worse(metric: &str) -> bool {
 pub(super) fn counts_up_only(metric: &str) -> bool {
     let m = metric.to_ascii_lowercase();
     m.contains("restart") || m.ends_with("_total")
+}
+
+/// Weight of a latency or error series that moved its good way (fell).
+const GOOD_WAY: f64 = 0.3;
+
+/// Whether a metric's name says it measures latency or errors, where higher is worse.
+fn symptom_metric(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["lat", "duration", "error", "err_", "fail"]
+        .iter()
+        .any(|w| m.contains(w))
 }
 
 /// Whether a move in `direction` is one no fault makes on `metric`: an availability or success
@@ -184,6 +190,10 @@ pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
     // while idle), a counter that fell was reset: never a fault's mark.
     let z = if wrong_way(&v.key.metric, v.score.direction) {
         0.0
+    } else if v.score.direction == Direction::Down && symptom_metric(&v.key.metric) {
+        // Latency or errors that fell: the service doing better is no symptom. Some weight
+        // stays, since a code path failing early also answers faster.
+        GOOD_WAY * capped_strength(ctx, v)
     } else {
         capped_strength(ctx, v)
     };
