@@ -257,6 +257,15 @@ mod tests {
     }
 
     #[test]
+    fn only_a_move_the_bad_way_is_a_symptom() {
+        assert!(worsened("latency_p99_ms", Direction::Up));
+        assert!(!worsened("latency_p99_ms", Direction::Down));
+        assert!(!worsened("errors_per_s", Direction::Flat));
+        assert!(worsened("availability", Direction::Down));
+        assert!(!worsened("success_rate", Direction::Up));
+    }
+
+    #[test]
     fn flat_series_is_normal() {
         let v = noisy(40, 100.0);
         let s = score(&v, 0..20, 20..40, 15_000);

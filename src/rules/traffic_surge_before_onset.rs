@@ -443,4 +443,57 @@ mod tests {
             .unwrap();
         assert_eq!(o.status, Status::Supported, "{o}");
     }
+
+    #[test]
+    fn a_surge_that_slowed_nothing_explains_nothing() {
+        // Requests double while the alert's latency falls: the service did better.
+        let o = eval(
+            Fixture::new("api")
+                .step(k("api", "latency_p99_ms"), 100.0, 20.0)
+                .step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2),
+        );
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("did not worsen"), "{o}");
+    }
+
+    /// A gateway in front of `a` and `b`, both surging by `added_a` and `added_b` requests/s.
+    fn gateway_surge(added_a: f64, added_b: f64) -> Context {
+        Fixture::new("a")
+            .step(k("a", "latency_p99_ms"), 100.0, 500.0)
+            .entry("a", "ingress:gw")
+            .entry("b", "ingress:gw")
+            .step_at(k("a", "requests_per_s"), 100.0, 100.0 + added_a, ONSET - 2)
+            .step_at(k("b", "requests_per_s"), 100.0, 100.0 + added_b, ONSET - 2)
+            .step_at(
+                k("ingress:gw", "requests_per_s"),
+                200.0,
+                200.0 + added_a + added_b,
+                ONSET - 2,
+            )
+            .build()
+    }
+
+    fn judge(ctx: &Context, culprit: &str) -> Outcome {
+        TrafficSurgeBeforeOnset
+            .evaluate(ctx, &Hypothesis::new(Kind::TrafficSpike, culprit))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_gateway_surge_carried_by_one_service_is_that_services() {
+        let ctx = gateway_surge(900.0, 60.0);
+        let o = judge(&ctx, "ingress:gw");
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("of the added load for a"), "{o}");
+        assert_eq!(judge(&ctx, "a").status, Status::Supported);
+    }
+
+    #[test]
+    fn a_surge_spread_over_the_services_behind_a_gateway_is_the_gateways() {
+        let ctx = gateway_surge(300.0, 300.0);
+        let o = judge(&ctx, "a");
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("the spike is the gateway's"), "{o}");
+        assert_eq!(judge(&ctx, "ingress:gw").status, Status::Supported);
+    }
 }

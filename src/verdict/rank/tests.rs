@@ -242,6 +242,24 @@ fn equal_suspects_tie_and_a_lone_one_stands_out() {
 }
 
 #[test]
+fn an_entity_that_moved_after_the_onset_ranks_below_one_that_moved_at_it() {
+    // Both suspects' series move as far; b's begins six minutes after the alert's onset.
+    let ctx = Fixture::new("front")
+        .slow_service("front")
+        .step(k("a", "x"), 10.0, 100.0)
+        .step_at(
+            k("b", "x"),
+            10.0,
+            100.0,
+            crate::evidence::testing::ONSET + 6,
+        )
+        .build();
+    let r = rank(&ctx);
+    let score = |e: &str| r.iter().find(|s| s.culprit == e).unwrap().score;
+    assert!(score("a") > score("b"), "{r:?}");
+}
+
+#[test]
 fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
     let r = |kind, c: &str, score| Ranked {
         kind,
