@@ -377,6 +377,7 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
     let mut all_findings = ctx.quality.clone();
     all_findings.extend(findings::configuration(ctx));
     all_findings.extend(findings::missing(ctx));
+    all_findings.extend(findings::alert_not_worse(ctx));
     Verdict {
         format: FORMAT,
         incident: ctx.id.clone(),
