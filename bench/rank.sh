@@ -84,7 +84,12 @@ for c in $COLLECTIONS; do
   if [ -n "${ABLATE:-}" ]; then
     for a in ${ABLATIONS:-no-topology no-limits no-logs no-traces no-events one-collector step-60s baseline-10}; do
       rm -rf "$root~$a" "$root~$a-out"
-      "$PY" bench/ablate.py "$a" "$root" "$root~$a" && score "  $c ~$a" "$root~$a"
+      rc=0; "$PY" bench/ablate.py "$a" "$root" "$root~$a" || rc=$?
+      case $rc in
+        0) score "  $c ~$a" "$root~$a" ;;
+        3) printf '  %-26s  (nothing to remove)\n' "$c ~$a" ;;
+        *) echo "  $c ~$a: ablation failed (exit $rc)"; exit 1 ;;
+      esac
     done
   fi
 done

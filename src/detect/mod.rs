@@ -35,6 +35,17 @@ pub fn lower_is_worse(metric: &str) -> bool {
         .any(|w| m.contains(w))
 }
 
+/// Whether a metric's name says it measures what users feel: latency, errors, failures, or
+/// an availability or success rate.
+#[must_use]
+pub fn symptom_metric(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["lat", "duration", "error", "err_", "fail"]
+        .iter()
+        .any(|w| m.contains(w))
+        || lower_is_worse(&m)
+}
+
 /// Whether a move in `direction` on `metric` is a symptom: latency, errors and any other
 /// series rising, or an availability or success rate falling. A latency or error rate that
 /// fell is the service doing better, whatever else changed (a quieter recording, a cache

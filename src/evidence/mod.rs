@@ -380,12 +380,23 @@ impl Context {
     }
 
     /// Whether the alert saw a symptom: its own series moved the bad way (see
-    /// [`crate::detect::worsened`]), or its entity has a symptom that moved.
+    /// [`crate::detect::worsened`]), or its entity is affected or has a symptom series that
+    /// moved the bad way.
     #[must_use]
     pub fn alert_worsened(&self) -> bool {
         self.alert_series()
             .is_some_and(|v| crate::detect::worsened(&v.key.metric, v.score.direction))
             || self.scope.of(&self.spec.alert.entity).affected
+            || self.symptom_worsened(&self.spec.alert.entity)
+    }
+
+    /// Whether any latency, error or availability series of `entity` moved the bad way, even
+    /// below the bar for calling the entity affected: a mild slow-down is still one.
+    #[must_use]
+    pub fn symptom_worsened(&self, entity: &str) -> bool {
+        self.find_entity(entity, |k| crate::detect::symptom_metric(&k.metric))
+            .iter()
+            .any(|v| crate::detect::worsened(&v.key.metric, v.score.direction))
     }
 
     /// The series of the alert itself.

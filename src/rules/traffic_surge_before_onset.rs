@@ -266,7 +266,7 @@ impl Rule for TrafficSurgeBeforeOnset {
             }
             // Load that slowed nothing is no cause: the alert's service, or the surging entity
             // on the path to it, must have degraded with it.
-            if !ctx.alert_worsened() && !ctx.scope.of(e).affected {
+            if !ctx.alert_worsened() && !ctx.scope.of(e).affected && !ctx.symptom_worsened(e) {
                 let (a, m) = ctx.alert_key();
                 return Some(Outcome::inconclusive(
                     id,

@@ -53,10 +53,7 @@ const GOOD_WAY: f64 = 0.3;
 
 /// Whether a metric's name says it measures latency or errors, where higher is worse.
 fn symptom_metric(metric: &str) -> bool {
-    let m = metric.to_ascii_lowercase();
-    ["lat", "duration", "error", "err_", "fail"]
-        .iter()
-        .any(|w| m.contains(w))
+    crate::detect::symptom_metric(metric) && !lower_is_worse(metric)
 }
 
 /// Whether a move in `direction` is one no fault makes on `metric`: an availability or success
