@@ -372,6 +372,7 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
                 confidence: rc.confidence.min(RANKED_CONFIDENCE_CAP),
                 ..rc
             })
+            .filter(|rc| !outscored(&hypotheses, rc))
     });
     let ranking = rank::merge(ranking, &culprits, root_cause.as_ref());
     let mut all_findings = ctx.quality.clone();
@@ -388,6 +389,15 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         findings: all_findings,
         reasons: rank::reasons(&culprits),
     }
+}
+
+/// Whether a hypothesis the rules left standing at another culprit scored above a root cause
+/// the culprit ranking picked: statistics alone must not jump a candidate the evidence rates
+/// higher, and with two such leads neither is the root cause.
+fn outscored(hypotheses: &[HypothesisVerdict], rc: &RootCause) -> bool {
+    hypotheses.iter().any(|h| {
+        h.status != Status::Eliminated && h.culprit != rc.culprit && h.score > rc.confidence
+    })
 }
 
 /// Whether a root cause picked by the culprit ranking has evidence of its own kind: a code

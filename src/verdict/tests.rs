@@ -115,3 +115,25 @@ fn a_code_change_needs_a_change_or_logs_of_its_own() {
     let ctx = f().build();
     assert!(kind_evidenced(&ctx, &rank::rank(&ctx), &cpu));
 }
+
+#[test]
+fn the_ranking_does_not_jump_a_candidate_the_rules_rate_higher() {
+    let h = |culprit: &str, status, score| HypothesisVerdict {
+        kind: Kind::Mysql,
+        culprit: culprit.into(),
+        status,
+        rule: "none".into(),
+        evidence: String::new(),
+        score,
+        outcomes: Vec::new(),
+    };
+    let rc = RootCause {
+        kind: Kind::CpuSaturation,
+        culprit: "api".into(),
+        confidence: 0.27,
+    };
+    assert!(outscored(&[h("mysql:db", Status::Inconclusive, 0.4)], &rc));
+    assert!(!outscored(&[h("mysql:db", Status::Eliminated, 0.4)], &rc));
+    assert!(!outscored(&[h("mysql:db", Status::Inconclusive, 0.2)], &rc));
+    assert!(!outscored(&[h("api", Status::Inconclusive, 0.4)], &rc));
+}
