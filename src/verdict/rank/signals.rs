@@ -51,9 +51,16 @@ pub(super) fn counts_up_only(metric: &str) -> bool {
 /// Weight of a latency or error series that moved its good way (fell).
 const GOOD_WAY: f64 = 0.3;
 
-/// Whether a metric's name says it measures latency or errors, where higher is worse.
-fn symptom_metric(metric: &str) -> bool {
-    crate::detect::symptom_metric(metric) && !lower_is_worse(metric)
+/// The weight left to a series' strength by the way it moved: a latency or error series that
+/// fell is the service doing better, no symptom; some weight stays, since a code path failing
+/// early also answers faster.
+pub(super) fn way_weight(metric: &str, direction: Direction) -> f64 {
+    let symptom = crate::detect::symptom_metric(metric) && !lower_is_worse(metric);
+    if direction == Direction::Down && symptom {
+        GOOD_WAY
+    } else {
+        1.0
+    }
 }
 
 /// Whether a move in `direction` is one no fault makes on `metric`: an availability or success
@@ -187,12 +194,8 @@ pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
     // while idle), a counter that fell was reset: never a fault's mark.
     let z = if wrong_way(&v.key.metric, v.score.direction) {
         0.0
-    } else if v.score.direction == Direction::Down && symptom_metric(&v.key.metric) {
-        // Latency or errors that fell: the service doing better is no symptom. Some weight
-        // stays, since a code path failing early also answers faster.
-        GOOD_WAY * capped_strength(ctx, v)
     } else {
-        capped_strength(ctx, v)
+        way_weight(&v.key.metric, v.score.direction) * capped_strength(ctx, v)
     };
     z.max(still_break(
         &v.key.metric,
