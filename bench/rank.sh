@@ -4,7 +4,8 @@
 # median shift, bench/naive_cases.py) and BARO (PyPI rcaeval, bench/baro_cases.py), all three
 # on the same imported archives in the same run. Collections: sockshop (RCD's Sock Shop, 50
 # CPU/memory faults), petshop (52), nezha (Train Ticket, 45), sim (`funnel simulate --all`,
-# SIM_SEEDS), independent (bench/independent/gen.py, IND_SEEDS). ABLATE=1 also runs every
+# SIM_SEEDS), independent (bench/independent/gen.py, IND_SEEDS), independent2 (only when named,
+# with IND2_GEN pointing at that generator's gen.py). ABLATE=1 also runs every
 # collection with parts removed (bench/ablate.py) and prints AC@1 per ablation. FUNNEL_ONLY=1
 # skips the naive and BARO columns; WORK=DIR KEEP=1 keeps (and reuses) the imported archives.
 #
@@ -52,6 +53,16 @@ build_nezha() {
 }
 build_sim() { "$BIN" simulate --all --seeds "$SIM_SEEDS" --out "$1" >/dev/null; }
 build_independent() { "$PY" bench/independent/gen.py --out "$1" --seeds "$IND_SEEDS" >/dev/null; }
+# A generator kept out of the analyzer's tuning (IND2_GEN=path/to/gen.py, IND2_SEEDS): its
+# seed/kind folders are linked flat under the collection root.
+build_independent2() {
+  [ -n "${IND2_GEN:-}" ] || return 1
+  "$PY" "$IND2_GEN" --out "$1.nested" --seeds "${IND2_SEEDS:-1..4}" >/dev/null
+  mkdir -p "$1"
+  for d in "$1.nested"/*/*/; do
+    if [ -f "$d/incident.toml" ]; then ln -sfn "$(realpath "$d")" "$1/$(basename "$(dirname "$d")")-$(basename "$d")"; fi
+  done
+}
 
 score() { # label root -> one table row per method
   local label=$1 root=$2
