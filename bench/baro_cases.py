@@ -8,7 +8,7 @@ reading the Parquet files. Prints one JSON line like realdata_eval.py plus "secs
 
 Usage: baro_cases.py <archives-root>
 """
-import glob, importlib.util, json, os, re, sys, time, tomllib, warnings
+import datetime, glob, importlib.util, json, os, re, sys, time, tomllib, warnings
 
 warnings.filterwarnings("ignore")
 import pandas as pd
@@ -32,6 +32,10 @@ def wide(archive):
     df = pd.concat([pd.read_parquet(f) for f in glob.glob(os.path.join(archive, "metrics", "*.parquet"))])
     pod = df["pod"].fillna("") if "pod" in df else ""
     df["col"] = df["entity"] + "|" + df["metric"] + "|" + pod
+    # RCAEval's own loaders convert memory to MB (`convert_mem_mb` on `*_mem` columns) before
+    # BARO's RobustScaler, whose unit scale on a flat baseline would otherwise rank raw bytes.
+    mem = df["metric"].str.endswith("_bytes")
+    df.loc[mem, "value"] = df.loc[mem, "value"] / 1e6
     df["time"] = pd.to_datetime(df["ts"]).astype("datetime64[s]").astype("int64")
     w = df.pivot_table(index="time", columns="col", values="value", aggfunc="mean").sort_index()
     w = w.ffill().bfill().fillna(0.0)
@@ -48,7 +52,9 @@ def main():
         a = os.path.join(root, name)
         truth = expected(a)
         spec = tomllib.load(open(os.path.join(a, "incident.toml"), "rb"))
-        inject = int(spec["window"]["start"].timestamp())
+        w = spec.get("window", {})
+        start = w["start"] if "start" in w else spec["alert"]["fired_at"] - datetime.timedelta(minutes=15)
+        inject = int(start.timestamp())
         try:
             out = baro(wide(a), inject_time=inject, dataset="funnel-import")
             ranked = []

@@ -26,6 +26,39 @@ pub enum Direction {
     Flat,
 }
 
+/// Whether a metric's name says that lower is worse (availability, success rate, uptime).
+#[must_use]
+pub fn lower_is_worse(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["availab", "success", "uptime"]
+        .iter()
+        .any(|w| m.contains(w))
+}
+
+/// Whether a metric's name says it measures what users feel: latency, errors, failures, or
+/// an availability or success rate.
+#[must_use]
+pub fn symptom_metric(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["lat", "duration", "error", "err_", "fail"]
+        .iter()
+        .any(|w| m.contains(w))
+        || lower_is_worse(&m)
+}
+
+/// Whether a move in `direction` on `metric` is a symptom: latency, errors and any other
+/// series rising, or an availability or success rate falling. A latency or error rate that
+/// fell is the service doing better, whatever else changed (a quieter recording, a cache
+/// warming up), and nothing a fault has to explain.
+#[must_use]
+pub fn worsened(metric: &str, direction: Direction) -> bool {
+    match direction {
+        Direction::Up => !lower_is_worse(metric),
+        Direction::Down => lower_is_worse(metric),
+        Direction::Flat => false,
+    }
+}
+
 /// The anomaly score of one series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Score {
@@ -232,6 +265,15 @@ mod tests {
         (0..n)
             .map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0)))
             .collect()
+    }
+
+    #[test]
+    fn only_a_move_the_bad_way_is_a_symptom() {
+        assert!(worsened("latency_p99_ms", Direction::Up));
+        assert!(!worsened("latency_p99_ms", Direction::Down));
+        assert!(!worsened("errors_per_s", Direction::Flat));
+        assert!(worsened("availability", Direction::Down));
+        assert!(!worsened("success_rate", Direction::Up));
     }
 
     #[test]

@@ -300,8 +300,11 @@ impl Context {
             }
         }
         let alert = &self.spec.alert;
+        // The alert's own series marks the onset only when it moved the bad way: a latency
+        // that fell is not where an incident began.
         let alert_onset = self
             .metric(&alert.entity, self.aliased(&alert.metric))
+            .filter(|v| crate::detect::worsened(&v.key.metric, v.score.direction))
             .and_then(|v| v.score.onset)
             .or_else(|| scope.entities.get(&alert.entity).and_then(|h| h.onset));
         scope.onset = alert_onset.or_else(|| scope.entities.values().filter_map(|h| h.onset).min());
@@ -374,6 +377,26 @@ impl Context {
             self.spec.alert.entity.as_str(),
             self.aliased(&self.spec.alert.metric),
         )
+    }
+
+    /// Whether the alert saw a symptom: its own series moved the bad way (see
+    /// [`crate::detect::worsened`]), or its entity is affected or has a symptom series that
+    /// moved the bad way.
+    #[must_use]
+    pub fn alert_worsened(&self) -> bool {
+        self.alert_series()
+            .is_some_and(|v| crate::detect::worsened(&v.key.metric, v.score.direction))
+            || self.scope.of(&self.spec.alert.entity).affected
+            || self.symptom_worsened(&self.spec.alert.entity)
+    }
+
+    /// Whether any latency, error or availability series of `entity` moved the bad way, even
+    /// below the bar for calling the entity affected: a mild slow-down is still one.
+    #[must_use]
+    pub fn symptom_worsened(&self, entity: &str) -> bool {
+        self.find_entity(entity, |k| crate::detect::symptom_metric(&k.metric))
+            .iter()
+            .any(|v| crate::detect::worsened(&v.key.metric, v.score.direction))
     }
 
     /// The series of the alert itself.

@@ -33,7 +33,7 @@ declare_rule! {
     pub(crate) DeployBeforeOnset { id: "deploy-before-onset", kinds: [CodeChange] }
 }
 
-const CHANGE_KINDS: [&str; 5] = ["deploy", "rollout", "release", "config", "image"];
+pub(crate) const CHANGE_KINDS: [&str; 5] = ["deploy", "rollout", "release", "config", "image"];
 const LOOKBACK_MS: i64 = 2 * 3_600_000;
 /// How long after a change its fault is expected to show in full.
 const FRESH_MS: f64 = 30.0 * 60_000.0;

@@ -26,6 +26,7 @@ mod app_cpu_below_limit;
 mod app_memory_below_limit;
 mod dependency_errors_in_logs;
 mod deploy_before_onset;
+pub(crate) use deploy_before_onset::CHANGE_KINDS;
 mod failover_event;
 mod gateway_other_services_healthy;
 mod healthy_services_elsewhere;

@@ -94,6 +94,43 @@ fn symptoms_outlived(ctx: &Context, load: &crate::evidence::View<'_>) -> Option<
     ))
 }
 
+/// Share of a gateway's added load one service must carry for the spike to be that service's.
+const CONCENTRATED: f64 = 0.7;
+
+/// Added requests per second of an entity that surged, or `None`.
+fn added(ctx: &Context, e: &str) -> Option<f64> {
+    ctx.metric(e, "requests_per_s")
+        .filter(|v| v.score.up(0.4))
+        .map(|v| v.score.level - v.score.base)
+}
+
+/// The service behind gateway `g` that carries most of its added load, with its share.
+fn concentrated(ctx: &Context, g: &str, hot: &[&str]) -> Option<(String, f64)> {
+    let total = added(ctx, g).filter(|a| *a > 0.0)?;
+    hot.iter()
+        .filter_map(|h| added(ctx, h).map(|a| (h.to_string(), a / total)))
+        .filter(|(_, share)| *share >= CONCENTRATED)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+}
+
+/// When service `e`'s surge is one part of a gateway's surge spread over several services
+/// behind it (none carrying most of the added load), that gateway and the other services.
+fn spread_through_gateway(ctx: &Context, e: &str) -> Option<(String, Vec<String>)> {
+    let mine = added(ctx, e)?;
+    ctx.topo.entries.get(e)?.iter().find_map(|g| {
+        let total = added(ctx, g).filter(|a| *a > 0.0)?;
+        let others: Vec<String> = ctx
+            .topo
+            .behind
+            .get(g)?
+            .iter()
+            .filter(|s| s.as_str() != e && added(ctx, s).is_some())
+            .cloned()
+            .collect();
+        (!others.is_empty() && mine < CONCENTRATED * total).then(|| (g.clone(), others))
+    })
+}
+
 impl Rule for TrafficSurgeBeforeOnset {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -151,6 +188,16 @@ impl Rule for TrafficSurgeBeforeOnset {
                     ),
                 ));
             }
+            if let Some((g, others)) = spread_through_gateway(ctx, e) {
+                return Some(Outcome::eliminated(
+                    id,
+                    0.6,
+                    format!(
+                        "requests to {e} rose {change}, one part of a surge through {g} that {} share: the spike is the gateway's",
+                        others.join(", ")
+                    ),
+                ));
+            }
             if let Some(behind) = ctx.topo.behind.get(e) {
                 let with_data: Vec<&str> = behind
                     .iter()
@@ -182,8 +229,7 @@ impl Rule for TrafficSurgeBeforeOnset {
                         ),
                     ));
                 }
-                // One service behind it: the gateway's requests are that service's, and the
-                // service is the more specific (and actionable) name for the spike.
+                // One service behind it: the gateway's requests are that service's.
                 if with_data.len() == 1 && hot.len() == 1 {
                     return Some(Outcome::eliminated(
                         id,
@@ -205,6 +251,29 @@ impl Rule for TrafficSurgeBeforeOnset {
                         ),
                     ));
                 }
+                // Several services surged but one carried most of the added load: the gateway's surge is that
+                // service's, the more specific (and actionable) name for the spike.
+                if let Some((svc, share)) = concentrated(ctx, e, &hot) {
+                    return Some(Outcome::eliminated(
+                        id,
+                        0.6,
+                        format!(
+                            "requests through {e} rose {change}, {:.0}% of the added load for {svc}: the spike is that service's",
+                            share * 100.0
+                        ),
+                    ));
+                }
+            }
+            // Load that slowed nothing is no cause: the alert's service, or the surging entity
+            // on the path to it, must have degraded with it.
+            if !ctx.alert_worsened() && !ctx.scope.of(e).affected && !ctx.symptom_worsened(e) {
+                let (a, m) = ctx.alert_key();
+                return Some(Outcome::inconclusive(
+                    id,
+                    format!(
+                        "requests to {e} rose {change}, but {a}'s {m} did not worsen and {e} shows no symptom: a surge that slowed nothing explains nothing"
+                    ),
+                ));
             }
             let symptoms = ctx.onset();
             let (rose_at, began_at) = (
@@ -373,5 +442,58 @@ mod tests {
             .evaluate(&f, &Hypothesis::new(Kind::TrafficSpike, "api"))
             .unwrap();
         assert_eq!(o.status, Status::Supported, "{o}");
+    }
+
+    #[test]
+    fn a_surge_that_slowed_nothing_explains_nothing() {
+        // Requests double while the alert's latency falls: the service did better.
+        let o = eval(
+            Fixture::new("api")
+                .step(k("api", "latency_p99_ms"), 100.0, 20.0)
+                .step_at(k("api", "requests_per_s"), 100.0, 210.0, ONSET - 2),
+        );
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("did not worsen"), "{o}");
+    }
+
+    /// A gateway in front of `a` and `b`, both surging by `added_a` and `added_b` requests/s.
+    fn gateway_surge(added_a: f64, added_b: f64) -> Context {
+        Fixture::new("a")
+            .step(k("a", "latency_p99_ms"), 100.0, 500.0)
+            .entry("a", "ingress:gw")
+            .entry("b", "ingress:gw")
+            .step_at(k("a", "requests_per_s"), 100.0, 100.0 + added_a, ONSET - 2)
+            .step_at(k("b", "requests_per_s"), 100.0, 100.0 + added_b, ONSET - 2)
+            .step_at(
+                k("ingress:gw", "requests_per_s"),
+                200.0,
+                200.0 + added_a + added_b,
+                ONSET - 2,
+            )
+            .build()
+    }
+
+    fn judge(ctx: &Context, culprit: &str) -> Outcome {
+        TrafficSurgeBeforeOnset
+            .evaluate(ctx, &Hypothesis::new(Kind::TrafficSpike, culprit))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_gateway_surge_carried_by_one_service_is_that_services() {
+        let ctx = gateway_surge(900.0, 60.0);
+        let o = judge(&ctx, "ingress:gw");
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("of the added load for a"), "{o}");
+        assert_eq!(judge(&ctx, "a").status, Status::Supported);
+    }
+
+    #[test]
+    fn a_surge_spread_over_the_services_behind_a_gateway_is_the_gateways() {
+        let ctx = gateway_surge(300.0, 300.0);
+        let o = judge(&ctx, "a");
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("the spike is the gateway's"), "{o}");
+        assert_eq!(judge(&ctx, "ingress:gw").status, Status::Supported);
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::evidence::Context;
 use crate::evidence::resources::saturation;
+use crate::evidence::sources::fmt_val;
 use crate::model::{APP, Finding, SIDECAR, fmt_ms};
 
 fn cores(v: f64) -> String {
@@ -74,6 +75,33 @@ pub(super) fn missing(ctx: &Context) -> Vec<Finding> {
         detail: format!(
             "the alert metric `{}` of {} has no samples in the archive; the analysis relies on the other symptoms",
             a.metric, a.entity
+        ),
+    }]
+}
+
+/// The alert's own series moved its good way (latency or errors falling, availability
+/// rising): the report says so rather than reading the move as the symptom, and whatever the
+/// analysis names rests on the other entities' series.
+pub(super) fn alert_not_worse(ctx: &Context) -> Vec<Finding> {
+    let a = &ctx.spec.alert;
+    let Some(v) = ctx.alert_series() else {
+        return Vec::new();
+    };
+    let s = v.score;
+    let moved = s.up(0.3) || s.down(0.3);
+    if !moved || crate::detect::worsened(&v.key.metric, s.direction) {
+        return Vec::new();
+    }
+    vec![Finding {
+        kind: "alert-not-worse".into(),
+        entity: a.entity.clone(),
+        detail: format!(
+            "the alert metric `{}` of {} moved its good way ({} → {}, {}): the alert saw no symptom of its own, and the analysis rests on the other series",
+            v.key.metric,
+            a.entity,
+            fmt_val(&v.key.metric, s.base),
+            fmt_val(&v.key.metric, s.level),
+            s.pct()
         ),
     }]
 }

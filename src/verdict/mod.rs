@@ -305,6 +305,9 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
             .then(a.kind.cmp(&b.kind))
             .then(a.culprit.cmp(&b.culprit))
     });
+    // Supported hypotheses too close to call leave no root cause: the statistical ranking
+    // must not break a tie the evidence could not.
+    let contested = !candidates.is_empty();
     let root_cause = candidates.first().and_then(|top| {
         let runner_up = candidates.get(1).map_or(0.0, |h| h.score);
         let confidence = top.score * (1.0 - 0.6 * runner_up / top.score.max(1e-9));
@@ -358,7 +361,8 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         });
     let root_cause = root_cause.or_else(|| {
         rank::root_cause(&culprits)
-            .filter(|_| symptom)
+            .filter(|_| symptom && !contested)
+            .filter(|rc| kind_evidenced(ctx, &culprits, rc))
             .filter(|rc| {
                 !hypotheses.iter().any(|h| {
                     h.kind == rc.kind && h.culprit == rc.culprit && h.status == Status::Eliminated
@@ -368,11 +372,13 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
                 confidence: rc.confidence.min(RANKED_CONFIDENCE_CAP),
                 ..rc
             })
+            .filter(|rc| !outscored(&hypotheses, rc))
     });
     let ranking = rank::merge(ranking, &culprits, root_cause.as_ref());
     let mut all_findings = ctx.quality.clone();
     all_findings.extend(findings::configuration(ctx));
     all_findings.extend(findings::missing(ctx));
+    all_findings.extend(findings::alert_not_worse(ctx));
     Verdict {
         format: FORMAT,
         incident: ctx.id.clone(),
@@ -383,6 +389,26 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         findings: all_findings,
         reasons: rank::reasons(&culprits),
     }
+}
+
+/// Whether a hypothesis the rules left standing at another culprit scored above a root cause
+/// the culprit ranking picked: statistics alone must not jump a candidate the evidence rates
+/// higher, and with two such leads neither is the root cause.
+fn outscored(hypotheses: &[HypothesisVerdict], rc: &RootCause) -> bool {
+    hypotheses.iter().any(|h| {
+        h.status != Status::Eliminated && h.culprit != rc.culprit && h.score > rc.confidence
+    })
+}
+
+/// Whether a root cause picked by the culprit ranking has evidence of its own kind: a code
+/// change needs a change event of its culprit or log templates that are new or surging (or
+/// fell silent); the other kinds come from a series of that kind that left its baseline.
+fn kind_evidenced(ctx: &Context, scores: &[rank::CulpritScore], rc: &RootCause) -> bool {
+    rc.kind != Kind::CodeChange
+        || rank::changed(ctx, &rc.culprit)
+        || scores
+            .iter()
+            .any(|s| s.culprit == rc.culprit && (s.logs > 0.0 || s.fall > 0.0))
 }
 
 impl Verdict {

@@ -71,3 +71,69 @@ fn the_ranking_names_no_root_cause_without_an_incident() {
         .build();
     assert!(verdict(&ctx).root_cause.is_some());
 }
+
+#[test]
+fn an_alert_that_moved_its_good_way_is_reported_as_such() {
+    let fell = Fixture::new("front")
+        .step(k("front", "latency_p99_ms"), 100.0, 20.0)
+        .build();
+    let v = verdict(&fell);
+    let f = v.findings.iter().find(|f| f.kind == "alert-not-worse");
+    assert!(f.is_some_and(|f| f.detail.contains("good way")), "{v:?}");
+    let rose = Fixture::new("front").slow_service("front").build();
+    assert!(
+        !verdict(&rose)
+            .findings
+            .iter()
+            .any(|f| f.kind == "alert-not-worse")
+    );
+}
+
+#[test]
+fn a_code_change_needs_a_change_or_logs_of_its_own() {
+    // api's one series went up a hundredfold with the alert; nothing says its code changed.
+    let f = || {
+        quiet_peers()
+            .depends("front", &["api"])
+            .step(k("front", "latency_p99_ms"), 100.0, 400.0)
+            .step(k("api", "queue_depth"), 10.0, 1000.0)
+    };
+    let rc = RootCause {
+        kind: Kind::CodeChange,
+        culprit: "api".into(),
+        confidence: 0.5,
+    };
+    let ctx = f().build();
+    assert!(!kind_evidenced(&ctx, &rank::rank(&ctx), &rc));
+    let ctx = f().event(20, "api", "deploy", "v2").build();
+    assert!(kind_evidenced(&ctx, &rank::rank(&ctx), &rc));
+    // A CPU series that moved is evidence for its own kind, whatever the ranking guessed.
+    let cpu = RootCause {
+        kind: Kind::CpuSaturation,
+        ..rc
+    };
+    let ctx = f().build();
+    assert!(kind_evidenced(&ctx, &rank::rank(&ctx), &cpu));
+}
+
+#[test]
+fn the_ranking_does_not_jump_a_candidate_the_rules_rate_higher() {
+    let h = |culprit: &str, status, score| HypothesisVerdict {
+        kind: Kind::Mysql,
+        culprit: culprit.into(),
+        status,
+        rule: "none".into(),
+        evidence: String::new(),
+        score,
+        outcomes: Vec::new(),
+    };
+    let rc = RootCause {
+        kind: Kind::CpuSaturation,
+        culprit: "api".into(),
+        confidence: 0.27,
+    };
+    assert!(outscored(&[h("mysql:db", Status::Inconclusive, 0.4)], &rc));
+    assert!(!outscored(&[h("mysql:db", Status::Eliminated, 0.4)], &rc));
+    assert!(!outscored(&[h("mysql:db", Status::Inconclusive, 0.2)], &rc));
+    assert!(!outscored(&[h("api", Status::Inconclusive, 0.4)], &rc));
+}

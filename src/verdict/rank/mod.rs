@@ -131,6 +131,41 @@ fn own_anomaly(ctx: &Context) -> (Anomaly, Anomaly) {
     (origin, felt)
 }
 
+/// Weight of an entity whose every anomalous series began moving after the incident's onset:
+/// a cause starts before or with its effects, so an entity that moved later is more likely
+/// one of them (a cache filling up behind a slow service, a queue backing up).
+const LATE: f64 = 0.5;
+
+/// Entities whose anomalous series all began after the incident's onset, by more than a
+/// minute (and two samples): the earliest onset among the series with a sustained move.
+fn late_movers(ctx: &Context) -> BTreeSet<String> {
+    let step = ctx.aligned.grid.step.max(1);
+    let slack = usize::try_from(60_000 / step).unwrap_or(0).max(2);
+    let onset = ctx.onset();
+    let mut first: BTreeMap<String, Option<usize>> = BTreeMap::new();
+    for v in ctx.find(|_| true) {
+        if series_strength(ctx, &v) <= 0.0 {
+            continue;
+        }
+        // A series without a sustained run (a break from a held value) has no onset to
+        // judge: it never marks its entity late.
+        let o = v
+            .score
+            .onset
+            .filter(|_| v.score.direction != crate::detect::Direction::Flat);
+        let e = first.entry(v.key.entity.clone()).or_insert(o);
+        *e = match (*e, o) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            _ => None,
+        };
+    }
+    first
+        .into_iter()
+        .filter(|(_, o)| o.is_some_and(|o| o > onset + slack))
+        .map(|(e, _)| e)
+        .collect()
+}
+
 /// Entities reachable from `from` by following calls (including itself).
 fn reachable(ctx: &Context, from: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::from([from.to_string()]);
@@ -184,6 +219,28 @@ fn kind_for(entity: &str, metric: &str) -> Kind {
     }
 }
 
+/// Whether the archive records a change (deploy, config, ...) of `entity`.
+pub(crate) fn changed(ctx: &Context, entity: &str) -> bool {
+    ctx.events
+        .iter()
+        .any(|ev| ev.entity == entity && crate::rules::CHANGE_KINDS.contains(&ev.kind.as_str()))
+}
+
+/// The resource kind an entity's strongest moving CPU or memory series names, if one moved: a
+/// code change needs a change event or new error templates of its own, while a CPU or memory
+/// series that left its baseline is evidence for its kind.
+fn resource_kind(ctx: &Context, entity: &str) -> Option<Kind> {
+    ctx.find_entity(entity, |_| true)
+        .into_iter()
+        .filter_map(|v| {
+            let k = kind_for(entity, &v.key.metric);
+            let s = series_strength(ctx, &v);
+            (k != Kind::CodeChange && s > 0.0).then_some((s, k))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+        .map(|(_, k)| k)
+}
+
 /// What is left of a signal of strength `own` when a neighbour shows `by` of the same: a
 /// neighbour at least as strong explains 60 % of it, a weaker one less (quadratically).
 fn explained(own: f64, by: f64) -> f64 {
@@ -212,6 +269,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
     let saturated =
         felt.values().filter(|x| x.0 >= 0.9).count() as f64 / (felt.len().max(1) as f64);
     let metric_weight = 1.0 - 0.7 * saturated;
+    let late = late_movers(ctx);
     let mut out: Vec<CulpritScore> = Vec::new();
     for e in ctx
         .topo
@@ -273,7 +331,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             1.0
         } else {
             0.7
-        };
+        } * if late.contains(e.as_str()) { LATE } else { 1.0 };
         let corr = if e == alert_entity {
             1.0
         } else {
@@ -289,6 +347,11 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             kind_for(e, so_signal)
         } else {
             kind_for(e, &metric)
+        };
+        let kind = if kind == Kind::CodeChange && !changed(ctx, e) && l <= 0.0 && f <= 0.0 {
+            resource_kind(ctx, e).unwrap_or(kind)
+        } else {
+            kind
         };
         let parts = Parts {
             metrics,

@@ -36,14 +36,9 @@ pub fn strength(s: &Score) -> f64 {
 /// Baseline samples a series must have held exactly constant before leaving that value counts.
 const STILL_BASE_MIN: usize = 30;
 
-/// Whether a metric's name says that lower is worse (availability, success rate, uptime):
-/// such a series rising from a value it held is a recovery, not a fault.
-pub(super) fn lower_is_worse(metric: &str) -> bool {
-    let m = metric.to_ascii_lowercase();
-    ["availab", "success", "uptime"]
-        .iter()
-        .any(|w| m.contains(w))
-}
+/// Whether a metric's name says that lower is worse: such a series rising from a value it
+/// held is a recovery, not a fault.
+pub(super) use crate::detect::lower_is_worse;
 
 /// Whether a metric counts up only (restarts, a Prometheus `_total` counter): such a series
 /// falling is a reset (the pods that counted were replaced, the process restarted), not a
@@ -51,6 +46,21 @@ pub(super) fn lower_is_worse(metric: &str) -> bool {
 pub(super) fn counts_up_only(metric: &str) -> bool {
     let m = metric.to_ascii_lowercase();
     m.contains("restart") || m.ends_with("_total")
+}
+
+/// Weight of a latency or error series that moved its good way (fell).
+const GOOD_WAY: f64 = 0.3;
+
+/// The weight left to a series' strength by the way it moved: a latency or error series that
+/// fell is the service doing better, no symptom; some weight stays, since a code path failing
+/// early also answers faster.
+pub(super) fn way_weight(metric: &str, direction: Direction) -> f64 {
+    let symptom = crate::detect::symptom_metric(metric) && !lower_is_worse(metric);
+    if direction == Direction::Down && symptom {
+        GOOD_WAY
+    } else {
+        1.0
+    }
 }
 
 /// Whether a move in `direction` is one no fault makes on `metric`: an availability or success
@@ -185,7 +195,7 @@ pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
     let z = if wrong_way(&v.key.metric, v.score.direction) {
         0.0
     } else {
-        capped_strength(ctx, v)
+        way_weight(&v.key.metric, v.score.direction) * capped_strength(ctx, v)
     };
     z.max(still_break(
         &v.key.metric,

@@ -72,7 +72,9 @@ pub fn signals(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
         if super::signals::wrong_way(&v.key.metric, v.score.direction) {
             continue;
         }
-        let s = capped_strength(ctx, &v) * magnitude(v.score);
+        let s = capped_strength(ctx, &v)
+            * magnitude(v.score)
+            * super::signals::way_weight(&v.key.metric, v.score.direction);
         let e = out
             .entry(v.key.metric.clone())
             .or_default()

@@ -242,6 +242,45 @@ fn equal_suspects_tie_and_a_lone_one_stands_out() {
 }
 
 #[test]
+fn an_entity_that_moved_after_the_onset_ranks_below_one_that_moved_at_it() {
+    // Both suspects' series move as far; b's begins six minutes after the alert's onset.
+    let ctx = Fixture::new("front")
+        .slow_service("front")
+        .step(k("a", "x"), 10.0, 100.0)
+        .step_at(
+            k("b", "x"),
+            10.0,
+            100.0,
+            crate::evidence::testing::ONSET + 6,
+        )
+        .build();
+    let r = rank(&ctx);
+    let score = |e: &str| r.iter().find(|s| s.culprit == e).unwrap().score;
+    assert!(score("a") > score("b"), "{r:?}");
+}
+
+#[test]
+fn a_latency_that_fell_does_not_stand_out_as_a_fault() {
+    // a's latency fell a hundredfold, b's CPU rose as far: only b's move is a symptom.
+    let ctx = Fixture::new("front")
+        .slow_service("front")
+        .step(k("a", "latency_p50_ms"), 100.0, 1.0)
+        .step(k("b", "cpu_cores"), 0.1, 10.0)
+        .flat(k("c", "latency_p50_ms"), 100.0)
+        .flat(k("c", "cpu_cores"), 0.1)
+        .build();
+    assert_eq!(
+        top(&ctx).first().map(String::as_str),
+        Some("b"),
+        "{:?}",
+        rank(&ctx)
+    );
+    let sig = standout::signals(&ctx);
+    let (fell, rose) = (sig["latency_p50_ms"]["a"], sig["cpu_cores"]["b"]);
+    assert!(fell < 0.5 * rose, "{sig:?}");
+}
+
+#[test]
 fn merge_keeps_the_funnel_head_and_adds_new_culprits() {
     let r = |kind, c: &str, score| Ranked {
         kind,
