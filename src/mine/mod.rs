@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod discover;
+mod reliability;
 pub mod rows;
 pub mod run;
 pub mod shard;

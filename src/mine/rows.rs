@@ -59,6 +59,20 @@ pub struct IncidentRow {
     pub expected_kind: Option<String>,
     /// `[expected].culprit`.
     pub expected_culprit: Option<String>,
+    /// Onset of the alert's series (timing model), epoch ms UTC.
+    pub onset: Option<i64>,
+    /// Alert time minus onset, seconds: the time to detect.
+    pub detected_after_s: Option<i64>,
+    /// Requests failed beyond the baseline error rate (a lower bound when `ongoing`).
+    pub failed_requests: Option<i64>,
+    /// Highest one-minute error ratio after the onset.
+    pub error_ratio_peak: Option<f64>,
+    /// Still degraded when the data ends.
+    pub ongoing: Option<bool>,
+    /// When the alert's series recovered, epoch ms UTC.
+    pub recovered_at: Option<i64>,
+    /// Onset to recovery or to the end of the data, seconds.
+    pub duration_s: Option<i64>,
 }
 
 /// One hypothesis of one incident.
@@ -129,6 +143,13 @@ impl IncidentRow {
             expected_culprit: spec
                 .and_then(|s| s.expected.as_ref())
                 .map(|e| e.culprit.clone()),
+            onset: None,
+            detected_after_s: None,
+            failed_requests: None,
+            error_ratio_peak: None,
+            ongoing: None,
+            recovered_at: None,
+            duration_s: None,
         }
     }
 
@@ -169,6 +190,18 @@ pub fn extract(an: &Analysis, path: &str) -> Mined {
         row.trigger_culprit = Some(t.culprit.clone());
     }
     row.findings = count(v.findings.len());
+    let t = v.timing(&an.ctx);
+    row.onset = t.onset.as_ref().map(|o| o.at);
+    row.detected_after_s = v.outage.detected_after_s;
+    row.failed_requests = v
+        .outage
+        .impact
+        .failed_requests
+        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    row.error_ratio_peak = v.outage.impact.error_ratio_peak;
+    row.ongoing = t.onset.is_some().then_some(v.outage.impact.ongoing);
+    row.recovered_at = t.recovered;
+    row.duration_s = v.outage.duration_s;
     let fired: BTreeSet<&str> = v
         .hypotheses
         .iter()

@@ -1,18 +1,48 @@
 //! Report: writes `verdict.json`, `postmortem.md` and `charts/*.svg` for one analysis.
 
+pub mod actions;
 pub mod bars;
 pub mod charts;
+pub mod condition;
+pub mod confidence;
+pub mod impact;
 pub mod logs;
 pub mod markdown;
+pub mod mechanism;
 pub mod narrative;
 pub mod remediation;
+pub mod sections;
 mod svg;
+pub mod timeline;
+pub mod unknowns;
+
+#[cfg(test)]
+mod tests;
 
 use std::fs;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::pipeline::Analysis;
+
+/// Marks the timing model's onset and trigger start on every chart, and notes when the data
+/// ends with the incident still ongoing.
+fn mark_timing(an: &Analysis, models: &mut [charts::Chart]) {
+    let t = an.verdict.timing(&an.ctx);
+    for c in models {
+        c.markers.retain(|m| m.1 != "onset");
+        if let Some(o) = &t.onset {
+            c.markers.push((o.at, "onset".into()));
+        }
+        if let Some(tr) = &t.trigger {
+            c.markers.push((tr.at, "trigger".into()));
+        }
+        c.markers.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        if t.ongoing() {
+            c.note = Some("data ends: incident still ongoing".into());
+        }
+    }
+}
 
 /// Writes every output into `out` (created if needed). Returns the chart files written.
 ///
@@ -29,12 +59,11 @@ pub fn write(an: &Analysis, out: &Path) -> Result<Vec<String>> {
     if let Some(c) = charts::root_cause(&an.ctx, &an.verdict) {
         models.push(c);
     }
-    if let Some(c) = charts::eliminated_storage(&an.ctx, &an.verdict) {
-        models.push(c);
-    }
+    models.extend(charts::eliminated_storage(&an.ctx, &an.verdict));
     if let Some(c) = logs::chart(&an.ctx) {
         models.push(c);
     }
+    mark_timing(an, &mut models);
     let mut written = Vec::new();
     for c in &models {
         svg::render(c, &out.join("charts").join(&c.file))?;

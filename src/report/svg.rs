@@ -6,10 +6,29 @@
 use std::path::Path;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{Chart, Dash};
 use crate::error::Error;
 use crate::model::fmt_ms;
+
+/// Rendered width, px. Pasted into a document the chart shrinks to the page width.
+const WIDTH: u32 = 960;
+/// The page width a chart is read at, px (a Google Doc or Confluence page).
+const PAGE: u32 = 650;
+/// The smallest text size at page width, px.
+const MIN_TEXT: u32 = 11;
+/// The font family of every text.
+const FONT: &str = "sans-serif";
+
+/// A text size in rendered px that reads as `at_page` px once shrunk to page width.
+fn px(at_page: u32) -> u32 {
+    (at_page * WIDTH).div_ceil(PAGE)
+}
+
+/// Marker colours: black and a dark grey, which no series uses (the palette has no near-black).
+const ALERT: RGBColor = RGBColor(0, 0, 0);
+const MARK: RGBColor = RGBColor(70, 70, 70);
 
 /// The chart colours (matplotlib's tab10), shared by line and bar charts.
 pub(super) const PALETTE: [RGBColor; 10] = [
@@ -52,6 +71,29 @@ pub fn render(chart: &Chart, path: &Path) -> Result<(), Error> {
     })
 }
 
+/// An x for a reference line's label where no line passes within the label's height: the
+/// first of a few candidate spots, scanning from the middle of the baseline outwards.
+fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> i64 {
+    let (x0, x1) = chart.x_range;
+    let span = (x1 - x0).max(1);
+    let band = (hi - lo) * 0.08;
+    let at = |f: f64| x0 + (span as f64 * f) as i64;
+    let clear = |x: i64| {
+        let w = span / 6;
+        chart.lines.iter().all(|l| {
+            l.points
+                .iter()
+                .filter(|p| p.0 >= x && p.0 <= x + w && p.1.is_finite())
+                .all(|p| p.1 < y - band * 0.3 || p.1 > y + band)
+        })
+    };
+    [0.42, 0.3, 0.55, 0.2, 0.7, 0.8]
+        .into_iter()
+        .map(at)
+        .find(|x| clear(*x))
+        .unwrap_or_else(|| at(0.42))
+}
+
 fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let (x0, x1) = chart.x_range;
     let (mut y0, mut y1) = chart.y_range();
@@ -59,17 +101,19 @@ fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         y1 = y0 + 1.0;
     }
     y0 = y0.min(0.0);
-    let root = SVGBackend::new(path, (960, 420)).into_drawing_area();
+    let root = SVGBackend::new(path, (WIDTH, 460)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut cc = ChartBuilder::on(&root)
-        .caption(&chart.title, ("sans-serif", 20))
+        .caption(&chart.title, (FONT, px(15)))
         .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
+        .x_label_area_size(px(34))
+        .y_label_area_size(px(56))
         .build_cartesian_2d((x0..x1).with_key_points(key_points(x0, x1)), y0..y1 * 1.08)?;
     cc.configure_mesh()
         .x_desc("time (UTC)")
         .y_desc(chart.y_label.as_str())
+        .label_style((FONT, px(MIN_TEXT)))
+        .axis_desc_style((FONT, px(MIN_TEXT)))
         .x_label_formatter(&|ms| fmt_ms(*ms, "%H:%M"))
         .y_label_formatter(&|v| {
             if v.abs() >= 100.0 || *v == 0.0 {
@@ -126,11 +170,22 @@ fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        let dashed = line.dash == Dash::Dashed;
         cc.draw_series(std::iter::empty::<Circle<(i64, f64), i32>>())?
             .label(line.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            .legend(move |(x, y)| {
+                // The legend draws the line as the plot does: dashes for a dashed line,
+                // three touching pieces (one line) for a solid one.
+                let p = if dashed {
+                    [(0, 7), (11, 18), (22, 28)]
+                } else {
+                    [(0, 10), (10, 20), (20, 28)]
+                };
+                let seg = |(a, b): (i32, i32)| PathElement::new(vec![(a, 0), (b, 0)], style);
+                EmptyElement::at((x, y)) + seg(p[0]) + seg(p[1]) + seg(p[2])
+            });
     }
-    for (i, (y, label)) in chart.hlines.iter().enumerate() {
+    for (y, label) in &chart.hlines {
         let c = RGBColor(90, 90, 90);
         let st = ShapeStyle {
             color: c.to_rgba(),
@@ -138,27 +193,46 @@ fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             stroke_width: 1,
         };
         cc.draw_series(DashedLineSeries::new(vec![(x0, *y), (x1, *y)], 8, 5, st))?;
-        // Right-aligned, clear of the legend in the upper left.
-        let lx = x1 - (x1 - x0) / 9 - i64::try_from(i).unwrap_or(0) * (x1 - x0) / 5;
+        let lx = clear_spot(chart, *y, (y0, top));
         cc.draw_series(std::iter::once(Text::new(
             label.clone(),
-            (lx, *y),
-            ("sans-serif", 13).into_font().color(&c),
+            (lx, *y + (top - y0) * 0.015),
+            (FONT, px(MIN_TEXT))
+                .into_font()
+                .color(&c)
+                .pos(Pos::new(HPos::Left, VPos::Bottom)),
         )))?;
     }
-    for (t, label) in &chart.markers {
-        let c = RGBColor(200, 30, 30);
-        cc.draw_series(std::iter::once(PathElement::new(
-            vec![(*t, y0), (*t, top)],
-            c.stroke_width(1),
-        )))?;
+    for (k, (t, label)) in chart.markers.iter().enumerate() {
+        let c = if label == "alert" { ALERT } else { MARK };
+        let st = c.stroke_width(if label == "alert" { 2 } else { 1 });
+        if label == "alert" {
+            cc.draw_series(std::iter::once(PathElement::new(
+                vec![(*t, y0), (*t, top)],
+                st,
+            )))?;
+        } else {
+            cc.draw_series(DashedLineSeries::new(vec![(*t, y0), (*t, top)], 6, 4, st))?;
+        }
+        let row = f64::from(u32::try_from(k % 3).unwrap_or(0));
         cc.draw_series(std::iter::once(Text::new(
-            label.clone(),
-            (*t, top * 0.97),
-            ("sans-serif", 13).into_font().color(&c),
+            format!(" {label}"),
+            (*t, top - (top - y0) * (0.03 + 0.07 * row)),
+            (FONT, px(MIN_TEXT)).into_font().color(&c),
+        )))?;
+    }
+    if let Some(note) = &chart.note {
+        cc.draw_series(std::iter::once(Text::new(
+            format!("{note} "),
+            (x1, y0 + (top - y0) * 0.04),
+            (FONT, px(MIN_TEXT))
+                .into_font()
+                .color(&ALERT)
+                .pos(Pos::new(HPos::Right, VPos::Bottom)),
         )))?;
     }
     cc.configure_series_labels()
+        .label_font((FONT, px(MIN_TEXT)))
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))

@@ -397,6 +397,7 @@ pub fn scenario(kind: Kind, seed: u64) -> Result<(Scenario, AlertPick), String> 
             culprit,
         }),
         entities: c.topology(),
+        postmortem: None,
     };
     let pick = AlertPick {
         candidates,

@@ -5,6 +5,7 @@ mod analyze;
 mod import;
 mod malformed;
 mod mine;
+mod readme;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
