@@ -67,3 +67,52 @@ pub fn section(rows: &[IncidentRow], md: &mut String) {
     }
     md.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::section;
+    use crate::mine::rows::{IncidentRow, OK};
+
+    fn row(kind: &str, detect: i64, dur: i64, failed: i64, ongoing: bool) -> IncidentRow {
+        let mut r = IncidentRow::failure("x", "x", None, String::new());
+        r.status = OK.into();
+        r.error = None;
+        r.root_cause_kind = Some(kind.into());
+        r.onset = Some(0);
+        r.detected_after_s = Some(detect);
+        r.duration_s = Some(dur);
+        r.failed_requests = Some(failed);
+        r.error_ratio_peak = Some(0.02);
+        r.ongoing = Some(ongoing);
+        r
+    }
+
+    #[test]
+    fn medians_and_totals_per_kind() {
+        let rows = [
+            row("sidecar", 300, 1200, 100, true),
+            row("sidecar", 120, 600, 50, false),
+            row("sidecar", 60, 300, 10, false),
+            row("redis", 45, 90, 5, false),
+        ];
+        let mut md = String::new();
+        section(&rows, &mut md);
+        assert!(
+            md.contains("| redis | 1 | 45 s | 1 min 30 s | 0 | 5 | 2.0 % |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| sidecar | 3 | 2 min 0 s | 10 min 0 s | 1 | 160 | 2.0 % |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn nothing_without_an_onset() {
+        let mut r = row("sidecar", 1, 1, 1, false);
+        r.onset = None;
+        let mut md = String::new();
+        section(&[r], &mut md);
+        assert!(md.is_empty());
+    }
+}

@@ -148,7 +148,13 @@ fn budget_line(ctx: &Context, t: &Timing, i: &Impact) -> Option<String> {
         });
     Some(format!(
         "**Error budget** (objective {} of requests succeed): {minutes:.1} bad minutes (error ratio above {}){used}.",
-        pct(slo),
+        objective(slo),
         pct(allowed)
     ))
+}
+
+/// An availability objective with every digit it was given: 0.999 is `99.9 %`, not `100 %`.
+fn objective(slo: f64) -> String {
+    let p = format!("{:.4}", slo * 100.0);
+    format!("{} %", p.trim_end_matches('0').trim_end_matches('.'))
 }

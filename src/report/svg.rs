@@ -21,9 +21,15 @@ const MIN_TEXT: u32 = 11;
 /// The font family of every text.
 const FONT: &str = "sans-serif";
 
-/// A text size in rendered px that reads as `at_page` px once shrunk to page width.
+/// A length in rendered px that reads as `at_page` px once shrunk to page width.
 fn px(at_page: u32) -> u32 {
     (at_page * WIDTH).div_ceil(PAGE)
+}
+
+/// plotters' SVG backend writes `font-size` as the requested size / 1.24 (its em box), so a
+/// text size is asked for 1.24 times larger to come out at [`px`].
+fn text(at_page: u32) -> u32 {
+    (at_page * WIDTH * 124).div_ceil(PAGE * 100)
 }
 
 /// Marker colours: black and a dark grey, which no series uses (the palette has no near-black).
@@ -104,16 +110,16 @@ fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (WIDTH, 460)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut cc = ChartBuilder::on(&root)
-        .caption(&chart.title, (FONT, px(15)))
+        .caption(&chart.title, (FONT, text(15)))
         .margin(12)
-        .x_label_area_size(px(34))
+        .x_label_area_size(px(40))
         .y_label_area_size(px(56))
         .build_cartesian_2d((x0..x1).with_key_points(key_points(x0, x1)), y0..y1 * 1.08)?;
     cc.configure_mesh()
         .x_desc("time (UTC)")
         .y_desc(chart.y_label.as_str())
-        .label_style((FONT, px(MIN_TEXT)))
-        .axis_desc_style((FONT, px(MIN_TEXT)))
+        .label_style((FONT, text(MIN_TEXT)))
+        .axis_desc_style((FONT, text(MIN_TEXT)))
         .x_label_formatter(&|ms| fmt_ms(*ms, "%H:%M"))
         .y_label_formatter(&|v| {
             if v.abs() >= 100.0 || *v == 0.0 {
@@ -197,7 +203,7 @@ fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         cc.draw_series(std::iter::once(Text::new(
             label.clone(),
             (lx, *y + (top - y0) * 0.015),
-            (FONT, px(MIN_TEXT))
+            (FONT, text(MIN_TEXT))
                 .into_font()
                 .color(&c)
                 .pos(Pos::new(HPos::Left, VPos::Bottom)),
@@ -218,21 +224,21 @@ fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         cc.draw_series(std::iter::once(Text::new(
             format!(" {label}"),
             (*t, top - (top - y0) * (0.03 + 0.07 * row)),
-            (FONT, px(MIN_TEXT)).into_font().color(&c),
+            (FONT, text(MIN_TEXT)).into_font().color(&c),
         )))?;
     }
     if let Some(note) = &chart.note {
         cc.draw_series(std::iter::once(Text::new(
             format!("{note} "),
             (x1, y0 + (top - y0) * 0.04),
-            (FONT, px(MIN_TEXT))
+            (FONT, text(MIN_TEXT))
                 .into_font()
                 .color(&ALERT)
                 .pos(Pos::new(HPos::Right, VPos::Bottom)),
         )))?;
     }
     cc.configure_series_labels()
-        .label_font((FONT, px(MIN_TEXT)))
+        .label_font((FONT, text(MIN_TEXT)))
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))

@@ -96,3 +96,33 @@ fn timeline_rows_hold_on_their_series_for_every_kind() {
         insta::assert_snapshot!(format!("sections-{scenario}"), sections(&md));
     }
 }
+
+/// What only people know comes from `[postmortem]` in incident.toml, and an objective there
+/// turns the impact into error-budget terms.
+#[test]
+fn postmortem_keys_fill_the_header_and_the_budget() {
+    let mut an = analysed("live-rt-jitter");
+    let md = super::markdown::render(&an, &[], None);
+    assert!(
+        md.contains("| Severity | _to fill in_ |"),
+        "placeholders without [postmortem]"
+    );
+    assert!(!md.contains("**Error budget**"));
+    an.ctx.spec.postmortem = Some(crate::model::PostmortemSpec {
+        status: Some("in review".into()),
+        severity: Some("SEV-2".into()),
+        authors: vec!["A. Oncall".into()],
+        owners: vec!["live team".into()],
+        slo: Some(0.999),
+    });
+    let md = super::markdown::render(&an, &[], None);
+    for want in [
+        "| Status | in review |",
+        "| Severity | SEV-2 |",
+        "| Authors | A. Oncall |",
+        "| Owners | live team |",
+        "**Error budget** (objective 99.9 % of requests succeed): ",
+    ] {
+        assert!(md.contains(want), "missing {want}");
+    }
+}

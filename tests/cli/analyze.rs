@@ -196,6 +196,27 @@ fn charts_are_well_formed_svg_with_titles() {
             "{} has a labelled time axis",
             c.display()
         );
+        // Readable pasted at page width (650 px): no text below 11 px there.
+        let width: f64 = doc
+            .root_element()
+            .attribute("width")
+            .unwrap()
+            .parse()
+            .unwrap();
+        for n in doc.descendants().filter(|n| n.has_tag_name("text")) {
+            let size: f64 = n.attribute("font-size").unwrap().parse().unwrap();
+            assert!(
+                size * 650.0 / width >= 11.0,
+                "{}: {size} px text reads at {:.1} px at page width",
+                c.display(),
+                size * 650.0 / width
+            );
+        }
+        assert!(
+            !text.contains("latency_p99_ms ("),
+            "{}: human axis titles",
+            c.display()
+        );
     }
 }
 
