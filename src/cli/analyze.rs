@@ -18,11 +18,21 @@ pub(crate) struct AnalyzeArgs {
     /// Grid step (15s, 1m, ...); default: the archive's median sampling interval.
     #[arg(long, value_parser = super::parse_duration)]
     step: Option<i64>,
+    /// A `funnel mine` output: adds "Seen before", the earlier incidents with the same root
+    /// cause or configuration finding, linked to their reports when mined with --reports.
+    #[arg(long, value_name = "MINED")]
+    history: Option<PathBuf>,
 }
 
 pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
+    let history = a
+        .history
+        .as_deref()
+        .map(funnel::report::history::History::load)
+        .transpose()
+        .context("reading --history (a `funnel mine` output folder)")?;
     let an = analyze(&a.incident_dir, &Options { step_ms: a.step })?;
-    funnel::report::write(&an, &a.out)
+    funnel::report::write_with(&an, &a.out, history.as_ref())
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
     let v = &an.verdict;
     match &v.root_cause {

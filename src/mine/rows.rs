@@ -73,6 +73,8 @@ pub struct IncidentRow {
     pub recovered_at: Option<i64>,
     /// Onset to recovery or to the end of the data, seconds.
     pub duration_s: Option<i64>,
+    /// Entities with a configuration finding, sorted, comma-separated (for "Seen before").
+    pub config_findings: String,
 }
 
 /// One hypothesis of one incident.
@@ -150,6 +152,7 @@ impl IncidentRow {
             ongoing: None,
             recovered_at: None,
             duration_s: None,
+            config_findings: String::new(),
         }
     }
 
@@ -202,6 +205,13 @@ pub fn extract(an: &Analysis, path: &str) -> Mined {
     row.ongoing = t.onset.is_some().then_some(v.outage.impact.ongoing);
     row.recovered_at = t.recovered;
     row.duration_s = v.outage.duration_s;
+    let config: BTreeSet<&str> = v
+        .findings
+        .iter()
+        .filter(|f| f.kind == "configuration")
+        .map(|f| f.entity.as_str())
+        .collect();
+    row.config_findings = config.into_iter().collect::<Vec<_>>().join(",");
     let fired: BTreeSet<&str> = v
         .hypotheses
         .iter()

@@ -133,6 +133,10 @@ pub fn write(rows: &Rows, dir: &Path) -> Result<(), Error> {
         ),
         ts("recovered_at", r.iter().map(|x| x.recovered_at)),
         oi("duration_s", r.iter().map(|x| x.duration_s).collect()),
+        s(
+            "config_findings",
+            r.iter().map(|x| x.config_findings.as_str()).collect(),
+        ),
     ];
     write_df(&dir.join(INCIDENTS), r.len(), columns)?;
     let h = &rows.hypotheses;
@@ -273,6 +277,11 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
     } else {
         vec![None; n]
     };
+    let config = if f.has("config_findings") {
+        f.str("config_findings")?
+    } else {
+        vec![String::new(); n]
+    };
     let ongoing = if f.has("ongoing") {
         f.opt_bool("ongoing")?
     } else {
@@ -308,6 +317,7 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
             ongoing: ongoing[i],
             recovered_at: recovered[i],
             duration_s: duration[i],
+            config_findings: config[i].clone(),
         });
     }
     let path = dir.join(HYPOTHESES);

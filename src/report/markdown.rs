@@ -19,7 +19,12 @@ fn esc(s: &str) -> String {
 /// The whole document, in the order of the common postmortem templates; `charts` are (file
 /// under charts/, caption) actually written.
 #[must_use]
-pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&str>) -> String {
+pub fn render(
+    an: &Analysis,
+    charts: &[(String, String)],
+    logs_section: Option<&str>,
+    seen_before: Option<&str>,
+) -> String {
     let (ctx, v) = (&an.ctx, &an.verdict);
     let t = v.timing(ctx);
     let mut md = String::new();
@@ -40,6 +45,9 @@ pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&
     sections::detection(&mut md, ctx, &t);
     sections::root_cause(&mut md, an, &t);
     sections::contributing(&mut md, an);
+    if let Some(section) = seen_before {
+        md.push_str(section);
+    }
     sections::mechanism(&mut md, an);
     chart(&mut md, charts, |f| {
         f != "alert.svg" && !f.starts_with("logs")

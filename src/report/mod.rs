@@ -5,6 +5,7 @@ pub mod bars;
 pub mod charts;
 pub mod condition;
 pub mod confidence;
+pub mod history;
 pub mod impact;
 pub mod logs;
 pub mod markdown;
@@ -49,6 +50,18 @@ fn mark_timing(an: &Analysis, models: &mut [charts::Chart]) {
 /// # Errors
 /// A file cannot be written or a chart cannot be drawn.
 pub fn write(an: &Analysis, out: &Path) -> Result<Vec<String>> {
+    write_with(an, out, None)
+}
+
+/// [`write`], with a "Seen before" section from a mined history when one is given.
+///
+/// # Errors
+/// A file cannot be written or a chart cannot be drawn.
+pub fn write_with(
+    an: &Analysis,
+    out: &Path,
+    history: Option<&history::History>,
+) -> Result<Vec<String>> {
     fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out, e))?;
     let verdict_path = out.join("verdict.json");
     fs::write(&verdict_path, an.verdict.to_json()).map_err(|e| Error::io(&verdict_path, e))?;
@@ -74,7 +87,8 @@ pub fn write(an: &Analysis, out: &Path) -> Result<Vec<String>> {
         .find(|w| w.0 == "logs.svg")
         .map(|w| w.0.as_str());
     let log_section = logs::section(&an.ctx, log_chart);
-    let md = markdown::render(an, &written, log_section.as_deref());
+    let seen = history.map(|h| history::section(h, an, out));
+    let md = markdown::render(an, &written, log_section.as_deref(), seen.as_deref());
     let md_path = out.join("postmortem.md");
     fs::write(&md_path, md).map_err(|e| Error::io(&md_path, e))?;
     Ok(written.into_iter().map(|w| w.0).collect())

@@ -92,7 +92,7 @@ fn timeline_rows_hold_on_their_series_for_every_kind() {
     for scenario in scenario_names() {
         let an = analysed(scenario);
         check_rows(&an, scenario);
-        let md = super::markdown::render(&an, &[], None);
+        let md = super::markdown::render(&an, &[], None, None);
         insta::assert_snapshot!(format!("sections-{scenario}"), sections(&md));
     }
 }
@@ -102,7 +102,7 @@ fn timeline_rows_hold_on_their_series_for_every_kind() {
 #[test]
 fn postmortem_keys_fill_the_header_and_the_budget() {
     let mut an = analysed("live-rt-jitter");
-    let md = super::markdown::render(&an, &[], None);
+    let md = super::markdown::render(&an, &[], None, None);
     assert!(
         md.contains("| Severity | _to fill in_ |"),
         "placeholders without [postmortem]"
@@ -115,7 +115,7 @@ fn postmortem_keys_fill_the_header_and_the_budget() {
         owners: vec!["live team".into()],
         slo: Some(0.999),
     });
-    let md = super::markdown::render(&an, &[], None);
+    let md = super::markdown::render(&an, &[], None, None);
     for want in [
         "| Status | in review |",
         "| Severity | SEV-2 |",
