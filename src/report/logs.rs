@@ -76,7 +76,7 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
             md,
             "**{e}** ({calm}{b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline ({bm} min) | Incident ({im} min) | First seen |\n|---|---|---|---|---|"
         );
-        for t in top {
+        for t in &top {
             // A template already logged in the baseline was not first seen in the incident.
             let first = if t.baseline > 0 {
                 "in the baseline".to_string()
@@ -99,6 +99,7 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
             );
         }
         md.push('\n');
+        examples(&mut md, &top);
     }
     if !any {
         md.push_str("No entity logs anything new or surging.\n\n");
@@ -166,6 +167,34 @@ fn falls(ctx: &Context, md: &mut String) {
         }
     }
     md.push('\n');
+}
+
+/// One raw line per template whose wildcards hide something (a host, a key), so the table
+/// does not hide that `Post "http://<*>"` is the gift vendor.
+fn examples(md: &mut String, top: &[&crate::logs::evidence::TemplateStat]) {
+    let lines: Vec<String> = top
+        .iter()
+        .filter(|t| t.template.contains("<*>"))
+        .filter_map(|t| {
+            let s = t.samples.first()?;
+            let mut short: String = s.chars().take(120).collect();
+            if s.chars().count() > 120 {
+                short.push('…');
+            }
+            Some(format!(
+                "- `{}`: e.g. `{}`",
+                esc(&t.template),
+                esc(&short).replace('`', "'")
+            ))
+        })
+        .collect();
+    if !lines.is_empty() {
+        let _ = writeln!(
+            md,
+            "Example lines (incident window):\n\n{}\n",
+            lines.join("\n")
+        );
+    }
 }
 
 /// Templates charted, at most.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::narrative::summary;
 use super::{impact, sections};
 use crate::evidence::Context;
-use crate::model::EntityKind;
+use crate::model::{EntityKind, Kind};
 use crate::pipeline::Analysis;
 use crate::rules::{RULES, Status};
 
@@ -186,6 +186,42 @@ fn funnel(md: &mut String, an: &Analysis) {
         );
     }
     md.push('\n');
+    corroboration(md, an);
+}
+
+/// The other eliminations of the dependencies the table clears with one rule each: the
+/// server-side and log evidence a review argues about when the app's logs blame storage.
+fn corroboration(md: &mut String, an: &Analysis) {
+    let deps = [Kind::Mysql, Kind::Redis, Kind::ThirdParty];
+    let mut lines = Vec::new();
+    for h in an
+        .verdict
+        .hypotheses
+        .iter()
+        .filter(|h| deps.contains(&h.kind) && h.status == Status::Eliminated)
+    {
+        let more: Vec<String> = h
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Eliminated && o.rule != h.rule)
+            .map(|o| format!("`{}`: {}", o.rule, o.evidence))
+            .collect();
+        if !more.is_empty() {
+            lines.push(format!(
+                "- **{} `{}`**: {}",
+                h.kind,
+                h.culprit,
+                more.join("; ")
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(
+            md,
+            "Further evidence against the eliminated dependencies (the table gives the deciding rule):\n\n{}\n",
+            lines.join("\n")
+        );
+    }
 }
 
 fn coverage(md: &mut String, an: &Analysis) {
@@ -198,7 +234,10 @@ fn coverage(md: &mut String, an: &Analysis) {
         .collect();
     let _ = writeln!(md, "## Coverage\n");
     if untested.is_empty() {
-        let _ = writeln!(md, "Every rule had the data it needed.\n");
+        let _ = writeln!(
+            md,
+            "Every rule had the data it needed; what the data could not show is under What we don't know.\n"
+        );
         return;
     }
     let _ = writeln!(

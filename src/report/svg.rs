@@ -77,8 +77,22 @@ pub fn render(chart: &Chart, path: &Path) -> Result<(), Error> {
     })
 }
 
-/// An x for a reference line's label where no line passes within the label's height: the
-/// first of a few candidate spots, scanning from the middle of the baseline outwards.
+/// The share of the plot's width the legend (upper left) covers, roughly: its longest label
+/// at about 0.55 em per character, plus the swatch and padding.
+fn legend_share(chart: &Chart) -> f64 {
+    let chars = chart
+        .lines
+        .iter()
+        .map(|l| l.label.chars().count())
+        .chain(["incident window".len()])
+        .max()
+        .unwrap_or(0);
+    let px_wide = chars as f64 * 0.55 * f64::from(text(MIN_TEXT)) / 1.24 + 60.0;
+    px_wide / f64::from(WIDTH - px(56))
+}
+
+/// An x for a reference line's label where no line passes within the label's height and the
+/// legend does not cover it: the first of a few candidate spots right of the legend, else any.
 fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> i64 {
     let (x0, x1) = chart.x_range;
     let span = (x1 - x0).max(1);
@@ -93,8 +107,12 @@ fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> i64 {
                 .all(|p| p.1 < y - band * 0.3 || p.1 > y + band)
         })
     };
-    [0.42, 0.3, 0.55, 0.2, 0.7, 0.8]
+    let spots = [0.42, 0.3, 0.55, 0.2, 0.7, 0.8];
+    let legend = legend_share(chart);
+    spots
         .into_iter()
+        .filter(|f| *f > legend)
+        .chain(spots)
         .map(at)
         .find(|x| clear(*x))
         .unwrap_or_else(|| at(0.42))
