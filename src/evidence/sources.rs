@@ -181,9 +181,8 @@ pub fn metric_label(metric: &str) -> String {
     }
 }
 
-/// Milliseconds with the precision their size needs: a sub-millisecond Redis call is
-/// `0.40 ms`, never `0 ms`, and a
-/// 6.1 ms MySQL call keeps its tenth.
+/// Milliseconds with the precision their size needs, for the report: a sub-millisecond Redis
+/// call is `0.40 ms`, never `0 ms`, and a 6.1 ms MySQL call keeps its tenth.
 #[must_use]
 pub fn fmt_millis(v: f64) -> String {
     let a = v.abs();
@@ -199,18 +198,22 @@ pub fn fmt_millis(v: f64) -> String {
 /// A value with the unit its metric name implies, for evidence text.
 #[must_use]
 pub fn fmt_val(metric: &str, v: f64) -> String {
+    fmt_unit(metric, v, fmt_millis)
+}
+
+fn fmt_unit(metric: &str, v: f64, millis: fn(f64) -> String) -> String {
     if !v.is_finite() {
         return "no data".into();
     }
     match crate::model::vocab::dimension(metric) {
-        Some(crate::model::vocab::Dimension::Millis) => fmt_millis(v),
+        Some(crate::model::vocab::Dimension::Millis) => millis(v),
         Some(crate::model::vocab::Dimension::Cores) => format!("{v:.2} cores"),
         Some(crate::model::vocab::Dimension::Bytes) => format!("{:.0} MiB", v / 1_048_576.0),
         Some(crate::model::vocab::Dimension::Ratio) => format!("{:.0}%", v * 100.0),
         Some(crate::model::vocab::Dimension::Rate) if v.abs() >= 100.0 => format!("{v:.0}/s"),
         Some(crate::model::vocab::Dimension::Rate) => format!("{v:.1}/s"),
         // Outside the vocabulary, a name ending in `_ms` still says its unit.
-        None if metric.ends_with("_ms") => fmt_millis(v),
+        None if metric.ends_with("_ms") => millis(v),
         Some(crate::model::vocab::Dimension::Count) | None => {
             if v.abs() >= 100.0 {
                 format!("{v:.0}")
@@ -232,6 +235,7 @@ mod tests {
         assert_eq!(fmt_millis(64.4), "64 ms");
         assert_eq!(fmt_millis(0.0), "0 ms");
         assert_eq!(fmt_val("latency_p99_ms", 0.42), "0.42 ms");
+        assert_eq!(fmt_val("latency_p99_ms", 6.12), "6.1 ms");
         // A unitless count is never dressed as milliseconds.
         assert_eq!(fmt_val("goroutines", 3400.0), "3400");
     }

@@ -59,10 +59,13 @@ impl Bars {
 /// # Errors
 /// The file cannot be written or plotters fails.
 pub fn render(bars: &Bars, path: &Path) -> Result<(), Error> {
-    draw(bars, path).map_err(|e| Error::Chart {
+    let fail = |message: String| Error::Chart {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    // plotters measures every text with the registered font, SVG included.
+    super::font::register().map_err(fail)?;
+    draw(bars, path).map_err(|e| fail(e.to_string()))
 }
 
 fn label_at(categories: &[String], v: i64, reversed: bool, every: usize) -> String {
@@ -115,7 +118,9 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (w, h)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut builder = ChartBuilder::on(&root);
-    builder.caption(&b.title, ("sans-serif", 20)).margin(12);
+    builder
+        .caption(&b.title, (super::font::FAMILY, 20))
+        .margin(12);
     let fill = |i: usize| PALETTE[i % PALETTE.len()].mix(0.85).filled();
     if b.horizontal {
         let label_px = u32::try_from(longest * 7 + 16).unwrap_or(300).min(320);

@@ -35,6 +35,12 @@ pub fn render(
         .unwrap_or_else(|| format!("{} on {}", ctx.spec.alert.metric, ctx.spec.alert.entity));
     let _ = writeln!(md, "# Postmortem: {title}\n");
     sections::header(&mut md, an);
+    if !charts.is_empty() {
+        let _ = writeln!(
+            md,
+            "Charts: every `charts/*.svg` below has a `.png` twin of the same drawing: paste the PNG into Google Docs or Confluence; the SVG is for pages that render it (GitHub, GitLab, wikis).\n"
+        );
+    }
     let _ = writeln!(md, "## Summary\n\n{}\n", summary(ctx, v));
     let _ = writeln!(md, "## Impact\n");
     for line in impact::bullets(ctx, v) {

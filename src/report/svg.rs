@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -14,12 +15,14 @@ use crate::model::fmt_ms;
 
 /// Rendered width, px. Pasted into a document the chart shrinks to the page width.
 const WIDTH: u32 = 960;
+/// Rendered height, px.
+const HEIGHT: u32 = 460;
 /// The page width a chart is read at, px (a Google Doc or Confluence page).
 const PAGE: u32 = 650;
 /// The smallest text size at page width, px.
 const MIN_TEXT: u32 = 11;
 /// The font family of every text.
-const FONT: &str = "sans-serif";
+const FONT: &str = super::font::FAMILY;
 
 /// A length in rendered px that reads as `at_page` px once shrunk to page width.
 fn px(at_page: u32) -> u32 {
@@ -71,14 +74,31 @@ fn key_points(x0: i64, x1: i64) -> Vec<i64> {
 /// # Errors
 /// The file cannot be written or plotters fails.
 pub fn render(chart: &Chart, path: &Path) -> Result<(), Error> {
-    draw(chart, path).map_err(|e| Error::Chart {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    let fail = |p: &Path, message: String| Error::Chart {
+        path: p.to_path_buf(),
+        message,
+    };
+    super::font::register().map_err(|e| fail(path, e))?;
+    draw(
+        chart,
+        SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area(),
+    )
+    .map_err(|e| fail(path, e.to_string()))?;
+    // The PNG twin, for documents that take no SVG (Google Docs, Confluence pastes).
+    let png_path = path.with_extension("png");
+    let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
+    draw(
+        chart,
+        BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area(),
+    )
+    .map_err(|e| fail(&png_path, e.to_string()))?;
+    let png =
+        super::png::encode(WIDTH, HEIGHT, &rgb).map_err(|e| fail(&png_path, e.to_string()))?;
+    std::fs::write(&png_path, png).map_err(|e| Error::io(&png_path, e))
 }
 
 /// The share of the plot's width the legend (upper left) covers, roughly: its longest label
-/// at about 0.55 em per character, plus the swatch and padding.
+/// at about 0.62 em per character (DejaVu Sans), plus the swatch and padding.
 fn legend_share(chart: &Chart) -> f64 {
     let chars = chart
         .lines
@@ -87,7 +107,7 @@ fn legend_share(chart: &Chart) -> f64 {
         .chain(["incident window".len()])
         .max()
         .unwrap_or(0);
-    let px_wide = chars as f64 * 0.55 * f64::from(text(MIN_TEXT)) / 1.24 + 60.0;
+    let px_wide = chars as f64 * 0.62 * f64::from(text(MIN_TEXT)) / 1.24 + 60.0;
     px_wide / f64::from(WIDTH - px(56))
 }
 
@@ -118,14 +138,19 @@ fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> i64 {
         .unwrap_or_else(|| at(0.42))
 }
 
-fn draw(chart: &Chart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn draw<DB: DrawingBackend>(
+    chart: &Chart,
+    root: DrawingArea<DB, Shift>,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
     let (x0, x1) = chart.x_range;
     let (mut y0, mut y1) = chart.y_range();
     if y1 <= y0 {
         y1 = y0 + 1.0;
     }
     y0 = y0.min(0.0);
-    let root = SVGBackend::new(path, (WIDTH, 460)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut cc = ChartBuilder::on(&root)
         .caption(&chart.title, (FONT, text(15)))

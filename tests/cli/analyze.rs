@@ -181,6 +181,7 @@ fn charts_are_well_formed_svg_with_titles() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
         .collect();
     assert!(
         charts.len() >= 3,
@@ -217,7 +218,33 @@ fn charts_are_well_formed_svg_with_titles() {
             "{}: human axis titles",
             c.display()
         );
+        png_twin_is_the_chart(&c, width);
     }
+}
+
+/// Every SVG has a PNG of the same size beside it that decodes and is not blank.
+fn png_twin_is_the_chart(svg: &Path, width: f64) {
+    let png = svg.with_extension("png");
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    let (w, h, rgb) =
+        funnel::report::png::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    assert_eq!(f64::from(w), width, "{}", png.display());
+    assert!(h > 300, "{}", png.display());
+    let px: Vec<&[u8]> = rgb.chunks(3).collect();
+    let inked = px.iter().filter(|p| p.iter().any(|c| *c < 200)).count();
+    assert!(
+        inked * 50 > px.len(),
+        "{}: {inked} of {} pixels drawn",
+        png.display(),
+        px.len()
+    );
+    let colours: std::collections::BTreeSet<&[u8]> = px.iter().copied().collect();
+    assert!(
+        colours.len() > 8,
+        "{}: {} colours",
+        png.display(),
+        colours.len()
+    );
 }
 
 #[test]
