@@ -195,10 +195,31 @@ pub fn onset_mark(ctx: &Context, v: &View<'_>) -> Option<Mark> {
     })
 }
 
+/// The start of the return within the threshold that lasts: a sustained return followed by no
+/// further sustained breach before the end of the data. A return between two breaches (a pod
+/// restarted by an OOM kill, then degrading again) is not a recovery.
 fn recovery(ctx: &Context, v: &View<'_>, onset: &Mark) -> Option<i64> {
     let bad = beyond(v, onset.threshold);
     let end = ctx.aligned.incident.end;
-    first_sustained(v.values, onset.bucket + 1..end, window(ctx), |x| !bad(x)).map(|b| ctx.time(b))
+    lasting_return(v.values, onset.bucket + 1..end, window(ctx), bad).map(|b| ctx.time(b))
+}
+
+/// The first bucket in `range` from which `bad` stops for good: a sustained return with no
+/// sustained breach after it.
+fn lasting_return(
+    values: &[f64],
+    range: std::ops::Range<usize>,
+    w: usize,
+    bad: impl Fn(f64) -> bool,
+) -> Option<usize> {
+    let mut from = range.start;
+    loop {
+        let back = first_sustained(values, from..range.end, w, |x| !bad(x))?;
+        match first_sustained(values, back + 1..range.end, w, &bad) {
+            None => return Some(back),
+            Some(again) => from = again + 1,
+        }
+    }
 }
 
 /// The container and usage metric a capacity root cause is about.
@@ -250,7 +271,15 @@ pub fn limit_mark(ctx: &Context, kind: Kind, culprit: &str) -> Option<LimitMark>
 
 #[cfg(test)]
 mod tests {
-    use super::first_sustained;
+    use super::{first_sustained, lasting_return};
+
+    #[test]
+    fn a_return_between_two_breaches_is_no_recovery() {
+        let v = [5.0, 5.0, 0.0, 0.0, 0.0, 5.0, 5.0, 5.0, 0.0, 0.0, 0.0, 0.0];
+        assert_eq!(lasting_return(&v, 1..v.len(), 3, |x| x > 1.0), Some(8));
+        let still = [5.0, 0.0, 0.0, 0.0, 5.0, 5.0, 5.0, 5.0];
+        assert_eq!(lasting_return(&still, 1..still.len(), 3, |x| x > 1.0), None);
+    }
 
     #[test]
     fn a_single_spike_is_not_a_sustained_breach() {
