@@ -220,9 +220,10 @@ pub fn write(rows: &Rows, out: &Path) -> Result<(), Error> {
     let ids: Vec<&str> = crate::rules::RULES.iter().map(|r| r.info().id).collect();
     let t = trends::compute(rows, &ids);
     for name in CHART_FILES {
-        let p = charts.join(name);
-        if p.is_file() {
-            fs::remove_file(&p).map_err(|e| Error::Io { path: p, source: e })?;
+        for p in [charts.join(name), charts.join(name).with_extension("png")] {
+            if p.is_file() {
+                fs::remove_file(&p).map_err(|e| Error::Io { path: p, source: e })?;
+            }
         }
     }
     for c in &t.charts {
