@@ -1,4 +1,5 @@
-//! Report: writes `verdict.json`, `postmortem.md` and `charts/*.svg` for one analysis.
+//! Report: writes `verdict.json`, `postmortem.md` and `charts/*.svg` (each with a `.png` twin)
+//! for one analysis.
 
 pub mod actions;
 pub mod bars;
