@@ -50,6 +50,9 @@ pub struct Chart {
     pub markers: Vec<(i64, String)>,
     /// A note in the corner (the data ends while the incident is ongoing).
     pub note: Option<String>,
+    /// A line on its own right-hand axis, with that axis's title: the request rate beside a
+    /// resource that tracks it.
+    pub right: Option<(String, Line)>,
 }
 
 impl Chart {
@@ -98,6 +101,7 @@ fn base(ctx: &Context, file: &str, title: String, metric: &str) -> Chart {
         hlines: Vec::new(),
         markers: vec![(w.fired_at, "alert".into())],
         note: None,
+        right: None,
     }
 }
 
@@ -435,6 +439,19 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
             )
         }
     }?;
+    // A capacity limit is reached by traffic: the service's request rate on the right axis.
+    if crate::verdict::timing::limit_series(rc.kind).is_some() {
+        if let Some(v) = ctx.metric(who, "requests_per_s") {
+            let l = line_of(
+                ctx,
+                v.values,
+                format!("{who} requests/s (right axis)"),
+                Dash::Solid,
+                None,
+            );
+            c.right = Some(("requests per second".into(), l));
+        }
+    }
     for e in &ctx.events {
         if e.entity == rc.culprit && e.ts_ms >= c.x_range.0 && e.ts_ms <= c.x_range.1 {
             c.markers.push((e.ts_ms, e.kind.clone()));

@@ -256,6 +256,7 @@ pub fn chart(ctx: &Context) -> Option<Chart> {
         hlines: Vec::new(),
         markers: vec![(ctx.windows.fired_at, "alert".into())],
         note: None,
+        right: None,
     })
 }
 

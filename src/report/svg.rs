@@ -38,6 +38,8 @@ fn text(at_page: u32) -> u32 {
 /// Marker colours: black and a dark grey, which no series uses (the palette has no near-black).
 const ALERT: RGBColor = RGBColor(0, 0, 0);
 const MARK: RGBColor = RGBColor(70, 70, 70);
+/// The right-axis line: a dark teal no palette colour is near.
+const RIGHT: RGBColor = RGBColor(0, 95, 95);
 
 /// The chart colours (matplotlib's tab10), shared by line and bar charts.
 pub(super) const PALETTE: [RGBColor; 10] = [
@@ -112,8 +114,9 @@ fn legend_share(chart: &Chart) -> f64 {
 }
 
 /// An x for a reference line's label where no line passes within the label's height and the
-/// legend does not cover it: the first of a few candidate spots right of the legend, else any.
-fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> i64 {
+/// legend does not cover it: the first clear one of a few candidate spots right of the legend.
+/// None: the label goes into the legend instead.
+fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> Option<i64> {
     let (x0, x1) = chart.x_range;
     let span = (x1 - x0).max(1);
     let band = (hi - lo) * 0.08;
@@ -127,15 +130,12 @@ fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> i64 {
                 .all(|p| p.1 < y - band * 0.3 || p.1 > y + band)
         })
     };
-    let spots = [0.42, 0.3, 0.55, 0.2, 0.7, 0.8];
     let legend = legend_share(chart);
-    spots
+    [0.42, 0.3, 0.55, 0.2, 0.7, 0.8]
         .into_iter()
         .filter(|f| *f > legend)
-        .chain(spots)
         .map(at)
         .find(|x| clear(*x))
-        .unwrap_or_else(|| at(0.42))
 }
 
 fn draw<DB: DrawingBackend>(
@@ -152,12 +152,25 @@ where
     }
     y0 = y0.min(0.0);
     root.fill(&WHITE)?;
+    let right = chart.right.as_ref();
+    let rtop = right
+        .map_or(1.0, |(_, l)| {
+            l.points
+                .iter()
+                .map(|p| p.1)
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max)
+        })
+        .max(1e-9)
+        * 1.08;
     let mut cc = ChartBuilder::on(&root)
         .caption(&chart.title, (FONT, text(15)))
         .margin(12)
         .x_label_area_size(px(40))
         .y_label_area_size(px(56))
-        .build_cartesian_2d((x0..x1).with_key_points(key_points(x0, x1)), y0..y1 * 1.08)?;
+        .right_y_label_area_size(if right.is_some() { px(56) } else { 0 })
+        .build_cartesian_2d((x0..x1).with_key_points(key_points(x0, x1)), y0..y1 * 1.08)?
+        .set_secondary_coord(x0..x1, 0.0..rtop);
     cc.configure_mesh()
         .x_desc("time (UTC)")
         .y_desc(chart.y_label.as_str())
@@ -234,6 +247,24 @@ where
                 EmptyElement::at((x, y)) + seg(p[0]) + seg(p[1]) + seg(p[2])
             });
     }
+    if let Some((title, line)) = right {
+        cc.configure_secondary_axes()
+            .y_desc(title.as_str())
+            .label_style((FONT, text(MIN_TEXT)))
+            .axis_desc_style((FONT, text(MIN_TEXT)))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .draw()?;
+        let style = RIGHT.stroke_width(2);
+        let pts: Vec<(i64, f64)> = line
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite())
+            .collect();
+        cc.draw_secondary_series(LineSeries::new(pts, style))?
+            .label(line.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], style));
+    }
     for (y, label) in &chart.hlines {
         let c = RGBColor(90, 90, 90);
         let st = ShapeStyle {
@@ -241,8 +272,16 @@ where
             filled: false,
             stroke_width: 1,
         };
-        cc.draw_series(DashedLineSeries::new(vec![(x0, *y), (x1, *y)], 8, 5, st))?;
-        let lx = clear_spot(chart, *y, (y0, top));
+        let drawn = cc.draw_series(DashedLineSeries::new(vec![(x0, *y), (x1, *y)], 8, 5, st))?;
+        let Some(lx) = clear_spot(chart, *y, (y0, top)) else {
+            // No clear spot on the plot: a legend entry can never be covered.
+            drawn.label(label.as_str()).legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (8, 0)], st)
+                    + PathElement::new(vec![(13, 0), (21, 0)], st)
+            });
+            continue;
+        };
         cc.draw_series(std::iter::once(Text::new(
             label.clone(),
             (lx, *y + (top - y0) * 0.015),
