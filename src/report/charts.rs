@@ -460,9 +460,9 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
     Some(c)
 }
 
-/// The peer comparisons that eliminated a storage hypothesis, one chart per shared dependency
-/// the alert's service calls (else every one): the first is `peers.svg`, the others
-/// `peers-<name>.svg`.
+/// The peer comparisons that eliminated a storage or third-party hypothesis, one chart per
+/// shared dependency the alert's service calls (else every one): the first is `peers.svg`, the
+/// others `peers-<name>.svg`.
 #[must_use]
 pub fn eliminated_storage(ctx: &Context, verdict: &Verdict) -> Vec<Chart> {
     let called = ctx.topo.deps_of(&ctx.spec.alert.entity);
@@ -470,9 +470,12 @@ pub fn eliminated_storage(ctx: &Context, verdict: &Verdict) -> Vec<Chart> {
         .hypotheses
         .iter()
         .filter(|h| {
-            matches!(h.kind, Kind::Mysql | Kind::Redis)
-                && h.status == crate::rules::Status::Eliminated
-                && h.rule == "peer-sharing-storage-healthy"
+            h.status == crate::rules::Status::Eliminated
+                && match h.kind {
+                    Kind::Mysql | Kind::Redis => h.rule == "peer-sharing-storage-healthy",
+                    Kind::ThirdParty => h.rule == "third-party-callers",
+                    _ => false,
+                }
         })
         .map(|h| h.culprit.as_str())
         .collect();

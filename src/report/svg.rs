@@ -138,6 +138,18 @@ fn clear_spot(chart: &Chart, y: f64, (lo, hi): (f64, f64)) -> Option<i64> {
         .find(|x| clear(*x))
 }
 
+/// A y tick with the decimals the axis's span needs, the same for every tick of the axis
+/// (`50` beside `100`, not `50.00`).
+fn tick(v: f64, span: f64) -> String {
+    if span >= 20.0 {
+        format!("{v:.0}")
+    } else if span >= 2.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 fn draw<DB: DrawingBackend>(
     chart: &Chart,
     root: DrawingArea<DB, Shift>,
@@ -177,13 +189,7 @@ where
         .label_style((FONT, text(MIN_TEXT)))
         .axis_desc_style((FONT, text(MIN_TEXT)))
         .x_label_formatter(&|ms| fmt_ms(*ms, "%H:%M"))
-        .y_label_formatter(&|v| {
-            if v.abs() >= 100.0 || *v == 0.0 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.2}")
-            }
-        })
+        .y_label_formatter(&|v| tick(*v, y1 * 1.08 - y0))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     let top = y1 * 1.08;
