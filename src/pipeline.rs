@@ -105,7 +105,8 @@ pub fn analyze(dir: &Path, opts: &Options) -> Result<Analysis> {
     let hyps = rules::enumerate(&ctx);
     let outcomes = rules::run_all(&ctx, &hyps);
     clock.lap("rules");
-    let verdict = verdict::decide(&ctx, hyps, outcomes);
+    let mut verdict = verdict::decide(&ctx, hyps, outcomes);
+    verdict.attach_outage(&ctx);
     clock.lap("verdict");
     clock.report(&ctx.id);
     Ok(Analysis {

@@ -22,9 +22,19 @@ pub(crate) struct AnalyzeArgs {
     /// half the machine's RAM.
     #[arg(long, value_parser = funnel::archive::budget::parse_size)]
     max_memory: Option<u64>,
+    /// A `funnel mine` output: adds "Seen before", the earlier incidents with the same root
+    /// cause or configuration finding, linked to their reports when mined with --reports.
+    #[arg(long, value_name = "MINED")]
+    history: Option<PathBuf>,
 }
 
 pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
+    let history = a
+        .history
+        .as_deref()
+        .map(funnel::report::history::History::load)
+        .transpose()
+        .context("reading --history (a `funnel mine` output folder)")?;
     let an = analyze(
         &a.incident_dir,
         &Options {
@@ -34,7 +44,7 @@ pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
                 .or_else(|| funnel::archive::budget::default_limit(1)),
         },
     )?;
-    funnel::report::write(&an, &a.out)
+    funnel::report::write_with(&an, &a.out, history.as_ref())
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
     let v = &an.verdict;
     match &v.root_cause {

@@ -61,8 +61,8 @@ pub struct Args {
 enum Command {
     /// Analyse one incident archive and write the postmortem.
     ///
-    /// Writes OUT/postmortem.md, OUT/verdict.json and OUT/charts/*.svg. The same archive always
-    /// gives byte-identical outputs, whatever the thread count.
+    /// Writes OUT/postmortem.md, OUT/verdict.json and OUT/charts/*.svg, each chart with a .png
+    /// twin. The same archive always gives byte-identical outputs, whatever the thread count.
     ///
     /// Example: funnel analyze data/incidents/live-rt-jitter --out reports/live-rt-jitter
     Analyze(analyze::AnalyzeArgs),

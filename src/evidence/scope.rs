@@ -277,7 +277,7 @@ mod tests {
         let moves = super::other_moves(&ctx, "api");
         assert_eq!(moves.len(), 1, "a +10 % move is no move: {moves:?}");
         assert!(moves[0].starts_with("call_gap_ms +"), "{moves:?}");
-        assert!(moves[0].ends_with("(2 ms → 1000 ms)"), "{moves:?}");
+        assert!(moves[0].ends_with("(2.0 ms → 1000 ms)"), "{moves:?}");
     }
 
     #[test]

@@ -110,19 +110,21 @@ fn choose<'a>(
     }
     let finding = worst.map(|(_, other)| {
         let o = &scores[other];
+        // Independent reasons first: agreeing with the latency evidence alone would be
+        // circular, since that evidence is what the series is used to explain.
         let mut why = Vec::new();
+        if CGROUP_COLLECTORS.iter().any(|c| name(trusted).to_ascii_lowercase().contains(c)) {
+            why.push("it reads the container's own cgroup counters".into());
+        }
+        if let (Some(ct), Some(co)) = (best.2, rated.iter().find(|r| r.1 == other).and_then(|r| r.2)) {
+            why.push(format!("it tracks the request rate (r = {ct:.2} against {co:.2})"));
+        }
         if (t.up(0.2) || t.down(0.2)) == sick {
             why.push(if sick {
                 format!("it agrees with the latency evidence ({} is degraded and this series moved {})", key.entity, t.pct())
             } else {
                 format!("it agrees with the other evidence ({} is healthy)", key.entity)
             });
-        }
-        if let (Some(ct), Some(co)) = (best.2, rated.iter().find(|r| r.1 == other).and_then(|r| r.2)) {
-            why.push(format!("it tracks the request rate (r = {ct:.2} against {co:.2})"));
-        }
-        if CGROUP_COLLECTORS.iter().any(|c| name(trusted).to_ascii_lowercase().contains(c)) {
-            why.push("it reads the container's own cgroup counters".into());
         }
         if why.is_empty() {
             why.push("it has the more complete record".into());
@@ -131,7 +133,7 @@ fn choose<'a>(
             kind: "metric-disagreement".into(),
             entity: key.entity.clone(),
             detail: format!(
-                "{}: `{}` reports {} in the incident window where `{}` reports {} (baseline {} vs {}); trusted `{}` because {}",
+                "{}: `{}` reports {} (median, incident window) where `{}` reports {} (baseline medians {} vs {}); trusted `{}` because {}",
                 plain_label(&key),
                 name(other),
                 fmt_val(&key.metric, o.level),
@@ -179,21 +181,39 @@ pub fn metric_label(metric: &str) -> String {
     }
 }
 
+/// Milliseconds with the precision their size needs, for the report: a sub-millisecond Redis
+/// call is `0.40 ms`, never `0 ms`, and a 6.1 ms MySQL call keeps its tenth.
+#[must_use]
+pub fn fmt_millis(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || a >= 10.0 {
+        format!("{v:.0} ms")
+    } else if a >= 1.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.2} ms")
+    }
+}
+
 /// A value with the unit its metric name implies, for evidence text.
 #[must_use]
 pub fn fmt_val(metric: &str, v: f64) -> String {
+    fmt_unit(metric, v, fmt_millis)
+}
+
+fn fmt_unit(metric: &str, v: f64, millis: fn(f64) -> String) -> String {
     if !v.is_finite() {
         return "no data".into();
     }
     match crate::model::vocab::dimension(metric) {
-        Some(crate::model::vocab::Dimension::Millis) => format!("{v:.0} ms"),
+        Some(crate::model::vocab::Dimension::Millis) => millis(v),
         Some(crate::model::vocab::Dimension::Cores) => format!("{v:.2} cores"),
         Some(crate::model::vocab::Dimension::Bytes) => format!("{:.0} MiB", v / 1_048_576.0),
         Some(crate::model::vocab::Dimension::Ratio) => format!("{:.0}%", v * 100.0),
         Some(crate::model::vocab::Dimension::Rate) if v.abs() >= 100.0 => format!("{v:.0}/s"),
         Some(crate::model::vocab::Dimension::Rate) => format!("{v:.1}/s"),
         // Outside the vocabulary, a name ending in `_ms` still says its unit.
-        None if metric.ends_with("_ms") => format!("{v:.0} ms"),
+        None if metric.ends_with("_ms") => millis(v),
         Some(crate::model::vocab::Dimension::Count) | None => {
             if v.abs() >= 100.0 {
                 format!("{v:.0}")
@@ -201,5 +221,22 @@ pub fn fmt_val(metric: &str, v: f64) -> String {
                 format!("{v:.2}")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fmt_millis, fmt_val};
+
+    #[test]
+    fn millis_keep_the_precision_their_size_needs() {
+        assert_eq!(fmt_millis(0.404), "0.40 ms");
+        assert_eq!(fmt_millis(6.12), "6.1 ms");
+        assert_eq!(fmt_millis(64.4), "64 ms");
+        assert_eq!(fmt_millis(0.0), "0 ms");
+        assert_eq!(fmt_val("latency_p99_ms", 0.42), "0.42 ms");
+        assert_eq!(fmt_val("latency_p99_ms", 6.12), "6.1 ms");
+        // A unitless count is never dressed as milliseconds.
+        assert_eq!(fmt_val("goroutines", 3400.0), "3400");
     }
 }

@@ -62,6 +62,7 @@ impl Fixture {
             metric_aliases: BTreeMap::new(),
             expected: None,
             entities: Vec::new(),
+            postmortem: None,
         };
         Fixture {
             series: Vec::new(),

@@ -214,6 +214,7 @@ pub(crate) fn spec(
                 ..EntitySpec::default()
             })
             .collect(),
+        postmortem: None,
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod check;
 pub mod discover;
 pub mod journal;
+mod reliability;
 pub mod rows;
 pub mod run;
 pub mod shard;
@@ -120,6 +121,30 @@ pub fn report_dir_name(id: &str) -> String {
     }
 }
 
+/// The report folder of each (id, archive path) under `--reports`, in order: the id's
+/// [`report_dir_name`], suffixed with a hash of the path when two archives share the id (they
+/// would share a folder).
+#[must_use]
+pub fn report_names<'a>(items: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Vec<String> {
+    let mut per_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, _) in items.clone() {
+        *per_id.entry(id).or_default() += 1;
+    }
+    items
+        .map(|(id, rel)| {
+            let base = report_dir_name(id);
+            if per_id[id] > 1 {
+                format!(
+                    "{base}-{:08x}",
+                    shard::fnv1a64(rel.as_bytes()) & 0xffff_ffff
+                )
+            } else {
+                base
+            }
+        })
+        .collect()
+}
+
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
         .map(|s| (*s).to_string())
@@ -163,32 +188,8 @@ pub fn mine_one(f: &Found, opts: &Options, report_name: &str) -> Mined {
 /// Each archive's report folder name: its id made safe, suffixed with a path hash when two
 /// archives share the id (they would share a folder otherwise).
 #[must_use]
-pub fn report_names(found: &[Found]) -> Vec<String> {
-    let mut per_id: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in found {
-        *per_id.entry(&f.id).or_default() += 1;
-    }
-    found
-        .iter()
-        .map(|f| {
-            let base = report_dir_name(&f.id);
-            if per_id[f.id.as_str()] > 1 {
-                format!(
-                    "{base}-{:08x}",
-                    shard::fnv1a64(f.rel.as_bytes()) & 0xffff_ffff
-                )
-            } else {
-                base
-            }
-        })
-        .collect()
-}
-
-/// Mines the given archives with at most `opts.workers` analyses in flight; `done` is called
-/// after each. Rows come back in canonical order whatever the worker count.
-#[must_use]
 pub fn mine(found: &[Found], opts: &Options, done: impl Fn() + Sync) -> Rows {
-    let names = report_names(found);
+    let names = report_names(found.iter().map(|f| (f.id.as_str(), f.rel.as_str())));
     let jobs: Vec<(&Found, &str)> = found.iter().zip(names.iter().map(String::as_str)).collect();
     let mined = run::bounded(
         &jobs,
@@ -227,7 +228,7 @@ pub fn mine_journaled(
     stop: &std::sync::atomic::AtomicBool,
     done: impl Fn() + Sync,
 ) -> Result<Journaled, Error> {
-    let names = report_names(found);
+    let names = report_names(found.iter().map(|f| (f.id.as_str(), f.rel.as_str())));
     let mut opts = opts.clone();
     if opts.reports.is_some() {
         opts.reports = Some(journal.reports());

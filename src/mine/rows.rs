@@ -59,6 +59,22 @@ pub struct IncidentRow {
     pub expected_kind: Option<String>,
     /// `[expected].culprit`.
     pub expected_culprit: Option<String>,
+    /// Onset of the alert's series (timing model), epoch ms UTC.
+    pub onset: Option<i64>,
+    /// Alert time minus onset, seconds: the time to detect.
+    pub detected_after_s: Option<i64>,
+    /// Requests failed beyond the baseline error rate (a lower bound when `ongoing`).
+    pub failed_requests: Option<i64>,
+    /// Highest one-minute error ratio after the onset.
+    pub error_ratio_peak: Option<f64>,
+    /// Still degraded when the data ends.
+    pub ongoing: Option<bool>,
+    /// When the alert's series recovered, epoch ms UTC.
+    pub recovered_at: Option<i64>,
+    /// Onset to recovery or to the end of the data, seconds.
+    pub duration_s: Option<i64>,
+    /// Entities with a configuration finding, sorted, comma-separated (for "Seen before").
+    pub config_findings: String,
 }
 
 /// One hypothesis of one incident.
@@ -129,6 +145,14 @@ impl IncidentRow {
             expected_culprit: spec
                 .and_then(|s| s.expected.as_ref())
                 .map(|e| e.culprit.clone()),
+            onset: None,
+            detected_after_s: None,
+            failed_requests: None,
+            error_ratio_peak: None,
+            ongoing: None,
+            recovered_at: None,
+            duration_s: None,
+            config_findings: String::new(),
         }
     }
 
@@ -169,6 +193,25 @@ pub fn extract(an: &Analysis, path: &str) -> Mined {
         row.trigger_culprit = Some(t.culprit.clone());
     }
     row.findings = count(v.findings.len());
+    let t = v.timing(&an.ctx);
+    row.onset = t.onset.as_ref().map(|o| o.at);
+    row.detected_after_s = v.outage.detected_after_s;
+    row.failed_requests = v
+        .outage
+        .impact
+        .failed_requests
+        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    row.error_ratio_peak = v.outage.impact.error_ratio_peak;
+    row.ongoing = t.onset.is_some().then_some(v.outage.impact.ongoing);
+    row.recovered_at = t.recovered;
+    row.duration_s = v.outage.duration_s;
+    let config: BTreeSet<&str> = v
+        .findings
+        .iter()
+        .filter(|f| f.kind == "configuration")
+        .map(|f| f.entity.as_str())
+        .collect();
+    row.config_findings = config.into_iter().collect::<Vec<_>>().join(",");
     let fired: BTreeSet<&str> = v
         .hypotheses
         .iter()

@@ -34,6 +34,13 @@ fn oi(name: &str, v: Vec<Option<i64>>) -> Column {
     Column::new(name.into(), v)
 }
 
+fn ts(name: &str, v: impl Iterator<Item = Option<i64>>) -> Column {
+    Int64Chunked::from_iter_options(name.into(), v)
+        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+        .into_series()
+        .into_column()
+}
+
 fn write_df(path: &Path, height: usize, columns: Vec<Column>) -> Result<(), Error> {
     let mut df = DataFrame::new(height, columns).map_err(table_err(path))?;
     // Statistics let readers (the notebook, DuckDB) prune by fired_at; zstd as the archives use.
@@ -107,6 +114,29 @@ pub fn write(rows: &Rows, dir: &Path) -> Result<(), Error> {
             "expected_culprit",
             r.iter().map(|x| x.expected_culprit.as_deref()).collect(),
         ),
+        ts("onset", r.iter().map(|x| x.onset)),
+        oi(
+            "detected_after_s",
+            r.iter().map(|x| x.detected_after_s).collect(),
+        ),
+        oi(
+            "failed_requests",
+            r.iter().map(|x| x.failed_requests).collect(),
+        ),
+        Column::new(
+            "error_ratio_peak".into(),
+            r.iter().map(|x| x.error_ratio_peak).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "ongoing".into(),
+            r.iter().map(|x| x.ongoing).collect::<Vec<_>>(),
+        ),
+        ts("recovered_at", r.iter().map(|x| x.recovered_at)),
+        oi("duration_s", r.iter().map(|x| x.duration_s).collect()),
+        s(
+            "config_findings",
+            r.iter().map(|x| x.config_findings.as_str()).collect(),
+        ),
     ];
     write_df(&dir.join(INCIDENTS), r.len(), columns)?;
     let h = &rows.hypotheses;
@@ -169,6 +199,19 @@ impl Frame<'_> {
             .collect())
     }
 
+    /// A column added after the first format: all null when an older output lacks it.
+    fn has(&self, name: &str) -> bool {
+        self.df.column(name).is_ok()
+    }
+
+    fn opt_bool(&self, name: &str) -> Result<Vec<Option<bool>>, Error> {
+        let s = self.cast(name, &DataType::Boolean)?;
+        Ok(s.bool()
+            .map_err(|e| self.col_err(name, e.to_string()))?
+            .iter()
+            .collect())
+    }
+
     fn opt_f64(&self, name: &str) -> Result<Vec<Option<f64>>, Error> {
         let s = self.cast(name, &DataType::Float64)?;
         Ok(s.f64()
@@ -214,6 +257,36 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
     );
     let (status, error, version) = (f.str("status")?, f.opt_str("error")?, f.str("version")?);
     let (ek, ec) = (f.opt_str("expected_kind")?, f.opt_str("expected_culprit")?);
+    let n = id.len();
+    let i64s = |c: &str| {
+        if f.has(c) {
+            f.opt_i64(c)
+        } else {
+            Ok(vec![None; n])
+        }
+    };
+    let (onset, detected, failed, recovered, duration) = (
+        i64s("onset")?,
+        i64s("detected_after_s")?,
+        i64s("failed_requests")?,
+        i64s("recovered_at")?,
+        i64s("duration_s")?,
+    );
+    let peak = if f.has("error_ratio_peak") {
+        f.opt_f64("error_ratio_peak")?
+    } else {
+        vec![None; n]
+    };
+    let config = if f.has("config_findings") {
+        f.str("config_findings")?
+    } else {
+        vec![String::new(); n]
+    };
+    let ongoing = if f.has("ongoing") {
+        f.opt_bool("ongoing")?
+    } else {
+        vec![None; n]
+    };
     let mut incidents = Vec::with_capacity(id.len());
     for i in 0..id.len() {
         incidents.push(IncidentRow {
@@ -237,6 +310,14 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
             version: version[i].clone(),
             expected_kind: ek[i].clone(),
             expected_culprit: ec[i].clone(),
+            onset: onset[i],
+            detected_after_s: detected[i],
+            failed_requests: failed[i],
+            error_ratio_peak: peak[i],
+            ongoing: ongoing[i],
+            recovered_at: recovered[i],
+            duration_s: duration[i],
+            config_findings: config[i].clone(),
         });
     }
     let path = dir.join(HYPOTHESES);

@@ -433,6 +433,7 @@ pub fn compute(rows: &Rows, rule_ids: &[&str]) -> Trends {
     let mut charts = Vec::new();
     causes_over_time(inc, &mut md, &mut charts);
     recurring_culprits(inc, &mut md, &mut charts);
+    super::reliability::section(inc, &mut md);
     rules(rows, rule_ids, &mut md, &mut charts);
     elimination_paths(rows, &mut md, &mut charts);
     similar_incidents(inc, &mut md);

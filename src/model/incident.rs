@@ -36,6 +36,31 @@ pub struct IncidentSpec {
     /// Topology: one table per entity worth describing.
     #[serde(default, rename = "entity", skip_serializing_if = "Vec::is_empty")]
     pub entities: Vec<EntitySpec>,
+    /// What only people know, for the postmortem's header and impact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postmortem: Option<PostmortemSpec>,
+}
+
+/// `[postmortem]`; every field is optional (the report marks what is missing as a placeholder).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemSpec {
+    /// Document status, e.g. `draft`, `in review`, `final`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Severity in the organisation's scale, e.g. `SEV-2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// Who wrote the postmortem.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    /// Who owns the follow-up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+    /// Availability objective of the alert's service: the share of requests that must
+    /// succeed (e.g. 0.999), for error-budget figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<f64>,
 }
 
 /// `[alert]`.

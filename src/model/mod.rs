@@ -9,8 +9,8 @@ pub mod vocab;
 
 pub use entity::{EntityKind, Kind, service_of_pod};
 pub use incident::{
-    Alert, AliasSpec, EntitySpec, Expected, IncidentSpec, ResolvedAlias, Resources, WindowSpec,
-    Windows,
+    Alert, AliasSpec, EntitySpec, Expected, IncidentSpec, PostmortemSpec, ResolvedAlias, Resources,
+    WindowSpec, Windows,
 };
 pub use time::{Instant, MINUTE_MS, buckets, clock, clock_s, fmt_ms, human_duration};
 

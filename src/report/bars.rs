@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::Error;
@@ -59,10 +60,34 @@ impl Bars {
 /// # Errors
 /// The file cannot be written or plotters fails.
 pub fn render(bars: &Bars, path: &Path) -> Result<(), Error> {
-    draw(bars, path).map_err(|e| Error::Chart {
+    let fail = |message: String| Error::Chart {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    // plotters measures every text with the registered font, SVG included.
+    super::font::register().map_err(fail)?;
+    let (w, h) = size(bars);
+    draw(bars, SVGBackend::new(path, (w, h)).into_drawing_area())
+        .map_err(|e| fail(e.to_string()))?;
+    // The PNG twin, as for the report's charts.
+    let png_path = path.with_extension("png");
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    draw(
+        bars,
+        BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area(),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let png = super::png::encode(w, h, &rgb).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&png_path, png).map_err(|e| Error::io(&png_path, e))
+}
+
+fn size(b: &Bars) -> (u32, u32) {
+    if b.horizontal {
+        let n = b.categories.len().max(1);
+        (960, 90 + 24 * u32::try_from(n).unwrap_or(40))
+    } else {
+        (960, 420)
+    }
 }
 
 fn label_at(categories: &[String], v: i64, reversed: bool, every: usize) -> String {
@@ -90,7 +115,13 @@ fn label_at(categories: &[String], v: i64, reversed: bool, every: usize) -> Stri
         .unwrap_or_default()
 }
 
-fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn draw<DB: DrawingBackend>(
+    b: &Bars,
+    root: DrawingArea<DB, Shift>,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
     let n = b.categories.len().max(1);
     let span = i64::try_from(n).unwrap_or(1) * 10;
     let keys: Vec<i64> = (0..span / 10).map(|i| i * 10 + 5).collect();
@@ -101,21 +132,17 @@ fn draw(b: &Bars, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         .map(|c| c.chars().count().min(42))
         .max()
         .unwrap_or(4);
-    let (w, h) = if b.horizontal {
-        (960, 90 + 24 * u32::try_from(n).unwrap_or(40))
-    } else {
-        (960, 420)
-    };
     // Vertical charts with many categories label every k-th bar so labels do not overlap.
     let every = if b.horizontal {
         1
     } else {
         n.div_ceil(960 / (longest.max(4) * 7 + 8)).max(1)
     };
-    let root = SVGBackend::new(path, (w, h)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut builder = ChartBuilder::on(&root);
-    builder.caption(&b.title, ("sans-serif", 20)).margin(12);
+    builder
+        .caption(&b.title, (super::font::FAMILY, 20))
+        .margin(12);
     let fill = |i: usize| PALETTE[i % PALETTE.len()].mix(0.85).filled();
     if b.horizontal {
         let label_px = u32::try_from(longest * 7 + 16).unwrap_or(300).min(320);
@@ -217,7 +244,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_well_formed_svg_both_ways() {
+    fn renders_well_formed_svg_and_png_both_ways() {
         let t = tempfile::tempdir().unwrap();
         for horizontal in [false, true] {
             let b = Bars {
@@ -246,6 +273,10 @@ mod tests {
             );
             assert!(text.contains("2025-02"));
             assert_eq!(b.max_total(), 3.0);
+            let png = std::fs::read(p.with_extension("png")).unwrap();
+            let (w, h, rgb) = super::super::png::decode(&png).unwrap();
+            assert_eq!((w, h), size(&b));
+            assert!(rgb.iter().any(|c| *c < 128), "the PNG twin is drawn");
         }
     }
 }

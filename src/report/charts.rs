@@ -46,8 +46,13 @@ pub struct Chart {
     pub lines: Vec<Line>,
     /// Horizontal references (limits).
     pub hlines: Vec<(f64, String)>,
-    /// Vertical markers (alert, events).
+    /// Vertical markers (alert, onset, trigger, events).
     pub markers: Vec<(i64, String)>,
+    /// A note in the corner (the data ends while the incident is ongoing).
+    pub note: Option<String>,
+    /// A line on its own right-hand axis, with that axis's title: the request rate beside a
+    /// resource that tracks it.
+    pub right: Option<(String, Line)>,
 }
 
 impl Chart {
@@ -66,9 +71,20 @@ impl Chart {
     }
 }
 
+/// A human axis title with its unit: `p99 latency (ms)`, `CPU (cores)`.
 fn y_label(metric: &str) -> String {
-    let unit = crate::model::vocab::dimension(metric).map_or("value", |d| d.unit());
-    format!("{metric} ({unit})")
+    use crate::model::vocab::Dimension;
+    let unit = match crate::model::vocab::dimension(metric) {
+        Some(Dimension::Rate) => "per second",
+        Some(Dimension::Bytes) => "bytes",
+        Some(Dimension::Ratio) => "share, 0–1",
+        Some(d) => d.unit(),
+        None => "value",
+    };
+    format!(
+        "{} ({unit})",
+        crate::evidence::sources::metric_label(metric)
+    )
 }
 
 fn base(ctx: &Context, file: &str, title: String, metric: &str) -> Chart {
@@ -84,6 +100,8 @@ fn base(ctx: &Context, file: &str, title: String, metric: &str) -> Chart {
         lines: Vec::new(),
         hlines: Vec::new(),
         markers: vec![(w.fired_at, "alert".into())],
+        note: None,
+        right: None,
     }
 }
 
@@ -131,7 +149,11 @@ pub fn alert(ctx: &Context) -> Option<Chart> {
     let mut c = base(
         ctx,
         "alert.svg",
-        format!("{} {} (the alert)", a.entity, metric),
+        format!(
+            "{} {} (the alert)",
+            a.entity,
+            crate::evidence::sources::metric_label(metric)
+        ),
         metric,
     );
     c.lines.push(line(
@@ -417,6 +439,19 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
             )
         }
     }?;
+    // A capacity limit is reached by traffic: the service's request rate on the right axis.
+    if crate::verdict::timing::limit_series(rc.kind).is_some() {
+        if let Some(v) = ctx.metric(who, "requests_per_s") {
+            let l = line_of(
+                ctx,
+                v.values,
+                format!("{who} requests/s (right axis)"),
+                Dash::Solid,
+                None,
+            );
+            c.right = Some(("requests per second".into(), l));
+        }
+    }
     for e in &ctx.events {
         if e.entity == rc.culprit && e.ts_ms >= c.x_range.0 && e.ts_ms <= c.x_range.1 {
             c.markers.push((e.ts_ms, e.kind.clone()));
@@ -425,13 +460,40 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
     Some(c)
 }
 
-/// The peer comparison that eliminated a storage hypothesis, if one did.
+/// The peer comparisons that eliminated a storage or third-party hypothesis, one chart per
+/// shared dependency the alert's service calls (else every one): the first is `peers.svg`, the
+/// others `peers-<name>.svg`.
 #[must_use]
-pub fn eliminated_storage(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
-    let h = verdict.hypotheses.iter().find(|h| {
-        matches!(h.kind, Kind::Mysql | Kind::Redis)
-            && h.status == crate::rules::Status::Eliminated
-            && h.rule == "peer-sharing-storage-healthy"
-    })?;
-    peers(ctx, &h.culprit, "peers.svg")
+pub fn eliminated_storage(ctx: &Context, verdict: &Verdict) -> Vec<Chart> {
+    let called = ctx.topo.deps_of(&ctx.spec.alert.entity);
+    let all: Vec<&str> = verdict
+        .hypotheses
+        .iter()
+        .filter(|h| {
+            h.status == crate::rules::Status::Eliminated
+                && match h.kind {
+                    Kind::Mysql | Kind::Redis => h.rule == "peer-sharing-storage-healthy",
+                    Kind::ThirdParty => h.rule == "third-party-callers",
+                    _ => false,
+                }
+        })
+        .map(|h| h.culprit.as_str())
+        .collect();
+    let mine: Vec<&str> = all.iter().copied().filter(|c| called.contains(c)).collect();
+    let pick = if mine.is_empty() { all } else { mine };
+    pick.into_iter()
+        .enumerate()
+        .filter_map(|(i, dep)| {
+            let file = if i == 0 {
+                "peers.svg".to_string()
+            } else {
+                let name: String = dep
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect();
+                format!("peers-{name}.svg")
+            };
+            peers(ctx, dep, &file)
+        })
+        .collect()
 }

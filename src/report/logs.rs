@@ -54,6 +54,11 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         .map(String::as_str)
         .filter(|e| !entities.contains(e) && ctx.logs.notable_of(e).next().is_none())
         .collect();
+    let w = ctx.windows;
+    let (bm, im) = (
+        (w.baseline_end - w.baseline_start) / 60_000,
+        (w.end - w.start) / 60_000,
+    );
     let mut any = false;
     for (n, e) in entities.iter().enumerate() {
         let top: Vec<_> = ctx.logs.notable_of(e).take(TOP).collect();
@@ -69,12 +74,16 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         };
         let _ = writeln!(
             md,
-            "**{e}** ({calm}{b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline | Incident | First seen |\n|---|---|---|---|---|"
+            "**{e}** ({calm}{b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline ({bm} min) | Incident ({im} min) | First seen |\n|---|---|---|---|---|"
         );
-        for t in top {
-            let first = t
-                .first_seen
-                .map_or_else(String::new, |f| fmt_ms(f, "%H:%M:%S"));
+        for t in &top {
+            // A template already logged in the baseline was not first seen in the incident.
+            let first = if t.baseline > 0 {
+                "in the baseline".to_string()
+            } else {
+                t.first_seen
+                    .map_or_else(String::new, |f| fmt_ms(f, "%H:%M:%S"))
+            };
             let tag = if t.new {
                 "new"
             } else {
@@ -90,6 +99,7 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
             );
         }
         md.push('\n');
+        examples(&mut md, &top);
     }
     if !any {
         md.push_str("No entity logs anything new or surging.\n\n");
@@ -104,6 +114,10 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
     falls(ctx, &mut md);
     if let Some(file) = chart {
         let _ = writeln!(md, "![log template rates](charts/{file})\n");
+        for l in chart_legend(ctx) {
+            let _ = writeln!(md, "- {l}");
+        }
+        md.push('\n');
     }
     Some(md.replace("Severity::", ""))
 }
@@ -155,29 +169,76 @@ fn falls(ctx: &Context, md: &mut String) {
     md.push('\n');
 }
 
-/// Lines per minute of the top templates of the alerting (or first degraded) entity.
-#[must_use]
-pub fn chart(ctx: &Context) -> Option<Chart> {
-    let entity = [ctx.spec.alert.entity.as_str()]
+/// One raw line per template whose wildcards hide something (a host, a key), so the table
+/// does not hide that `Post "http://<*>"` is the gift vendor.
+fn examples(md: &mut String, top: &[&crate::logs::evidence::TemplateStat]) {
+    let lines: Vec<String> = top
+        .iter()
+        .filter(|t| t.template.contains("<*>"))
+        .filter_map(|t| {
+            let s = t.samples.first()?;
+            let mut short: String = s.chars().take(120).collect();
+            if s.chars().count() > 120 {
+                short.push('…');
+            }
+            Some(format!(
+                "- `{}`: e.g. `{}`",
+                esc(&t.template),
+                esc(&short).replace('`', "'")
+            ))
+        })
+        .collect();
+    if !lines.is_empty() {
+        let _ = writeln!(
+            md,
+            "Example lines (incident window):\n\n{}\n",
+            lines.join("\n")
+        );
+    }
+}
+
+/// Templates charted, at most.
+const CHARTED: usize = 6;
+
+/// The entity whose templates the chart shows: the alert's, else the first degraded one with
+/// notable templates.
+fn charted_entity(ctx: &Context) -> Option<&str> {
+    [ctx.spec.alert.entity.as_str()]
         .into_iter()
         .chain(ctx.scope.affected())
-        .find(|e| ctx.logs.notable_of(e).next().is_some())?;
+        .find(|e| ctx.logs.notable_of(e).next().is_some())
+}
+
+/// Lines per minute of the alerting (or first degraded) entity's notable templates, new and
+/// surging alike, as a trailing one-minute sum smoothed over three minutes: 15-second counts
+/// of a few lines each are noise. Lines are numbered (T1, T2, ...) so the legend stays short;
+/// the templates are listed in full under the chart.
+#[must_use]
+pub fn chart(ctx: &Context) -> Option<Chart> {
+    let entity = charted_entity(ctx)?;
     let g = ctx.aligned.grid;
-    let per_min = 60_000.0 / g.step as f64;
+    let per_min = usize::try_from(60_000 / g.step.max(1)).unwrap_or(1).max(1);
     let lines = ctx
         .logs
         .notable_of(entity)
-        .take(4)
+        .take(CHARTED)
         .enumerate()
         .map(|(i, t)| {
-            let label: String = t.template.chars().take(60).collect();
+            let counts: Vec<f64> = t.counts.iter().map(|c| f64::from(*c)).collect();
+            let minute = trailing_sum(&counts, per_min);
+            let smooth = centred_mean(&minute, 3 * per_min);
+            let short: String = t.template.chars().take(28).collect();
+            let more = if t.template.chars().count() > 28 {
+                "…"
+            } else {
+                ""
+            };
             Line {
-                label,
-                points: t
-                    .counts
+                label: format!("T{}: {short}{more}", i + 1),
+                points: smooth
                     .iter()
                     .enumerate()
-                    .map(|(b, c)| (g.time(b), f64::from(*c) * per_min))
+                    .map(|(b, v)| (g.time(b), *v))
                     .collect(),
                 dash: Dash::Solid,
                 color: Some(i),
@@ -187,14 +248,46 @@ pub fn chart(ctx: &Context) -> Option<Chart> {
     Some(Chart {
         file: "logs.svg".into(),
         title: format!("{entity}: new or surging log templates"),
-        y_label: "lines per minute".into(),
+        y_label: "lines per minute (3-min average)".into(),
         x_range: (g.t0, g.time(g.len)),
         baseline: (ctx.windows.baseline_start, ctx.windows.baseline_end),
         incident: (ctx.windows.start, ctx.windows.end),
         lines,
         hlines: Vec::new(),
         markers: vec![(ctx.windows.fired_at, "alert".into())],
+        note: None,
+        right: None,
     })
+}
+
+/// The chart's legend in full: `T1` = template, for the markdown under the chart.
+#[must_use]
+pub fn chart_legend(ctx: &Context) -> Vec<String> {
+    let Some(entity) = charted_entity(ctx) else {
+        return Vec::new();
+    };
+    ctx.logs
+        .notable_of(entity)
+        .take(CHARTED)
+        .enumerate()
+        .map(|(i, t)| format!("T{}: `{}`", i + 1, esc(&t.template)))
+        .collect()
+}
+
+fn trailing_sum(v: &[f64], n: usize) -> Vec<f64> {
+    (0..v.len())
+        .map(|i| v[i.saturating_sub(n - 1)..=i].iter().sum())
+        .collect()
+}
+
+fn centred_mean(v: &[f64], n: usize) -> Vec<f64> {
+    let h = n / 2;
+    (0..v.len())
+        .map(|i| {
+            let w = &v[i.saturating_sub(h)..(i + h + 1).min(v.len())];
+            w.iter().sum::<f64>() / w.len() as f64
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::narrative::{impact, summary, timeline};
-use super::remediation::{self, Action};
+use super::narrative::summary;
+use super::{impact, sections};
 use crate::evidence::Context;
-use crate::model::{EntityKind, Instant, fmt_ms};
+use crate::model::{EntityKind, Kind};
 use crate::pipeline::Analysis;
 use crate::rules::{RULES, Status};
 
@@ -16,76 +16,55 @@ fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn utc(ms: i64) -> String {
-    fmt_ms(ms, "%Y-%m-%d %H:%M UTC")
-}
-
-/// The whole document; `charts` are (file under charts/, caption) actually written.
+/// The whole document, in the order of the common postmortem templates; `charts` are (file
+/// under charts/, caption) actually written.
 #[must_use]
-pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&str>) -> String {
+pub fn render(
+    an: &Analysis,
+    charts: &[(String, String)],
+    logs_section: Option<&str>,
+    seen_before: Option<&str>,
+) -> String {
     let (ctx, v) = (&an.ctx, &an.verdict);
+    let t = v.timing(ctx);
     let mut md = String::new();
     let title = ctx
         .spec
         .title
         .clone()
         .unwrap_or_else(|| format!("{} on {}", ctx.spec.alert.metric, ctx.spec.alert.entity));
-    let w = ctx.windows;
     let _ = writeln!(md, "# Postmortem: {title}\n");
-    let _ = writeln!(md, "| | |\n|---|---|");
-    let _ = writeln!(md, "| Incident | `{}` |", ctx.id);
-    let _ = writeln!(
-        md,
-        "| Alert | `{}` {} at {} |",
-        ctx.spec.alert.entity,
-        ctx.spec.alert.metric,
-        Instant(w.fired_at)
-    );
-    let _ = writeln!(
-        md,
-        "| Incident window | {} – {} |",
-        utc(w.start),
-        fmt_ms(w.end, "%H:%M UTC")
-    );
-    let _ = writeln!(
-        md,
-        "| Baseline | {} – {} |",
-        utc(w.baseline_start),
-        fmt_ms(w.baseline_end, "%H:%M UTC")
-    );
-    let _ = writeln!(
-        md,
-        "| Archive | `{}`: {} metric files, {} samples, {} log lines, {} events; grid step {} s |",
-        an.source.dir,
-        an.source.metric_files,
-        an.source.metric_rows,
-        an.source.log_lines,
-        an.source.events,
-        ctx.aligned.grid.step / 1000
-    );
-    let _ = writeln!(md, "| Analyzer | funnel {VERSION} |\n");
+    sections::header(&mut md, an);
+    if !charts.is_empty() {
+        let _ = writeln!(
+            md,
+            "Charts: every `charts/*.svg` below has a `.png` twin of the same drawing: paste the PNG into Google Docs or Confluence; the SVG is for pages that render it (GitHub, GitLab, wikis).\n"
+        );
+    }
     let _ = writeln!(md, "## Summary\n\n{}\n", summary(ctx, v));
     let _ = writeln!(md, "## Impact\n");
-    for line in impact(ctx) {
+    for line in impact::bullets(ctx, v) {
         let _ = writeln!(md, "- {line}");
     }
     md.push('\n');
-    if let Some((file, caption)) = charts.iter().find(|c| c.0 == "alert.svg") {
-        let _ = writeln!(md, "![{caption}](charts/{file})\n");
+    chart(&mut md, charts, |f| f == "alert.svg");
+    sections::detection(&mut md, ctx, &t);
+    sections::root_cause(&mut md, an, &t);
+    sections::contributing(&mut md, an);
+    if let Some(section) = seen_before {
+        md.push_str(section);
     }
+    sections::mechanism(&mut md, an);
+    chart(&mut md, charts, |f| {
+        f != "alert.svg" && !f.starts_with("logs")
+    });
+    sections::resolution(&mut md, &t);
+    sections::unknowns(&mut md, an);
+    sections::action_items(&mut md, an);
+    sections::lessons(&mut md);
+    sections::timeline(&mut md, an);
     scope(&mut md, ctx);
-    let _ = writeln!(md, "## Timeline (UTC)\n\n| Time | Event |\n|---|---|");
-    for (t, text) in timeline(ctx, v) {
-        let day = if fmt_ms(t, "%Y-%m-%d") == fmt_ms(w.fired_at, "%Y-%m-%d") {
-            fmt_ms(t, "%H:%M:%S")
-        } else {
-            fmt_ms(t, "%Y-%m-%d %H:%M")
-        };
-        let _ = writeln!(md, "| {day} | {} |", esc(&text));
-    }
-    md.push('\n');
     funnel(&mut md, an);
-    root_cause(&mut md, an, charts);
     if let Some(section) = logs_section {
         md.push_str(section);
     }
@@ -101,10 +80,16 @@ pub fn render(an: &Analysis, charts: &[(String, String)], logs_section: Option<&
         }
         md.push('\n');
     }
-    remediation_section(&mut md, an);
     coverage(&mut md, an);
     appendix(&mut md);
     md
+}
+
+/// The charts whose file matches, each as SVG with its PNG twin named for pasting.
+fn chart(md: &mut String, charts: &[(String, String)], pick: impl Fn(&str) -> bool) {
+    for (file, caption) in charts.iter().filter(|c| pick(&c.0)) {
+        let _ = writeln!(md, "![{caption}](charts/{file})\n");
+    }
 }
 
 fn scope(md: &mut String, ctx: &Context) {
@@ -207,89 +192,42 @@ fn funnel(md: &mut String, an: &Analysis) {
         );
     }
     md.push('\n');
+    corroboration(md, an);
 }
 
-fn root_cause(md: &mut String, an: &Analysis, charts: &[(String, String)]) {
-    let v = &an.verdict;
-    let _ = writeln!(md, "## Root cause and trigger\n");
-    match &v.root_cause {
-        Some(rc) => {
-            let _ = writeln!(
-                md,
-                "**Root cause:** {} (`{}` `{}`, confidence {:.2}).\n",
-                rc.kind.describe(&rc.culprit),
-                rc.kind,
-                rc.culprit,
-                rc.confidence
-            );
-            if let Some(h) = v.hypothesis(rc.kind, &rc.culprit) {
-                for o in h.outcomes.iter().filter(|o| o.status == Status::Supported) {
-                    let _ = writeln!(md, "- `{}`: {}", o.rule, o.evidence);
-                }
-            }
-        }
-        None => {
-            let _ = writeln!(
-                md,
-                "**Root cause: not determined.** No hypothesis is supported clearly enough over the others. Surviving hypotheses, best first:\n"
-            );
-            // What lifted a culprit no rule supports: the ranking's own words.
-            for r in v.ranking.iter().take(8) {
-                let reason = v
-                    .reasons
-                    .get(&r.culprit)
-                    .filter(|_| {
-                        v.hypothesis(r.kind, &r.culprit)
-                            .is_none_or(|h| h.status != Status::Supported)
-                    })
-                    .map_or(String::new(), |w| format!(": {w}"));
-                let _ = writeln!(
-                    md,
-                    "- `{}` `{}` (score {:.2}){reason}",
-                    r.kind, r.culprit, r.score
-                );
-            }
+/// The other eliminations of the dependencies the table clears with one rule each: the
+/// server-side and log evidence a review argues about when the app's logs blame storage.
+fn corroboration(md: &mut String, an: &Analysis) {
+    let deps = [Kind::Mysql, Kind::Redis, Kind::ThirdParty];
+    let mut lines = Vec::new();
+    for h in an
+        .verdict
+        .hypotheses
+        .iter()
+        .filter(|h| deps.contains(&h.kind) && h.status == Status::Eliminated)
+    {
+        let more: Vec<String> = h
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Eliminated && o.rule != h.rule)
+            .map(|o| format!("`{}`: {}", o.rule, o.evidence))
+            .collect();
+        if !more.is_empty() {
+            lines.push(format!(
+                "- **{} `{}`**: {}",
+                h.kind,
+                h.culprit,
+                more.join("; ")
+            ));
         }
     }
-    if let Some(t) = &v.trigger {
+    if !lines.is_empty() {
         let _ = writeln!(
             md,
-            "\n**Trigger:** {} (`{}` `{}`).\n",
-            t.kind.describe(&t.culprit),
-            t.kind,
-            t.culprit
+            "Further evidence against the eliminated dependencies (the table gives the deciding rule):\n\n{}\n",
+            lines.join("\n")
         );
-        if let Some(h) = v.hypothesis(t.kind, &t.culprit) {
-            let _ = writeln!(md, "- `{}`: {}", h.rule, h.evidence);
-        }
     }
-    md.push('\n');
-    for (file, caption) in charts
-        .iter()
-        .filter(|c| c.0 != "alert.svg" && !c.0.starts_with("logs"))
-    {
-        let _ = writeln!(md, "![{caption}](charts/{file})\n");
-    }
-}
-
-fn remediation_section(md: &mut String, an: &Analysis) {
-    let v = &an.verdict;
-    let mut items: Vec<(Action, String)> = Vec::new();
-    if let Some(rc) = &v.root_cause {
-        items.extend(remediation::for_root_cause(rc.kind, &rc.culprit));
-    } else {
-        items.push((Action::Mitigate, "Work the surviving hypotheses above, best first; collect the data listed under Coverage and rerun the analysis.".into()));
-    }
-    if let Some(t) = &v.trigger {
-        items.extend(remediation::for_trigger(t.kind, &t.culprit));
-    }
-    items.extend(remediation::for_findings(&v.findings));
-    items.sort_by_key(|i| i.0);
-    let _ = writeln!(md, "## Remediation\n\n| Type | Action |\n|---|---|");
-    for (a, text) in items {
-        let _ = writeln!(md, "| {} | {} |", a.as_str(), esc(&text));
-    }
-    md.push('\n');
 }
 
 fn coverage(md: &mut String, an: &Analysis) {
@@ -302,7 +240,10 @@ fn coverage(md: &mut String, an: &Analysis) {
         .collect();
     let _ = writeln!(md, "## Coverage\n");
     if untested.is_empty() {
-        let _ = writeln!(md, "Every rule had the data it needed.\n");
+        let _ = writeln!(
+            md,
+            "Every rule had the data it needed; what the data could not show is under What we don't know.\n"
+        );
         return;
     }
     let _ = writeln!(

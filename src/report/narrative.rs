@@ -1,14 +1,12 @@
 //! The prose of the postmortem: summary, impact and timeline, computed from the evidence.
 
+use crate::detect::Direction;
 use crate::evidence::Context;
-use crate::evidence::sources::fmt_val;
-use crate::model::{EntityKind, Kind, fmt_ms, human_duration};
+use crate::evidence::sources::{fmt_val, metric_label};
+use crate::model::{EntityKind, Kind, fmt_ms};
 use crate::rules::Status;
 use crate::verdict::Verdict;
-
-fn hm(ms: i64) -> String {
-    fmt_ms(ms, "%H:%M")
-}
+use crate::verdict::timing::Timing;
 
 /// The first clause of an evidence text, for a summary sentence.
 fn gist(evidence: &str) -> &str {
@@ -21,11 +19,101 @@ fn gist(evidence: &str) -> &str {
         .unwrap_or(evidence)
 }
 
+/// `HH:MM:SS`, the one way the report prints a time of day.
+#[must_use]
+pub fn hms(ms: i64) -> String {
+    fmt_ms(ms, "%H:%M:%S")
+}
+
+/// `5 min 15 s`: detection times are compared to the second.
+#[must_use]
+pub fn exact_duration(ms: i64) -> String {
+    let s = ms / 1000;
+    match (s / 60, s % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
+/// Whether a move in `direction` of this metric is a worsening (latency and errors up; a fall
+/// of requests is no symptom on its own, so only the former two have a good direction).
+#[must_use]
+pub fn worsens(metric: &str, up: bool) -> bool {
+    let bad_up = metric.contains("latency") || metric.contains("error") || metric.ends_with("_ms");
+    !bad_up || up
+}
+
+/// The opening sentence: what the alert's series did, by the timing model.
+fn alert_sentence(ctx: &Context, t: &Timing, spread: &str) -> String {
+    let a = &ctx.spec.alert;
+    let metric = ctx.aliased(&a.metric);
+    let label = metric_label(metric);
+    let fired = hms(ctx.windows.fired_at);
+    let moved = ctx
+        .alert_series()
+        .filter(|s| s.score.testable() && s.score.direction != Direction::Flat);
+    match (moved, &t.onset) {
+        (Some(s), Some(o)) => {
+            let up = s.score.direction == Direction::Up;
+            let (base, level) = (
+                fmt_val(metric, s.score.base),
+                fmt_val(metric, s.score.level),
+            );
+            let after = exact_duration(ctx.windows.fired_at - o.at);
+            if worsens(metric, up) {
+                format!(
+                    "{}'s {label} {} from {base} (baseline median) to {level} (median after the onset, {}) from {} UTC, when it crossed {}; the alert fired at {fired}, {after} after the onset{spread}.",
+                    a.entity,
+                    if up { "rose" } else { "fell" },
+                    s.score.pct(),
+                    hms(o.at),
+                    fmt_val(metric, o.threshold),
+                )
+            } else {
+                format!(
+                    "{}'s {label} did not worsen: it fell from {base} (baseline median) to {level} ({}) from {} UTC; the alert fired at {fired}{spread}.",
+                    a.entity,
+                    s.score.pct(),
+                    hms(o.at)
+                )
+            }
+        }
+        _ => format!(
+            "The alert on {}'s {label} fired at {fired} UTC; the series itself never left its baseline for a sustained run{spread}.",
+            a.entity
+        ),
+    }
+}
+
+/// The trigger in one clause, timed by the timing model.
+#[must_use]
+pub fn trigger_clause(ctx: &Context, v: &Verdict, t: &Timing) -> Option<String> {
+    let tr = v.trigger.as_ref()?;
+    let mut s = tr.kind.describe(&tr.culprit);
+    if let (Some(m), Some(r)) = (&t.trigger, ctx.metric(&tr.culprit, "requests_per_s")) {
+        let lead = t.lead_ms().map_or(String::new(), |l| match l {
+            l if l > 0 => format!(", {} before the onset", exact_duration(l)),
+            0 => ", at the onset".into(),
+            l => format!(", {} after the onset", exact_duration(-l)),
+        });
+        s.push_str(&format!(
+            " (requests to {} rose from {} (baseline median) to {} (median after the rise, {}) from {} UTC{lead})",
+            tr.culprit,
+            fmt_val("requests_per_s", r.score.base),
+            fmt_val("requests_per_s", r.score.level),
+            r.score.pct(),
+            hms(m.at)
+        ));
+    }
+    Some(s)
+}
+
 /// At most three sentences, with numbers.
 #[must_use]
 pub fn summary(ctx: &Context, v: &Verdict) -> String {
     let a = &ctx.spec.alert;
-    let metric = ctx.aliased(&a.metric);
+    let t = v.timing(ctx);
     let mut out = Vec::new();
     let others = ctx
         .scope
@@ -41,35 +129,16 @@ pub fn summary(ctx: &Context, v: &Verdict) -> String {
     } else {
         String::new()
     };
-    match ctx.alert_series() {
-        Some(s) if s.score.testable() => out.push(format!(
-            "{}'s {metric} rose from {} to {} ({}) from {} UTC and the alert fired at {}{spread}.",
-            a.entity,
-            fmt_val(metric, s.score.base),
-            fmt_val(metric, s.score.level),
-            s.score.pct(),
-            hm(ctx.time(ctx.onset())),
-            hm(ctx.windows.fired_at)
-        )),
-        _ => out.push(format!(
-            "The alert on {}'s {metric} fired at {} UTC{spread}.",
-            a.entity,
-            hm(ctx.windows.fired_at)
-        )),
-    }
+    out.push(alert_sentence(ctx, &t, &spread));
     match &v.root_cause {
         Some(rc) => {
-            let ev = v
-                .hypothesis(rc.kind, &rc.culprit)
-                .map(|h| gist(&h.evidence).to_string())
-                .unwrap_or_default();
-            let trig = v.trigger.as_ref().map_or(String::new(), |t| {
-                let tev = v
-                    .hypothesis(t.kind, &t.culprit)
-                    .map(|h| format!(" ({})", gist(&h.evidence)))
-                    .unwrap_or_default();
-                format!(", triggered by {}{tev}", t.kind.describe(&t.culprit))
+            let ev = super::condition::statement(ctx, v, &t).unwrap_or_else(|| {
+                v.hypothesis(rc.kind, &rc.culprit)
+                    .map(|h| gist(&h.evidence).to_string())
+                    .unwrap_or_default()
             });
+            let trig =
+                trigger_clause(ctx, v, &t).map_or(String::new(), |c| format!(", triggered by {c}"));
             // A root cause the culprit ranking found has no rule evidence to quote: say what
             // lifted it in the ranking.
             let ev = if ev.is_empty() {
@@ -93,12 +162,16 @@ pub fn summary(ctx: &Context, v: &Verdict) -> String {
             let survivors: Vec<String> = v
                 .ranking
                 .iter()
+                .filter(|r| {
+                    v.hypothesis(r.kind, &r.culprit)
+                        .is_none_or(|h| h.status != Status::Eliminated)
+                })
                 .take(4)
                 .map(|r| format!("{} {}", r.kind, r.culprit))
                 .collect();
             out.push(format!(
                 "The evidence does not single out a root cause; {} hypotheses survive{}.",
-                v.ranking.len(),
+                survivors.len(),
                 if survivors.is_empty() {
                     String::new()
                 } else {
@@ -107,33 +180,7 @@ pub fn summary(ctx: &Context, v: &Verdict) -> String {
             ));
         }
     }
-    let eliminated: Vec<&str> = {
-        let mut layers: Vec<Kind> = v
-            .hypotheses
-            .iter()
-            .filter(|h| h.status == Status::Eliminated)
-            .map(|h| h.kind)
-            .collect();
-        layers.dedup();
-        layers.sort();
-        layers.dedup();
-        layers.into_iter().map(short_layer).collect()
-    };
-    let n_elim = v
-        .hypotheses
-        .iter()
-        .filter(|h| h.status == Status::Eliminated)
-        .count();
-    let conf = v
-        .root_cause
-        .as_ref()
-        .map(|r| format!(" (confidence {:.2})", r.confidence))
-        .unwrap_or_default();
-    out.push(format!(
-        "{n_elim} of {} hypotheses were eliminated by cross-service evidence, covering {}{conf}.",
-        v.hypotheses.len(),
-        join_and(&eliminated)
-    ));
+    out.push(super::confidence::elimination_sentence(v));
     out.join(" ")
 }
 
@@ -167,117 +214,6 @@ pub fn join_and(items: &[&str]) -> String {
     }
 }
 
-/// Impact bullet points.
-#[must_use]
-pub fn impact(ctx: &Context) -> Vec<String> {
-    let mut out = Vec::new();
-    let step_s = ctx.aligned.grid.step as f64 / 1000.0;
-    for e in ctx.scope.affected() {
-        let h = ctx.scope.of(e);
-        let start = h.onset.map_or(ctx.windows.start, |o| ctx.time(o));
-        let mut line = format!(
-            "**{e}**: {} (from {} UTC, {} until the end of the window)",
-            h.brief(3),
-            hm(start),
-            human_duration(ctx.windows.end - start)
-        );
-        if let Some(v) = ctx.metric(e, "errors_per_s") {
-            let excess: f64 = v.values[ctx.aligned.incident.clone()]
-                .iter()
-                .filter(|x| x.is_finite())
-                .map(|x| (x - v.score.base).max(0.0) * step_s)
-                .sum();
-            if excess >= 1.0 && v.score.up(0.5) {
-                line.push_str(&format!(
-                    "; about {excess:.0} more failed requests than at baseline"
-                ));
-            }
-        }
-        out.push(line);
-    }
-    if out.is_empty() {
-        out.push("No service shows a sustained symptom beyond the alert itself.".into());
-    }
-    out
-}
-
-/// Timeline rows (epoch ms, text), sorted.
-#[must_use]
-pub fn timeline(ctx: &Context, v: &Verdict) -> Vec<(i64, String)> {
-    let mut rows: Vec<(i64, String)> = Vec::new();
-    for e in &ctx.events {
-        if e.ts_ms <= ctx.windows.end {
-            rows.push((
-                e.ts_ms,
-                format!(
-                    "{} `{}`{}",
-                    e.kind,
-                    e.entity,
-                    e.detail
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
-                ),
-            ));
-        }
-    }
-    if let Some(t) = &v.trigger {
-        if let Some(o) = ctx
-            .metric(&t.culprit, "requests_per_s")
-            .and_then(|s| s.score.onset.map(|o| (o, s.score.pct())))
-        {
-            rows.push((
-                ctx.time(o.0),
-                format!(
-                    "traffic to `{}` starts rising ({} at its peak level)",
-                    t.culprit, o.1
-                ),
-            ));
-        }
-    }
-    if let Some(rc) = &v.root_cause {
-        let key = match rc.kind {
-            Kind::Sidecar => Some(("sidecar", "cpu_cores", "sidecar CPU reaches its limit")),
-            Kind::CpuSaturation => Some(("app", "cpu_cores", "app CPU reaches its limit")),
-            Kind::MemoryPressure => {
-                Some(("app", "mem_rss_bytes", "app memory climbs to its limit"))
-            }
-            _ => None,
-        };
-        if let Some((container, metric, text)) = key {
-            let first = ctx
-                .find(|k| {
-                    k.entity == rc.culprit
-                        && k.container == container
-                        && k.metric == metric
-                        && k.pod.is_some()
-                })
-                .into_iter()
-                .filter_map(|s| s.score.onset)
-                .min();
-            if let Some(o) = first {
-                rows.push((ctx.time(o), format!("`{}`: {text}", rc.culprit)));
-            }
-        }
-    }
-    for e in ctx.scope.affected() {
-        let h = ctx.scope.of(e);
-        if let (Some(o), Some(first)) = (h.onset, h.symptoms.first()) {
-            rows.push((ctx.time(o), format!("`{e}` degrades: {first}")));
-        }
-    }
-    rows.push((
-        ctx.windows.fired_at,
-        format!(
-            "alert fires: `{}` {}",
-            ctx.spec.alert.entity, ctx.spec.alert.metric
-        ),
-    ));
-    rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    rows.dedup();
-    rows
-}
-
 #[cfg(test)]
 mod tests {
     use crate::evidence::testing::Fixture;
@@ -296,6 +232,7 @@ mod tests {
                 confidence: 0.34,
             }),
             trigger: None,
+            outage: crate::verdict::outage::Outage::default(),
             ranking: Vec::new(),
             hypotheses: Vec::new(),
             findings: Vec::new(),

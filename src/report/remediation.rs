@@ -11,6 +11,8 @@ pub enum Action {
     Prevent,
     /// See it sooner next time.
     Detect,
+    /// Change how people work (reviews, checklists).
+    Process,
 }
 
 impl Action {
@@ -21,6 +23,7 @@ impl Action {
             Action::Mitigate => "mitigate",
             Action::Prevent => "prevent",
             Action::Detect => "detect",
+            Action::Process => "process",
         }
     }
 }
@@ -31,10 +34,11 @@ pub fn for_root_cause(kind: Kind, who: &str) -> Vec<(Action, String)> {
     use Action::{Detect, Mitigate, Prevent};
     let v: Vec<(Action, String)> = match kind {
         Kind::Sidecar => vec![
-            (Mitigate, format!("Raise the CPU limit of {who}'s sidecar (e.g. the `sidecar.istio.io/proxyCPULimit` annotation) or add replicas so each proxy carries less traffic.")),
+            (Mitigate, format!("Raise the CPU limit of {who}'s sidecar (e.g. the `sidecar.istio.io/proxyCPULimit` annotation) so the proxies stop running at it.")),
             (Prevent, format!("Run {who} as smaller pods and more of them: one sidecar per pod, so proxy capacity grows with the app instead of staying fixed while the app is scaled up.")),
             (Prevent, "Size the proxy together with the app: a policy check that flags a sidecar CPU limit far below the app's.".into()),
             (Detect, "Alert on sidecar CPU throttling from the container runtime's own counters (cAdvisor), per pod.".into()),
+            (Action::Process, format!("Resource changes of {who} must size its sidecar too: the change template asks for the proxy's CPU limit beside the app's.")),
         ],
         Kind::CpuSaturation => vec![
             (Mitigate, format!("Add replicas of {who} or raise its CPU limit.")),

@@ -107,7 +107,7 @@ mod tests {
         let o = PeerSharingStorageHealthy
             .evaluate(&ctx, &Hypothesis::new(Kind::Redis, "redis:c"))
             .unwrap();
-        insta::assert_snapshot!(o, @"eliminated (0.90): gift-api also uses redis:c and stayed healthy: its client-side latency to it went 1 ms → 1 ms (±0%), while live-api +1400% got slower to it");
+        insta::assert_snapshot!(o, @"eliminated (0.90): gift-api also uses redis:c and stayed healthy: its client-side latency to it went 1.0 ms → 1.0 ms (±0%), while live-api +1400% got slower to it");
     }
 
     #[test]

@@ -117,7 +117,7 @@ mod tests {
                 .flat(k("mysql:db", "server_latency_ms"), 2.0)
                 .flat(k("mysql:db", "cpu_utilization"), 0.2),
         );
-        insta::assert_snapshot!(o, @"eliminated (0.75): mysql:db was normal on the server side: server latency 2 ms → 2 ms, CPU 20% → 20%");
+        insta::assert_snapshot!(o, @"eliminated (0.75): mysql:db was normal on the server side: server latency 2.0 ms → 2.0 ms, CPU 20% → 20%");
     }
 
     #[test]

@@ -198,6 +198,7 @@ pub fn scenario(seed: u64) -> Scenario {
             culprit: "live-api".into(),
         }),
         entities: c.topology(),
+        postmortem: None,
     };
     Scenario {
         cluster: c,

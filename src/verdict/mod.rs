@@ -11,7 +11,10 @@
 
 mod capacity;
 mod findings;
+mod json;
+pub mod outage;
 pub mod rank;
+pub mod timing;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,13 +25,14 @@ use crate::model::{Finding, Kind};
 use crate::rules::{Hypothesis, Outcome, Status};
 use capacity::{feeds, is_capacity, outgrown};
 
-/// verdict.json format version.
-pub const FORMAT: u32 = 1;
+/// verdict.json format version: 2 adds `onset`, `detected_after_s`, `impact`, `duration_s`
+/// and a `status` per `ranking` entry, which lists no eliminated hypothesis.
+pub const FORMAT: u32 = 2;
 
 /// The machine-readable verdict (archive spec, "Verdict").
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// Always 1.
+    /// [`FORMAT`].
     pub format: u32,
     /// Incident id.
     pub incident: String,
@@ -37,6 +41,10 @@ pub struct Verdict {
     /// What set it off, when distinct from the root cause.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger: Option<Trigger>,
+    /// Onset, time to detect, impact and duration (format 2), from the timing model; filled
+    /// by [`Verdict::attach_outage`].
+    #[serde(flatten)]
+    pub outage: outage::Outage,
     /// Hypotheses that were not eliminated, best first.
     pub ranking: Vec<Ranked>,
     /// Every hypothesis with its status, deciding rule and evidence.
@@ -384,6 +392,7 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         incident: ctx.id.clone(),
         root_cause,
         trigger,
+        outage: outage::Outage::default(),
         ranking,
         hypotheses,
         findings: all_findings,
@@ -420,13 +429,27 @@ impl Verdict {
             .find(|h| h.kind == kind && h.culprit == culprit)
     }
 
-    /// Pretty JSON with a trailing newline.
+    /// Every timed event of this incident (the one timing model the report uses).
+    #[must_use]
+    pub fn timing(&self, ctx: &Context) -> timing::Timing {
+        timing::Timing::of(
+            ctx,
+            self.root_cause
+                .as_ref()
+                .map(|r| (r.kind, r.culprit.as_str())),
+            self.trigger.as_ref().map(|t| t.culprit.as_str()),
+        )
+    }
+
+    /// Fills the format-2 outage record from the timing model.
+    pub fn attach_outage(&mut self, ctx: &Context) {
+        self.outage = outage::Outage::of(ctx, &self.timing(ctx));
+    }
+
+    /// Pretty JSON (format 2) with a trailing newline.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self)
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-        s.push('\n');
-        s
+        json::to_json(self)
     }
 }
 

@@ -28,7 +28,19 @@ fn hyp<'a>(v: &'a serde_json::Value, kind: &str, culprit: &str) -> &'a serde_jso
 fn seed_verdict_in_full() {
     let dir = tmp();
     let v = analyze_seed(dir.path(), "2");
-    assert_eq!(v["format"], 1);
+    assert_eq!(v["format"], 2);
+    // Format 2: the outage record, and a ranking of survivors only, each with its status.
+    assert_eq!(v["onset"], "2024-05-01T13:57:00Z");
+    assert_eq!(v["detected_after_s"], 300);
+    assert_eq!(v["impact"]["ongoing"], true);
+    assert!(v["impact"]["recovered_at"].is_null());
+    assert!(v["impact"]["failed_requests"].as_u64().unwrap() > 40_000);
+    assert!(v["impact"]["error_ratio_peak"].as_f64().unwrap() > 0.02);
+    assert_eq!(v["duration_s"], 1200);
+    for r in v["ranking"].as_array().unwrap() {
+        assert_ne!(r["status"], "eliminated", "{r}");
+        assert!(r["status"].is_string(), "{r}");
+    }
     assert_eq!(v["incident"], "live-rt-jitter");
     assert_eq!(v["root_cause"]["kind"], "sidecar");
     assert_eq!(v["root_cause"]["culprit"], "live-api");
@@ -114,19 +126,40 @@ fn postmortem_reads_like_a_postmortem() {
     let md = read(&dir.path().join("postmortem.md"));
     insta::assert_snapshot!("live-rt-jitter-postmortem", md);
     for section in [
+        "| Status |",
+        "| Severity |",
+        "| Authors |",
+        "| Owners |",
         "## Summary",
         "## Impact",
-        "## Scope",
+        "## Detection",
+        "## Root cause",
+        "## Trigger",
+        "## Contributing factors",
+        "## Mechanism",
+        "## Resolution and recovery",
+        "## What we don't know",
+        "## Action items",
+        "## Lessons learned",
         "## Timeline (UTC)",
+        "## Scope",
         "## The funnel",
-        "## Root cause and trigger",
         "## Data-quality",
-        "## Remediation",
         "## Coverage",
         "## Appendix",
     ] {
         assert!(md.contains(section), "missing {section}");
     }
+    // In the order of the common templates.
+    let at = |s: &str| md.find(s).unwrap();
+    assert!(at("## Summary") < at("## Impact") && at("## Impact") < at("## Detection"));
+    assert!(
+        at("## Detection") < at("## Root cause")
+            && at("## Mechanism") < at("## What we don't know")
+    );
+    assert!(
+        at("## Action items") < at("## Lessons learned") && at("## Timeline") < at("## The funnel")
+    );
     let summary = md
         .split("## Summary")
         .nth(1)
@@ -148,6 +181,7 @@ fn charts_are_well_formed_svg_with_titles() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
         .collect();
     assert!(
         charts.len() >= 3,
@@ -163,7 +197,54 @@ fn charts_are_well_formed_svg_with_titles() {
             "{} has a labelled time axis",
             c.display()
         );
+        // Readable pasted at page width (650 px): no text below 11 px there.
+        let width: f64 = doc
+            .root_element()
+            .attribute("width")
+            .unwrap()
+            .parse()
+            .unwrap();
+        for n in doc.descendants().filter(|n| n.has_tag_name("text")) {
+            let size: f64 = n.attribute("font-size").unwrap().parse().unwrap();
+            assert!(
+                size * 650.0 / width >= 11.0,
+                "{}: {size} px text reads at {:.1} px at page width",
+                c.display(),
+                size * 650.0 / width
+            );
+        }
+        assert!(
+            !text.contains("latency_p99_ms ("),
+            "{}: human axis titles",
+            c.display()
+        );
+        png_twin_is_the_chart(&c, width);
     }
+}
+
+/// Every SVG has a PNG of the same size beside it that decodes and is not blank.
+fn png_twin_is_the_chart(svg: &Path, width: f64) {
+    let png = svg.with_extension("png");
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    let (w, h, rgb) =
+        funnel::report::png::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    assert_eq!(f64::from(w), width, "{}", png.display());
+    assert!(h > 300, "{}", png.display());
+    let px: Vec<&[u8]> = rgb.chunks(3).collect();
+    let inked = px.iter().filter(|p| p.iter().any(|c| *c < 200)).count();
+    assert!(
+        inked * 50 > px.len(),
+        "{}: {inked} of {} pixels drawn",
+        png.display(),
+        px.len()
+    );
+    let colours: std::collections::BTreeSet<&[u8]> = px.iter().copied().collect();
+    assert!(
+        colours.len() > 8,
+        "{}: {} colours",
+        png.display(),
+        colours.len()
+    );
 }
 
 #[test]

@@ -3,11 +3,13 @@
 
 mod analyze;
 mod fuzz_regressions;
+mod history;
 mod import;
 mod malformed;
 mod malformed_corpus;
 mod memory;
 mod mine;
+mod readme;
 mod robust;
 
 use std::path::{Path, PathBuf};

@@ -254,6 +254,7 @@ fn spec(
             culprit,
         }),
         entities: c.topology(),
+        postmortem: None,
     }
 }
 
