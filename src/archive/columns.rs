@@ -166,6 +166,15 @@ impl Frame {
         Ok(Some(s.str()?.rechunk().into_owned()))
     }
 
+    /// A text column as per-row codes and distinct values, or `None` when the file lacks it.
+    pub(crate) fn codes(&self, name: &str) -> PolarsResult<Option<super::keys::Codes>> {
+        self.df
+            .column(name)
+            .ok()
+            .map(super::keys::codes)
+            .transpose()
+    }
+
     /// A numeric column as Float64.
     pub(crate) fn float(&self, name: &str) -> PolarsResult<Float64Chunked> {
         let s = self
@@ -183,29 +192,104 @@ impl Frame {
 /// # Errors
 /// A file that fails to decode, or an optional text column of another type.
 pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Result<Frame, Error> {
-    let path = c.path.as_path();
+    let wanted = wanted(&c, columns, optional_text)?;
+    decode(c.reader, wanted, &c.ts, &c.path, ParallelStrategy::None)
+}
+
+/// Rows per part when a large file is read in parts: string views cost 16 bytes per row and
+/// column, so a 20 M-row file read whole would take gigabytes.
+const PART_ROWS: usize = 1 << 21;
+
+/// Like [`read`], one part of whole row groups (up to [`PART_ROWS`] rows, or one row group) at a
+/// time, handing each frame to `each` in row order. `parallel` lets polars decode a part's
+/// columns on its own threads, for callers reading a single file.
+///
+/// # Errors
+/// As [`read`], and whatever `each` returns.
+pub(crate) fn read_parts(
+    c: Checked,
+    columns: &[&str],
+    optional_text: &[&str],
+    parallel: bool,
+    mut each: impl FnMut(Frame) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let wanted = wanted(&c, columns, optional_text)?;
+    let strategy = if parallel {
+        ParallelStrategy::Auto
+    } else {
+        ParallelStrategy::None
+    };
+    let Checked {
+        path,
+        ts,
+        mut reader,
+        ..
+    } = c;
+    let metadata = reader.get_metadata().map_err(parquet_err(&path))?.clone();
+    let parts = parts(
+        metadata.row_groups.iter().map(|rg| rg.num_rows()),
+        PART_ROWS,
+    );
+    if parts.len() <= 1 {
+        return each(decode(reader, wanted, &ts, &path, strategy)?);
+    }
+    for (offset, len) in parts {
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut part = ParquetReader::new(file).with_slice(Some((offset, len)));
+        part.set_metadata(metadata.clone());
+        each(decode(part, wanted.clone(), &ts, &path, strategy)?)?;
+    }
+    Ok(())
+}
+
+/// Consecutive runs of row groups of up to `max` rows (a larger group makes a run of its own),
+/// as (first row, rows).
+fn parts(group_rows: impl Iterator<Item = usize>, max: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut end = 0;
+    for n in group_rows {
+        match out.last_mut() {
+            Some(last) if last.1 + n <= max => last.1 += n,
+            _ => out.push((end, n)),
+        }
+        end += n;
+    }
+    out
+}
+
+/// The columns to read: `ts`, then those of `columns` and `optional_text` the file has; an
+/// optional text column of another type is an error naming it.
+fn wanted(c: &Checked, columns: &[&str], optional_text: &[&str]) -> Result<Vec<String>, Error> {
     for name in optional_text {
         if let Some(dt) = c.schema.get(name).filter(|dt| !is_text(dt)) {
             return Err(Error::Column {
-                path: path.to_path_buf(),
+                path: c.path.clone(),
                 column: (*name).into(),
                 message: format!("has type {dt}, expected Utf8 text"),
             });
         }
     }
-    let wanted: Vec<String> = std::iter::once("ts")
+    Ok(std::iter::once("ts")
         .chain(columns.iter().copied())
         .chain(optional_text.iter().copied())
         .filter(|n| c.schema.get(n).is_some())
         .map(str::to_string)
-        .collect();
-    let df = c
-        .reader
+        .collect())
+}
+
+fn decode(
+    reader: ParquetReader<std::fs::File>,
+    wanted: Vec<String>,
+    ts: &TsEncoding,
+    path: &Path,
+    strategy: ParallelStrategy,
+) -> Result<Frame, Error> {
+    let df = reader
         .with_columns(Some(wanted))
-        .read_parallel(ParallelStrategy::None)
+        .read_parallel(strategy)
         .finish()
         .map_err(parquet_err(path))?;
-    let ts = c.ts.to_ms(df.column("ts").map_err(parquet_err(path))?);
+    let ts = ts.to_ms(df.column("ts").map_err(parquet_err(path))?);
     Ok(Frame {
         height: df.height(),
         ts: ts.map_err(parquet_err(path))?,
@@ -349,6 +433,17 @@ mod tests {
             read(c, &[], &[]).unwrap().ts,
             vec![Some(ms[0]), Some(ms[1])]
         );
+    }
+
+    #[test]
+    fn parts_are_runs_of_whole_row_groups() {
+        let p = |g: &[usize]| parts(g.iter().copied(), 10);
+        assert_eq!(
+            p(&[4, 4, 4, 12, 3]),
+            vec![(0, 8), (8, 4), (12, 12), (24, 3)]
+        );
+        assert_eq!(p(&[10]), vec![(0, 10)]);
+        assert!(p(&[]).is_empty());
     }
 
     #[test]

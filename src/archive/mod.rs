@@ -5,6 +5,7 @@
 
 mod columns;
 mod events;
+mod keys;
 mod logs;
 mod metrics;
 mod write;
