@@ -80,19 +80,29 @@ pub fn load(
         ..MetricSet::default()
     };
     let window = from_ms..to_ms;
+    let mut stages = [0.0f64; 3];
     // A few files at a time in parallel, merged in name order: the result does not depend on
     // the thread count, and memory holds a batch of files, not the archive.
     for batch in files.chunks(rayon::current_num_threads().max(1)) {
         let single = files.len() == 1;
-        let read: Vec<Result<Vec<FileSeries>, Error>> = batch
+        let read: Vec<Result<(Vec<FileSeries>, [f64; 3]), Error>> = batch
             .par_iter()
             .map(|path| read_file(path, &window, aliases, single))
             .collect();
-        for parts in read {
-            for part in parts? {
+        for r in read {
+            let (parts, spent) = r?;
+            stages.iter_mut().zip(spent).for_each(|(s, t)| *s += t);
+            for part in parts {
                 merge(part, &mut groups, &mut set);
             }
         }
+    }
+    if std::env::var_os("FUNNEL_TIMINGS").is_some() {
+        let [decode, keys, group] = stages.map(|s| s * 1e3);
+        eprintln!(
+            "timings metrics (summed over threads): decode {decode:.1} ms, keys {keys:.1} ms, \
+             group {group:.1} ms"
+        );
     }
     set.series = groups
         .into_iter()
@@ -171,21 +181,25 @@ fn read_file(
     window: &std::ops::Range<i64>,
     aliases: &BTreeMap<String, ResolvedAlias>,
     parallel: bool,
-) -> Result<Vec<FileSeries>, Error> {
+) -> Result<(Vec<FileSeries>, [f64; 3]), Error> {
     let optional = ["pod", "node", "container", "target", "source", "unit"];
+    let start = std::time::Instant::now();
     let checked = columns::check(path, &["entity", "metric"], &["value"])?;
     let mut parts = Vec::new();
+    // Seconds spent decoding, coding keys and grouping rows (FUNNEL_TIMINGS).
+    let mut spent = [0.0; 3];
     columns::read_parts(
         checked,
         &["entity", "metric", "value"],
         &optional,
         parallel,
         |frame| {
-            parts.push(group_file(&frame, window, path, aliases)?);
+            parts.push(group_file(&frame, window, path, aliases, &mut spent)?);
             Ok(())
         },
     )?;
-    Ok(parts)
+    spent[0] = start.elapsed().as_secs_f64() - spent[1] - spent[2];
+    Ok((parts, spent))
 }
 
 /// The slot of every row, and the key codes of every slot in order of first appearance.
@@ -273,7 +287,9 @@ fn group_file(
     window: &std::ops::Range<i64>,
     path: &Path,
     aliases: &BTreeMap<String, ResolvedAlias>,
+    spent: &mut [f64; 3],
 ) -> Result<FileSeries, Error> {
+    let start = std::time::Instant::now();
     let err = columns::parquet_err(path);
     let key_cols: Vec<Option<Codes>> = KEYS
         .iter()
@@ -291,6 +307,8 @@ fn group_file(
             .collect::<Vec<f64>>()
             .into(),
     };
+    let keyed = std::time::Instant::now();
+    spent[1] += keyed.duration_since(start).as_secs_f64();
     let (row_slot, slot_keys) = slots(&key_cols, frame.height);
     let node_of = slot_nodes(nodes.as_ref(), &row_slot, slot_keys.len());
     let keep = |i: usize| {
@@ -341,6 +359,7 @@ fn group_file(
             out.rows += 1;
         }
     }
+    spent[2] += keyed.elapsed().as_secs_f64();
     Ok(out)
 }
 
