@@ -85,7 +85,7 @@ pub fn load(
     // the thread count, and memory holds a batch of files, not the archive.
     for batch in files.chunks(rayon::current_num_threads().max(1)) {
         let single = files.len() == 1;
-        let read: Vec<Result<(Vec<FileSeries>, [f64; 3]), Error>> = batch
+        let read: Vec<Result<FileRead, Error>> = batch
             .par_iter()
             .map(|path| read_file(path, &window, aliases, single))
             .collect();
@@ -176,12 +176,15 @@ struct FileSeries {
     rows: usize,
 }
 
+/// A file's parts, and the seconds spent decoding, coding keys and grouping.
+type FileRead = (Vec<FileSeries>, [f64; 3]);
+
 fn read_file(
     path: &Path,
     window: &std::ops::Range<i64>,
     aliases: &BTreeMap<String, ResolvedAlias>,
     parallel: bool,
-) -> Result<(Vec<FileSeries>, [f64; 3]), Error> {
+) -> Result<FileRead, Error> {
     let optional = ["pod", "node", "container", "target", "source", "unit"];
     let start = std::time::Instant::now();
     let checked = columns::check(path, &["entity", "metric"], &["value"])?;
