@@ -9,38 +9,15 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use super::decode;
 use crate::error::Error;
-
-/// The decoded `ts` column as Int64 epoch milliseconds (floored, so instants before 1970 stay
-/// in their own millisecond): a Timestamp of any unit, or integer epoch milliseconds. The unit
-/// is the decoded column's, which is the Parquet type's when the Arrow schema was set aside.
-fn ts_to_ms(ts: &Column) -> PolarsResult<Vec<Option<i64>>> {
-    let divisor = match ts.dtype() {
-        DataType::Datetime(TimeUnit::Nanoseconds, _) => 1_000_000,
-        DataType::Datetime(TimeUnit::Microseconds, _) => 1_000,
-        _ => 1,
-    };
-    let raw = ts
-        .as_materialized_series()
-        .to_physical_repr()
-        .cast(&DataType::Int64)?;
-    let raw = raw.i64()?;
-    if raw.null_count() == 0 && divisor == 1 {
-        // The common case, kept free of per-value branches.
-        return Ok(raw.into_no_null_iter().map(Some).collect());
-    }
-    Ok(raw
-        .iter()
-        .map(|t| t.map(|t| t.div_euclid(divisor)))
-        .collect())
-}
 
 /// A checked file: its schema is known to hold every required column with an accepted type.
 /// It keeps the open reader, whose footer is already parsed, for [`read`].
 pub(crate) struct Checked {
     pub(crate) path: std::path::PathBuf,
     pub(crate) schema: Schema,
-    reader: ParquetReader<std::fs::File>,
+    pub(super) reader: ParquetReader<std::fs::File>,
 }
 
 /// Turns a polars error on `path` into ours, keeping its first line.
@@ -148,6 +125,14 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
+    pub(super) fn new(df: DataFrame, ts: Vec<Option<i64>>) -> Frame {
+        Frame {
+            height: df.height(),
+            ts,
+            df,
+        }
+    }
+
     /// A text column as String, or `None` when the file lacks it.
     pub(crate) fn text(&self, name: &str) -> PolarsResult<Option<StringChunked>> {
         let Some(c) = self.df.column(name).ok() else {
@@ -184,17 +169,11 @@ impl Frame {
 /// A file that fails to decode, or an optional text column of another type.
 pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Result<Frame, Error> {
     let mut frames = Vec::with_capacity(1);
-    read_in(
-        c,
-        columns,
-        optional_text,
-        ParallelStrategy::None,
-        usize::MAX,
-        |f| {
-            frames.push(f);
-            Ok(())
-        },
-    )?;
+    let wanted = wanted(&c, columns, optional_text)?;
+    decode::read_in(c, wanted, ParallelStrategy::None, usize::MAX, |f| {
+        frames.push(f);
+        Ok(())
+    })?;
     Ok(frames.pop().expect("a file read whole is one part"))
 }
 
@@ -220,76 +199,8 @@ pub(crate) fn read_parts(
     } else {
         ParallelStrategy::None
     };
-    read_in(c, columns, optional_text, strategy, PART_ROWS, each)
-}
-
-/// The Arrow schema pyarrow and polars store in the footer; it makes a dictionary column a
-/// categorical.
-const ARROW_SCHEMA_KEY: &str = "ARROW:schema";
-
-fn read_in(
-    c: Checked,
-    columns: &[&str],
-    optional_text: &[&str],
-    strategy: ParallelStrategy,
-    max_rows: usize,
-    mut each: impl FnMut(Frame) -> Result<(), Error>,
-) -> Result<(), Error> {
     let wanted = wanted(&c, columns, optional_text)?;
-    // polars imports a dictionary column as a categorical by looking every row's string up in
-    // the global category map, which made pyarrow categoricals read ~2x slower than plain
-    // strings. Read by its Parquet type alone, the same column decodes into string views over
-    // its dictionary page; `keys` then codes each distinct view once. The Parquet schema keeps
-    // every column's type and the timestamp unit (`ts_to_ms` takes the decoded one).
-    let dictionary = wanted.iter().any(|n| {
-        c.schema
-            .get(n)
-            .is_some_and(|dt| dt.is_categorical() || dt.is_enum())
-    });
-    let Checked {
-        path, mut reader, ..
-    } = c;
-    let mut metadata = reader.get_metadata().map_err(parquet_err(&path))?.clone();
-    if dictionary {
-        let mut plain = (*metadata).clone();
-        if let Some(kv) = plain.key_value_metadata.as_mut() {
-            kv.retain(|kv| kv.key != ARROW_SCHEMA_KEY);
-        }
-        metadata = std::sync::Arc::new(plain);
-    }
-    let parts = parts(metadata.row_groups.iter().map(|rg| rg.num_rows()), max_rows);
-    if parts.len() <= 1 && !dictionary {
-        return each(decode(reader, wanted, &path, strategy)?);
-    }
-    let whole = [(0, usize::MAX)];
-    let parts = if parts.len() <= 1 {
-        &whole[..]
-    } else {
-        &parts[..]
-    };
-    for &(offset, len) in parts {
-        // A fresh reader: the checked one has the Arrow schema cached.
-        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let mut part = ParquetReader::new(file).with_slice(Some((offset, len)));
-        part.set_metadata(metadata.clone());
-        each(decode(part, wanted.clone(), &path, strategy)?)?;
-    }
-    Ok(())
-}
-
-/// Consecutive runs of row groups of up to `max` rows (a larger group makes a run of its own),
-/// as (first row, rows).
-fn parts(group_rows: impl Iterator<Item = usize>, max: usize) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    let mut end = 0;
-    for n in group_rows {
-        match out.last_mut() {
-            Some(last) if last.1 + n <= max => last.1 += n,
-            _ => out.push((end, n)),
-        }
-        end += n;
-    }
-    out
+    decode::read_in(c, wanted, strategy, PART_ROWS, each)
 }
 
 /// The columns to read: `ts`, then those of `columns` and `optional_text` the file has; an
@@ -310,25 +221,6 @@ fn wanted(c: &Checked, columns: &[&str], optional_text: &[&str]) -> Result<Vec<S
         .filter(|n| c.schema.get(n).is_some())
         .map(str::to_string)
         .collect())
-}
-
-fn decode(
-    reader: ParquetReader<std::fs::File>,
-    wanted: Vec<String>,
-    path: &Path,
-    strategy: ParallelStrategy,
-) -> Result<Frame, Error> {
-    let df = reader
-        .with_columns(Some(wanted))
-        .read_parallel(strategy)
-        .finish()
-        .map_err(parquet_err(path))?;
-    let ts = ts_to_ms(df.column("ts").map_err(parquet_err(path))?);
-    Ok(Frame {
-        height: df.height(),
-        ts: ts.map_err(parquet_err(path))?,
-        df,
-    })
 }
 
 /// A file opened with its footer parsed once, for reading many small slices of it: each slice
@@ -467,60 +359,6 @@ mod tests {
             read(c, &[], &[]).unwrap().ts,
             vec![Some(ms[0]), Some(ms[1])]
         );
-    }
-
-    #[test]
-    fn parts_are_runs_of_whole_row_groups() {
-        let p = |g: &[usize]| parts(g.iter().copied(), 10);
-        assert_eq!(
-            p(&[4, 4, 4, 12, 3]),
-            vec![(0, 8), (8, 4), (12, 12), (24, 3)]
-        );
-        assert_eq!(p(&[10]), vec![(0, 10)]);
-        assert!(p(&[]).is_empty());
-    }
-
-    #[test]
-    fn dictionary_columns_read_as_their_strings_whatever_the_parts() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dict.parquet");
-        let names = ["api", "db", "api", "cache", "db"];
-        let ns: Vec<i64> = (0..5)
-            .map(|i| (1_714_575_600_000 + i) * 1_000_000)
-            .collect();
-        let ts = Column::new("ts".into(), ns)
-            .cast(&DataType::Datetime(
-                TimeUnit::Nanoseconds,
-                Some(TimeZone::UTC),
-            ))
-            .unwrap();
-        let entity = Column::new("entity".into(), names)
-            .cast(&DataType::from_categories(Categories::global()))
-            .unwrap();
-        let value = Column::new("value".into(), vec![1.0f64; 5]);
-        let mut df = DataFrame::new(5, vec![ts, entity, value]).unwrap();
-        let file = std::fs::File::create(&path).unwrap();
-        ParquetWriter::new(file)
-            .with_row_group_size(Some(2))
-            .finish(&mut df)
-            .unwrap();
-        let c = check(&path, &["entity"], &["value"]).unwrap();
-        assert!(c.schema.get("entity").unwrap().is_categorical());
-        let f = read(c, &["entity", "value"], &[]).unwrap();
-        assert_eq!(f.ts[4], Some(1_714_575_600_004));
-        let got: Vec<Option<String>> = strings(&f, "entity").unwrap();
-        assert_eq!(got, names.map(|n| Some(n.to_string())));
-        let mut parts = Vec::new();
-        let c = check(&path, &["entity"], &["value"]).unwrap();
-        read_in(c, &["entity"], &[], ParallelStrategy::None, 2, |f| {
-            parts.push((f.ts.clone(), strings(&f, "entity").unwrap()));
-            Ok(())
-        })
-        .unwrap();
-        assert!(parts.len() > 1);
-        let (ts, got): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
-        assert_eq!(ts.concat(), f.ts);
-        assert_eq!(got.concat(), names.map(|n| Some(n.to_string())));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! so the stages after it can be tested on small in-memory data.
 
 mod columns;
+mod decode;
 mod events;
 mod keys;
 mod logs;
