@@ -49,35 +49,46 @@ pub(super) fn read_in(
     if parts.len() <= 1 && !dictionary {
         return each(decode(reader, wanted, &path, strategy)?);
     }
-    let whole = [(0, usize::MAX)];
-    let parts = if parts.len() <= 1 {
-        &whole[..]
+    let single = parts.len() <= 1;
+    let parts = if single {
+        std::iter::once(0..metadata.row_groups.len()).collect()
     } else {
-        &parts[..]
+        parts
     };
-    for &(offset, len) in parts {
+    for groups in parts {
+        // A part is a footer listing only its row groups, not a row slice: polars walks every
+        // row group before a slice's start, which made files of small row groups slow.
+        let footer = if single {
+            metadata.clone()
+        } else {
+            let mut m = (*metadata).clone();
+            m.row_groups = metadata.row_groups[groups].to_vec();
+            m.num_rows = m.row_groups.iter().map(|rg| rg.num_rows()).sum();
+            std::sync::Arc::new(m)
+        };
         // A fresh reader: the checked one has the Arrow schema cached.
         let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let mut part = ParquetReader::new(file).with_slice(Some((offset, len)));
-        part.set_metadata(metadata.clone());
+        let mut part = ParquetReader::new(file);
+        part.set_metadata(footer);
         each(decode(part, wanted.clone(), &path, strategy)?)?;
     }
     Ok(())
 }
 
 /// Consecutive runs of row groups of up to `max` rows (a larger group makes a run of its own),
-/// as (first row, rows).
-fn parts(group_rows: impl Iterator<Item = usize>, max: usize) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    let mut end = 0;
-    for n in group_rows {
+/// as ranges of row group indices.
+fn parts(group_rows: impl Iterator<Item = usize>, max: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+    for (g, n) in group_rows.enumerate() {
         match out.last_mut() {
-            Some(last) if last.1 + n <= max => last.1 += n,
-            _ => out.push((end, n)),
+            Some((groups, rows)) if *rows + n <= max => {
+                groups.end = g + 1;
+                *rows += n;
+            }
+            _ => out.push((g..g + 1, n)),
         }
-        end += n;
     }
-    out
+    out.into_iter().map(|(groups, _)| groups).collect()
 }
 
 fn decode(
@@ -127,11 +138,8 @@ mod tests {
     #[test]
     fn parts_are_runs_of_whole_row_groups() {
         let p = |g: &[usize]| parts(g.iter().copied(), 10);
-        assert_eq!(
-            p(&[4, 4, 4, 12, 3]),
-            vec![(0, 8), (8, 4), (12, 12), (24, 3)]
-        );
-        assert_eq!(p(&[10]), vec![(0, 10)]);
+        assert_eq!(p(&[4, 4, 4, 12, 3]), vec![0..2, 2..3, 3..4, 4..5]);
+        assert_eq!(p(&[10]), vec![0..1]);
         assert!(p(&[]).is_empty());
     }
 
