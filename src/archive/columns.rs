@@ -9,49 +9,15 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use super::decode;
 use crate::error::Error;
-
-/// How a file encodes the `ts` column.
-#[derive(Debug, Clone)]
-pub(crate) enum TsEncoding {
-    /// A Timestamp of any unit; the dtype is kept to build typed literals for pushdown.
-    Datetime(DataType),
-    /// Integer epoch milliseconds.
-    EpochMs,
-}
-
-impl TsEncoding {
-    /// The raw `ts` column as Int64 epoch milliseconds (floored, so instants before 1970 stay
-    /// in their own millisecond).
-    fn to_ms(&self, ts: &Column) -> PolarsResult<Vec<Option<i64>>> {
-        let divisor = match self {
-            TsEncoding::Datetime(DataType::Datetime(TimeUnit::Nanoseconds, _)) => 1_000_000,
-            TsEncoding::Datetime(DataType::Datetime(TimeUnit::Microseconds, _)) => 1_000,
-            TsEncoding::Datetime(_) | TsEncoding::EpochMs => 1,
-        };
-        let raw = ts
-            .as_materialized_series()
-            .to_physical_repr()
-            .cast(&DataType::Int64)?;
-        let raw = raw.i64()?;
-        if raw.null_count() == 0 && divisor == 1 {
-            // The common case, kept free of per-value branches.
-            return Ok(raw.into_no_null_iter().map(Some).collect());
-        }
-        Ok(raw
-            .iter()
-            .map(|t| t.map(|t| t.div_euclid(divisor)))
-            .collect())
-    }
-}
 
 /// A checked file: its schema is known to hold every required column with an accepted type.
 /// It keeps the open reader, whose footer is already parsed, for [`read`].
 pub(crate) struct Checked {
     pub(crate) path: std::path::PathBuf,
     pub(crate) schema: Schema,
-    pub(crate) ts: TsEncoding,
-    reader: ParquetReader<std::fs::File>,
+    pub(super) reader: ParquetReader<std::fs::File>,
 }
 
 /// Turns a polars error on `path` into ours, keeping its first line.
@@ -87,24 +53,27 @@ pub(crate) fn check(
         column: column.into(),
         message,
     };
-    let ts = match schema.get("ts") {
+    match schema.get("ts") {
         None => {
             return Err(col_err(
                 "ts",
                 "missing required column (expected a Timestamp or Int64 epoch milliseconds)".into(),
             ));
         }
-        Some(dt @ DataType::Datetime(_, _)) => TsEncoding::Datetime(dt.clone()),
-        Some(DataType::Int64 | DataType::Int32 | DataType::UInt64 | DataType::UInt32) => {
-            TsEncoding::EpochMs
-        }
+        Some(
+            DataType::Datetime(_, _)
+            | DataType::Int64
+            | DataType::Int32
+            | DataType::UInt64
+            | DataType::UInt32,
+        ) => {}
         Some(other) => {
             return Err(col_err(
                 "ts",
                 format!("has type {other}, expected a Timestamp or Int64 epoch milliseconds"),
             ));
         }
-    };
+    }
     for c in required_str {
         match schema.get(c) {
             None => {
@@ -137,7 +106,6 @@ pub(crate) fn check(
     Ok(Checked {
         path: path.to_path_buf(),
         schema,
-        ts,
         reader,
     })
 }
@@ -161,6 +129,14 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
+    pub(super) fn new(df: DataFrame, ts: Vec<Option<i64>>) -> Frame {
+        Frame {
+            height: df.height(),
+            ts,
+            df,
+        }
+    }
+
     /// A text column as String, or `None` when the file lacks it.
     pub(crate) fn text(&self, name: &str) -> PolarsResult<Option<StringChunked>> {
         let Some(c) = self.df.column(name).ok() else {
@@ -168,6 +144,15 @@ impl Frame {
         };
         let s = c.as_materialized_series().cast(&DataType::String)?;
         Ok(Some(s.str()?.rechunk().into_owned()))
+    }
+
+    /// A text column as per-row codes and distinct values, or `None` when the file lacks it.
+    pub(crate) fn codes(&self, name: &str) -> PolarsResult<Option<super::keys::Codes>> {
+        self.df
+            .column(name)
+            .ok()
+            .map(super::keys::codes)
+            .transpose()
     }
 
     /// A numeric column as Float64.
@@ -187,36 +172,59 @@ impl Frame {
 /// # Errors
 /// A file that fails to decode, or an optional text column of another type.
 pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Result<Frame, Error> {
-    let path = c.path.as_path();
+    let mut frames = Vec::with_capacity(1);
+    let wanted = wanted(&c, columns, optional_text)?;
+    decode::read_in(c, wanted, ParallelStrategy::None, usize::MAX, |f| {
+        frames.push(f);
+        Ok(())
+    })?;
+    Ok(frames.pop().expect("a file read whole is one part"))
+}
+
+/// Rows per part when a large file is read in parts: string views cost 16 bytes per row and
+/// column, so a 20 M-row file read whole would take gigabytes.
+const PART_ROWS: usize = 1 << 21;
+
+/// Like [`read`], one part of whole row groups (up to [`PART_ROWS`] rows, or one row group) at a
+/// time, handing each frame to `each` in row order. `parallel` lets polars decode a part's
+/// columns on its own threads, for callers reading a single file.
+///
+/// # Errors
+/// As [`read`], and whatever `each` returns.
+pub(crate) fn read_parts(
+    c: Checked,
+    columns: &[&str],
+    optional_text: &[&str],
+    parallel: bool,
+    each: impl FnMut(Frame) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let strategy = if parallel {
+        ParallelStrategy::Auto
+    } else {
+        ParallelStrategy::None
+    };
+    let wanted = wanted(&c, columns, optional_text)?;
+    decode::read_in(c, wanted, strategy, PART_ROWS, each)
+}
+
+/// The columns to read: `ts`, then those of `columns` and `optional_text` the file has; an
+/// optional text column of another type is an error naming it.
+fn wanted(c: &Checked, columns: &[&str], optional_text: &[&str]) -> Result<Vec<String>, Error> {
     for name in optional_text {
         if let Some(dt) = c.schema.get(name).filter(|dt| !is_text(dt)) {
             return Err(Error::Column {
-                path: path.to_path_buf(),
+                path: c.path.clone(),
                 column: (*name).into(),
                 message: format!("has type {dt}, expected Utf8 text"),
             });
         }
     }
-    let wanted: Vec<String> = std::iter::once("ts")
+    Ok(std::iter::once("ts")
         .chain(columns.iter().copied())
         .chain(optional_text.iter().copied())
         .filter(|n| c.schema.get(n).is_some())
         .map(str::to_string)
-        .collect();
-    let reader = c.reader;
-    let df = super::guard::decode(path, || {
-        reader
-            .with_columns(Some(wanted))
-            .read_parallel(ParallelStrategy::None)
-            .finish()
-            .map_err(parquet_err(path))
-    })?;
-    let ts = c.ts.to_ms(df.column("ts").map_err(parquet_err(path))?);
-    Ok(Frame {
-        height: df.height(),
-        ts: ts.map_err(parquet_err(path))?,
-        df,
-    })
+        .collect())
 }
 
 /// A file opened with its footer parsed once, for reading many small slices of it: each slice

@@ -1,13 +1,16 @@
-//! Reads `metrics/*.parquet` into raw series: each file read whole (projected columns), rows
-//! grouped per series in runs of equal keys, the window applied and missing samples dropped,
-//! then aliases and units applied per series and the files merged.
+//! Reads `metrics/*.parquet` into raw series: each file read whole (projected columns), its key
+//! columns coded per row (`keys`), rows grouped per series by their codes, the window applied
+//! and missing samples dropped, then aliases and units applied per series and the files merged.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
 
+use rayon::prelude::*;
+
 use super::columns::{self, Frame};
+use super::keys::Codes;
 use crate::error::Error;
 use crate::fxhash::FxMap;
 use crate::model::{APP, ResolvedAlias, SeriesKey, vocab};
@@ -76,19 +79,30 @@ pub fn load(
         files: files.len(),
         ..MetricSet::default()
     };
-    let optional = ["pod", "node", "container", "target", "source", "unit"];
     let window = from_ms..to_ms;
-    for path in &files {
-        let checked = columns::check(path, &["entity", "metric"], &["value"])?;
-        let frame = columns::read(checked, &["entity", "metric", "value"], &optional)?;
-        set.rows += merge_file(
-            &frame,
-            &window,
-            path,
-            aliases,
-            &mut groups,
-            &mut set.pod_nodes,
-        )?;
+    let mut stages = [0.0f64; 3];
+    // A few files at a time in parallel, merged in name order: the result does not depend on
+    // the thread count, and memory holds a batch of files, not the archive.
+    for batch in files.chunks(rayon::current_num_threads().max(1)) {
+        let single = files.len() == 1;
+        let read: Vec<Result<FileRead, Error>> = batch
+            .par_iter()
+            .map(|path| read_file(path, &window, aliases, single))
+            .collect();
+        for r in read {
+            let (parts, spent) = r?;
+            stages.iter_mut().zip(spent).for_each(|(s, t)| *s += t);
+            for part in parts {
+                merge(part, &mut groups, &mut set);
+            }
+        }
+    }
+    if std::env::var_os("FUNNEL_TIMINGS").is_some() {
+        let [decode, keys, group] = stages.map(|s| s * 1e3);
+        eprintln!(
+            "timings metrics (summed over threads): decode {decode:.1} ms, keys {keys:.1} ms, \
+             group {group:.1} ms"
+        );
     }
     set.series = groups
         .into_iter()
@@ -136,89 +150,156 @@ pub fn normalize_container(raw: Option<&str>, entity: &str) -> String {
     }
 }
 
-/// Where a new run of rows begins: row 0 and every row whose key columns (and node) differ from
-/// the previous row's.
-///
-/// Compared on Arrow's string views, 16 bytes per row: equal views are equal strings (short
-/// strings live in the view, long ones point into the array's buffers), and a dictionary-encoded
-/// column, what exporters write for keys, gives equal strings equal views. Only differing views
-/// of long strings with the same length and prefix need their bytes compared. Rows in different
-/// chunks are not compared (their views point into different buffers): a chunk starts a run,
-/// which at worst splits a run in two, and runs with the same key meet again in `merge_file`.
-fn run_starts(cols: &[&StringChunked], height: usize) -> Vec<usize> {
-    if height == 0 {
-        return Vec::new();
+fn merge(part: FileSeries, groups: &mut Groups, set: &mut MetricSet) {
+    set.rows += part.rows;
+    for (pod, node) in part.pod_nodes {
+        set.pod_nodes.entry(pod).or_insert(node);
     }
-    let mut changed = vec![false; height];
-    changed[0] = true;
-    for ca in cols {
-        let mut first = 0;
-        for (chunk, arr) in ca.chunks().iter().zip(ca.downcast_iter()) {
-            let views: &[_] = arr.views();
-            let n = views.len().min(height - first);
-            if n == 0 {
-                continue;
-            }
-            changed[first] = true;
-            let out = &mut changed[first..first + n];
-            let same_str = |i: usize| {
-                let (a, b) = (views[i - 1], views[i]);
-                a.as_u128() == b.as_u128()
-                    || !a.is_inline()
-                        && a.length == b.length
-                        && a.prefix == b.prefix
-                        && arr.value(i - 1) == arr.value(i)
-            };
-            match chunk.validity().filter(|v| v.unset_bits() > 0) {
-                None => {
-                    for (i, o) in out.iter_mut().enumerate().skip(1) {
-                        *o |= !same_str(i);
-                    }
-                }
-                Some(v) => {
-                    for (i, o) in out.iter_mut().enumerate().skip(1) {
-                        *o |= match (v.get_bit(i - 1), v.get_bit(i)) {
-                            (false, false) => false,
-                            (true, true) => !same_str(i),
-                            _ => true,
-                        };
-                    }
-                }
-            }
-            first += views.len();
+    for (key, ts, vs) in part.series {
+        let (gts, gvs) = groups.entry(key).or_default();
+        if gts.is_empty() {
+            (*gts, *gvs) = (ts, vs);
+        } else {
+            gts.extend(ts);
+            gvs.extend(vs);
         }
     }
-    changed
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &c)| c.then_some(i))
-        .collect()
 }
 
-/// Moves one file's rows with `ts` in `window` and a value into `groups`; returns the sample
-/// count.
+/// One file's (or one part's, for a file read in parts) series in order of first appearance,
+/// and its pod placements: the largest node name among the rows of a pod's first series. For a
+/// file read in parts that is the largest within the part where the pod first appears, which
+/// differs from the whole file's only for a pod that changed node within one large file.
+struct FileSeries {
+    series: Vec<(SeriesKey, Vec<i64>, Vec<f64>)>,
+    pod_nodes: Vec<(String, String)>,
+    rows: usize,
+}
+
+/// A file's parts, and the seconds spent decoding, coding keys and grouping.
+type FileRead = (Vec<FileSeries>, [f64; 3]);
+
+fn read_file(
+    path: &Path,
+    window: &std::ops::Range<i64>,
+    aliases: &BTreeMap<String, ResolvedAlias>,
+    parallel: bool,
+) -> Result<FileRead, Error> {
+    let optional = ["pod", "node", "container", "target", "source", "unit"];
+    let start = std::time::Instant::now();
+    let checked = columns::check(path, &["entity", "metric"], &["value"])?;
+    let mut parts = Vec::new();
+    // Seconds spent decoding, coding keys and grouping rows (FUNNEL_TIMINGS).
+    let mut spent = [0.0; 3];
+    columns::read_parts(
+        checked,
+        &["entity", "metric", "value"],
+        &optional,
+        parallel,
+        |frame| {
+            parts.push(group_file(&frame, window, path, aliases, &mut spent)?);
+            Ok(())
+        },
+    )?;
+    spent[0] = start.elapsed().as_secs_f64() - spent[1] - spent[2];
+    Ok((parts, spent))
+}
+
+/// The slot of every row, and the key codes of every slot in order of first appearance.
+///
+/// A row equal to the previous one (a series' samples written together) costs a comparison;
+/// others a hash of their key, packed into one u64 when the columns' cardinalities allow it.
+fn slots(cols: &[Option<Codes>], height: usize) -> (Vec<u32>, Vec<[u32; 7]>) {
+    let present: Vec<(usize, &[u32], u64)> = cols
+        .iter()
+        .enumerate()
+        .filter_map(|(c, k)| {
+            let k = k.as_ref()?;
+            Some((c, k.codes.as_slice(), k.values.len() as u64))
+        })
+        .collect();
+    let full = |i: usize| {
+        let mut k = [u32::MAX; 7];
+        for &(c, codes, _) in &present {
+            k[c] = codes[i];
+        }
+        k
+    };
+    let radix = present
+        .iter()
+        .try_fold(1u64, |acc, &(_, _, n)| acc.checked_mul(n.max(1)));
+    if radix.is_none() {
+        return assign(height, full, full);
+    }
+    let packed = |i: usize| {
+        present.iter().fold(0u64, |acc, &(_, codes, n)| {
+            acc * n.max(1) + u64::from(codes[i])
+        })
+    };
+    assign(height, packed, full)
+}
+
+fn assign<K: std::hash::Hash + Eq + Copy>(
+    height: usize,
+    key: impl Fn(usize) -> K,
+    full: impl Fn(usize) -> [u32; 7],
+) -> (Vec<u32>, Vec<[u32; 7]>) {
+    let mut slot_of: FxMap<K, u32> = FxMap::default();
+    let mut keys = Vec::new();
+    let mut row_slot = Vec::with_capacity(height);
+    let mut prev: Option<(K, u32)> = None;
+    for i in 0..height {
+        let k = key(i);
+        let slot = match prev {
+            Some((p, slot)) if p == k => slot,
+            _ => *slot_of.entry(k).or_insert_with(|| {
+                keys.push(full(i));
+                (keys.len() - 1) as u32
+            }),
+        };
+        row_slot.push(slot);
+        prev = Some((k, slot));
+    }
+    (row_slot, keys)
+}
+
+/// Per slot, the largest node name among its rows (a pod's placement).
+fn slot_nodes(nodes: Option<&Codes>, row_slot: &[u32], n_slots: usize) -> Vec<Option<u32>> {
+    let mut best: Vec<Option<u32>> = vec![None; n_slots];
+    let Some(nodes) = nodes else {
+        return best;
+    };
+    let name = |c: u32| nodes.values[c as usize].as_deref();
+    for (&slot, &c) in row_slot.iter().zip(&nodes.codes) {
+        let b = &mut best[slot as usize];
+        if *b != Some(c) && name(c).is_some() && b.is_none_or(|b| name(b) < name(c)) {
+            *b = Some(c);
+        }
+    }
+    best
+}
+
+/// Groups one file's rows with `ts` in `window` and a value into series.
 ///
 /// Rows are grouped here rather than by a polars `group_by` over the seven key columns with
-/// list aggregation: that query cost ~70 % of a seed-sized analysis. Exports usually write a
-/// series' samples together, so rows are taken in runs of equal keys and only each run's
-/// first row is decoded and hashed; a file sorted by time alone degrades to one run per row,
-/// still correct.
-fn merge_file(
+/// list aggregation: that query cost ~70 % of a seed-sized analysis. Each row costs its key
+/// codes and one slot look-up, whatever the row order; each distinct key is decoded, aliased
+/// and checked once.
+fn group_file(
     frame: &Frame,
     window: &std::ops::Range<i64>,
     path: &Path,
     aliases: &BTreeMap<String, ResolvedAlias>,
-    groups: &mut Groups,
-    pod_nodes: &mut BTreeMap<String, String>,
-) -> Result<usize, Error> {
-    type RawKey<'a> = [Option<&'a str>; 7];
+    spent: &mut [f64; 3],
+) -> Result<FileSeries, Error> {
+    let start = std::time::Instant::now();
     let err = columns::parquet_err(path);
-    let key_cols: Vec<Option<StringChunked>> = KEYS
+    let key_cols: Vec<Option<Codes>> = KEYS
         .iter()
-        .map(|k| frame.text(k))
+        .map(|k| frame.codes(k))
         .collect::<PolarsResult<_>>()
         .map_err(&err)?;
-    let nodes = frame.text("node").map_err(&err)?;
+    let nodes = frame.codes("node").map_err(&err)?;
     let value_col = frame.float("value").map_err(&err)?;
     // Null values become NaN, dropped below like NaN samples; without nulls, no copy.
     let values: std::borrow::Cow<'_, [f64]> = match value_col.cont_slice() {
@@ -229,113 +310,140 @@ fn merge_file(
             .collect::<Vec<f64>>()
             .into(),
     };
-    let present: Vec<&StringChunked> = key_cols.iter().chain([&nodes]).flatten().collect();
-    let starts = run_starts(&present, frame.height);
-    // Slot per distinct raw key: its row ranges and the largest node name seen for it.
-    type Slot<'a> = (RawKey<'a>, Vec<std::ops::Range<usize>>, Option<&'a str>);
-    let mut slot_of: FxMap<RawKey<'_>, usize> = FxMap::default();
-    let mut slots: Vec<Slot<'_>> = Vec::new();
-    for (r, &s) in starts.iter().enumerate() {
-        let e = starts.get(r + 1).copied().unwrap_or(frame.height);
-        let key: RawKey<'_> =
-            std::array::from_fn(|c| key_cols[c].as_ref().and_then(|ca| ca.get(s)));
-        let slot = *slot_of.entry(key).or_insert_with(|| {
-            slots.push((key, Vec::new(), None));
-            slots.len() - 1
-        });
-        let entry = &mut slots[slot];
-        entry.1.push(s..e);
-        if let Some(n) = nodes.as_ref().and_then(|ca| ca.get(s)) {
-            entry.2 = Some(entry.2.map_or(n, |m: &str| m.max(n)));
-        }
-    }
-    let mut rows = 0;
+    let keyed = std::time::Instant::now();
+    spent[1] += keyed.duration_since(start).as_secs_f64();
+    let (row_slot, slot_keys) = slots(&key_cols, frame.height);
+    let node_of = slot_nodes(nodes.as_ref(), &row_slot, slot_keys.len());
     let keep = |i: usize| {
         let t = frame.ts[i].filter(|t| window.contains(t))?;
         (!values[i].is_nan()).then_some(t)
     };
-    for (raw, runs, node) in slots {
-        let (Some(entity), Some(raw_metric)) = (raw[0], raw[1]) else {
-            continue;
-        };
-        if !runs
-            .iter()
-            .flat_map(Clone::clone)
-            .any(|i| keep(i).is_some())
-        {
+    let mut counts = vec![0usize; slot_keys.len()];
+    for (i, &slot) in row_slot.iter().enumerate() {
+        if keep(i).is_some() {
+            counts[slot as usize] += 1;
+        }
+    }
+    let value_of = |c: usize, code: u32| {
+        key_cols[c]
+            .as_ref()
+            .and_then(|k| k.values[code as usize].as_deref())
+    };
+    let mut out = FileSeries {
+        series: Vec::new(),
+        pod_nodes: Vec::new(),
+        rows: 0,
+    };
+    // Per slot: its index in `out.series` and its factor; None for slots left out.
+    let mut target: Vec<Option<(usize, f64)>> = vec![None; slot_keys.len()];
+    for (slot, codes) in slot_keys.iter().enumerate() {
+        let raw: [Option<&str>; 7] = std::array::from_fn(|c| value_of(c, codes[c]));
+        if counts[slot] == 0 {
             continue;
         }
-        let (metric, mut factor) = match aliases.get(raw_metric) {
-            Some(a) => (a.metric.clone(), a.factor),
-            None => (raw_metric.to_string(), 1.0),
-        };
-        if let Some(unit) = raw[6] {
-            match vocab::unit_factor(&metric, unit) {
-                Ok(f) => factor *= f,
-                Err(message) => {
-                    return Err(Error::Column {
-                        path: path.to_path_buf(),
-                        column: "unit".into(),
-                        message,
-                    });
-                }
-            }
-        }
-        let key = SeriesKey {
-            container: normalize_container(raw[3], entity),
-            entity: entity.to_string(),
-            metric,
-            pod: raw[2].map(str::to_string),
-            target: raw[4].map(str::to_string),
-            source: raw[5].map(str::to_string),
+        let node = node_of[slot].and_then(|c| nodes.as_ref()?.values[c as usize].as_deref());
+        let Some((key, factor)) = series_key(&raw, aliases, path)? else {
+            continue;
         };
         if let (Some(pod), Some(node)) = (&key.pod, node) {
-            pod_nodes
-                .entry(pod.clone())
-                .or_insert_with(|| node.strip_prefix("node:").unwrap_or(node).to_string());
+            let bare = node.strip_prefix("node:").unwrap_or(node);
+            out.pod_nodes.push((pod.clone(), bare.to_string()));
         }
-        let (ts, vs) = groups.entry(key).or_default();
-        let n: usize = runs.iter().map(ExactSizeIterator::len).sum();
-        ts.reserve(n);
-        vs.reserve(n);
-        let before = ts.len();
-        for i in runs.into_iter().flatten() {
-            if let Some(t) = keep(i) {
-                ts.push(t);
-                vs.push(values[i] * factor);
+        target[slot] = Some((out.series.len(), factor));
+        let n = counts[slot];
+        out.series
+            .push((key, Vec::with_capacity(n), Vec::with_capacity(n)));
+    }
+    for (i, &slot) in row_slot.iter().enumerate() {
+        if let (Some((at, factor)), Some(t)) = (target[slot as usize], keep(i)) {
+            let (_, ts, vs) = &mut out.series[at];
+            ts.push(t);
+            vs.push(values[i] * factor);
+            out.rows += 1;
+        }
+    }
+    spent[2] += keyed.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+/// A raw key's series key and unit factor; `None` without an entity or a metric.
+fn series_key(
+    raw: &[Option<&str>; 7],
+    aliases: &BTreeMap<String, ResolvedAlias>,
+    path: &Path,
+) -> Result<Option<(SeriesKey, f64)>, Error> {
+    let (Some(entity), Some(raw_metric)) = (raw[0], raw[1]) else {
+        return Ok(None);
+    };
+    let (metric, mut factor) = match aliases.get(raw_metric) {
+        Some(a) => (a.metric.clone(), a.factor),
+        None => (raw_metric.to_string(), 1.0),
+    };
+    if let Some(unit) = raw[6] {
+        match vocab::unit_factor(&metric, unit) {
+            Ok(f) => factor *= f,
+            Err(message) => {
+                return Err(Error::Column {
+                    path: path.to_path_buf(),
+                    column: "unit".into(),
+                    message,
+                });
             }
         }
-        rows += ts.len() - before;
     }
-    Ok(rows)
+    let key = SeriesKey {
+        container: normalize_container(raw[3], entity),
+        entity: entity.to_string(),
+        metric,
+        pod: raw[2].map(str::to_string),
+        target: raw[4].map(str::to_string),
+        source: raw[5].map(str::to_string),
+    };
+    Ok(Some((key, factor)))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{normalize_container, run_starts};
-    use polars::prelude::*;
+    use super::{Codes, normalize_container, slots};
+
+    fn col(codes: &[u32], distinct: usize) -> Option<Codes> {
+        Some(Codes {
+            codes: codes.to_vec(),
+            values: (0..distinct).map(|v| Some(v.to_string())).collect(),
+        })
+    }
 
     #[test]
-    fn runs_break_on_any_key_change_whatever_the_string_layout() {
-        let long = "a-metric-name-longer-than-twelve-bytes";
-        let other = "a-metric-name-longer-than-twelve-bytez"; // same length and prefix
-        // Equal long strings stored twice (no dictionary): equal, though their views differ.
-        let metric = StringChunked::new(
-            "metric".into(),
-            [long, long, other, other, "short", "short", "short", "short"],
+    fn rows_share_a_slot_exactly_when_all_their_codes_match() {
+        // Grouped rows, then the same series interleaved as a time-ordered export writes them.
+        let entity = col(&[0, 0, 0, 1, 1, 0, 1, 0], 2);
+        let metric = col(&[0, 0, 1, 0, 0, 1, 0, 0], 2);
+        let mut cols = vec![entity, metric];
+        cols.resize_with(7, || None);
+        let (row_slot, keys) = slots(&cols, 8);
+        assert_eq!(row_slot, vec![0, 0, 1, 2, 2, 1, 2, 0]);
+        let m = u32::MAX;
+        assert_eq!(
+            keys,
+            vec![
+                [0, 0, m, m, m, m, m],
+                [0, 1, m, m, m, m, m],
+                [1, 0, m, m, m, m, m]
+            ]
         );
-        let pod = StringChunked::new(
-            "pod".into(),
-            [None, None, None, None, None, Some(""), Some(""), None],
-        );
-        assert_eq!(run_starts(&[&metric, &pod], 8), vec![0, 2, 4, 5, 7]);
-        assert_eq!(run_starts(&[&metric], 8), vec![0, 2, 4]);
-        // A second chunk starts a run (at worst a split run), never hides a change.
-        let mut two = StringChunked::new("m".into(), ["x", "x"]);
-        two.append(&StringChunked::new("m".into(), ["x", "y"]))
-            .unwrap();
-        assert_eq!(run_starts(&[&two], 4), vec![0, 2, 3]);
-        assert!(run_starts(&[&two], 0).is_empty());
+        // Cardinalities too large to pack into a u64 take the full key, with the same slots.
+        let wide = |codes: &[u32]| {
+            Some(Codes {
+                codes: codes.to_vec(),
+                values: vec![None; 1 << 20],
+            })
+        };
+        let mut big: Vec<Option<Codes>> = (0..7).map(|_| wide(&[0, 0, 0, 0, 0, 0, 0, 0])).collect();
+        big[1] = wide(&[0, 0, 1, 0, 0, 1, 0, 0]);
+        big[6] = wide(&[0, 0, 0, 1, 1, 0, 1, 0]);
+        let (wide_slots, wide_keys) = slots(&big, 8);
+        assert_eq!(wide_slots, row_slot);
+        assert_eq!(wide_keys.len(), 3);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 
 pub mod budget;
 mod columns;
+mod decode;
 mod events;
 pub mod guard;
+mod keys;
 mod logs;
 mod metrics;
 mod write;
