@@ -2,6 +2,8 @@
 //! One test binary (each links all of polars); modules per command.
 
 mod analyze;
+mod export;
+mod export_servers;
 mod import;
 mod malformed;
 mod mine;
