@@ -113,7 +113,20 @@ pub fn export_incidents(
     progress: &dyn Fn(usize, usize),
 ) -> Result<IncidentsSummary, ExportError> {
     let step = src.step_ms.unwrap_or(60_000);
-    let series = super::runtime()?.block_on(src.client.query_range(query, from.0, to.0, step))?;
+    // `timestamp()` gives each evaluation the time of the sample it used, so episodes come
+    // from the alert's own samples, not from the server's 5-minute lookback after them.
+    let q = format!("timestamp({query})");
+    let mut series = super::runtime()?.block_on(src.client.query_range(&q, from.0, to.0, step))?;
+    for s in &mut series {
+        let mut ts: Vec<i64> = s
+            .points
+            .iter()
+            .map(|p| (p.1 * 1000.0).round() as i64)
+            .collect();
+        ts.sort_unstable();
+        ts.dedup();
+        s.points = ts.into_iter().map(|t| (t, 1.0)).collect();
+    }
     let eps = episodes(src, &series);
     let mut sum = IncidentsSummary::default();
     for (i, ep) in eps.iter().enumerate() {
