@@ -123,15 +123,24 @@ pub(crate) fn run(cmd: &ExportCommand) -> anyhow::Result<Exit> {
         id: None,
     };
     let s = export::export_alert(&src, &req, &a.out)?;
+    let secs = |ms: u64| ms as f64 / 1000.0;
     eprintln!(
-        "exported {}: {} series, {} samples, {} events from {} queries ({} requests, step {} s)",
+        "exported {}: {} series, {} samples, {} events from {} queries ({} requests, {:.1} MB, \
+         step {} s); time: queries {:.2} s (server wait {:.2} s and parsing {:.2} s, summed over \
+         requests), rows {:.2} s, writing {:.2} s",
         a.out.display(),
         s.series,
         s.samples,
         s.events,
         s.queries,
         s.requests,
-        s.step_ms as f64 / 1000.0
+        s.bytes as f64 / 1e6,
+        s.step_ms as f64 / 1000.0,
+        secs(s.server_ms),
+        secs(s.wait_ms),
+        secs(s.parse_ms),
+        secs(s.rows_ms),
+        secs(s.write_ms),
     );
     Ok(Exit::Ok)
 }

@@ -101,8 +101,12 @@ pub struct Summary {
     pub events: usize,
     /// Response bytes.
     pub bytes: u64,
-    /// Wall ms waiting for the server (all queries).
+    /// Wall ms of the query phase (requests in flight, their parsing included).
     pub server_ms: u64,
+    /// ms waiting for responses, summed over concurrent requests.
+    pub wait_ms: u64,
+    /// Wall ms turning result series into rows and topology.
+    pub rows_ms: u64,
     /// ms spent parsing JSON (summed over threads).
     pub parse_ms: u64,
     /// ms spent writing the archive.
@@ -195,7 +199,10 @@ async fn export_alert_async(
     for e in &p.events {
         queries.push((profile::expand(&e.query, &vars)?, ev_start, end, ev_step));
     }
+    let clock = Clock::now();
     let results = run_all(src, &queries).await?;
+    let server_ms = clock.elapsed().as_millis() as u64;
+    let clock = Clock::now();
     let mut it = results.into_iter();
     let mut pod_node = BTreeMap::new();
     for s in it.next().unwrap_or_default() {
@@ -218,6 +225,7 @@ async fn export_alert_async(
     let mut summary = Summary {
         queries: queries.len(),
         step_ms: step,
+        server_ms,
         ..Summary::default()
     };
     let mut metrics = Vec::new();
@@ -270,6 +278,7 @@ async fn export_alert_async(
         logs: Vec::new(),
         events,
     };
+    summary.rows_ms = clock.elapsed().as_millis() as u64;
     let clock = Clock::now();
     write_atomic(&data, out)?;
     summary.write_ms = clock.elapsed().as_millis() as u64;
@@ -277,6 +286,7 @@ async fn export_alert_async(
     summary.requests = st.requests.load(Ordering::Relaxed);
     summary.bytes = st.bytes.load(Ordering::Relaxed);
     summary.parse_ms = st.parse_us.load(Ordering::Relaxed) / 1000;
+    summary.wait_ms = st.wait_us.load(Ordering::Relaxed) / 1000;
     Ok(summary)
 }
 

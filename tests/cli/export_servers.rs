@@ -145,16 +145,21 @@ pub(crate) fn prometheus(dir: &Path, series: &[RawSeries]) -> Server {
     let mut f = std::fs::File::create(&om).unwrap();
     openmetrics::write_openmetrics(series, &mut f).unwrap();
     drop(f);
+    prometheus_from_file(dir, &om)
+}
+
+/// Prometheus over an OpenMetrics file, backfilled with promtool (the file is removed).
+pub(crate) fn prometheus_from_file(dir: &Path, om: &Path) -> Server {
     let data = dir.join("data");
     let st = Command::new("promtool")
         .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
+        .arg(om)
         .arg(&data)
         .stdout(Stdio::null())
         .status()
         .expect("promtool");
     assert!(st.success(), "promtool backfill failed");
-    let _ = std::fs::remove_file(&om);
+    let _ = std::fs::remove_file(om);
     let cfg = dir.join("empty.yml");
     std::fs::write(&cfg, "").unwrap();
     let port = free_port();
@@ -163,6 +168,8 @@ pub(crate) fn prometheus(dir: &Path, series: &[RawSeries]) -> Server {
         .arg(format!("--storage.tsdb.path={}", data.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--storage.tsdb.retention.time=100y")
+        // The default 2 min is too short on a loaded 2-core machine (the benchmark's cluster).
+        .arg("--query.timeout=15m")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod export;
+mod export_bench;
 mod export_kinds;
 mod export_servers;
 mod import;
