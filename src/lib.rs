@@ -17,6 +17,7 @@ pub mod archive;
 pub mod detect;
 pub mod error;
 pub mod evidence;
+pub mod export;
 mod fxhash;
 pub mod import;
 pub mod logs;

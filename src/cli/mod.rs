@@ -20,6 +20,7 @@ macro_rules! out {
 
 mod analyze;
 mod check;
+mod export;
 mod import;
 mod logs;
 mod merge;
@@ -122,6 +123,9 @@ enum Command {
     /// Examples: funnel import petshop data/petshop/dataset --out imported/petshop;
     /// funnel import wide-csv run.csv --fault-time 1692610000 --root-cause carts --out imported/
     Import(import::ImportArgs),
+    /// Export an incident archive from a metrics store (Prometheus HTTP API); see docs/export.md.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// List the funnel's rules, or explain one (funnel rules peer-sharing-storage-healthy).
     Rules {
         /// A rule id.
@@ -151,6 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         }
         Command::Logs(a) => logs::run(&a),
         Command::Import(a) => import::run(&a),
+        Command::Export(a) => export::run(&a),
         Command::Rules { markdown: true, .. } => {
             use std::io::Write as _;
             std::io::stdout()

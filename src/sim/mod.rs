@@ -15,6 +15,7 @@ mod engine;
 mod faults;
 mod live_rt_jitter;
 mod logs;
+pub mod openmetrics;
 mod rng;
 mod signals;
 mod topology;

@@ -2,6 +2,10 @@
 //! One test binary (each links all of polars); modules per command.
 
 mod analyze;
+mod export;
+mod export_bench;
+mod export_kinds;
+mod export_servers;
 mod fuzz_regressions;
 mod history;
 mod import;

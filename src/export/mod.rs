@@ -1,0 +1,346 @@
+//! `funnel export prometheus`: an archive v1 straight from a Prometheus-compatible HTTP API
+//! (Prometheus, VictoriaMetrics, Thanos Query, Mimir/Cortex), for one alert or for every firing
+//! episode of an alert series. A profile (`profile`) maps PromQL onto archive series; `client`
+//! talks HTTP; `rows` turns answers into rows, events and topology; `incidents` finds episodes.
+//!
+//! The output is written into a temporary folder beside `--out` and renamed at the end, so an
+//! archive at its final path is always complete.
+
+pub mod client;
+pub mod incidents;
+pub mod profile;
+mod rows;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Instant as Clock;
+
+use crate::model::{Alert, ArchiveData, IncidentSpec, Instant, WindowSpec};
+
+use client::{Client, Series};
+use profile::{Profile, Vars};
+
+/// Everything that can go wrong; the binary maps all of it to exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Bad arguments or profile.
+    #[error("{0}")]
+    Input(String),
+    /// The server could not be reached or answered an error.
+    #[error("{url}: query `{query}`: {message}")]
+    Server {
+        /// The endpoint.
+        url: String,
+        /// The PromQL sent.
+        query: String,
+        /// What went wrong, with the server's own words.
+        message: String,
+    },
+    /// 401 / 403.
+    #[error(
+        "{url}: authentication failed (HTTP {status}); set {} or {} and {} (their values are never printed)",
+        client::ENV_TOKEN,
+        client::ENV_USER,
+        client::ENV_PASSWORD
+    )]
+    Auth {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A series the alert needs came back empty.
+    #[error(
+        "{url}: no data for the alert's series {entity}/{metric} in the incident window; the profile's query was `{query}`"
+    )]
+    Empty {
+        /// The endpoint.
+        url: String,
+        /// The alert entity.
+        entity: String,
+        /// The alert metric.
+        metric: String,
+        /// The PromQL of the profile rule that should produce it.
+        query: String,
+    },
+    /// Writing the archive failed.
+    #[error(transparent)]
+    Archive(#[from] crate::Error),
+}
+
+/// How to reach the server and what to ask it.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The client.
+    pub client: Client,
+    /// The profile.
+    pub profile: Profile,
+    /// Where the profile came from (`kube-prometheus` or a path), for the description.
+    pub profile_name: String,
+    /// `--namespace` (a regex); None: every namespace.
+    pub namespace: Option<String>,
+    /// `--step` in ms; None: the scrape interval found in the data.
+    pub step_ms: Option<i64>,
+    /// Queries in flight at once.
+    pub concurrency: usize,
+}
+
+/// What one export did, for the summary line and the benchmark.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    /// Queries run (one per profile rule; chunks are counted as requests).
+    pub queries: usize,
+    /// HTTP requests.
+    pub requests: u64,
+    /// Result series.
+    pub series: usize,
+    /// Metric rows written.
+    pub samples: usize,
+    /// Event rows written.
+    pub events: usize,
+    /// Response bytes.
+    pub bytes: u64,
+    /// Wall ms of the query phase (requests in flight, their parsing included).
+    pub server_ms: u64,
+    /// ms waiting for responses, summed over concurrent requests.
+    pub wait_ms: u64,
+    /// Wall ms turning result series into rows and topology.
+    pub rows_ms: u64,
+    /// ms spent parsing JSON (summed over threads).
+    pub parse_ms: u64,
+    /// ms spent writing the archive.
+    pub write_ms: u64,
+    /// The step used, ms.
+    pub step_ms: i64,
+}
+
+/// One alert to export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRequest {
+    /// Entity id.
+    pub entity: String,
+    /// Archive metric.
+    pub metric: String,
+    /// Firing time.
+    pub fired_at: Instant,
+    /// Overrides of the default windows.
+    pub window: WindowSpec,
+    /// Archive id (defaults to the folder name).
+    pub id: Option<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExportError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| ExportError::Input(format!("starting the async runtime: {e}")))
+}
+
+/// Exports one alert into `out` (replaced if it exists).
+///
+/// # Errors
+/// See [`ExportError`]; nothing is left at `out` on failure.
+pub fn export_alert(
+    src: &Source,
+    alert: &AlertRequest,
+    out: &Path,
+) -> Result<Summary, ExportError> {
+    runtime()?.block_on(export_alert_async(src, alert, out))
+}
+
+async fn export_alert_async(
+    src: &Source,
+    alert: &AlertRequest,
+    out: &Path,
+) -> Result<Summary, ExportError> {
+    let mut spec = IncidentSpec {
+        id: alert.id.clone(),
+        title: Some(format!("{} {} alert", alert.entity, alert.metric)),
+        description: None,
+        alert: Alert {
+            entity: alert.entity.clone(),
+            metric: alert.metric.clone(),
+            fired_at: alert.fired_at,
+        },
+        window: (alert.window != WindowSpec::default()).then(|| alert.window.clone()),
+        metric_aliases: BTreeMap::new(),
+        expected: None,
+        entities: Vec::new(),
+        postmortem: None,
+    };
+    let w = spec.windows().map_err(ExportError::Input)?;
+    let scrape = scrape_interval(src, alert.fired_at.0).await?;
+    let step = src.step_ms.or(scrape).unwrap_or(15_000);
+    let scrape = scrape.unwrap_or(step);
+    let start = w.baseline_start.div_euclid(step) * step;
+    let end = (w.end + step - 1).div_euclid(step) * step;
+    let ns = src.namespace.clone().unwrap_or_else(|| ".*".into());
+    let mut vars = Vars {
+        namespace: ns,
+        window_ms: step.max(4 * scrape),
+        stale_ms: scrape + scrape / 2,
+        pod_workload: String::new(),
+    };
+    vars.pod_workload = profile::expand(&src.profile.topology.pod_workload, &vars)?;
+    let p = &src.profile;
+    let mut queries: Vec<(String, i64, i64, i64)> = Vec::new();
+    let topo = &p.topology;
+    queries.push((profile::expand(&topo.pod_node, &vars)?, start, end, step));
+    if let Some(e) = &topo.entry {
+        queries.push((profile::expand(e, &vars)?, start, end, step));
+    }
+    for s in &p.series {
+        queries.push((profile::expand(&s.query, &vars)?, start, end, step));
+    }
+    // Rollouts and failovers show as a change of label: look back far enough to see the old one.
+    let ev_step = step.max(60_000);
+    let ev_start = (start - EVENT_LOOKBACK_MS).div_euclid(ev_step) * ev_step;
+    for e in &p.events {
+        queries.push((profile::expand(&e.query, &vars)?, ev_start, end, ev_step));
+    }
+    let clock = Clock::now();
+    let results = run_all(src, &queries).await?;
+    let server_ms = clock.elapsed().as_millis() as u64;
+    let clock = Clock::now();
+    let mut it = results.into_iter();
+    let mut pod_node = BTreeMap::new();
+    for s in it.next().unwrap_or_default() {
+        if let (Some(pod), Some(node)) = (s.labels.get("pod"), s.labels.get("node")) {
+            pod_node.insert(pod.clone(), node.clone());
+        }
+    }
+    let mut entry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if topo.entry.is_some() {
+        for s in it.next().unwrap_or_default() {
+            let l = |n: &str| s.labels.get(n).cloned();
+            if let (Some(g), Some(svc)) = (
+                profile::fill(&topo.entry_gateway, &l),
+                profile::fill(&topo.entry_service, &l),
+            ) {
+                entry.entry(g).or_default().insert(svc);
+            }
+        }
+    }
+    let mut summary = Summary {
+        queries: queries.len(),
+        step_ms: step,
+        server_ms,
+        ..Summary::default()
+    };
+    let mut metrics = Vec::new();
+    let mut skipped = 0;
+    let mut alert_query = None;
+    for rule in &p.series {
+        let res = it.next().unwrap_or_default();
+        summary.series += res.len();
+        if rule.metric == alert.metric && rule.pod.is_none() && rule.target.is_none() {
+            alert_query.get_or_insert_with(|| profile::expand(&rule.query, &vars));
+        }
+        metrics.extend(rows::metric_rows(rule, &res, &pod_node, &mut skipped));
+    }
+    let mut events = Vec::new();
+    for rule in &p.events {
+        let res = it.next().unwrap_or_default();
+        summary.series += res.len();
+        events.extend(rows::event_rows(rule, &res, ev_start));
+    }
+    let has_alert = metrics.iter().any(|r| {
+        r.entity == alert.entity
+            && r.metric == alert.metric
+            && r.pod.is_none()
+            && r.ts_ms >= w.start
+            && r.ts_ms <= w.end
+    });
+    if !has_alert {
+        return Err(ExportError::Empty {
+            url: src.client.url().to_string(),
+            entity: alert.entity.clone(),
+            metric: alert.metric.clone(),
+            query: alert_query
+                .transpose()?
+                .unwrap_or_else(|| "(the profile has no rule for this metric)".into()),
+        });
+    }
+    spec.entities = rows::topology(&metrics, &entry);
+    spec.description = Some(format!(
+        "Exported by funnel {} from {} with profile {} (step {} s).",
+        env!("CARGO_PKG_VERSION"),
+        src.client.url(),
+        src.profile_name,
+        step as f64 / 1000.0
+    ));
+    summary.samples = metrics.len();
+    summary.events = events.len();
+    let data = ArchiveData {
+        spec,
+        metrics,
+        logs: Vec::new(),
+        events,
+    };
+    summary.rows_ms = clock.elapsed().as_millis() as u64;
+    let clock = Clock::now();
+    write_atomic(&data, out)?;
+    summary.write_ms = clock.elapsed().as_millis() as u64;
+    let st = &src.client.stats;
+    summary.requests = st.requests.load(Ordering::Relaxed);
+    summary.bytes = st.bytes.load(Ordering::Relaxed);
+    summary.parse_ms = st.parse_us.load(Ordering::Relaxed) / 1000;
+    summary.wait_ms = st.wait_us.load(Ordering::Relaxed) / 1000;
+    Ok(summary)
+}
+
+/// How far before the baseline event queries look for the state a change starts from.
+const EVENT_LOOKBACK_MS: i64 = 6 * 3_600_000;
+
+/// Runs every query with at most `concurrency` in flight; results in query order.
+async fn run_all(
+    src: &Source,
+    queries: &[(String, i64, i64, i64)],
+) -> Result<Vec<Vec<Series>>, ExportError> {
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(src.concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (q, s, e, st)) in queries.iter().enumerate() {
+        let (client, q, s, e, st, sem) = (src.client.clone(), q.clone(), *s, *e, *st, sem.clone());
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            (i, client.query_range(&q, s, e, st).await)
+        });
+    }
+    let mut out: Vec<Option<Vec<Series>>> = vec![None; queries.len()];
+    while let Some(r) = set.join_next().await {
+        let (i, res) = r.map_err(|e| ExportError::Input(format!("query task failed: {e}")))?;
+        out[i] = Some(res?);
+    }
+    Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// The median spacing of the probe series' raw samples in the 10 minutes before `t`.
+async fn scrape_interval(src: &Source, t: i64) -> Result<Option<i64>, ExportError> {
+    let q = format!("{}[10m]", src.profile.scrape_probe);
+    let res = src.client.query(&q, t).await?;
+    let mut gaps: Vec<i64> = res
+        .iter()
+        .take(20)
+        .flat_map(|s| s.points.windows(2).map(|w| w[1].0 - w[0].0))
+        .filter(|&g| g > 0)
+        .collect();
+    gaps.sort_unstable();
+    Ok(gaps.get(gaps.len() / 2).copied())
+}
+
+/// Writes the archive beside `out` and swaps it in whole once complete (see
+/// [`crate::output`]): a failed or killed export leaves the previous archive, if any.
+fn write_atomic(data: &ArchiveData, out: &Path) -> Result<(), ExportError> {
+    let staged = crate::output::Staged::dir(out).map_err(|e| crate::Error::io(out, e))?;
+    crate::archive::write(data, staged.path())?;
+    staged.commit().map_err(|e| crate::Error::io(out, e))?;
+    Ok(())
+}
+
+impl From<String> for ExportError {
+    fn from(s: String) -> Self {
+        ExportError::Input(s)
+    }
+}
