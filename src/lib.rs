@@ -10,6 +10,7 @@
 
 pub mod align;
 pub mod archive;
+pub mod attach;
 pub mod detect;
 pub mod error;
 pub mod evidence;

@@ -7,6 +7,8 @@ mod columns;
 mod events;
 mod logs;
 mod metrics;
+pub mod rows;
+pub mod traces;
 mod write;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,7 @@
 //! command turns its arguments into library calls.
 
 mod analyze;
+mod attach;
 mod check;
 mod import;
 mod logs;
@@ -103,6 +104,16 @@ enum Command {
     /// Examples: funnel import petshop data/petshop/dataset --out imported/petshop;
     /// funnel import wide-csv run.csv --fault-time 1692610000 --root-cause carts --out imported/
     Import(import::ImportArgs),
+    /// Attach logs, Kubernetes events, traces or Kubernetes objects to an archive.
+    ///
+    /// Reads the files the tools write (Loki query_range JSON, logcli --output=jsonl, kubectl
+    /// get events -o json, kubernetes-event-exporter lines, OTLP/Jaeger/Tempo JSON, kubectl get
+    /// pods,deployments -o json), detecting each file's format (--format forces one). Rows are
+    /// keyed, so attaching twice adds nothing; a failure leaves the archive as it was. Traces
+    /// also add depends_on edges and trace-derived series (source = "traces").
+    ///
+    /// Examples: funnel attach logs incident/ loki.json; funnel attach traces incident/ otlp.jsonl
+    Attach(attach::AttachArgs),
     /// List the funnel's rules, or explain one (funnel rules peer-sharing-storage-healthy).
     Rules {
         /// A rule id.
@@ -132,6 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         }
         Command::Logs(a) => logs::run(&a),
         Command::Import(a) => import::run(&a),
+        Command::Attach(a) => attach::run(&a),
         Command::Rules { markdown: true, .. } => {
             print!("{}", funnel::rules::docs_markdown());
             Ok(Exit::Ok)

@@ -2,6 +2,7 @@
 //! One test binary (each links all of polars); modules per command.
 
 mod analyze;
+mod attach;
 mod import;
 mod malformed;
 mod mine;
