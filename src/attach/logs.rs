@@ -19,7 +19,9 @@ pub(crate) fn detect(head: &str) -> Option<Format> {
     if !t.starts_with('{') {
         return None;
     }
-    if t.contains("\"resultType\"") || t.contains("\"status\"") {
+    // Key order is not fixed: a response may start with a long `data` before `status`.
+    let loki_stream = t.contains("\"stream\"") && t.contains("\"values\"");
+    if t.contains("\"resultType\"") || t.contains("\"status\"") || loki_stream {
         return Some(Format::Loki);
     }
     if t.contains("\"line\"") && (t.contains("\"timestamp\"") || t.contains("\"labels\"")) {
@@ -250,4 +252,17 @@ fn plain(
         });
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loki_is_detected_whatever_the_key_order() {
+        let late_status = r#"{"data":{"result":[{"stream":{"app":"a"},"values":[["1","x"]]}"#;
+        assert_eq!(detect(late_status), Some(Format::Loki));
+        let logcli = r#"{"labels":{"app":"a"},"line":"x","timestamp":"2024-05-01T14:00:00Z"}"#;
+        assert_eq!(detect(logcli), Some(Format::Logcli));
+    }
 }

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod attach;
+mod attach_roundtrip;
 mod import;
 mod malformed;
 mod mine;
