@@ -8,6 +8,8 @@
 //! HPA's `SuccessfulRescale`, a failover as the operator's event on its MySQL or Redis
 //! object, a config change on the service's ConfigMap; any other kind keeps its name as the
 //! reason. The archive's free-text detail goes into the message.
+//!
+//! Spans (OTLP JSON): [`otlp`].
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -15,6 +17,10 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::model::{EventRow, LogRow, fmt_ms};
+
+mod otlp;
+
+pub use otlp::write_otlp;
 
 fn ns_time(ms: i64) -> String {
     fmt_ms(ms, "%Y-%m-%dT%H:%M:%S%.9fZ")

@@ -1,8 +1,9 @@
 //! Attach accuracy (issue 20): every scenario kind × seeds, written once directly and once
 //! stripped of its logs and events, which are then attached back from the files the tools
 //! write (logcli JSON lines for odd seeds, a Loki query_range response for even ones, and
-//! `kubectl get events -o json`). Prints each incident's direct and attached verdicts and how
-//! many keep kind and culprit.
+//! `kubectl get events -o json`); with FUNNEL_ATTACH_TRACES=1 also the spans the simulator
+//! renders from the archive's series (OTLP JSON), which add `source = "traces"` series.
+//! Prints each incident's direct and attached verdicts and how many keep kind and culprit.
 //!
 //! Ignored by default (two analyses and a log mining per incident, minutes in a debug build):
 //! cargo test --test cli attach_roundtrip -- --ignored --nocapture
@@ -57,6 +58,9 @@ fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String) {
     let events = write(dir.join("events.json"), |f| {
         attach_files::write_kubectl_events(&data.events, f)
     });
+    let traces = write(dir.join("traces.jsonl"), |f| {
+        attach_files::write_otlp(&data, f)
+    });
     let (has_logs, has_events) = (!data.logs.is_empty(), !data.events.is_empty());
     data.logs.clear();
     data.events.clear();
@@ -67,8 +71,10 @@ fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String) {
         let r = any.then(|| attach(&back, part, &[file], &opts)).transpose();
         r.err().map(|e| format!("attach error: {e}"))
     };
-    let failed =
-        step(Part::Logs, logs, has_logs).or_else(|| step(Part::Events, events, has_events));
+    let with_traces = std::env::var("FUNNEL_ATTACH_TRACES").is_ok_and(|v| v == "1");
+    let failed = step(Part::Logs, logs, has_logs)
+        .or_else(|| step(Part::Events, events, has_events))
+        .or_else(|| step(Part::Traces, traces, with_traces));
     (name, direct, failed.unwrap_or_else(|| verdict(&back)))
 }
 
