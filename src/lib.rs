@@ -14,6 +14,7 @@ pub mod align;
 #[cfg(test)]
 mod architecture;
 pub mod archive;
+pub mod attach;
 pub mod detect;
 pub mod error;
 pub mod evidence;

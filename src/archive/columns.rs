@@ -155,6 +155,16 @@ impl Frame {
             .transpose()
     }
 
+    /// An integer column as Int64 (exact, unlike [`Frame::float`] for epoch nanoseconds).
+    pub(crate) fn int(&self, name: &str) -> PolarsResult<Int64Chunked> {
+        let s = self
+            .df
+            .column(name)?
+            .as_materialized_series()
+            .cast(&DataType::Int64)?;
+        Ok(s.i64()?.rechunk().into_owned())
+    }
+
     /// A numeric column as Float64.
     pub(crate) fn float(&self, name: &str) -> PolarsResult<Float64Chunked> {
         let s = self

@@ -11,6 +11,8 @@ pub mod guard;
 mod keys;
 mod logs;
 mod metrics;
+pub mod rows;
+pub mod traces;
 mod write;
 
 use std::collections::BTreeMap;

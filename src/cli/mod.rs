@@ -19,6 +19,7 @@ macro_rules! out {
 }
 
 mod analyze;
+mod attach;
 mod check;
 mod export;
 mod import;
@@ -126,6 +127,16 @@ enum Command {
     /// Export an incident archive from a metrics store (Prometheus HTTP API); see docs/export.md.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Attach logs, Kubernetes events, traces or Kubernetes objects to an archive.
+    ///
+    /// Reads the files the tools write (Loki query_range JSON, logcli --output=jsonl, kubectl
+    /// get events -o json, kubernetes-event-exporter lines, OTLP/Jaeger/Tempo JSON, kubectl get
+    /// pods,deployments -o json), detecting each file's format (--format forces one). Rows are
+    /// keyed, so attaching twice adds nothing; a failure leaves the archive as it was. Traces
+    /// also add depends_on edges and trace-derived series (source = "traces").
+    ///
+    /// Examples: funnel attach logs incident/ loki.json; funnel attach traces incident/ otlp.jsonl
+    Attach(attach::AttachArgs),
     /// List the funnel's rules, or explain one (funnel rules peer-sharing-storage-healthy).
     Rules {
         /// A rule id.
@@ -156,6 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Command::Logs(a) => logs::run(&a),
         Command::Import(a) => import::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Attach(a) => attach::run(&a),
         Command::Rules { markdown: true, .. } => {
             use std::io::Write as _;
             std::io::stdout()

@@ -8,6 +8,7 @@
 
 pub mod nezha;
 mod nezha_read;
+pub(crate) use nezha_read::level_of;
 pub mod petshop;
 pub mod wide_csv;
 

@@ -243,7 +243,7 @@ pub(crate) fn traces(day: &Path) -> Result<(Graph, Vec<MetricRow>), Error> {
 /// `DEBUG`: Java and Go text logs), or, for a message that is itself a JSON object (services
 /// that log structured lines), its `severity`, `level` or `lvl` field, a word in any case or a
 /// pino-style number (50 and up error, 40 warn, 30 info, below debug).
-fn level_of(msg: &str) -> Option<String> {
+pub(crate) fn level_of(msg: &str) -> Option<String> {
     if msg.starts_with('{') {
         if let Some(level) = json_level(msg) {
             return Some(level.to_string());

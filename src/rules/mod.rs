@@ -36,6 +36,7 @@ mod node_pods_degrade_together;
 mod oom_killed_in_logs;
 mod peer_sharing_storage_healthy;
 mod sidecar_at_limit;
+mod span_self_time_locates_latency;
 mod storage_server_metrics;
 mod third_party_callers;
 mod traffic_surge_before_onset;
@@ -169,6 +170,7 @@ pub static RULES: &[&dyn Rule] = &[
     &oom_killed_in_logs::OomKilledInLogs,
     &peer_sharing_storage_healthy::PeerSharingStorageHealthy,
     &sidecar_at_limit::SidecarAtLimit,
+    &span_self_time_locates_latency::SpanSelfTimeLocatesLatency,
     &storage_server_metrics::StorageServerMetrics,
     &third_party_callers::ThirdPartyCallers,
     &traffic_surge_before_onset::TrafficSurgeBeforeOnset,

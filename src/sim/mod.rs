@@ -9,6 +9,7 @@
 //! Scenarios only choose a cluster, a cause, an alert and events; every symptom comes out of
 //! the engine, so propagation is the same mechanism in every scenario.
 
+pub mod attach_files;
 mod cluster;
 mod effects;
 mod engine;

@@ -2,6 +2,8 @@
 //! One test binary (each links all of polars); modules per command.
 
 mod analyze;
+mod attach;
+mod attach_roundtrip;
 mod export;
 mod export_bench;
 mod export_kinds;

@@ -1,0 +1,432 @@
+//! `funnel attach`: add logs, Kubernetes events, traces and Kubernetes objects to an archive,
+//! from the files the tools that keep them write (Loki, logcli, kubectl, OpenTelemetry,
+//! Jaeger, Tempo).
+//!
+//! Formats are detected from content ([`detect`]) unless forced. Rows are keyed, so
+//! attaching a file twice adds nothing: logs by (time, entity, pod, node, level, message),
+//! events by (time, entity, kind, detail), spans by (trace, span). Attaching is atomic: the
+//! new part is written whole into `<archive>/.funnel-attach/` and moved into place at the
+//! end (see [`commit`]); any failure before that leaves the archive as it was.
+
+mod commit;
+mod derive;
+mod events;
+mod input;
+mod k8s;
+mod logs;
+mod spans;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+pub use derive::{Derived, derive};
+pub use k8s::Workload;
+
+use crate::archive::traces::Span;
+use crate::error::Error;
+use crate::model::{ArchiveData, EntitySpec, IncidentSpec};
+
+/// What is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Log lines → `logs/`.
+    Logs,
+    /// Kubernetes events → `events/`.
+    Events,
+    /// Spans → `traces/`, `metrics/traces.parquet` and `depends_on`.
+    Traces,
+    /// Pods and workloads → `[[entity]]` resources and sidecars.
+    K8s,
+}
+
+/// An input format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// Loki `query_range` JSON.
+    Loki,
+    /// `logcli --output=jsonl`.
+    Logcli,
+    /// Plain text with a `<Content>` header format, all lines of one entity.
+    Plain {
+        /// The header format (`<Date> <Time> <Level>: <Content>`).
+        header: String,
+        /// The entity every line belongs to.
+        entity: String,
+    },
+    /// `kubectl get events -o json` (core/v1 or events.k8s.io/v1).
+    Kubectl,
+    /// kubernetes-event-exporter JSON lines.
+    EventLines,
+    /// OTLP JSON.
+    Otlp,
+    /// Jaeger JSON.
+    Jaeger,
+    /// Tempo JSON.
+    Tempo,
+    /// `kubectl get pods,deployments -o json`.
+    K8sObjects,
+}
+
+impl Format {
+    /// The name `--format` takes.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Loki => "loki",
+            Format::Logcli => "logcli",
+            Format::Plain { .. } => "plain",
+            Format::Kubectl => "kubectl",
+            Format::EventLines => "event-exporter",
+            Format::Otlp => "otlp",
+            Format::Jaeger => "jaeger",
+            Format::Tempo => "tempo",
+            Format::K8sObjects => "k8s",
+        }
+    }
+
+    /// The format a `--format` name forces (plain text takes a header format instead).
+    #[must_use]
+    pub fn named(name: &str) -> Option<Format> {
+        [
+            Format::Loki,
+            Format::Logcli,
+            Format::Kubectl,
+            Format::EventLines,
+            Format::Otlp,
+            Format::Jaeger,
+            Format::Tempo,
+            Format::K8sObjects,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+}
+
+/// Which labels name a log line's entity, pod and node: the first present wins.
+#[derive(Debug, Clone)]
+pub struct Labels {
+    /// Entity labels.
+    pub entity: Vec<String>,
+    /// Pod labels.
+    pub pod: Vec<String>,
+    /// Node labels.
+    pub node: Vec<String>,
+}
+
+impl Default for Labels {
+    fn default() -> Labels {
+        let v = |s: &[&str]| s.iter().map(|x| (*x).to_string()).collect();
+        Labels {
+            entity: v(&[
+                "app",
+                "app_kubernetes_io_name",
+                "service_name",
+                "container",
+                "job",
+            ]),
+            pod: v(&["pod", "pod_name"]),
+            node: v(&["node_name", "node", "host"]),
+        }
+    }
+}
+
+/// What one attach did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Each file and the format read from it.
+    pub files: Vec<(PathBuf, &'static str)>,
+    /// Rows read from the files.
+    pub read: usize,
+    /// Rows new to the archive.
+    pub added: usize,
+    /// Rows already there (or repeated in the files).
+    pub duplicates: usize,
+    /// Skipped input, by reason, with counts.
+    pub skipped: BTreeMap<String, usize>,
+    /// Other notes (orphan spans, cut cycles, edges added).
+    pub notes: Vec<String>,
+}
+
+impl Summary {
+    pub(crate) fn skip(&mut self, why: &str) {
+        *self.skipped.entry(why.to_string()).or_default() += 1;
+    }
+}
+
+/// Options of one attach.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A forced format; `None` detects each file's.
+    pub format: Option<Format>,
+    /// Label mapping for logs.
+    pub labels: Labels,
+}
+
+/// The format of `path` for `part`: forced, or detected from content.
+///
+/// # Errors
+/// The file cannot be read or its format is not recognised.
+pub fn detect(path: &Path, part: Part, forced: Option<&Format>) -> Result<Format, Error> {
+    if let Some(f) = forced {
+        return Ok(f.clone());
+    }
+    let head = input::peek(path)?;
+    let found = match part {
+        Part::Logs => logs::detect(&head),
+        Part::Events => events::detect(&head),
+        Part::Traces => spans::detect(&head),
+        Part::K8s => k8s::detect(&head),
+    };
+    found.ok_or_else(|| {
+        let expected = match part {
+            Part::Logs => "Loki query_range JSON or logcli JSON lines; for plain text give --format '<Date> <Time> <Level>: <Content>' and --entity",
+            Part::Events => "kubectl get events -o json, or kubernetes-event-exporter JSON lines",
+            Part::Traces => "OTLP JSON (resourceSpans), Jaeger JSON (data[].spans) or Tempo JSON (batches)",
+            Part::K8s => "kubectl get pods,deployments -o json",
+        };
+        let start: String = head.trim_start().chars().take(60).collect();
+        Error::input(
+            path,
+            format!("format not recognised (starts with `{start}`); expected {expected}, or force one with --format"),
+        )
+    })
+}
+
+/// Attaches `files` to the archive at `dir`.
+///
+/// # Errors
+/// The archive's incident.toml or an existing part is unreadable; an input file is not in the
+/// expected format (named with its line); the new part cannot be written. The archive is then
+/// unchanged.
+pub fn attach(dir: &Path, part: Part, files: &[PathBuf], opts: &Options) -> Result<Summary, Error> {
+    let spec = crate::archive::read_spec(dir)?;
+    commit::recover(dir)?;
+    let mut sum = Summary::default();
+    let mut formats = Vec::new();
+    for f in files {
+        let format = detect(f, part, opts.format.as_ref())?;
+        sum.files.push((f.clone(), format.name()));
+        formats.push(format);
+    }
+    let stage = commit::Stage::new(dir)?;
+    let result = match part {
+        Part::Logs => attach_logs(dir, &stage, spec, files, &formats, opts, &mut sum),
+        Part::Events => attach_events(dir, &stage, spec, files, &formats, &mut sum),
+        Part::Traces => attach_traces(dir, &stage, spec, files, &formats, &mut sum),
+        Part::K8s => attach_k8s(&stage, spec, files, &mut sum),
+    };
+    match result {
+        Ok(moves) => stage.commit(&moves)?,
+        Err(e) => {
+            stage.abandon();
+            return Err(e);
+        }
+    }
+    Ok(sum)
+}
+
+/// Sorts, then drops rows equal to the one before (by `key`), counting them.
+fn dedup<T, K: Ord>(rows: &mut Vec<T>, key: impl Fn(&T) -> K) -> usize {
+    rows.sort_by(|a, b| key(a).cmp(&key(b)));
+    let before = rows.len();
+    rows.dedup_by(|a, b| key(a) == key(b));
+    before - rows.len()
+}
+
+fn data(spec: IncidentSpec) -> ArchiveData {
+    ArchiveData {
+        spec,
+        metrics: Vec::new(),
+        logs: Vec::new(),
+        events: Vec::new(),
+    }
+}
+
+fn attach_logs(
+    dir: &Path,
+    stage: &commit::Stage,
+    spec: IncidentSpec,
+    files: &[PathBuf],
+    formats: &[Format],
+    opts: &Options,
+    sum: &mut Summary,
+) -> Result<Vec<&'static str>, Error> {
+    let mut rows = Vec::new();
+    for (f, format) in files.iter().zip(formats) {
+        logs::read(f, format, &opts.labels, &mut rows, sum)?;
+    }
+    sum.read = rows.len();
+    let mut all = crate::archive::rows::all_logs(&dir.join("logs"))?;
+    let before = all.len();
+    all.append(&mut rows);
+    for r in &mut all {
+        r.template = None;
+    }
+    sum.duplicates = dedup(&mut all, |r| {
+        (
+            r.ts_ms,
+            r.entity.clone(),
+            r.pod.clone(),
+            r.node.clone(),
+            r.level.clone(),
+            r.message.clone(),
+        )
+    });
+    sum.added = all.len().saturating_sub(before);
+    // Templates are mined over the whole part, as `funnel import` does, so attached lines and
+    // lines already there share one grouping.
+    crate::logs::label::label(&mut all);
+    let mut d = data(spec);
+    d.logs = all;
+    crate::archive::write(&d, stage.path())?;
+    Ok(vec!["logs"])
+}
+
+fn attach_events(
+    dir: &Path,
+    stage: &commit::Stage,
+    spec: IncidentSpec,
+    files: &[PathBuf],
+    formats: &[Format],
+    sum: &mut Summary,
+) -> Result<Vec<&'static str>, Error> {
+    let mut raw = Vec::new();
+    for (f, format) in files.iter().zip(formats) {
+        events::read(f, format, &mut raw, sum)?;
+    }
+    let mut rows = events::rows(&raw);
+    sum.read = rows.len();
+    let mut all = crate::archive::rows::all_events(&dir.join("events"))?;
+    let before = all.len();
+    all.append(&mut rows);
+    sum.duplicates = dedup(&mut all, |r| {
+        (r.ts_ms, r.entity.clone(), r.kind.clone(), r.detail.clone())
+    });
+    sum.added = all.len().saturating_sub(before);
+    let mut d = data(spec);
+    d.events = all;
+    crate::archive::write(&d, stage.path())?;
+    Ok(vec!["events"])
+}
+
+/// The metrics file trace-derived series go to (rewritten whole by each attach).
+pub const TRACE_METRICS: &str = "traces.parquet";
+
+fn attach_traces(
+    dir: &Path,
+    stage: &commit::Stage,
+    mut spec: IncidentSpec,
+    files: &[PathBuf],
+    formats: &[Format],
+    sum: &mut Summary,
+) -> Result<Vec<&'static str>, Error> {
+    let mut new: Vec<Span> = Vec::new();
+    for (f, format) in files.iter().zip(formats) {
+        spans::read(f, format, &mut new, sum)?;
+    }
+    sum.read = new.len();
+    let mut all = crate::archive::traces::read_spans(&dir.join("traces"))?;
+    let before = all.len();
+    all.append(&mut new);
+    sum.duplicates = dedup(&mut all, |s| (s.trace_id.clone(), s.span_id.clone()));
+    sum.added = all.len().saturating_sub(before);
+    let (have, step) = crate::archive::rows::metric_index(&dir.join("metrics"), TRACE_METRICS)?;
+    let mut known: BTreeSet<String> = have.iter().map(|(e, _)| e.clone()).collect();
+    known.extend(spec.entities.iter().map(|e| e.id.clone()));
+    let d = derive(&all, &known, &have, step.unwrap_or(60_000).max(1_000));
+    if d.orphans > 0 {
+        sum.notes.push(format!(
+            "{} spans whose parent is missing were kept as roots",
+            d.orphans
+        ));
+    }
+    if d.cycles > 0 {
+        sum.notes.push(format!(
+            "{} parent links that closed a cycle were cut",
+            d.cycles
+        ));
+    }
+    let added = add_edges(&mut spec, &d.edges);
+    sum.notes.push(format!(
+        "{added} dependencies added to incident.toml; {} series rows derived",
+        d.rows.len()
+    ));
+    let traces = stage.path().join("traces");
+    std::fs::create_dir_all(&traces).map_err(|e| Error::io(&traces, e))?;
+    crate::archive::traces::write_spans(&traces.join("spans.parquet"), &all)?;
+    let metrics = stage.path().join("metrics");
+    std::fs::create_dir_all(&metrics).map_err(|e| Error::io(&metrics, e))?;
+    crate::archive::write_metrics(&metrics.join(TRACE_METRICS), &d.rows)?;
+    commit::write_spec(&spec, stage.path())?;
+    Ok(vec!["traces", "metrics/traces.parquet", "incident.toml"])
+}
+
+/// Adds every edge to the callers' `depends_on`; returns how many were new.
+fn add_edges(spec: &mut IncidentSpec, edges: &BTreeMap<String, BTreeSet<String>>) -> usize {
+    let mut added = 0;
+    for (caller, callees) in edges {
+        let e = entity_mut(spec, caller);
+        for c in callees {
+            if !e.depends_on.contains(c) {
+                e.depends_on.push(c.clone());
+                added += 1;
+            }
+        }
+    }
+    added
+}
+
+fn entity_mut<'a>(spec: &'a mut IncidentSpec, id: &str) -> &'a mut EntitySpec {
+    let i = match spec.entities.iter().position(|e| e.id == id) {
+        Some(i) => i,
+        None => {
+            spec.entities.push(EntitySpec {
+                id: id.to_string(),
+                ..EntitySpec::default()
+            });
+            spec.entities.len() - 1
+        }
+    };
+    &mut spec.entities[i]
+}
+
+fn attach_k8s(
+    stage: &commit::Stage,
+    mut spec: IncidentSpec,
+    files: &[PathBuf],
+    sum: &mut Summary,
+) -> Result<Vec<&'static str>, Error> {
+    let mut w: BTreeMap<String, Workload> = BTreeMap::new();
+    for f in files {
+        k8s::read(f, &mut w, sum)?;
+    }
+    sum.read = w.len();
+    for (id, wl) in &w {
+        let e = entity_mut(&mut spec, id);
+        let before = e.clone();
+        if wl.sidecar {
+            e.sidecar = Some(true);
+        }
+        // Only the limits the objects state replace the configured ones.
+        let r = e.resources.get_or_insert_with(Default::default);
+        let w = &wl.resources;
+        r.app_cpu = w.app_cpu.or(r.app_cpu);
+        r.app_mem_bytes = w.app_mem_bytes.or(r.app_mem_bytes);
+        r.sidecar_cpu = w.sidecar_cpu.or(r.sidecar_cpu);
+        r.sidecar_mem_bytes = w.sidecar_mem_bytes.or(r.sidecar_mem_bytes);
+        if e.resources == Some(crate::model::Resources::default()) {
+            e.resources = None;
+        }
+        if *e != before {
+            sum.added += 1;
+        } else {
+            sum.duplicates += 1;
+        }
+        if !wl.pods.is_empty() {
+            let pods: Vec<String> = wl.pods.iter().map(|(p, n)| format!("{p} on {n}")).collect();
+            sum.notes.push(format!("{id}: {}", pods.join(", ")));
+        }
+    }
+    commit::write_spec(&spec, stage.path())?;
+    Ok(vec!["incident.toml"])
+}
