@@ -65,6 +65,31 @@ fn violations() -> Vec<String> {
     found
 }
 
+/// The analysis stages take polars-free types from `model`, never from the archive reader.
+const NO_ARCHIVE: &[&str] = &["align/", "detect/", "evidence/", "rules/", "verdict/"];
+
+#[test]
+fn analysis_stages_do_not_import_the_archive_reader() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    for stage in NO_ARCHIVE {
+        sources(&root.join(stage), &mut files);
+    }
+    let found: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            let lines = uses(&text, "crate::archive");
+            (!lines.is_empty()).then(|| format!("{}:{lines:?}", f.display()))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "archive imported by:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn engines_stay_behind_their_boundaries() {
     let found = violations();

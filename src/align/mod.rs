@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::archive::RawSeries;
-use crate::model::{SeriesKey, Windows};
+use crate::model::{RawSeries, SeriesKey, Windows};
 
 /// A regular time grid: bucket `i` covers `[t0 + i·step, t0 + (i+1)·step)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,18 +13,7 @@ use super::columns::{self, Frame};
 use super::keys::Codes;
 use crate::error::Error;
 use crate::fxhash::FxMap;
-use crate::model::{APP, ResolvedAlias, SeriesKey, vocab};
-
-/// One series as read: samples sorted by time, duplicates not yet averaged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawSeries {
-    /// Identity.
-    pub key: SeriesKey,
-    /// Epoch ms, ascending.
-    pub ts: Vec<i64>,
-    /// Values, same length as `ts`, never NaN.
-    pub values: Vec<f64>,
-}
+use crate::model::{APP, RawSeries, ResolvedAlias, SeriesKey, vocab};
 
 /// What `load` returns: every series in key order, and the pod→node placement.
 #[derive(Debug, Default)]

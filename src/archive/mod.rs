@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use logs::LogTable;
-pub use metrics::{MetricSet, RawSeries};
+pub use metrics::MetricSet;
 pub(crate) use write::write_parquet;
 pub use write::{write, write_metrics};
 

@@ -93,10 +93,7 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
     mine::publish(&rows, &a.out, |dir| {
         if a.reports && reports.is_dir() {
             let to = dir.join("reports");
-            std::fs::rename(&reports, &to).map_err(|e| mine::Error::Io {
-                path: to,
-                source: e,
-            })?;
+            std::fs::rename(&reports, &to).map_err(|e| mine::Error::Io { path: to, err: e })?;
         }
         Ok(())
     })

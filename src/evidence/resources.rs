@@ -41,13 +41,19 @@ impl Saturation {
     #[must_use]
     pub fn cpu_verdict(&self, what: &str, below: f64, note: &str) -> LimitVerdict {
         if self.pods_at_limit > 0 {
+            // A p95 a hair above the quota is the usage counter's jitter, not real headroom.
+            let jitter = if self.peak > self.limit {
+                ", above it only by counter jitter"
+            } else {
+                ""
+            };
             LimitVerdict::AtLimit(format!(
-                "{what} CPU at its limit: {:.2} of {:.1} cores in {} of {} pods (baseline {:.2}{note})",
-                self.peak, self.limit, self.pods_at_limit, self.pods, self.base
+                "{what} CPU pinned at its limit in {} of {} pods: p95 {:.2} cores against a {:.1}-core limit{jitter} (baseline median {:.2}{note})",
+                self.pods_at_limit, self.pods, self.peak, self.limit, self.base
             ))
         } else if self.peak_ratio < below {
             LimitVerdict::Below(format!(
-                "{what} containers stayed below their CPU limit: peak {:.2} of {:.1} cores ({:.0}%{note})",
+                "{what} containers stayed below their CPU limit: p95 {:.2} of {:.1} cores ({:.0}%{note})",
                 self.peak,
                 self.limit,
                 self.peak_ratio * 100.0
@@ -244,7 +250,7 @@ mod tests {
     #[test]
     fn cpu_verdict_names_each_case() {
         assert!(
-            matches!(sat(0.99, 2).cpu_verdict("sidecar", 0.7, ""), LimitVerdict::AtLimit(t) if t.contains("2 of 3 pods"))
+            matches!(sat(0.99, 2).cpu_verdict("sidecar", 0.7, ""), LimitVerdict::AtLimit(t) if t.contains("in 2 of 3 pods"))
         );
         assert!(
             matches!(sat(0.5, 0).cpu_verdict("app", 0.7, ", cadvisor"), LimitVerdict::Below(t) if t.contains("50%, cadvisor"))

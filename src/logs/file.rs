@@ -26,12 +26,12 @@ pub struct FileStats {
 #[derive(Debug, thiserror::Error)]
 pub enum LogFileError {
     /// The log file could not be opened or read.
-    #[error("cannot read log file {}: {error}", path.display())]
+    #[error("cannot read log file {}: {err}", path.display())]
     Read {
         /// The log file.
         path: PathBuf,
         /// The OS error.
-        error: std::io::Error,
+        err: std::io::Error,
     },
     /// The `--format` string was rejected.
     #[error("bad --format '{format}' for log file {}: {reason}", path.display())]
@@ -44,12 +44,12 @@ pub enum LogFileError {
         reason: FormatError,
     },
     /// The CSV could not be created or written.
-    #[error("cannot write template CSV {}: {error}", path.display())]
+    #[error("cannot write template CSV {}: {err}", path.display())]
     Write {
         /// The CSV file.
         path: PathBuf,
         /// The OS error.
-        error: std::io::Error,
+        err: std::io::Error,
     },
 }
 
@@ -68,13 +68,13 @@ pub fn mine_file_to_csv(
     out: &Path,
     cfg: &MinerConfig,
 ) -> Result<FileStats, LogFileError> {
-    let read_err = |error| LogFileError::Read {
+    let read_err = |err| LogFileError::Read {
         path: input.to_path_buf(),
-        error,
+        err,
     };
-    let write_err = |error| LogFileError::Write {
+    let write_err = |err| LogFileError::Write {
         path: out.to_path_buf(),
-        error,
+        err,
     };
     let fmt = format
         .map(|f| {

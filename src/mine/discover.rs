@@ -54,7 +54,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     }
     let io = |e| Error::Io {
         path: dir.to_path_buf(),
-        source: e,
+        err: e,
     };
     let mut subs: Vec<PathBuf> = Vec::new();
     for entry in fs::read_dir(dir).map_err(io)? {

@@ -25,7 +25,7 @@ pub struct Journal {
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::Io {
         path: path.to_path_buf(),
-        source: e,
+        err: e,
     }
 }
 

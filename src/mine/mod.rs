@@ -35,13 +35,12 @@ use crate::pipeline::{self, Analysis};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file or folder could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {err}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// The OS error (in the message, not chained, so `{:#}` prints it once).
+        err: std::io::Error,
     },
     /// A mined table cannot be written or read back.
     #[error("{}: {message}", path.display())]
@@ -297,7 +296,7 @@ pub fn publish(
 ) -> Result<(), Error> {
     let io = |e| Error::Io {
         path: out.to_path_buf(),
-        source: e,
+        err: e,
     };
     crate::output::check_owned(out, &ENTRIES).map_err(io)?;
     let staged = crate::output::Staged::dir(out).map_err(io)?;
@@ -310,7 +309,7 @@ fn write_into(rows: &Rows, out: &Path) -> Result<(), Error> {
     let charts = out.join("charts");
     fs::create_dir_all(&charts).map_err(|e| Error::Io {
         path: charts.clone(),
-        source: e,
+        err: e,
     })?;
     table::write(rows, out)?;
     let ids: Vec<&str> = crate::rules::RULES.iter().map(|r| r.info().id).collect();
@@ -319,10 +318,7 @@ fn write_into(rows: &Rows, out: &Path) -> Result<(), Error> {
         crate::report::bars::render(c, &charts.join(&c.file))?;
     }
     let md = out.join("trends.md");
-    fs::write(&md, t.markdown).map_err(|e| Error::Io {
-        path: md,
-        source: e,
-    })?;
+    fs::write(&md, t.markdown).map_err(|e| Error::Io { path: md, err: e })?;
     Ok(())
 }
 
@@ -369,7 +365,7 @@ pub fn merge_reports(shards: &[PathBuf], out: &Path) -> Result<usize, Error> {
         }
         let io = |p: &Path| {
             let p = p.to_path_buf();
-            move |e| Error::Io { path: p, source: e }
+            move |e| Error::Io { path: p, err: e }
         };
         for entry in fs::read_dir(&from).map_err(io(&from))? {
             let entry = entry.map_err(io(&from))?;
@@ -385,15 +381,15 @@ pub fn merge_reports(shards: &[PathBuf], out: &Path) -> Result<usize, Error> {
 fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
     fs::create_dir_all(to).map_err(|e| Error::Io {
         path: to.to_path_buf(),
-        source: e,
+        err: e,
     })?;
     for entry in fs::read_dir(from).map_err(|e| Error::Io {
         path: from.to_path_buf(),
-        source: e,
+        err: e,
     })? {
         let entry = entry.map_err(|e| Error::Io {
             path: from.to_path_buf(),
-            source: e,
+            err: e,
         })?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
         if src.is_dir() {
@@ -401,7 +397,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
         } else {
             fs::copy(&src, &dst).map_err(|e| Error::Io {
                 path: src.clone(),
-                source: e,
+                err: e,
             })?;
         }
     }

@@ -5,19 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::rows::IncidentRow;
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        f64::midpoint(v[n / 2 - 1], v[n / 2])
-    })
-}
+use crate::detect::stats::median;
 
 fn secs(v: Option<f64>) -> String {
     v.map_or("–".into(), |s| {
@@ -51,11 +39,11 @@ pub fn section(rows: &[IncidentRow], md: &mut String) {
         let col = |f: &dyn Fn(&IncidentRow) -> Option<f64>| -> Vec<f64> {
             rs.iter().filter_map(|r| f(r)).collect()
         };
-        let mttd = median(&mut col(&|r| r.detected_after_s.map(|s| s as f64)));
-        let dur = median(&mut col(&|r| r.duration_s.map(|s| s as f64)));
+        let mttd = median(&col(&|r| r.detected_after_s.map(|s| s as f64)));
+        let dur = median(&col(&|r| r.duration_s.map(|s| s as f64)));
         let ongoing = rs.iter().filter(|r| r.ongoing == Some(true)).count();
         let failed: i64 = rs.iter().filter_map(|r| r.failed_requests).sum();
-        let ratio = median(&mut col(&|r| r.error_ratio_peak))
+        let ratio = median(&col(&|r| r.error_ratio_peak))
             .map_or("–".into(), |p| format!("{:.1} %", p * 100.0));
         let _ = writeln!(
             md,

@@ -46,7 +46,7 @@ fn write_df(path: &Path, height: usize, columns: Vec<Column>) -> Result<(), Erro
     // Statistics let readers (the notebook, DuckDB) prune by fired_at; zstd as the archives use.
     crate::archive::write_parquet(path, &mut df, table_err(path), |e| Error::Io {
         path: path.to_path_buf(),
-        source: e,
+        err: e,
     })
 }
 
@@ -224,7 +224,7 @@ impl Frame<'_> {
 fn open(path: &Path) -> Result<Frame<'_>, Error> {
     let file = fs::File::open(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
-        source: e,
+        err: e,
     })?;
     let df = ParquetReader::new(file).finish().map_err(table_err(path))?;
     Ok(Frame { df, path })

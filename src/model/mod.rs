@@ -38,6 +38,18 @@ pub struct SeriesKey {
     pub source: Option<String>,
 }
 
+/// One series as read from an archive: samples sorted by time, duplicates not yet averaged.
+/// The hand-off from the archive reader to alignment, so neither depends on the other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSeries {
+    /// Identity.
+    pub key: SeriesKey,
+    /// Epoch ms, ascending.
+    pub ts: Vec<i64>,
+    /// Values, same length as `ts`, never NaN.
+    pub values: Vec<f64>,
+}
+
 impl SeriesKey {
     /// An entity-level app series with no pod, target or source.
     #[must_use]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::charts::{Chart, Dash, Line};
 use crate::evidence::Context;
-use crate::model::fmt_ms;
+use crate::model::clock_s;
 
 const TOP: usize = 5;
 
@@ -81,8 +81,7 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
             let first = if t.baseline > 0 {
                 "in the baseline".to_string()
             } else {
-                t.first_seen
-                    .map_or_else(String::new, |f| fmt_ms(f, "%H:%M:%S"))
+                t.first_seen.map_or_else(String::new, |f| clock_s(f))
             };
             let tag = if t.new {
                 "new"

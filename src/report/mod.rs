@@ -84,7 +84,11 @@ fn write_into(
 ) -> Result<Vec<String>> {
     fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out, e))?;
     let verdict_path = out.join("verdict.json");
-    fs::write(&verdict_path, an.verdict.to_json()).map_err(|e| Error::io(&verdict_path, e))?;
+    let json = an.verdict.to_json().map_err(|e| Error::Input {
+        path: verdict_path.clone(),
+        message: format!("cannot serialise the verdict: {e}"),
+    })?;
+    fs::write(&verdict_path, json).map_err(|e| Error::io(&verdict_path, e))?;
     let mut models = Vec::new();
     if let Some(c) = charts::alert(&an.ctx) {
         models.push(c);

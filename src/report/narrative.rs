@@ -3,7 +3,7 @@
 use crate::detect::Direction;
 use crate::evidence::Context;
 use crate::evidence::sources::{fmt_val, metric_label};
-use crate::model::{EntityKind, Kind, fmt_ms};
+use crate::model::{EntityKind, Kind, clock_s};
 use crate::rules::Status;
 use crate::verdict::Verdict;
 use crate::verdict::timing::Timing;
@@ -22,7 +22,7 @@ fn gist(evidence: &str) -> &str {
 /// `HH:MM:SS`, the one way the report prints a time of day.
 #[must_use]
 pub fn hms(ms: i64) -> String {
-    fmt_ms(ms, "%H:%M:%S")
+    clock_s(ms)
 }
 
 /// `5 min 15 s`: detection times are compared to the second.

@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{Chart, Dash};
 use crate::error::Error;
-use crate::model::fmt_ms;
+use crate::model::clock;
 
 /// Rendered width, px. Pasted into a document the chart shrinks to the page width.
 const WIDTH: u32 = 960;
@@ -188,7 +188,7 @@ where
         .y_desc(chart.y_label.as_str())
         .label_style((FONT, text(MIN_TEXT)))
         .axis_desc_style((FONT, text(MIN_TEXT)))
-        .x_label_formatter(&|ms| fmt_ms(*ms, "%H:%M"))
+        .x_label_formatter(&|ms| clock(*ms))
         .y_label_formatter(&|v| tick(*v, y1 * 1.08 - y0))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;

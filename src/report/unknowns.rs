@@ -4,7 +4,7 @@
 
 use crate::evidence::Context;
 use crate::evidence::sources::{fmt_val, metric_label};
-use crate::model::{Kind, fmt_ms};
+use crate::model::{Kind, clock_s};
 use crate::rules::Status;
 use crate::verdict::Verdict;
 use crate::verdict::timing::{AT_LIMIT, Timing, limit_series};
@@ -114,7 +114,7 @@ fn gaps(ctx: &Context) -> Vec<String> {
     let shown: Vec<String> = missing
         .iter()
         .take(5)
-        .map(|&i| fmt_ms(ctx.time(i), "%H:%M:%S"))
+        .map(|&i| clock_s(ctx.time(i)))
         .collect();
     vec![format!(
         "**Gaps in the alert's series**: {} sample{} missing ({}{}).",

@@ -22,11 +22,11 @@ declare_rule! {
     /// restarts had no memory pressure, however large its cache.
     ///
     /// ## Inconclusive when
-    /// Neither RSS with a limit nor restart counters exist, or RSS peaked at 80–90 % of the
+    /// Neither RSS with a limit nor restart counters exist, or RSS (p95) reached 80–90 % of the
     /// limit without restarts.
     ///
     /// ## Example
-    /// RSS peaked at 0.9 of 2.0 GiB (45 %), no restarts → eliminated.
+    /// RSS p95 0.9 of 2.0 GiB (45 %), no restarts → eliminated.
     pub(crate) AppMemoryBelowLimit { id: "app-memory-below-limit", kinds: [MemoryPressure] }
 }
 
@@ -43,7 +43,7 @@ impl Rule for AppMemoryBelowLimit {
         let gib = |b: f64| b / 1_073_741_824.0;
         let rss = sat.as_ref().map(|s| {
             format!(
-                "RSS peaked at {:.2} of {:.2} GiB ({:.0}%)",
+                "RSS p95 {:.2} of {:.2} GiB ({:.0}%)",
                 gib(s.peak),
                 gib(s.limit),
                 s.peak_ratio * 100.0

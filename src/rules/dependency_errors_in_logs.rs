@@ -1,5 +1,6 @@
 //! Rule `dependency-errors-in-logs`.
 
+use super::helpers::describe_template;
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::logs::TemplateStat;
@@ -60,15 +61,6 @@ pub(crate) fn failures_naming<'a>(
         .collect()
 }
 
-pub(crate) fn describe(t: &TemplateStat) -> String {
-    let tpl: String = t.template.chars().take(80).collect();
-    format!(
-        "`{tpl}` ×{}{}",
-        t.incident,
-        if t.new { " (new)" } else { "" }
-    )
-}
-
 impl Rule for DependencyErrorsInLogs {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -86,7 +78,7 @@ impl Rule for DependencyErrorsInLogs {
             }
             match failures_naming(ctx, caller, dep).first() {
                 Some(t) => {
-                    logging.push(format!("{caller} logs {}", describe(t)));
+                    logging.push(format!("{caller} logs {}", describe_template(t)));
                     loggers.push(caller);
                 }
                 None => silent.push(caller),

@@ -1,9 +1,10 @@
 //! Rule `deploy-before-onset`.
 
+use super::helpers::{CHANGE_KINDS, CHANGE_LOOKBACK_MS as LOOKBACK_MS};
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::evidence::scope::judge;
-use crate::model::{fmt_ms, human_duration};
+use crate::model::{clock, human_duration};
 
 declare_rule! {
     /// ## What it rules out
@@ -33,8 +34,6 @@ declare_rule! {
     pub(crate) DeployBeforeOnset { id: "deploy-before-onset", kinds: [CodeChange] }
 }
 
-pub(crate) const CHANGE_KINDS: [&str; 5] = ["deploy", "rollout", "release", "config", "image"];
-const LOOKBACK_MS: i64 = 2 * 3_600_000;
 /// How long after a change its fault is expected to show in full.
 const FRESH_MS: f64 = 30.0 * 60_000.0;
 
@@ -75,7 +74,7 @@ impl Rule for DeployBeforeOnset {
                 .as_deref()
                 .map(|d| format!("`{d}` "))
                 .unwrap_or_default(),
-            fmt_ms(change.ts_ms, "%H:%M")
+            clock(change.ts_ms)
         );
         let lead = human_duration((onset - change.ts_ms).max(0));
         // New code meets its traffic as it rolls out: a fault it brings shows within minutes.

@@ -1,8 +1,9 @@
 //! Rule `failover-event`.
 
+use super::helpers::{FAILOVER_LOOKBACK_MS as LOOKBACK_MS, is_failover};
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::model::fmt_ms;
+use crate::model::clock_s;
 
 declare_rule! {
     /// ## What it rules out
@@ -31,16 +32,6 @@ declare_rule! {
     /// `failover mysql:orders primary -> replica-1` at 14:00, users' errors 0 → 30/s → supported.
     pub(crate) FailoverEvent { id: "failover-event", kinds: [StorageFailover] }
 }
-
-pub(crate) fn is_failover(kind: &str, detail: Option<&str>) -> bool {
-    let words = ["failover", "switchover", "promote", "promotion"];
-    words.contains(&kind)
-        || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
-}
-
-/// How long before the incident window opens a failover record is still looked at (both by
-/// this rule and when hypotheses are listed).
-pub(crate) const LOOKBACK_MS: i64 = 30 * 60_000;
 
 /// How long after the onset an HA manager's promotion record may come and still be the cause.
 const DETECTION_MS: i64 = 2 * 60_000;
@@ -102,7 +93,7 @@ impl Rule for FailoverEvent {
             let what = format!(
                 "{} of {s} at {}{}",
                 e.kind,
-                fmt_ms(e.ts_ms, "%H:%M:%S"),
+                clock_s(e.ts_ms),
                 e.detail
                     .as_deref()
                     .map(|d| format!(" (`{d}`)"))
@@ -112,10 +103,7 @@ impl Rule for FailoverEvent {
                 return Some(Outcome::eliminated(
                     id,
                     0.6,
-                    format!(
-                        "{what} came after the onset at {}",
-                        fmt_ms(onset, "%H:%M:%S")
-                    ),
+                    format!("{what} came after the onset at {}", clock_s(onset)),
                 ));
             }
             return Some(if burst.is_empty() {

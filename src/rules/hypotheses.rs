@@ -132,9 +132,9 @@ pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
     // to put them in scope, and then the storage would never be asked about.
     let w = ctx.windows;
     for e in ctx.events.iter().filter(|e| {
-        e.ts_ms >= w.start - super::failover_event::LOOKBACK_MS
+        e.ts_ms >= w.start - super::helpers::FAILOVER_LOOKBACK_MS
             && e.ts_ms < w.end
-            && super::failover_event::is_failover(&e.kind, e.detail.as_deref())
+            && super::helpers::is_failover(&e.kind, e.detail.as_deref())
     }) {
         match EntityKind::of(&e.entity) {
             EntityKind::Mysql => add(Kind::Mysql, &e.entity),

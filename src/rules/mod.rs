@@ -17,7 +17,9 @@ use serde::Serialize;
 use crate::evidence::Context;
 use crate::model::Kind;
 
+mod helpers;
 mod hypotheses;
+pub(crate) use helpers::CHANGE_KINDS;
 pub use hypotheses::{Hypothesis, enumerate};
 
 mod affected_pods_span_nodes;
@@ -26,7 +28,6 @@ mod app_cpu_below_limit;
 mod app_memory_below_limit;
 mod dependency_errors_in_logs;
 mod deploy_before_onset;
-pub(crate) use deploy_before_onset::CHANGE_KINDS;
 mod failover_event;
 mod gateway_other_services_healthy;
 mod healthy_services_elsewhere;
@@ -254,7 +255,7 @@ mod meta_tests {
             let Some(stem) = name.strip_suffix(".rs") else {
                 continue;
             };
-            if stem == "mod" || stem == "hypotheses" {
+            if stem == "mod" || stem == "hypotheses" || stem == "helpers" {
                 continue;
             }
             let id = stem.replace('_', "-");

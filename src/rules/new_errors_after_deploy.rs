@@ -1,9 +1,10 @@
 //! Rule `new-errors-after-deploy`.
 
+use super::helpers::{CHANGE_LOOKBACK_MS, ROLLOUT_KINDS};
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::logs::evidence::Severity;
-use crate::model::fmt_ms;
+use crate::model::clock;
 
 declare_rule! {
     /// ## What it rules out
@@ -41,10 +42,10 @@ impl Rule for NewErrorsAfterDeploy {
         let deploy = ctx
             .events_of(
                 svc,
-                onset - 2 * 3_600_000,
+                onset - CHANGE_LOOKBACK_MS,
                 onset + ctx.aligned.grid.step + 1,
             )
-            .filter(|e| matches!(e.kind.as_str(), "deploy" | "rollout" | "release"))
+            .filter(|e| ROLLOUT_KINDS.contains(&e.kind.as_str()))
             .last()?;
         // Failed calls (timeouts, resets) point at a dependency or the network, not at code;
         // and a code fault shows within minutes of the rollout reaching traffic.
@@ -61,8 +62,8 @@ impl Rule for NewErrorsAfterDeploy {
             format!(
                 "after the {} at {}, {svc} logs a new error template: {}",
                 deploy.kind,
-                fmt_ms(deploy.ts_ms, "%H:%M"),
-                super::dependency_errors_in_logs::describe(t)
+                clock(deploy.ts_ms),
+                super::helpers::describe_template(t)
             ),
         ))
     }

@@ -51,10 +51,7 @@ impl Rule for OomKilledInLogs {
         Some(Outcome::supported(
             id,
             0.7,
-            format!(
-                "{svc} logs {}",
-                super::dependency_errors_in_logs::describe(t)
-            ),
+            format!("{svc} logs {}", super::helpers::describe_template(t)),
         ))
     }
 }

@@ -27,8 +27,8 @@ declare_rule! {
     /// the limit (70–90 %) without reaching it.
     ///
     /// ## Example
-    /// `live-api` sidecars at 1.98 of 2.0 cores in 3 of 3 pods while latency to MySQL, Redis
-    /// and the gift vendor rose → supported.
+    /// `live-api` sidecars pinned at p95 1.98 of 2.0 cores in 3 of 3 pods while latency to
+    /// MySQL, Redis and the gift vendor rose → supported.
     pub(crate) SidecarAtLimit { id: "sidecar-at-limit", kinds: [Sidecar] }
 }
 
@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn eliminated_when_far_below_limit() {
         let o = eval(fx().flat(sidecar_cpu("api", "api-1"), 0.5));
-        insta::assert_snapshot!(o, @"eliminated (0.80): sidecar containers stayed below their CPU limit: peak 0.51 of 2.0 cores (26%)");
+        insta::assert_snapshot!(o, @"eliminated (0.80): sidecar containers stayed below their CPU limit: p95 0.51 of 2.0 cores (26%)");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::evidence::sources::fmt_val;
-use crate::model::fmt_ms;
+use crate::model::clock;
 
 declare_rule! {
     /// ## What it rules out
@@ -89,8 +89,8 @@ fn symptoms_outlived(ctx: &Context, load: &crate::evidence::View<'_>) -> Option<
     let (entity, metric) = ctx.alert_key();
     Some(format!(
         "the surge was over after {} while {entity}'s {metric} stayed up to {}: load that is gone holds no queue up (a trigger at most)",
-        fmt_ms(ctx.time(end), "%H:%M"),
-        fmt_ms(ctx.time(last), "%H:%M")
+        clock(ctx.time(end)),
+        clock(ctx.time(last))
     ))
 }
 
@@ -276,10 +276,7 @@ impl Rule for TrafficSurgeBeforeOnset {
                 ));
             }
             let symptoms = ctx.onset();
-            let (rose_at, began_at) = (
-                fmt_ms(ctx.time(onset), "%H:%M"),
-                fmt_ms(ctx.time(symptoms), "%H:%M"),
-            );
+            let (rose_at, began_at) = (clock(ctx.time(onset)), clock(ctx.time(symptoms)));
             if let Some(outlived) = symptoms_outlived(ctx, &v) {
                 return Some(Outcome::inconclusive(
                     id,

@@ -42,7 +42,7 @@ fn status(v: &Verdict, kind: Kind, culprit: &str) -> Option<&'static str> {
 }
 
 /// Pretty JSON with a trailing newline.
-pub(super) fn to_json(v: &Verdict) -> String {
+pub(super) fn to_json(v: &Verdict) -> serde_json::Result<String> {
     let ranking = v
         .ranking
         .iter()
@@ -65,8 +65,7 @@ pub(super) fn to_json(v: &Verdict) -> String {
         hypotheses: &v.hypotheses,
         findings: &v.findings,
     };
-    let mut s =
-        serde_json::to_string_pretty(&j).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s = serde_json::to_string_pretty(&j)?;
     s.push('\n');
-    s
+    Ok(s)
 }

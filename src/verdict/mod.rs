@@ -447,8 +447,10 @@ impl Verdict {
     }
 
     /// Pretty JSON (format 2) with a trailing newline.
-    #[must_use]
-    pub fn to_json(&self) -> String {
+    ///
+    /// # Errors
+    /// Serialisation fails (a non-finite number where JSON has none).
+    pub fn to_json(&self) -> serde_json::Result<String> {
         json::to_json(self)
     }
 }
