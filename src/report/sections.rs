@@ -234,14 +234,9 @@ pub fn contributing(md: &mut String, an: &Analysis) {
         .filter(|e| e.ts_ms < ctx.windows.start)
         .map(|e| {
             format!(
-                "{} {} `{}`{} (before the incident window)",
+                "{} {} (before the incident window)",
                 fmt_ms(e.ts_ms, "%Y-%m-%d %H:%M UTC"),
-                e.kind,
-                e.entity,
-                e.detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
+                super::timeline::event_text(e)
             )
         })
         .collect();

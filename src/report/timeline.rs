@@ -49,15 +49,7 @@ pub fn rows(ctx: &Context, v: &Verdict) -> Vec<Row> {
         .filter(|e| e.ts_ms <= ctx.windows.end)
         .map(|e| Row {
             at: e.ts_ms,
-            text: format!(
-                "{} `{}`{}",
-                e.kind,
-                e.entity,
-                e.detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            ),
+            text: event_text(e),
             claim: None,
         })
         .collect();
@@ -228,4 +220,10 @@ pub fn stamps(rows: &[Row]) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// An event as the report quotes it: kind, entity and detail (`deploy `cart`: v1 -> v2`).
+pub(super) fn event_text(e: &crate::model::EventRow) -> String {
+    let detail = e.detail.as_deref().map(|d| format!(": {d}"));
+    format!("{} `{}`{}", e.kind, e.entity, detail.unwrap_or_default())
 }

@@ -14,24 +14,7 @@ use std::time::Instant;
 
 use funnel::attach::{Options, Part, attach};
 use funnel::model::Kind;
-use funnel::pipeline::{Options as Analyze, analyze};
 use funnel::sim::attach_files;
-
-fn seeds() -> (u64, u64) {
-    let s = std::env::var("FUNNEL_SEEDS").unwrap_or_else(|_| "1..2".into());
-    let (a, b) = s.split_once("..").expect("FUNNEL_SEEDS like 1..2");
-    (a.parse().expect("seed"), b.parse().expect("seed"))
-}
-
-fn verdict(dir: &Path) -> String {
-    match analyze(dir, &Analyze::default()) {
-        Ok(a) => a
-            .verdict
-            .root_cause
-            .map_or("-".into(), |r| format!("{} {}", r.kind.as_str(), r.culprit)),
-        Err(e) => format!("error: {e}"),
-    }
-}
 
 fn write(path: PathBuf, f: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> PathBuf {
     let mut file = std::fs::File::create(&path).unwrap();
@@ -45,7 +28,7 @@ fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String) {
     let dir = root.join(&name);
     std::fs::create_dir_all(&dir).unwrap();
     funnel::archive::write(&data, &dir.join("direct")).expect("write");
-    let direct = verdict(&dir.join("direct"));
+    let direct = super::root_cause_of(&dir.join("direct"));
     let logs = if seed % 2 == 1 {
         write(dir.join("logs.jsonl"), |f| {
             attach_files::write_logcli(&data.logs, f)
@@ -75,13 +58,17 @@ fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String) {
     let failed = step(Part::Logs, logs, has_logs)
         .or_else(|| step(Part::Events, events, has_events))
         .or_else(|| step(Part::Traces, traces, with_traces));
-    (name, direct, failed.unwrap_or_else(|| verdict(&back)))
+    (
+        name,
+        direct,
+        failed.unwrap_or_else(|| super::root_cause_of(&back)),
+    )
 }
 
 #[test]
 #[ignore = "slow: two analyses per incident; run with --ignored"]
 fn attach_kinds_keep_kind_and_culprit() {
-    let (a, b) = seeds();
+    let (a, b) = super::seed_range();
     let root = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
     let mut rows = Vec::new();

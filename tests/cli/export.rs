@@ -272,6 +272,22 @@ fn incidents_one_archive_per_episode_resumable_and_clear_failures() {
     no_partial(dir.path());
 }
 
+/// `funnel export prometheus` of the seed's alert from a server on loopback `port` into `out`.
+fn export_seed_alert(port: u16, out: &Path) -> Command {
+    let mut c = funnel();
+    c.args(["export", "prometheus", "--url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .args([
+            "--alert",
+            "live-api/latency_p99_ms",
+            "--fired-at",
+            SEED_FIRED,
+        ])
+        .arg("--out")
+        .arg(out);
+    c
+}
+
 fn no_partial(dir: &Path) {
     for e in std::fs::read_dir(dir).unwrap() {
         let n = e.unwrap().file_name().to_string_lossy().to_string();
@@ -287,23 +303,7 @@ fn server_down_is_a_clear_error_naming_url_and_query() {
     let dir = tmp();
     let port = super::export_servers::free_port();
     let out = dir.path().join("a");
-    let o = funnel()
-        .args([
-            "export",
-            "prometheus",
-            "--url",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        .args([
-            "--alert",
-            "live-api/latency_p99_ms",
-            "--fired-at",
-            SEED_FIRED,
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = export_seed_alert(port, &out).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -336,21 +336,7 @@ fn authentication_failure_never_echoes_the_credentials() {
     });
     let dir = tmp();
     let out = dir.path().join("a");
-    let o = funnel()
-        .args([
-            "export",
-            "prometheus",
-            "--url",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        .args([
-            "--alert",
-            "live-api/latency_p99_ms",
-            "--fired-at",
-            SEED_FIRED,
-            "--out",
-        ])
-        .arg(&out)
+    let o = export_seed_alert(port, &out)
         .env("FUNNEL_PROM_BEARER_TOKEN", "sekrit-token-123")
         .output()
         .unwrap();

@@ -15,24 +15,7 @@ use std::time::Instant;
 
 use funnel::export::{self, AlertRequest, Source, client::Client, profile::Profile};
 use funnel::model::{Kind, WindowSpec};
-use funnel::pipeline::{Options, analyze};
 use funnel::sim::openmetrics;
-
-fn seeds() -> (u64, u64) {
-    let s = std::env::var("FUNNEL_SEEDS").unwrap_or_else(|_| "1..2".into());
-    let (a, b) = s.split_once("..").expect("FUNNEL_SEEDS like 1..2");
-    (a.parse().expect("seed"), b.parse().expect("seed"))
-}
-
-fn verdict(dir: &Path) -> String {
-    match analyze(dir, &Options::default()) {
-        Ok(a) => a
-            .verdict
-            .root_cause
-            .map_or("-".into(), |r| format!("{} {}", r.kind.as_str(), r.culprit)),
-        Err(e) => format!("error: {e}"),
-    }
-}
 
 fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String, String) {
     let name = format!("{kind}-{seed}");
@@ -42,7 +25,7 @@ fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String, String) 
     let dir = root.join(&name);
     std::fs::create_dir_all(&dir).unwrap();
     funnel::archive::write(&data, &dir.join("direct")).expect("write");
-    let direct = verdict(&dir.join("direct"));
+    let direct = super::root_cause_of(&dir.join("direct"));
     let series = openmetrics::series(&data);
     let server = servers::prometheus(&dir, &series);
     let stored = servers::stored_samples(server.port, &series);
@@ -67,7 +50,7 @@ fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String, String) 
         id: Some(name.clone()),
     };
     let back = match export::export_alert(&src, &alert, &dir.join("exported")) {
-        Ok(_) => verdict(&dir.join("exported")),
+        Ok(_) => super::root_cause_of(&dir.join("exported")),
         Err(e) => format!("export error: {e}"),
     };
     (name, expected, direct, back)
@@ -79,7 +62,7 @@ fn export_kinds_keep_kind_and_culprit() {
     if !servers::have("prometheus") || !servers::have("promtool") {
         return;
     }
-    let (a, b) = seeds();
+    let (a, b) = super::seed_range();
     let root = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
     let mut rows = Vec::new();

@@ -69,3 +69,21 @@ pub(crate) fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The seed range of the slow round-trip tests: `FUNNEL_SEEDS` (e.g. `1..10`), else `1..2`.
+pub(crate) fn seed_range() -> (u64, u64) {
+    let s = std::env::var("FUNNEL_SEEDS").unwrap_or_else(|_| "1..2".into());
+    let (a, b) = s.split_once("..").expect("FUNNEL_SEEDS like 1..2");
+    (a.parse().expect("seed"), b.parse().expect("seed"))
+}
+
+/// An archive's root cause as `kind culprit` (`-` for none, `error: …` when it cannot be read).
+pub(crate) fn root_cause_of(dir: &Path) -> String {
+    match funnel::pipeline::analyze(dir, &funnel::pipeline::Options::default()) {
+        Ok(a) => a
+            .verdict
+            .root_cause
+            .map_or("-".into(), |r| format!("{} {}", r.kind.as_str(), r.culprit)),
+        Err(e) => format!("error: {e}"),
+    }
+}

@@ -152,15 +152,9 @@ fn closed_stdout_ends_quietly() {
         &["rules", "--markdown"],
         &["rules", "peer-sharing-storage-healthy"],
     ] {
-        let mut child = funnel()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        // Close the read end before the child writes: its first write meets EPIPE.
-        drop(child.stdout.take());
-        let o = child.wait_with_output().expect("wait");
+        let mut c = funnel();
+        c.args(args);
+        let o = with_closed_stdout(c);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
@@ -174,17 +168,9 @@ fn closed_stdout_of_check_still_writes_junit() {
     corpus(&root, 1);
     std::fs::remove_dir_all(root.join("broken")).expect("rm");
     let junit = t.path().join("ci/junit.xml");
-    let mut child = funnel()
-        .arg("check")
-        .arg(&root)
-        .arg("--junit")
-        .arg(&junit)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    drop(child.stdout.take());
-    let o = child.wait_with_output().expect("wait");
+    let mut c = funnel();
+    c.arg("check").arg(&root).arg("--junit").arg(&junit);
+    let o = with_closed_stdout(c);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -278,4 +264,15 @@ fn a_failed_logs_run_leaves_no_csv() {
     assert!(!csv.exists());
     let names: Vec<_> = std::fs::read_dir(t.path()).expect("ls").flatten().collect();
     assert!(names.is_empty(), "no temporary left");
+}
+
+/// Runs `c` with its stdout closed before the child writes: its first write meets EPIPE.
+fn with_closed_stdout(mut c: std::process::Command) -> std::process::Output {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait")
 }
