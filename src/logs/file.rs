@@ -237,17 +237,11 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8], format: Option<&str>) -> (String, FileStats) {
-        let dir = std::env::temp_dir().join(format!(
-            "funnel-logs-test-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (log, csv) = (dir.join("in.log"), dir.join("out.csv"));
+        let dir = tempfile::tempdir().unwrap();
+        let (log, csv) = (dir.path().join("in.log"), dir.path().join("out.csv"));
         std::fs::write(&log, input).unwrap();
         let stats = mine_file_to_csv(&log, format, &csv, &MinerConfig::default()).unwrap();
         let text = std::fs::read_to_string(&csv).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
         (text, stats)
     }
 
@@ -295,19 +289,20 @@ mod tests {
     fn errors_name_the_file() {
         let missing = Path::new("/nonexistent/funnel/x.log");
         let cfg = MinerConfig::default();
-        let e = mine_file_to_csv(missing, None, Path::new("/tmp/x.csv"), &cfg).unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("x.csv");
+        let e = mine_file_to_csv(missing, None, &csv, &cfg).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("cannot read log file /nonexistent/funnel/x.log: "),
             "{e}"
         );
-        let e =
-            mine_file_to_csv(missing, Some("<Date>"), Path::new("/tmp/x.csv"), &cfg).unwrap_err();
+        let e = mine_file_to_csv(missing, Some("<Date>"), &csv, &cfg).unwrap_err();
         assert_eq!(
             e.to_string(),
             "bad --format '<Date>' for log file /nonexistent/funnel/x.log: log format has no <Content> field"
         );
-        let log = std::env::temp_dir().join(format!("funnel-logs-err-{}.log", std::process::id()));
+        let log = dir.path().join("err.log");
         std::fs::write(&log, "a\n").unwrap();
         // A folder inside a file cannot be created, even by root.
         let under_file = log.join("out.csv");
@@ -319,6 +314,5 @@ mod tests {
             )),
             "{e}"
         );
-        std::fs::remove_file(&log).unwrap();
     }
 }
