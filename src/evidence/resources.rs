@@ -3,6 +3,14 @@
 use super::{Context, View};
 use crate::detect::stats;
 
+/// The quantile of incident-window usage a pod's peak is judged by.
+pub const PEAK_QUANTILE: f64 = 0.95;
+/// A pod is pinned at its limit when this quantile of its incident usage ...
+pub const PINNED_QUANTILE: f64 = 0.75;
+/// ... reaches this share of the limit: throttled by its quota most of the time, not merely
+/// touching it at a peak.
+pub const PINNED_SHARE: f64 = 0.9;
+
 /// How close one container of a service came to its limit, over its pods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saturation {
@@ -89,9 +97,9 @@ pub fn saturation(
             continue;
         };
         if let (Some(p), Some(b), Some(q)) = (
-            stats::quantile(&v.values[inc.clone()], 0.95),
+            stats::quantile(&v.values[inc.clone()], PEAK_QUANTILE),
             stats::median(&v.values[base.clone()]),
-            stats::quantile(&v.values[inc.clone()], 0.75),
+            stats::quantile(&v.values[inc.clone()], PINNED_QUANTILE),
         ) {
             source.clone_from(&v.key.source);
             per_pod.push((p, b, limit, q));
@@ -106,10 +114,10 @@ pub fn saturation(
         let limit = ctx.limit(entity, None, container, resource)?;
         source.clone_from(&v.key.source);
         per_pod.push((
-            stats::quantile(&v.values[inc.clone()], 0.95)?,
+            stats::quantile(&v.values[inc.clone()], PEAK_QUANTILE)?,
             stats::median(&v.values[base])?,
             limit,
-            stats::quantile(&v.values[inc], 0.75)?,
+            stats::quantile(&v.values[inc], PINNED_QUANTILE)?,
         ));
     }
     let (peak, base_v, limit, _) = per_pod.iter().copied().fold(
@@ -124,7 +132,10 @@ pub fn saturation(
     );
     // Pinned, not touched: a container throttled by its quota sits at the limit for most of
     // the incident, while one merely near it only peaks there.
-    let at = per_pod.iter().filter(|(_, _, l, q)| *q >= 0.9 * l).count();
+    let at = per_pod
+        .iter()
+        .filter(|(_, _, l, q)| *q >= PINNED_SHARE * l)
+        .count();
     Some(Saturation {
         limit,
         peak,

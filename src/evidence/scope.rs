@@ -50,6 +50,10 @@ impl Health {
 pub const LATENCY_RISE: f64 = 0.25;
 /// Minimum relative rise for client-side dependency latency.
 pub const DEP_LATENCY_RISE: f64 = 0.5;
+/// Minimum relative rise for an error rate.
+pub const ERROR_RISE: f64 = 0.5;
+/// An error rise must also reach this share of the traffic (and 0.05/s) to count.
+pub const ERROR_SHARE_OF_TRAFFIC: f64 = 0.01;
 
 /// Judges a set of symptom series (one entity's or one pod's).
 #[must_use]
@@ -77,8 +81,8 @@ pub fn judge(views: &[View<'_>]) -> Health {
             "errors_per_s" | "dep_errors_per_s" => {
                 // A rise from 0.01/s to 0.03/s is +200% and meaningless: require an absolute
                 // increase worth noticing next to the traffic.
-                let floor = requests.map_or(0.05, |r| (0.01 * r).max(0.05));
-                s.up(0.5) && s.level - s.base >= floor
+                let floor = requests.map_or(0.05, |r| (ERROR_SHARE_OF_TRAFFIC * r).max(0.05));
+                s.up(ERROR_RISE) && s.level - s.base >= floor
             }
             _ => continue,
         };

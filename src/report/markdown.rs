@@ -263,15 +263,32 @@ fn coverage(md: &mut String, an: &Analysis) {
     md.push('\n');
 }
 
+/// The thresholds the analysis uses, written from the constants it uses them through.
+fn thresholds() -> String {
+    use crate::evidence::resources::{PEAK_QUANTILE, PINNED_QUANTILE, PINNED_SHARE};
+    use crate::evidence::scope::{
+        DEP_LATENCY_RISE, ERROR_RISE, ERROR_SHARE_OF_TRAFFIC, LATENCY_RISE,
+    };
+    let pct = |x: f64| format!("{:.0} %", x * 100.0);
+    format!(
+        "Anomaly: robust z-score against the baseline median and MAD (σ floored at 1 % of the level), at least {z}σ sustained for most of the next two minutes; \
+         latency counts as a symptom at +{lat}, client-side dependency latency at +{dep}, errors at +{err} and at least {share} of traffic. \
+         A container's peak is its {peak}th-percentile usage; it is at its limit when its {pinned}th percentile reaches {at} of it. \
+         A hypothesis is eliminated when its strongest elimination (weight ≥ 0.5) outweighs the combined support.",
+        z = crate::detect::Z,
+        lat = pct(LATENCY_RISE),
+        dep = pct(DEP_LATENCY_RISE),
+        err = pct(ERROR_RISE),
+        share = pct(ERROR_SHARE_OF_TRAFFIC),
+        peak = (PEAK_QUANTILE * 100.0).round(),
+        pinned = (PINNED_QUANTILE * 100.0).round(),
+        at = pct(PINNED_SHARE),
+    )
+}
+
 fn appendix(md: &mut String) {
     let _ = writeln!(md, "## Appendix: rules and thresholds\n");
-    let _ = writeln!(
-        md,
-        "Anomaly: robust z-score against the baseline median and MAD (σ floored at 1 % of the level), at least 3σ sustained for most of the next two minutes; \
-         latency counts as a symptom at +25 %, client-side dependency latency at +50 %, errors at +50 % and at least 1 % of traffic. \
-         A container is at its limit when its 95th-percentile usage reaches 90 % of it. \
-         A hypothesis is eliminated when its strongest elimination (weight ≥ 0.5) outweighs the combined support.\n"
-    );
+    let _ = writeln!(md, "{}\n", thresholds());
     let _ = writeln!(md, "| Rule | Tests | What it rules out |\n|---|---|---|");
     for r in RULES {
         let i = r.info();
