@@ -226,7 +226,112 @@ fn fmt_unit(metric: &str, v: f64, millis: fn(f64) -> String) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fmt_millis, fmt_val};
+    use super::{SourceChoice, fmt_millis, fmt_val, resolve};
+    use crate::align::Series;
+    use crate::detect::score;
+    use crate::model::SeriesKey;
+
+    /// 40 one-minute buckets: baseline 0..20, incident 20..40, a step at bucket 24 when
+    /// `to` differs from `from`, with a small deterministic wobble so MAD is not zero.
+    fn values(from: f64, to: f64) -> Vec<f64> {
+        (0..40)
+            .map(|i| {
+                let w = 1.0 + 0.02 * (((i * 7) % 5) as f64 - 2.0) / 2.0;
+                if i >= 24 { to * w } else { from * w }
+            })
+            .collect()
+    }
+
+    fn series(metric: &str, source: &str, v: Vec<f64>) -> Series {
+        let key = SeriesKey {
+            source: Some(source.into()),
+            ..SeriesKey::entity("api", metric)
+        };
+        Series { key, values: v }
+    }
+
+    fn choose(all: &[Series], sick: bool, rps: Option<&[f64]>) -> SourceChoice {
+        let scores: Vec<_> = all
+            .iter()
+            .map(|s| score(&s.values, 0..20, 20..40, 60_000))
+            .collect();
+        let mut out = resolve(all, &scores, &|_| sick, &|_| rps);
+        assert_eq!(out.len(), 1, "one logical series");
+        out.remove(0)
+    }
+
+    fn trusted(all: &[Series], c: &SourceChoice) -> String {
+        all[c.trusted].key.source.clone().unwrap_or_default()
+    }
+
+    #[test]
+    fn one_source_is_trusted_without_a_finding() {
+        let all = [series("mem_rss_bytes", "prom", values(1.0, 2.0))];
+        let c = choose(&all, true, None);
+        assert_eq!((c.trusted, c.finding.is_none()), (0, true));
+    }
+
+    #[test]
+    fn a_degraded_service_trusts_the_source_that_moved() {
+        let all = [
+            series("mem_rss_bytes", "dash", values(1.0, 1.0)),
+            series("mem_rss_bytes", "prom", values(1.0, 2.0)),
+        ];
+        let c = choose(&all, true, None);
+        assert_eq!(trusted(&all, &c), "prom");
+        let f = c.finding.expect("the sources disagree");
+        assert!(
+            f.detail.contains("agrees with the latency evidence"),
+            "{}",
+            f.detail
+        );
+    }
+
+    #[test]
+    fn a_healthy_service_trusts_the_source_that_stayed_put() {
+        let all = [
+            series("mem_rss_bytes", "dash", values(1.0, 1.0)),
+            series("mem_rss_bytes", "prom", values(1.0, 2.0)),
+        ];
+        assert_eq!(trusted(&all, &choose(&all, false, None)), "dash");
+    }
+
+    #[test]
+    fn cpu_that_tracks_the_request_rate_wins() {
+        let rps: Vec<f64> = (0..40).map(|i| 100.0 + 10.0 * (i % 7) as f64).collect();
+        let tracking: Vec<f64> = rps.iter().map(|r| 0.01 * r).collect();
+        // Under-reported and unrelated to load, as a dashboard sampling a capped proxy.
+        let capped: Vec<f64> = (0..40).map(|i| 0.6 + 0.05 * ((i * 3) % 4) as f64).collect();
+        let all = [
+            series("cpu_cores", "dash", capped),
+            series("cpu_cores", "prom", tracking),
+        ];
+        let c = choose(&all, false, Some(&rps));
+        assert_eq!(trusted(&all, &c), "prom");
+        let f = c.finding.expect("the sources disagree");
+        assert!(f.detail.contains("tracks the request rate"), "{}", f.detail);
+    }
+
+    #[test]
+    fn cgroup_counters_win_when_the_physics_does_not_decide() {
+        let all = [
+            series("cpu_cores", "mesh-dashboard", values(1.0, 1.0)),
+            series("cpu_cores", "cadvisor", values(2.0, 2.0)),
+        ];
+        let c = choose(&all, false, None);
+        assert_eq!(trusted(&all, &c), "cadvisor");
+        let f = c.finding.expect("a 2x gap is a disagreement");
+        assert!(f.detail.contains("cgroup counters"), "{}", f.detail);
+    }
+
+    #[test]
+    fn sources_within_a_quarter_do_not_disagree() {
+        let all = [
+            series("cpu_cores", "a", values(1.0, 1.0)),
+            series("cpu_cores", "b", values(1.1, 1.1)),
+        ];
+        assert!(choose(&all, false, None).finding.is_none());
+    }
 
     #[test]
     fn millis_keep_the_precision_their_size_needs() {
