@@ -75,11 +75,16 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
     let stop = interrupt_flag().context("installing the SIGINT/SIGTERM handler")?;
     let pb = super::progress(found.len() as u64, "mining");
     pb.inc(resumed as u64);
+    let fresh: Vec<&mine::Found> = found.iter().filter(|f| !journal.has(f)).collect();
+    let started = std::time::Instant::now();
     let mined = mine::mine_journaled(&found, &opts, &journal, &stop, || pb.inc(1))
         .context("recording mined incidents in the journal")?;
     pb.finish_and_clear();
     let rows = match mined {
-        mine::Journaled::Done(rows) => rows,
+        mine::Journaled::Done(rows) => {
+            throughput(&fresh, started.elapsed())?;
+            rows
+        }
         mine::Journaled::Interrupted { recorded, total } => {
             say!(
                 "interrupted: {recorded} of {total} incidents are recorded in {}; run the same \
@@ -109,6 +114,27 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Incidents and archive rows per second over the incidents this run analysed (rows as the
+/// Parquet footers claim them, all tables), so a mining job says how fast it went.
+fn throughput(analysed: &[&mine::Found], took: std::time::Duration) -> std::io::Result<()> {
+    let secs = took.as_secs_f64();
+    if analysed.is_empty() || secs <= 0.0 {
+        return Ok(());
+    }
+    let rows: u64 = analysed
+        .iter()
+        .filter_map(|f| funnel::archive::budget::footprint(&f.dir).ok())
+        .map(|fp| fp.rows)
+        .sum();
+    let n = analysed.len() as f64;
+    say!(
+        "analysed {} incidents in {secs:.1} s: {:.1} incidents/s, {rows} archive rows, {:.2} M rows/s",
+        analysed.len(),
+        n / secs,
+        rows as f64 / secs / 1e6
+    )
 }
 
 /// What the output depends on: a journal written under other settings is not resumed.
