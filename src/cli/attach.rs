@@ -103,20 +103,20 @@ pub(crate) fn run(a: &AttachArgs) -> anyhow::Result<Exit> {
     let sum = attach::attach(&a.archive, part, &a.files, &opts)
         .with_context(|| format!("attaching to {}", a.archive.display()))?;
     for (f, format) in &sum.files {
-        eprintln!("{}: {format} ({how})", f.display());
+        say!("{}: {format} ({how})", f.display())?;
     }
     for (why, n) in &sum.skipped {
-        eprintln!("warning: skipped {n} {why}");
+        say!("warning: skipped {n} {why}")?;
     }
     for note in &sum.notes {
-        eprintln!("{note}");
+        say!("{note}")?;
     }
-    eprintln!(
+    say!(
         "read {} rows: {} added, {} already in {}",
         sum.read,
         sum.added,
         sum.duplicates,
         a.archive.display()
-    );
+    )?;
     Ok(Exit::Ok)
 }

@@ -124,7 +124,14 @@ pub(crate) fn run(cmd: &ExportCommand) -> anyhow::Result<Exit> {
     };
     let s = export::export_alert(&src, &req, &a.out)?;
     let secs = |ms: u64| ms as f64 / 1000.0;
-    eprintln!(
+    if s.unmapped_entries > 0 {
+        say!(
+            "warning: {} series of the profile's entry query name no gateway or service its \
+             templates know; those gateways are left out of the topology",
+            s.unmapped_entries
+        )?;
+    }
+    say!(
         "exported {}: {} series, {} samples, {} events from {} queries ({} requests, {:.1} MB, \
          step {} s); time: queries {:.2} s (server wait {:.2} s and parsing {:.2} s, summed over \
          requests), rows {:.2} s, writing {:.2} s",
@@ -141,7 +148,7 @@ pub(crate) fn run(cmd: &ExportCommand) -> anyhow::Result<Exit> {
         secs(s.parse_ms),
         secs(s.rows_ms),
         secs(s.write_ms),
-    );
+    )?;
     Ok(Exit::Ok)
 }
 
@@ -156,16 +163,16 @@ fn incidents(a: &PromArgs, src: &Source, query: &str) -> anyhow::Result<Exit> {
     })?;
     pb.finish_and_clear();
     for (name, err) in &s.failed {
-        eprintln!("{name}: {err}");
+        say!("{name}: {err}")?;
     }
-    eprintln!(
+    say!(
         "{} episodes: {} written, {} already complete, {} failed ({} samples)",
         s.written.len() + s.skipped.len() + s.failed.len(),
         s.written.len(),
         s.skipped.len(),
         s.failed.len(),
         s.totals.samples
-    );
+    )?;
     Ok(if s.failed.is_empty() {
         Exit::Ok
     } else {

@@ -113,6 +113,9 @@ pub struct Summary {
     pub write_ms: u64,
     /// The step used, ms.
     pub step_ms: i64,
+    /// Series of the profile's entry query whose labels fill no gateway or service template
+    /// (a gateway the profile does not know): left out of the topology, and said so.
+    pub unmapped_entries: usize,
 }
 
 /// One alert to export.
@@ -212,6 +215,7 @@ async fn export_alert_async(
         }
     }
     let mut entry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut unmapped_entries = 0;
     if topo.entry.is_some() {
         for s in it.next().unwrap_or_default() {
             let l = |n: &str| s.labels.get(n).cloned();
@@ -220,6 +224,8 @@ async fn export_alert_async(
                 profile::fill(&topo.entry_service, &l),
             ) {
                 entry.entry(g).or_default().insert(svc);
+            } else {
+                unmapped_entries += 1;
             }
         }
     }
@@ -227,6 +233,7 @@ async fn export_alert_async(
         queries: queries.len(),
         step_ms: step,
         server_ms,
+        unmapped_entries,
         ..Summary::default()
     };
     let mut metrics = Vec::new();
