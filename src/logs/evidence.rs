@@ -31,31 +31,9 @@ impl Severity {
             Some(Some("warn")) => Severity::Warn,
             Some(_) => Severity::Info,
             None => {
-                let m = message.to_ascii_lowercase();
-                if [
-                    "panic",
-                    "fatal",
-                    "exception",
-                    "error",
-                    "oomkilled",
-                    "out of memory",
-                ]
-                .iter()
-                .any(|w| m.contains(w))
-                {
+                if super::words::mentions_any(message, super::words::ERROR) {
                     Severity::Error
-                } else if [
-                    "timeout",
-                    "timed out",
-                    "deadline exceeded",
-                    "refused",
-                    "reset",
-                    "warn",
-                    "retry",
-                ]
-                .iter()
-                .any(|w| m.contains(w))
-                {
+                } else if super::words::mentions_any(message, super::words::WARN) {
                     Severity::Warn
                 } else {
                     Severity::Info
@@ -119,6 +97,17 @@ impl TemplateStat {
         self.new || (self.ratio >= 3.0 && self.incident >= 5)
     }
 
+    /// Whether the template or a sample mentions one of `words` as a word (see
+    /// [`super::words`]).
+    #[must_use]
+    pub fn mentions_any(&self, words: &[&str]) -> bool {
+        super::words::mentions_any(&self.template, words)
+            || self
+                .samples
+                .iter()
+                .any(|s| super::words::mentions_any(s, words))
+    }
+
     /// Whether the template or a sample mentions `needle` (case-insensitive).
     #[must_use]
     pub fn mentions(&self, needle: &str) -> bool {
@@ -134,20 +123,7 @@ impl TemplateStat {
     /// Looks like a failed call: timeouts, resets, refusals, deadlines.
     #[must_use]
     pub fn is_timeout_like(&self) -> bool {
-        let t = self.template.to_ascii_lowercase();
-        [
-            "timeout",
-            "timed out",
-            "deadline exceeded",
-            "connection reset",
-            "refused",
-            "unavailable",
-            "upstream connect error",
-            "broken pipe",
-            "eof",
-        ]
-        .iter()
-        .any(|w| t.contains(w))
+        super::words::mentions_any(&self.template, super::words::FAILED_CALL)
     }
 }
 

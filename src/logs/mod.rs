@@ -12,5 +12,6 @@ mod header;
 pub mod label;
 pub mod masks;
 pub mod miner;
+pub mod words;
 
 pub use evidence::{LogEvidence, TemplateStat};

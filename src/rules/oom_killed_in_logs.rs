@@ -24,15 +24,6 @@ declare_rule! {
     pub(crate) OomKilledInLogs { id: "oom-killed-in-logs", kinds: [MemoryPressure] }
 }
 
-const WORDS: [&str; 6] = [
-    "oomkilled",
-    "out of memory",
-    "outofmemoryerror",
-    "cannot allocate memory",
-    "oom-kill",
-    "oom killer",
-];
-
 impl Rule for OomKilledInLogs {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -47,7 +38,7 @@ impl Rule for OomKilledInLogs {
         let t = ctx
             .logs
             .notable_of(svc)
-            .find(|t| WORDS.iter().any(|w| t.mentions(w)))?;
+            .find(|t| t.mentions_any(crate::logs::words::OOM))?;
         Some(Outcome::supported(
             id,
             0.7,
