@@ -149,7 +149,13 @@ impl Phases {
                 .iter()
                 .map(|(n, ms)| format!("{n} {ms:.1} ms"))
                 .collect();
-            eprintln!("timings {id}: {}", parts.join(", "));
+            // A diagnostic: a closed stderr must not end the analysis.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "timings {id}: {}",
+                parts.join(", ")
+            );
         }
     }
 }

@@ -88,7 +88,10 @@ pub fn load(
     }
     if std::env::var_os("FUNNEL_TIMINGS").is_some() {
         let [decode, keys, group] = stages.map(|s| s * 1e3);
-        eprintln!(
+        // A diagnostic: a closed stderr must not end the analysis.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "timings metrics (summed over threads): decode {decode:.1} ms, keys {keys:.1} ms, \
              group {group:.1} ms"
         );
