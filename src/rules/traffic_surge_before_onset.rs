@@ -163,164 +163,9 @@ impl Rule for TrafficSurgeBeforeOnset {
         }
         if s.up(0.4) {
             let onset = s.onset.unwrap_or(ctx.aligned.alert);
-            // Load flows down the call graph: a surge that a caller (or, for a gateway, only
-            // some of the services behind it) also shows started upstream of it.
-            let surged = |x: &str| {
-                ctx.metric(x, "requests_per_s")
-                    .is_some_and(|v| v.score.up(0.4))
-            };
-            let upstream: Vec<&str> = ctx
-                .topo
-                .users_of(e)
-                .into_iter()
-                .filter(|c| {
-                    crate::model::EntityKind::of(c) == crate::model::EntityKind::Service
-                        && surged(c)
-                })
-                .collect();
-            if !upstream.is_empty() {
-                return Some(Outcome::eliminated(
-                    id,
-                    0.65,
-                    format!(
-                        "requests to {e} rose {change}, but its callers {} surged too: the load came from upstream",
-                        upstream.join(", ")
-                    ),
-                ));
-            }
-            if let Some((g, others)) = spread_through_gateway(ctx, e) {
-                return Some(Outcome::eliminated(
-                    id,
-                    0.6,
-                    format!(
-                        "requests to {e} rose {change}, one part of a surge through {g} that {} share: the spike is the gateway's",
-                        others.join(", ")
-                    ),
-                ));
-            }
-            if let Some(behind) = ctx.topo.behind.get(e) {
-                let with_data: Vec<&str> = behind
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|b| ctx.metric(b, "requests_per_s").is_some())
-                    .collect();
-                let hot: Vec<&str> = with_data.iter().copied().filter(|b| surged(b)).collect();
-                // A backend that surged through other gateways as well carries the surge
-                // itself: the load follows the service, whichever entry it comes through.
-                let elsewhere: Vec<&str> = ctx
-                    .topo
-                    .behind
-                    .iter()
-                    .filter(|(g, svcs)| {
-                        g.as_str() != e
-                            && surged(g)
-                            && hot.iter().any(|h| svcs.iter().any(|s| s == h))
-                    })
-                    .map(|(g, _)| g.as_str())
-                    .collect();
-                if !hot.is_empty() && !elsewhere.is_empty() {
-                    return Some(Outcome::eliminated(
-                        id,
-                        0.6,
-                        format!(
-                            "requests through {e} rose {change}, but {} behind it surged through {} as well: the surge follows the service, not the entry",
-                            hot.join(", "),
-                            elsewhere.join(", ")
-                        ),
-                    ));
-                }
-                // One service behind it: the gateway's requests are that service's.
-                if with_data.len() == 1 && hot.len() == 1 {
-                    return Some(Outcome::eliminated(
-                        id,
-                        0.5,
-                        format!(
-                            "requests through {e} rose {change}, all of it for {}, the only service behind it with data: the spike is that service's",
-                            hot[0]
-                        ),
-                    ));
-                }
-                if !hot.is_empty() && hot.len() < with_data.len() {
-                    return Some(Outcome::eliminated(
-                        id,
-                        0.65,
-                        format!(
-                            "requests through {e} rose {change}, but only {} of the {} services behind it surged: the surge came from them",
-                            hot.join(", "),
-                            with_data.len()
-                        ),
-                    ));
-                }
-                // Several services surged but one carried most of the added load: the gateway's surge is that
-                // service's, the more specific (and actionable) name for the spike.
-                if let Some((svc, share)) = concentrated(ctx, e, &hot) {
-                    return Some(Outcome::eliminated(
-                        id,
-                        0.6,
-                        format!(
-                            "requests through {e} rose {change}, {:.0}% of the added load for {svc}: the spike is that service's",
-                            share * 100.0
-                        ),
-                    ));
-                }
-            }
-            // Load that slowed nothing is no cause: the alert's service, or the surging entity
-            // on the path to it, must have degraded with it.
-            if !ctx.alert_worsened() && !ctx.scope.of(e).affected && !ctx.symptom_worsened(e) {
-                let (a, m) = ctx.alert_key();
-                return Some(Outcome::inconclusive(
-                    id,
-                    format!(
-                        "requests to {e} rose {change}, but {a}'s {m} did not worsen and {e} shows no symptom: a surge that slowed nothing explains nothing"
-                    ),
-                ));
-            }
-            let symptoms = ctx.onset();
-            let (rose_at, began_at) = (clock(ctx.time(onset)), clock(ctx.time(symptoms)));
-            if let Some(outlived) = symptoms_outlived(ctx, &v) {
-                return Some(Outcome::inconclusive(
-                    id,
-                    format!("requests to {e} rose {change} from {rose_at}, but {outlived}"),
-                ));
-            }
-            if onset <= symptoms + 1 {
-                let lead = ctx.time(symptoms) - ctx.time(onset);
-                let when = if lead > 0 {
-                    format!(
-                        ", {} before the symptoms",
-                        crate::model::human_duration(lead)
-                    )
-                } else {
-                    ", as the symptoms began".into()
-                };
-                return Some(Outcome::supported(
-                    id,
-                    0.85,
-                    format!("requests to {e} rose {change} from {rose_at}{when}"),
-                ));
-            }
-            // Retries multiply failures: a surge far larger than a few attempts per failed
-            // request is new demand, and a noisy symptom series can seem to move first.
-            let failures = failed_requests(ctx, e);
-            let added = s.level - s.base;
-            if added > RETRY_ATTEMPTS * failures + MIN_ADDED_RPS {
-                return Some(Outcome::supported(
-                    id,
-                    0.7,
-                    format!(
-                        "requests to {e} rose {change} from {rose_at}, after the first symptoms at {began_at}, but {} more is far beyond what retries of {} failed requests could add: new demand",
-                        fmt_val("requests_per_s", added),
-                        fmt_val("requests_per_s", failures)
-                    ),
-                ));
-            }
-            return Some(Outcome::eliminated(
-                id,
-                0.6,
-                format!(
-                    "requests to {e} rose {change} only from {rose_at}, after the symptoms began at {began_at} (retries, not the cause)"
-                ),
-            ));
+            return load_from_elsewhere(ctx, e, &change)
+                .or_else(|| gateway_backends(ctx, e, &change))
+                .or_else(|| Some(timed(ctx, &v, e, &change, onset)));
         }
         if s.normal(0.25) || s.down(0.25) {
             return Some(Outcome::eliminated(
@@ -334,6 +179,190 @@ impl Rule for TrafficSurgeBeforeOnset {
             format!("requests to {e} moved {change}, too little to call a surge"),
         ))
     }
+}
+
+/// Whether `x`'s request rate surged.
+fn surged(ctx: &Context, x: &str) -> bool {
+    ctx.metric(x, "requests_per_s")
+        .is_some_and(|v| v.score.up(0.4))
+}
+
+/// Load flows down the call graph: a surge that a caller of `e` (or, through a gateway, the
+/// services around `e`) also shows started upstream of it.
+fn load_from_elsewhere(ctx: &Context, e: &str, change: &str) -> Option<Outcome> {
+    let id = TrafficSurgeBeforeOnset::INFO.id;
+    let surged = |x: &str| surged(ctx, x);
+    let upstream: Vec<&str> = ctx
+        .topo
+        .users_of(e)
+        .into_iter()
+        .filter(|c| {
+            crate::model::EntityKind::of(c) == crate::model::EntityKind::Service && surged(c)
+        })
+        .collect();
+    if !upstream.is_empty() {
+        return Some(Outcome::eliminated(
+            id,
+            0.65,
+            format!(
+                "requests to {e} rose {change}, but its callers {} surged too: the load came from upstream",
+                upstream.join(", ")
+            ),
+        ));
+    }
+    if let Some((g, others)) = spread_through_gateway(ctx, e) {
+        return Some(Outcome::eliminated(
+            id,
+            0.6,
+            format!(
+                "requests to {e} rose {change}, one part of a surge through {g} that {} share: the spike is the gateway's",
+                others.join(", ")
+            ),
+        ));
+    }
+    None
+}
+
+/// A gateway's surge judged against the services behind it: the surge is theirs when it
+/// follows one service, comes from some of them, or is mostly one's.
+fn gateway_backends(ctx: &Context, e: &str, change: &str) -> Option<Outcome> {
+    let id = TrafficSurgeBeforeOnset::INFO.id;
+    let surged = |x: &str| surged(ctx, x);
+    if let Some(behind) = ctx.topo.behind.get(e) {
+        let with_data: Vec<&str> = behind
+            .iter()
+            .map(String::as_str)
+            .filter(|b| ctx.metric(b, "requests_per_s").is_some())
+            .collect();
+        let hot: Vec<&str> = with_data.iter().copied().filter(|b| surged(b)).collect();
+        // A backend that surged through other gateways as well carries the surge
+        // itself: the load follows the service, whichever entry it comes through.
+        let elsewhere: Vec<&str> = ctx
+            .topo
+            .behind
+            .iter()
+            .filter(|(g, svcs)| {
+                g.as_str() != e && surged(g) && hot.iter().any(|h| svcs.iter().any(|s| s == h))
+            })
+            .map(|(g, _)| g.as_str())
+            .collect();
+        if !hot.is_empty() && !elsewhere.is_empty() {
+            return Some(Outcome::eliminated(
+                id,
+                0.6,
+                format!(
+                    "requests through {e} rose {change}, but {} behind it surged through {} as well: the surge follows the service, not the entry",
+                    hot.join(", "),
+                    elsewhere.join(", ")
+                ),
+            ));
+        }
+        // One service behind it: the gateway's requests are that service's.
+        if with_data.len() == 1 && hot.len() == 1 {
+            return Some(Outcome::eliminated(
+                id,
+                0.5,
+                format!(
+                    "requests through {e} rose {change}, all of it for {}, the only service behind it with data: the spike is that service's",
+                    hot[0]
+                ),
+            ));
+        }
+        if !hot.is_empty() && hot.len() < with_data.len() {
+            return Some(Outcome::eliminated(
+                id,
+                0.65,
+                format!(
+                    "requests through {e} rose {change}, but only {} of the {} services behind it surged: the surge came from them",
+                    hot.join(", "),
+                    with_data.len()
+                ),
+            ));
+        }
+        // Several services surged but one carried most of the added load: the gateway's surge is that
+        // service's, the more specific (and actionable) name for the spike.
+        if let Some((svc, share)) = concentrated(ctx, e, &hot) {
+            return Some(Outcome::eliminated(
+                id,
+                0.6,
+                format!(
+                    "requests through {e} rose {change}, {:.0}% of the added load for {svc}: the spike is that service's",
+                    share * 100.0
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// A surge that originated at `e`, judged by its timing against the symptoms: before or with
+/// them supports it; after them it is retries, unless far beyond what retries could add.
+fn timed(
+    ctx: &Context,
+    v: &crate::evidence::View<'_>,
+    e: &str,
+    change: &str,
+    onset: usize,
+) -> Outcome {
+    let id = TrafficSurgeBeforeOnset::INFO.id;
+    let s = v.score;
+    // Load that slowed nothing is no cause: the alert's service, or the surging entity
+    // on the path to it, must have degraded with it.
+    if !ctx.alert_worsened() && !ctx.scope.of(e).affected && !ctx.symptom_worsened(e) {
+        let (a, m) = ctx.alert_key();
+        return Outcome::inconclusive(
+            id,
+            format!(
+                "requests to {e} rose {change}, but {a}'s {m} did not worsen and {e} shows no symptom: a surge that slowed nothing explains nothing"
+            ),
+        );
+    }
+    let symptoms = ctx.onset();
+    let (rose_at, began_at) = (clock(ctx.time(onset)), clock(ctx.time(symptoms)));
+    if let Some(outlived) = symptoms_outlived(ctx, v) {
+        return Outcome::inconclusive(
+            id,
+            format!("requests to {e} rose {change} from {rose_at}, but {outlived}"),
+        );
+    }
+    if onset <= symptoms + 1 {
+        let lead = ctx.time(symptoms) - ctx.time(onset);
+        let when = if lead > 0 {
+            format!(
+                ", {} before the symptoms",
+                crate::model::human_duration(lead)
+            )
+        } else {
+            ", as the symptoms began".into()
+        };
+        return Outcome::supported(
+            id,
+            0.85,
+            format!("requests to {e} rose {change} from {rose_at}{when}"),
+        );
+    }
+    // Retries multiply failures: a surge far larger than a few attempts per failed
+    // request is new demand, and a noisy symptom series can seem to move first.
+    let failures = failed_requests(ctx, e);
+    let added = s.level - s.base;
+    if added > RETRY_ATTEMPTS * failures + MIN_ADDED_RPS {
+        return Outcome::supported(
+            id,
+            0.7,
+            format!(
+                "requests to {e} rose {change} from {rose_at}, after the first symptoms at {began_at}, but {} more is far beyond what retries of {} failed requests could add: new demand",
+                fmt_val("requests_per_s", added),
+                fmt_val("requests_per_s", failures)
+            ),
+        );
+    }
+    Outcome::eliminated(
+        id,
+        0.6,
+        format!(
+            "requests to {e} rose {change} only from {rose_at}, after the symptoms began at {began_at} (retries, not the cause)"
+        ),
+    )
 }
 
 #[cfg(test)]
