@@ -237,6 +237,46 @@ const RANKED_CONFIDENCE_CAP: f64 = 0.6;
 /// Builds the verdict from the rules' outcomes (indexed like `hyps`).
 #[must_use]
 pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>) -> Verdict {
+    let hypotheses = scored(ctx, hyps, outcomes);
+    let (candidates, trigger) = causes(ctx, &hypotheses);
+    // Supported hypotheses too close to call leave no root cause: the statistical ranking
+    // must not break a tie the evidence could not.
+    let contested = !candidates.is_empty();
+    let root_cause = from_rules(&candidates);
+    let trigger = trigger.filter(|t| {
+        root_cause
+            .as_ref()
+            .is_none_or(|rc| t.kind != rc.kind || t.culprit != rc.culprit)
+    });
+    let ranking = survivors(&hypotheses, root_cause.as_ref());
+    // Real archives the kind-specific rules cannot judge still get a ranked list of culprits.
+    let culprits = rank::rank(ctx);
+    let root_cause = root_cause.or_else(|| from_statistics(ctx, &culprits, &hypotheses, contested));
+    let ranking = rank::merge(ranking, &culprits, root_cause.as_ref());
+    let mut all_findings = ctx.quality.clone();
+    all_findings.extend(findings::configuration(ctx));
+    all_findings.extend(findings::missing(ctx));
+    all_findings.extend(findings::alert_not_worse(ctx));
+    Verdict {
+        format: FORMAT,
+        incident: ctx.id.clone(),
+        root_cause,
+        trigger,
+        outage: outage::Outage::default(),
+        ranking,
+        hypotheses,
+        findings: all_findings,
+        reasons: rank::reasons(&culprits),
+    }
+}
+
+/// Each hypothesis's outcomes combined, discounted when it cannot reach the alert or reaches
+/// it only through healthy services.
+fn scored(
+    ctx: &Context,
+    hyps: Vec<Hypothesis>,
+    outcomes: Vec<Vec<Outcome>>,
+) -> Vec<HypothesisVerdict> {
     let reach = ctx.topo.reach(&ctx.spec.alert.entity);
     let sick = sick_reach(ctx, &reach);
     let mut hypotheses: Vec<HypothesisVerdict> = hyps
@@ -251,6 +291,15 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
             h.score *= BEHIND_HEALTHY;
         }
     }
+    hypotheses
+}
+
+/// The supported hypotheses that may be the root cause, best first, and the trigger: a
+/// surge that fed a limit. A limit the surge alone outgrew is the surge's effect.
+fn causes<'a>(
+    ctx: &Context,
+    hypotheses: &'a [HypothesisVerdict],
+) -> (Vec<&'a HypothesisVerdict>, Option<Trigger>) {
     let supported: Vec<&HypothesisVerdict> = hypotheses
         .iter()
         .filter(|h| h.status == Status::Supported)
@@ -313,10 +362,12 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
             .then(a.kind.cmp(&b.kind))
             .then(a.culprit.cmp(&b.culprit))
     });
-    // Supported hypotheses too close to call leave no root cause: the statistical ranking
-    // must not break a tie the evidence could not.
-    let contested = !candidates.is_empty();
-    let root_cause = candidates.first().and_then(|top| {
+    (candidates, trigger.map(|t| t.2))
+}
+
+/// The best supported candidate, with a confidence lowered by how close the runner-up came.
+fn from_rules(candidates: &[&HypothesisVerdict]) -> Option<RootCause> {
+    candidates.first().and_then(|top| {
         let runner_up = candidates.get(1).map_or(0.0, |h| h.score);
         let confidence = top.score * (1.0 - 0.6 * runner_up / top.score.max(1e-9));
         (confidence >= 0.3).then(|| RootCause {
@@ -324,13 +375,11 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
             culprit: top.culprit.clone(),
             confidence,
         })
-    });
-    let mut trigger = trigger.map(|t| t.2);
-    if let (Some(t), Some(rc)) = (&trigger, &root_cause) {
-        if t.kind == rc.kind && t.culprit == rc.culprit {
-            trigger = None;
-        }
-    }
+    })
+}
+
+/// Every hypothesis not eliminated, the root cause first even when a trigger scored higher.
+fn survivors(hypotheses: &[HypothesisVerdict], root_cause: Option<&RootCause>) -> Vec<Ranked> {
     let mut ranking: Vec<Ranked> = hypotheses
         .iter()
         .filter(|h| h.status != Status::Eliminated)
@@ -342,19 +391,24 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         .collect();
     // The root cause heads the ranking even when a trigger scored higher.
     ranking.sort_by(|a, b| {
-        let is_rc = |r: &Ranked| {
-            root_cause
-                .as_ref()
-                .is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit)
-        };
+        let is_rc =
+            |r: &Ranked| root_cause.is_some_and(|rc| rc.kind == r.kind && rc.culprit == r.culprit);
         is_rc(b)
             .cmp(&is_rc(a))
             .then(b.score.total_cmp(&a.score))
             .then(a.kind.cmp(&b.kind))
             .then(a.culprit.cmp(&b.culprit))
     });
-    // Real archives the kind-specific rules cannot judge still get a ranked list of culprits.
-    let culprits = rank::rank(ctx);
+    ranking
+}
+
+/// A root cause from the kind-agnostic culprit ranking, when the rules named none.
+fn from_statistics(
+    ctx: &Context,
+    culprits: &[rank::CulpritScore],
+    hypotheses: &[HypothesisVerdict],
+    contested: bool,
+) -> Option<RootCause> {
     // A culprit picked by the kind-agnostic ranking carries a guessed kind: never one the
     // funnel eliminated, and never with the confidence of a verdict the rules support. Nor
     // without an incident to explain: when no entity degraded and the alert's own series
@@ -367,37 +421,19 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
             v.score.direction != crate::detect::Direction::Flat
                 && v.score.onset.is_some_and(|o| o <= late)
         });
-    let root_cause = root_cause.or_else(|| {
-        rank::root_cause(&culprits)
-            .filter(|_| symptom && !contested)
-            .filter(|rc| kind_evidenced(ctx, &culprits, rc))
-            .filter(|rc| {
-                !hypotheses.iter().any(|h| {
-                    h.kind == rc.kind && h.culprit == rc.culprit && h.status == Status::Eliminated
-                })
+    rank::root_cause(culprits)
+        .filter(|_| symptom && !contested)
+        .filter(|rc| kind_evidenced(ctx, culprits, rc))
+        .filter(|rc| {
+            !hypotheses.iter().any(|h| {
+                h.kind == rc.kind && h.culprit == rc.culprit && h.status == Status::Eliminated
             })
-            .map(|rc| RootCause {
-                confidence: rc.confidence.min(RANKED_CONFIDENCE_CAP),
-                ..rc
-            })
-            .filter(|rc| !outscored(&hypotheses, rc))
-    });
-    let ranking = rank::merge(ranking, &culprits, root_cause.as_ref());
-    let mut all_findings = ctx.quality.clone();
-    all_findings.extend(findings::configuration(ctx));
-    all_findings.extend(findings::missing(ctx));
-    all_findings.extend(findings::alert_not_worse(ctx));
-    Verdict {
-        format: FORMAT,
-        incident: ctx.id.clone(),
-        root_cause,
-        trigger,
-        outage: outage::Outage::default(),
-        ranking,
-        hypotheses,
-        findings: all_findings,
-        reasons: rank::reasons(&culprits),
-    }
+        })
+        .map(|rc| RootCause {
+            confidence: rc.confidence.min(RANKED_CONFIDENCE_CAP),
+            ..rc
+        })
+        .filter(|rc| !outscored(hypotheses, rc))
 }
 
 /// Whether a hypothesis the rules left standing at another culprit scored above a root cause
