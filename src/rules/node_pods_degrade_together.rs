@@ -84,44 +84,7 @@ impl Rule for NodePodsDegradeTogether {
         let id = Self::INFO.id;
         let node = h.culprit.as_str();
         let pods = ctx.topo.pods_on(node);
-        // Only degraded services count: a blip in one pod of a healthy service is not the
-        // incident, whatever node it is on.
-        let mut split_services = Vec::new();
-        let mut split_pods: Vec<(&str, &str)> = Vec::new();
-        for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
-            let Some(svc) = ctx
-                .topo
-                .pod_entity
-                .get(*pod)
-                .filter(|s| super::hypotheses::in_scope(ctx, s) || ctx.scope.of(s).affected)
-            else {
-                continue;
-            };
-            let elsewhere: Vec<&str> = ctx
-                .topo
-                .pods_of(svc)
-                .into_iter()
-                .filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).testable)
-                .collect();
-            let healthy_elsewhere = elsewhere.iter().any(|p| ctx.scope.pod(p).healthy());
-            // Replicas elsewhere slowed too when the pods here slowed their callers (and so
-            // the whole service's traffic); those here still stand out by how much harder
-            // they were hit.
-            let worst_elsewhere = elsewhere
-                .iter()
-                .map(|p| ctx.scope.pod(p).severity)
-                .fold(0.0, f64::max);
-            let severity = ctx.scope.pod(pod).severity;
-            let harder = !elsewhere.is_empty()
-                && severity >= 1.0
-                && severity >= HARDER * worst_elsewhere.max(0.05);
-            if healthy_elsewhere || harder {
-                if !split_services.contains(svc) {
-                    split_services.push(svc.clone());
-                }
-                split_pods.push((svc.as_str(), *pod));
-            }
-        }
+        let (split_services, split_pods) = split_along(ctx, node, &pods);
         // One service's pods here burning more CPU raise the node's CPU themselves: that is
         // their trouble showing on the node, not the node's.
         let pods_burn = split_services.len() == 1
@@ -129,33 +92,7 @@ impl Rule for NodePodsDegradeTogether {
                 ctx.pod_metric(svc, p, APP, "cpu_cores")
                     .is_some_and(|v| v.score.up(0.3))
             });
-        let mut node_up = Vec::new();
-        let mut node_normal = Vec::new();
-        for m in ["cpu_utilization", "net_errors_per_s"] {
-            if let Some(v) = ctx.metric(node, m) {
-                let s = v.score;
-                let text = format!(
-                    "{} {} → {}",
-                    metric_label(m),
-                    fmt_val(m, s.base),
-                    fmt_val(m, s.level)
-                );
-                let rose = if m == "cpu_utilization" {
-                    // Up by a third, or into saturation from an already busy baseline.
-                    (s.up(0.3) || (s.up(0.1) && s.level >= 0.9))
-                        && cpu_stands_out(ctx, node, s.level - s.base)
-                        && !pods_burn
-                } else {
-                    // Network errors on most nodes at once are the network's, not this node's.
-                    ctx.node_net_errors_rose(node) && !net_errors_widespread(ctx)
-                };
-                if rose {
-                    node_up.push(text);
-                } else if s.testable() {
-                    node_normal.push(text);
-                }
-            }
-        }
+        let (node_up, node_normal) = node_signals(ctx, node, pods_burn);
         let split = if split_services.is_empty() {
             String::new()
         } else {
@@ -169,20 +106,7 @@ impl Rule for NodePodsDegradeTogether {
         } else {
             format!("{node} itself: {}", node_up.join(", "))
         };
-        // Pods of other services on the node that stayed healthy through it: a node in
-        // trouble hurts what runs on it, so with one service split, the node's own distress
-        // did not reach its neighbours and explains that service no better than its pod does.
-        let bystanders = pods
-            .iter()
-            .filter(|p| {
-                ctx.scope.pod(p).healthy()
-                    && ctx
-                        .topo
-                        .pod_entity
-                        .get(**p)
-                        .is_some_and(|s| !split_services.contains(s))
-            })
-            .count();
+        let bystanders = bystanders(ctx, &pods, &split_services);
         match (split_services.len(), node_up.is_empty()) {
             (1, false) if bystanders > 0 => {
                 return Some(Outcome::supported(
@@ -237,6 +161,103 @@ impl Rule for NodePodsDegradeTogether {
         }
         None
     }
+}
+
+/// The degraded services whose pods on `node` stand out from their replicas elsewhere (the
+/// replicas stayed healthy, or were hit far less hard), and those pods.
+fn split_along<'a>(
+    ctx: &'a Context,
+    node: &str,
+    pods: &[&'a str],
+) -> (Vec<String>, Vec<(&'a str, &'a str)>) {
+    // Only degraded services count: a blip in one pod of a healthy service is not the
+    // incident, whatever node it is on.
+    let mut split_services = Vec::new();
+    let mut split_pods: Vec<(&str, &str)> = Vec::new();
+    for pod in pods.iter().filter(|p| ctx.scope.pod(p).affected) {
+        let Some(svc) = ctx
+            .topo
+            .pod_entity
+            .get(*pod)
+            .filter(|s| super::hypotheses::in_scope(ctx, s) || ctx.scope.of(s).affected)
+        else {
+            continue;
+        };
+        let elsewhere: Vec<&str> = ctx
+            .topo
+            .pods_of(svc)
+            .into_iter()
+            .filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).testable)
+            .collect();
+        let healthy_elsewhere = elsewhere.iter().any(|p| ctx.scope.pod(p).healthy());
+        // Replicas elsewhere slowed too when the pods here slowed their callers (and so
+        // the whole service's traffic); those here still stand out by how much harder
+        // they were hit.
+        let worst_elsewhere = elsewhere
+            .iter()
+            .map(|p| ctx.scope.pod(p).severity)
+            .fold(0.0, f64::max);
+        let severity = ctx.scope.pod(pod).severity;
+        let harder = !elsewhere.is_empty()
+            && severity >= 1.0
+            && severity >= HARDER * worst_elsewhere.max(0.05);
+        if healthy_elsewhere || harder {
+            if !split_services.contains(svc) {
+                split_services.push(svc.clone());
+            }
+            split_pods.push((svc.as_str(), *pod));
+        }
+    }
+    (split_services, split_pods)
+}
+
+/// The node's own CPU and network-error series, as those that rose and those that stayed
+/// normal. CPU raised by one service's own burning pods is theirs, not the node's.
+fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> (Vec<String>, Vec<String>) {
+    let mut node_up = Vec::new();
+    let mut node_normal = Vec::new();
+    for m in ["cpu_utilization", "net_errors_per_s"] {
+        if let Some(v) = ctx.metric(node, m) {
+            let s = v.score;
+            let text = format!(
+                "{} {} → {}",
+                metric_label(m),
+                fmt_val(m, s.base),
+                fmt_val(m, s.level)
+            );
+            let rose = if m == "cpu_utilization" {
+                // Up by a third, or into saturation from an already busy baseline.
+                (s.up(0.3) || (s.up(0.1) && s.level >= 0.9))
+                    && cpu_stands_out(ctx, node, s.level - s.base)
+                    && !pods_burn
+            } else {
+                // Network errors on most nodes at once are the network's, not this node's.
+                ctx.node_net_errors_rose(node) && !net_errors_widespread(ctx)
+            };
+            if rose {
+                node_up.push(text);
+            } else if s.testable() {
+                node_normal.push(text);
+            }
+        }
+    }
+    (node_up, node_normal)
+}
+
+/// Pods of other services on the node that stayed healthy through it: a node in trouble
+/// hurts what runs on it, so with one service split, the node's own distress did not reach
+/// its neighbours and explains that service no better than its pod does.
+fn bystanders(ctx: &Context, pods: &[&str], split_services: &[String]) -> usize {
+    pods.iter()
+        .filter(|p| {
+            ctx.scope.pod(p).healthy()
+                && ctx
+                    .topo
+                    .pod_entity
+                    .get(**p)
+                    .is_some_and(|s| !split_services.contains(s))
+        })
+        .count()
 }
 
 #[cfg(test)]
