@@ -349,85 +349,9 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
             "errors_per_s",
             &[who],
         ),
-        Kind::Ingress => {
-            let mut es = vec![who];
-            es.extend(
-                ctx.topo
-                    .behind
-                    .get(who)
-                    .map(|s| s.iter().map(String::as_str).collect::<Vec<_>>())
-                    .unwrap_or_default(),
-            );
-            entity_lines(
-                ctx,
-                "root-cause.svg",
-                format!("p99 latency at {who} and the services behind it"),
-                "latency_p99_ms",
-                &es,
-            )
-        }
-        Kind::Node => {
-            let mut c = base(
-                ctx,
-                "root-cause.svg",
-                format!("p99 latency of pods on {who} and their replicas elsewhere"),
-                "latency_p99_ms",
-            );
-            for (i, p) in ctx.topo.pods_on(who).into_iter().take(6).enumerate() {
-                let Some(svc) = ctx.topo.pod_entity.get(p) else {
-                    continue;
-                };
-                for q in ctx.topo.pods_of(svc).into_iter().take(3) {
-                    let dash = if q == p { Dash::Solid } else { Dash::Dashed };
-                    let label = format!(
-                        "{q}{}",
-                        if q == p {
-                            format!(" (on {who})")
-                        } else {
-                            String::new()
-                        }
-                    );
-                    if let Some(l) = line(
-                        ctx,
-                        &SeriesKey {
-                            pod: Some(q.into()),
-                            ..SeriesKey::entity(svc, "latency_p99_ms")
-                        },
-                        label,
-                        dash,
-                        Some(i),
-                    ) {
-                        c.lines.push(l);
-                    }
-                }
-            }
-            (!c.lines.is_empty()).then_some(c)
-        }
-        Kind::Pod => {
-            let svc = ctx.topo.pod_entity.get(who)?;
-            let mut c = base(
-                ctx,
-                "root-cause.svg",
-                format!("p99 latency of {who} and its siblings"),
-                "latency_p99_ms",
-            );
-            for (i, q) in ctx.topo.pods_of(svc).into_iter().enumerate() {
-                let dash = if q == who { Dash::Solid } else { Dash::Dashed };
-                if let Some(l) = line(
-                    ctx,
-                    &SeriesKey {
-                        pod: Some(q.into()),
-                        ..SeriesKey::entity(svc, "latency_p99_ms")
-                    },
-                    q.to_string(),
-                    dash,
-                    Some(i),
-                ) {
-                    c.lines.push(l);
-                }
-            }
-            (!c.lines.is_empty()).then_some(c)
-        }
+        Kind::Ingress => ingress_and_backends(ctx, who),
+        Kind::Node => pods_on_node(ctx, who),
+        Kind::Pod => pod_and_siblings(ctx, who),
         Kind::Network => {
             let nodes = ctx.topo.of_kind(crate::model::EntityKind::Node);
             entity_lines(
@@ -439,6 +363,99 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
             )
         }
     }?;
+    decorate(ctx, rc, &mut c);
+    Some(c)
+}
+
+/// p99 latency at an ingress and at the services behind it.
+fn ingress_and_backends(ctx: &Context, who: &str) -> Option<Chart> {
+    let mut es = vec![who];
+    es.extend(
+        ctx.topo
+            .behind
+            .get(who)
+            .map(|s| s.iter().map(String::as_str).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    );
+    entity_lines(
+        ctx,
+        "root-cause.svg",
+        format!("p99 latency at {who} and the services behind it"),
+        "latency_p99_ms",
+        &es,
+    )
+}
+
+/// p99 latency of the pods on a node (solid) beside their replicas elsewhere (dashed).
+fn pods_on_node(ctx: &Context, who: &str) -> Option<Chart> {
+    let mut c = base(
+        ctx,
+        "root-cause.svg",
+        format!("p99 latency of pods on {who} and their replicas elsewhere"),
+        "latency_p99_ms",
+    );
+    for (i, p) in ctx.topo.pods_on(who).into_iter().take(6).enumerate() {
+        let Some(svc) = ctx.topo.pod_entity.get(p) else {
+            continue;
+        };
+        for q in ctx.topo.pods_of(svc).into_iter().take(3) {
+            let dash = if q == p { Dash::Solid } else { Dash::Dashed };
+            let label = format!(
+                "{q}{}",
+                if q == p {
+                    format!(" (on {who})")
+                } else {
+                    String::new()
+                }
+            );
+            if let Some(l) = line(
+                ctx,
+                &SeriesKey {
+                    pod: Some(q.into()),
+                    ..SeriesKey::entity(svc, "latency_p99_ms")
+                },
+                label,
+                dash,
+                Some(i),
+            ) {
+                c.lines.push(l);
+            }
+        }
+    }
+    (!c.lines.is_empty()).then_some(c)
+}
+
+/// p99 latency of one pod (solid) beside its siblings (dashed).
+fn pod_and_siblings(ctx: &Context, who: &str) -> Option<Chart> {
+    let svc = ctx.topo.pod_entity.get(who)?;
+    let mut c = base(
+        ctx,
+        "root-cause.svg",
+        format!("p99 latency of {who} and its siblings"),
+        "latency_p99_ms",
+    );
+    for (i, q) in ctx.topo.pods_of(svc).into_iter().enumerate() {
+        let dash = if q == who { Dash::Solid } else { Dash::Dashed };
+        if let Some(l) = line(
+            ctx,
+            &SeriesKey {
+                pod: Some(q.into()),
+                ..SeriesKey::entity(svc, "latency_p99_ms")
+            },
+            q.to_string(),
+            dash,
+            Some(i),
+        ) {
+            c.lines.push(l);
+        }
+    }
+    (!c.lines.is_empty()).then_some(c)
+}
+
+/// What every root-cause chart adds: the request rate on the right axis where a capacity
+/// limit is reached by traffic, and markers for the culprit's events in the chart's range.
+fn decorate(ctx: &Context, rc: &crate::verdict::RootCause, c: &mut Chart) {
+    let who = rc.culprit.as_str();
     // A capacity limit is reached by traffic: the service's request rate on the right axis.
     if crate::verdict::timing::limit_series(rc.kind).is_some() {
         if let Some(v) = ctx.metric(who, "requests_per_s") {
@@ -457,7 +474,6 @@ pub fn root_cause(ctx: &Context, verdict: &Verdict) -> Option<Chart> {
             c.markers.push((e.ts_ms, e.kind.clone()));
         }
     }
-    Some(c)
 }
 
 /// The peer comparisons that eliminated a storage or third-party hypothesis, one chart per
