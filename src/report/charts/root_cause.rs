@@ -188,3 +188,68 @@ fn decorate(ctx: &Context, rc: &crate::verdict::RootCause, c: &mut Chart) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::testing::{Fixture, kp, sidecar_cpu};
+    use crate::verdict::RootCause;
+
+    fn blaming(kind: Kind, culprit: &str) -> Verdict {
+        Verdict {
+            format: 2,
+            incident: "fixture".into(),
+            root_cause: Some(RootCause {
+                kind,
+                culprit: culprit.into(),
+                confidence: 0.9,
+            }),
+            trigger: None,
+            outage: crate::verdict::outage::Outage::default(),
+            ranking: Vec::new(),
+            hypotheses: Vec::new(),
+            findings: Vec::new(),
+            reasons: std::collections::BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_bad_pod_is_drawn_solid_beside_its_dashed_siblings() {
+        let ctx = Fixture::new("api")
+            .slow_service("api")
+            .place("api-1", "n1")
+            .place("api-2", "n2")
+            .step(kp("api", "api-1", APP, "latency_p99_ms"), 50.0, 400.0)
+            .flat(kp("api", "api-2", APP, "latency_p99_ms"), 50.0)
+            .build();
+        let c = root_cause(&ctx, &blaming(Kind::Pod, "api-1")).expect("a chart");
+        let styles: Vec<(&str, Dash)> =
+            c.lines.iter().map(|l| (l.label.as_str(), l.dash)).collect();
+        assert_eq!(styles, [("api-1", Dash::Solid), ("api-2", Dash::Dashed)]);
+    }
+
+    #[test]
+    fn a_sidecar_is_drawn_against_its_limit_per_pod() {
+        let ctx = Fixture::new("api")
+            .slow_service("api")
+            .sidecar("api", 4.0, 2.0)
+            .place("api-1", "n1")
+            .step(sidecar_cpu("api", "api-1"), 0.9, 1.97)
+            .build();
+        let c = root_cause(&ctx, &blaming(Kind::Sidecar, "api")).expect("a chart");
+        assert!(
+            c.lines.iter().any(|l| l.label.contains("api-1")),
+            "{:?}",
+            c.lines.len()
+        );
+        assert!(c.title.contains("sidecar CPU"), "{}", c.title);
+    }
+
+    #[test]
+    fn no_root_cause_draws_no_root_cause_chart() {
+        let ctx = Fixture::new("api").slow_service("api").build();
+        let mut v = blaming(Kind::Pod, "api-1");
+        v.root_cause = None;
+        assert!(root_cause(&ctx, &v).is_none());
+    }
+}
