@@ -5,7 +5,10 @@
 
 use std::path::Path;
 
+use plotters::chart::DualCoordChartContext;
 use plotters::coord::Shift;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -193,6 +196,54 @@ where
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     let top = y1 * 1.08;
+    shade_windows(&mut cc, chart, y0, top)?;
+    draw_lines(&mut cc, chart)?;
+    if let Some((title, line)) = right {
+        draw_right(&mut cc, title, line)?;
+    }
+    draw_limits(&mut cc, chart, (x0, x1), (y0, top))?;
+    draw_markers(&mut cc, chart, (y0, top))?;
+    if let Some(note) = &chart.note {
+        cc.draw_series(std::iter::once(Text::new(
+            format!("{note} "),
+            (x1, y0 + (top - y0) * 0.04),
+            (FONT, text(MIN_TEXT))
+                .into_font()
+                .color(&ALERT)
+                .pos(Pos::new(HPos::Right, VPos::Bottom)),
+        )))?;
+    }
+    cc.configure_series_labels()
+        .label_font((FONT, text(MIN_TEXT)))
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// The plot every chart draws on: time (minute key points) by value, a second value axis on
+/// the right.
+type Plot<'a, DB> = DualCoordChartContext<
+    'a,
+    DB,
+    Cartesian2d<WithKeyPoints<RangedCoordi64>, RangedCoordf64>,
+    Cartesian2d<RangedCoordi64, RangedCoordf64>,
+>;
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+/// The baseline and incident windows, shaded, with their legend entries.
+fn shade_windows<'a, DB: DrawingBackend + 'a>(
+    cc: &mut Plot<'a, DB>,
+    chart: &Chart,
+    y0: f64,
+    top: f64,
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
     for (from, to, label, shade) in [
         (
             chart.baseline.0,
@@ -216,6 +267,14 @@ where
             Rectangle::new([(x, y - 5), (x + 18, y + 5)], shade.mix(0.4).filled())
         });
     }
+    Ok(())
+}
+
+/// Each line, split at its gaps, with a legend entry drawn the way the line is.
+fn draw_lines<'a, DB: DrawingBackend + 'a>(cc: &mut Plot<'a, DB>, chart: &Chart) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
     for (i, line) in chart.lines.iter().enumerate() {
         let color = PALETTE[line.color.unwrap_or(i) % PALETTE.len()];
         let style = ShapeStyle {
@@ -253,24 +312,48 @@ where
                 EmptyElement::at((x, y)) + seg(p[0]) + seg(p[1]) + seg(p[2])
             });
     }
-    if let Some((title, line)) = right {
-        cc.configure_secondary_axes()
-            .y_desc(title.as_str())
-            .label_style((FONT, text(MIN_TEXT)))
-            .axis_desc_style((FONT, text(MIN_TEXT)))
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .draw()?;
-        let style = RIGHT.stroke_width(2);
-        let pts: Vec<(i64, f64)> = line
-            .points
-            .iter()
-            .copied()
-            .filter(|p| p.1.is_finite())
-            .collect();
-        cc.draw_secondary_series(LineSeries::new(pts, style))?
-            .label(line.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], style));
-    }
+    Ok(())
+}
+
+/// The right-axis series (a request rate beside a resource) and its axis.
+fn draw_right<'a, DB: DrawingBackend + 'a>(
+    cc: &mut Plot<'a, DB>,
+    title: &str,
+    line: &super::charts::Line,
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    cc.configure_secondary_axes()
+        .y_desc(title)
+        .label_style((FONT, text(MIN_TEXT)))
+        .axis_desc_style((FONT, text(MIN_TEXT)))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let style = RIGHT.stroke_width(2);
+    let pts: Vec<(i64, f64)> = line
+        .points
+        .iter()
+        .copied()
+        .filter(|p| p.1.is_finite())
+        .collect();
+    cc.draw_secondary_series(LineSeries::new(pts, style))?
+        .label(line.label.as_str())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], style));
+    Ok(())
+}
+
+/// Limits as dashed horizontal lines, labelled where no line covers the label, else in the
+/// legend.
+fn draw_limits<'a, DB: DrawingBackend + 'a>(
+    cc: &mut Plot<'a, DB>,
+    chart: &Chart,
+    (x0, x1): (i64, i64),
+    (y0, top): (f64, f64),
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
     for (y, label) in &chart.hlines {
         let c = RGBColor(90, 90, 90);
         let st = ShapeStyle {
@@ -297,6 +380,18 @@ where
                 .pos(Pos::new(HPos::Left, VPos::Bottom)),
         )))?;
     }
+    Ok(())
+}
+
+/// The alert (solid) and the other markers (dashed), labelled in three staggered rows.
+fn draw_markers<'a, DB: DrawingBackend + 'a>(
+    cc: &mut Plot<'a, DB>,
+    chart: &Chart,
+    (y0, top): (f64, f64),
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
     for (k, (t, label)) in chart.markers.iter().enumerate() {
         let c = if label == "alert" { ALERT } else { MARK };
         let st = c.stroke_width(if label == "alert" { 2 } else { 1 });
@@ -315,22 +410,5 @@ where
             (FONT, text(MIN_TEXT)).into_font().color(&c),
         )))?;
     }
-    if let Some(note) = &chart.note {
-        cc.draw_series(std::iter::once(Text::new(
-            format!("{note} "),
-            (x1, y0 + (top - y0) * 0.04),
-            (FONT, text(MIN_TEXT))
-                .into_font()
-                .color(&ALERT)
-                .pos(Pos::new(HPos::Right, VPos::Bottom)),
-        )))?;
-    }
-    cc.configure_series_labels()
-        .label_font((FONT, text(MIN_TEXT)))
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    root.present()?;
     Ok(())
 }
