@@ -64,7 +64,8 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
     // Refused before any work: the whole folder is replaced at the end.
     funnel::output::check_owned(&a.out, &mine::ENTRIES).with_context(out_err)?;
     let journal = mine::Journal::open(&a.out, &settings(a)).with_context(out_err)?;
-    let resumed = found.iter().filter(|f| journal.has(f)).count();
+    let fresh: Vec<&mine::Found> = found.iter().filter(|f| !journal.has(f)).collect();
+    let resumed = found.len() - fresh.len();
     if resumed > 0 {
         say!(
             "resuming: {resumed} of {} incidents already mined (journal {})",
@@ -75,7 +76,6 @@ pub(crate) fn run(a: &MineArgs) -> anyhow::Result<Exit> {
     let stop = interrupt_flag().context("installing the SIGINT/SIGTERM handler")?;
     let pb = super::progress(found.len() as u64, "mining");
     pb.inc(resumed as u64);
-    let fresh: Vec<&mine::Found> = found.iter().filter(|f| !journal.has(f)).collect();
     let started = std::time::Instant::now();
     let mined = mine::mine_journaled(&found, &opts, &journal, &stop, || pb.inc(1))
         .context("recording mined incidents in the journal")?;

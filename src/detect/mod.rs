@@ -10,6 +10,7 @@ pub mod stats;
 use rayon::prelude::*;
 
 use crate::align::Aligned;
+use crate::model::{MINUTE_MS, buckets};
 
 /// Robust z beyond which a bucket counts as anomalous.
 pub const Z: f64 = 3.0;
@@ -159,11 +160,9 @@ pub fn score(
     // spikes), 1 % of the level (limits and gauges are flat), and an absolute epsilon.
     let sigma = mad.max(0.25 * sd).max(0.01 * base.abs()).max(1e-9);
     let z_at = |v: f64| (v - base) / sigma;
-    let window = usize::try_from((120_000 + step_ms - 1) / step_ms.max(1))
-        .unwrap_or(2)
-        .clamp(2, 8);
+    let window = buckets(2 * MINUTE_MS, step_ms).clamp(2, 8);
 
-    let coarse = step_ms >= 120_000;
+    let coarse = step_ms >= 2 * MINUTE_MS;
     let run = |sign: f64| -> Option<(usize, usize)> {
         let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
         let start = inc_range.clone().find(|&i| {

@@ -31,9 +31,10 @@ impl Severity {
             Some(Some("warn")) => Severity::Warn,
             Some(_) => Severity::Info,
             None => {
-                if super::words::mentions_any(message, super::words::ERROR) {
+                let text = super::words::Text::new(message);
+                if text.mentions_any(super::words::ERROR) {
                     Severity::Error
-                } else if super::words::mentions_any(message, super::words::WARN) {
+                } else if text.mentions_any(super::words::WARN) {
                     Severity::Warn
                 } else {
                     Severity::Info

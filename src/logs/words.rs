@@ -51,15 +51,37 @@ pub const OOM: &[&str] = &[
 /// Whether `text` mentions any of `words` (lower-case) as a word.
 #[must_use]
 pub fn mentions_any(text: &str, words: &[&str]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    words
-        .iter()
-        .any(|w| mentions_in(text.as_bytes(), &lower, w))
+    Text::new(text).mentions_any(words)
 }
 
-/// `lower` is `text` lower-cased (ASCII, so byte offsets agree).
-fn mentions_in(text: &[u8], lower: &str, word: &str) -> bool {
-    !word.is_empty() && lower.match_indices(word).any(|(i, _)| starts_word(text, i))
+/// A text lower-cased once, to be asked about several word lists (a log line per row).
+pub struct Text<'a> {
+    raw: &'a [u8],
+    /// `raw` lower-cased (ASCII, so byte offsets agree).
+    lower: String,
+}
+
+impl<'a> Text<'a> {
+    /// Lower-cases `text` once.
+    #[must_use]
+    pub fn new(text: &'a str) -> Text<'a> {
+        Text {
+            raw: text.as_bytes(),
+            lower: text.to_ascii_lowercase(),
+        }
+    }
+
+    /// Whether the text mentions any of `words` (lower-case) as a word.
+    #[must_use]
+    pub fn mentions_any(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| {
+            !w.is_empty()
+                && self
+                    .lower
+                    .match_indices(w)
+                    .any(|(i, _)| starts_word(self.raw, i))
+        })
+    }
 }
 
 fn starts_word(b: &[u8], i: usize) -> bool {

@@ -218,26 +218,12 @@ pub fn join_and(items: &[&str]) -> String {
 mod tests {
     use crate::evidence::testing::Fixture;
     use crate::model::Kind;
-    use crate::verdict::{RootCause, Verdict};
+    use crate::verdict::Verdict;
 
     #[test]
     fn a_root_cause_without_rule_evidence_says_where_it_came_from() {
         let ctx = Fixture::new("front").slow_service("front").build();
-        let v = Verdict {
-            format: 1,
-            incident: "fixture".into(),
-            root_cause: Some(RootCause {
-                kind: Kind::CodeChange,
-                culprit: "mid".into(),
-                confidence: 0.34,
-            }),
-            trigger: None,
-            outage: crate::verdict::outage::Outage::default(),
-            ranking: Vec::new(),
-            hypotheses: Vec::new(),
-            findings: Vec::new(),
-            reasons: std::collections::BTreeMap::new(),
-        };
+        let v = Verdict::blaming(Kind::CodeChange, "mid", 0.34);
         let s = super::summary(&ctx, &v);
         assert!(
             s.contains("mid: it stands out from every other entity in the culprit ranking (confidence 0.34)."),

@@ -35,6 +35,20 @@ pub struct RawSeries {
 }
 
 impl RawSeries {
+    /// A series named `name` with the non-empty `labels` (an empty label is no label in
+    /// Prometheus).
+    fn new(name: &str, labels: &[(&str, &str)], points: Vec<(i64, f64)>) -> RawSeries {
+        RawSeries {
+            name: name.into(),
+            labels: labels
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            points,
+        }
+    }
+
     fn labels_text(&self) -> String {
         let mut s = String::new();
         for (i, (k, v)) in self.labels.iter().enumerate() {

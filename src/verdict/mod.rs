@@ -436,6 +436,28 @@ fn from_statistics(
         .filter(|rc| !outscored(hypotheses, rc))
 }
 
+#[cfg(test)]
+impl Verdict {
+    /// A verdict naming `kind` at `culprit` and nothing else, for tests of what reads one.
+    pub(crate) fn blaming(kind: Kind, culprit: &str, confidence: f64) -> Verdict {
+        Verdict {
+            format: FORMAT,
+            incident: "fixture".into(),
+            root_cause: Some(RootCause {
+                kind,
+                culprit: culprit.into(),
+                confidence,
+            }),
+            trigger: None,
+            outage: outage::Outage::default(),
+            ranking: Vec::new(),
+            hypotheses: Vec::new(),
+            findings: Vec::new(),
+            reasons: BTreeMap::new(),
+        }
+    }
+}
+
 /// Whether a hypothesis the rules left standing at another culprit scored above a root cause
 /// the culprit ranking picked: statistics alone must not jump a candidate the evidence rates
 /// higher, and with two such leads neither is the root cause.

@@ -23,7 +23,7 @@ use crate::model::Kind;
 pub const AT_LIMIT: f64 = 0.9;
 
 /// How long a breach must hold, ms.
-const SUSTAIN_MS: i64 = 120_000;
+const SUSTAIN_MS: i64 = 2 * crate::model::MINUTE_MS;
 
 /// One timed event: when, the threshold crossed and the value at that sample.
 #[derive(Debug, Clone, PartialEq)]

@@ -66,15 +66,13 @@ fn export_kinds_keep_kind_and_culprit() {
     let root = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
     let mut rows = Vec::new();
-    for seed in a..=b {
-        for kind in Kind::ALL {
-            let r = case(kind, seed, root.path());
-            println!(
-                "{:<22} expected {:<34} direct {:<34} exported {}",
-                r.0, r.1, r.2, r.3
-            );
-            rows.push(r);
-        }
+    for (kind, seed) in super::kinds_and_seeds() {
+        let r = case(kind, seed, root.path());
+        println!(
+            "{:<22} expected {:<34} direct {:<34} exported {}",
+            r.0, r.1, r.2, r.3
+        );
+        rows.push(r);
     }
     let n = rows.len();
     let kept = rows.iter().filter(|r| r.2 == r.3).count();

@@ -43,9 +43,7 @@ fn every_fuzz_regression_is_an_input_error_naming_its_file() {
             .arg(t.path().join("out"))
             .output()
             .expect("run funnel");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{}: {err}", case.display());
-        assert!(!err.contains("panicked"), "{}: {err}", case.display());
+        let err = input_error(&out, &case);
         let (rel, _) = &tree(&case)[0];
         assert!(
             err.contains(&*archive.join(rel).to_string_lossy()),
@@ -54,6 +52,14 @@ fn every_fuzz_regression_is_an_input_error_naming_its_file() {
         );
         assert!(!t.path().join("out").exists(), "{}", case.display());
     }
+}
+
+/// The stderr of a run that must end as bad input: exit 2, no panic.
+fn input_error(out: &std::process::Output, case: &Path) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{}: {err}", case.display());
+    assert!(!err.contains("panicked"), "{}: {err}", case.display());
+    err
 }
 
 /// An importer's input (`src` inside the case folder) imported with `args`.
@@ -67,9 +73,7 @@ fn import_case(case: &Path, format: &str, src: &str, args: &[&str]) {
         .arg(t.path().join("out"))
         .output()
         .expect("run funnel");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}: {err}", case.display());
-    assert!(!err.contains("panicked"), "{}: {err}", case.display());
+    let err = input_error(&out, case);
     assert!(err.contains(src), "{}: {err}", case.display());
     // The import root may exist; no archive may be in it.
     let written = std::fs::read_dir(t.path().join("out")).map_or(0, Iterator::count);

@@ -77,6 +77,15 @@ pub(crate) fn seed_range() -> (u64, u64) {
     (a.parse().expect("seed"), b.parse().expect("seed"))
 }
 
+/// Every scenario kind at every seed of [`seed_range`], seed by seed: the cases of the slow
+/// round-trip tests.
+pub(crate) fn kinds_and_seeds() -> Vec<(funnel::model::Kind, u64)> {
+    let (a, b) = seed_range();
+    (a..=b)
+        .flat_map(|seed| funnel::model::Kind::ALL.map(|k| (k, seed)))
+        .collect()
+}
+
 /// An archive's root cause as `kind culprit` (`-` for none, `error: …` when it cannot be read).
 pub(crate) fn root_cause_of(dir: &Path) -> String {
     match funnel::pipeline::analyze(dir, &funnel::pipeline::Options::default()) {

@@ -193,25 +193,6 @@ fn decorate(ctx: &Context, rc: &crate::verdict::RootCause, c: &mut Chart) {
 mod tests {
     use super::*;
     use crate::evidence::testing::{Fixture, kp, sidecar_cpu};
-    use crate::verdict::RootCause;
-
-    fn blaming(kind: Kind, culprit: &str) -> Verdict {
-        Verdict {
-            format: 2,
-            incident: "fixture".into(),
-            root_cause: Some(RootCause {
-                kind,
-                culprit: culprit.into(),
-                confidence: 0.9,
-            }),
-            trigger: None,
-            outage: crate::verdict::outage::Outage::default(),
-            ranking: Vec::new(),
-            hypotheses: Vec::new(),
-            findings: Vec::new(),
-            reasons: std::collections::BTreeMap::new(),
-        }
-    }
 
     #[test]
     fn a_bad_pod_is_drawn_solid_beside_its_dashed_siblings() {
@@ -222,7 +203,7 @@ mod tests {
             .step(kp("api", "api-1", APP, "latency_p99_ms"), 50.0, 400.0)
             .flat(kp("api", "api-2", APP, "latency_p99_ms"), 50.0)
             .build();
-        let c = root_cause(&ctx, &blaming(Kind::Pod, "api-1")).expect("a chart");
+        let c = root_cause(&ctx, &Verdict::blaming(Kind::Pod, "api-1", 0.9)).expect("a chart");
         let styles: Vec<(&str, Dash)> =
             c.lines.iter().map(|l| (l.label.as_str(), l.dash)).collect();
         assert_eq!(styles, [("api-1", Dash::Solid), ("api-2", Dash::Dashed)]);
@@ -236,7 +217,7 @@ mod tests {
             .place("api-1", "n1")
             .step(sidecar_cpu("api", "api-1"), 0.9, 1.97)
             .build();
-        let c = root_cause(&ctx, &blaming(Kind::Sidecar, "api")).expect("a chart");
+        let c = root_cause(&ctx, &Verdict::blaming(Kind::Sidecar, "api", 0.9)).expect("a chart");
         assert!(
             c.lines.iter().any(|l| l.label.contains("api-1")),
             "{:?}",
@@ -248,7 +229,7 @@ mod tests {
     #[test]
     fn no_root_cause_draws_no_root_cause_chart() {
         let ctx = Fixture::new("api").slow_service("api").build();
-        let mut v = blaming(Kind::Pod, "api-1");
+        let mut v = Verdict::blaming(Kind::Pod, "api-1", 0.9);
         v.root_cause = None;
         assert!(root_cause(&ctx, &v).is_none());
     }

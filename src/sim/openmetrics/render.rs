@@ -58,15 +58,7 @@ struct Out(Vec<RawSeries>);
 
 impl Out {
     fn push(&mut self, name: &str, labels: &[(&str, &str)], points: Vec<(i64, f64)>) {
-        self.0.push(RawSeries {
-            name: name.into(),
-            labels: labels
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            points,
-        });
+        self.0.push(RawSeries::new(name, labels, points));
     }
 }
 

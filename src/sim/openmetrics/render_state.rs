@@ -16,15 +16,7 @@ pub fn node_ip(i: usize) -> String {
 }
 
 fn push(out: &mut Vec<RawSeries>, name: &str, labels: &[(&str, &str)], points: Vec<(i64, f64)>) {
-    out.push(RawSeries {
-        name: name.into(),
-        labels: labels
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        points,
-    });
+    out.push(RawSeries::new(name, labels, points));
 }
 
 fn events<'a>(data: &'a ArchiveData, entity: &str, kind: &str) -> Vec<&'a EventRow> {
