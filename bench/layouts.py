@@ -9,7 +9,8 @@ services) written the ways users' tools write Parquet, then for each layout:
   * the floor: Python polars, lazy scan + group-by mean per series, once over the whole
     archive and once file by file; the faster of the two, with its peak RSS.
 
-Both run in the same invocation, one after the other, best of REPEAT (default 1).
+Both run in the same invocation, one after the other, best of REPEAT (default 1); FLOOR=0 skips
+the floor (bench/memory.sh, where only funnel's time and peak RSS matter).
 
   FUNNEL_BIN=target/release/funnel python3 bench/layouts.py
   LAYOUTS=dict-grouped,plain-time SERVICES=68,270,810 python3 bench/layouts.py   # linearity
@@ -55,6 +56,9 @@ LAYOUTS = {
     "ts-ns": ("plain", "series", 6, None, "ns", None),
     "ts-ms-utc": ("plain", "series", 6, None, "ms", "UTC"),
     "ts-ns-utc": ("dict", "time", 6, None, "ns", "UTC"),
+    # A per-interval export (one file every 2.5 minutes); written file by file, so bench/memory.sh
+    # can generate 200 M rows without holding them.
+    "dict-time-60": ("dict", "time", 60, None, "ms", None),
 }
 
 
@@ -256,6 +260,7 @@ def main():
         sys.exit(f"unknown layout(s) {unknown}; --list shows them")
     sizes = [int(s) for s in os.environ.get("SERVICES", "270").split(",")]
     repeat = int(os.environ.get("REPEAT", "1"))
+    with_floor = os.environ.get("FLOOR", "1") != "0"
     root = Path(os.environ.get("BENCH_DIR", REPO / "target/bench-layouts"))
     print(f"# {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; funnel {binary}; best of {repeat}")
     print(f"{'layout':<14} {'rows':>6} {'files':>5} {'read s':>7} {'total s':>7} {'RSS MB':>7}"
@@ -266,12 +271,13 @@ def main():
         for name in names:
             d = root / f"s{services}" / name
             runs = [funnel(binary, d) for _ in range(repeat)]
-            floors = [floor(d) for _ in range(repeat)]
             wall, read, rss = min(runs)
-            fl = min(floors)
             files = len(list((d / "metrics").glob("*.parquet")))
-            print(f"{name:<14} {rows / 1e6:>5.1f}M {files:>5} {read:>7.2f} {wall:>7.2f} {rss:>7.0f}"
-                  f" {fl[0]:>7.2f} {fl[2]:<9} {fl[1]:>6.0f} {wall / fl[0]:>5.2f}x", flush=True)
+            line = f"{name:<14} {rows / 1e6:>5.1f}M {files:>5} {read:>7.2f} {wall:>7.2f} {rss:>7.0f}"
+            if with_floor:
+                fl = min(floor(d) for _ in range(repeat))
+                line += f" {fl[0]:>7.2f} {fl[2]:<9} {fl[1]:>6.0f} {wall / fl[0]:>5.2f}x"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
