@@ -31,7 +31,7 @@ set +e
     2>"$out/err"
 code=$?
 set -e
-took=$(echo "$(date +%s.%N) - $start" | bc)
+took=$(printf '%.3f' "$(echo "$(date +%s.%N) - $start" | bc)")
 rss=$(sed -n 's/^RSS //p' "$out/err")
-echo "refusal at --max-memory 1G: exit $code in ${took:0:5} s, peak RSS $((rss / 1024)) MB:"
-grep -v '^RSS ' "$out/err" | head -3 | sed 's/^/  /'
+echo "refusal at --max-memory 1G: exit $code in $took s, peak RSS $((rss / 1024)) MB:"
+grep -v -e '^RSS ' -e '^Command exited' "$out/err" | head -3 | sed 's/^/  /'

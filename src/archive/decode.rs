@@ -111,19 +111,18 @@ fn decode(
     Ok(Frame::new(df, ts.map_err(parquet_err(path))?))
 }
 
-/// A corrupt page can decode to fewer values than its column chunk claims without polars
-/// noticing, leaving a frame whose columns disagree on their length; every reader indexes
-/// columns by row, so such a file is refused here, naming the short column.
+/// A corrupt page can decode to fewer values than its row group claims without polars noticing,
+/// leaving a frame whose columns are shorter than its height; every reader indexes columns by
+/// row, so such a file is refused here, naming the short column.
 fn same_lengths(df: &DataFrame, path: &Path) -> Result<(), Error> {
-    let columns = df.columns();
-    let rows = columns.iter().map(Column::len).max().unwrap_or(0);
-    match columns.iter().find(|c| c.len() != rows) {
+    let rows = df.height();
+    match df.columns().iter().find(|c| c.len() != rows) {
         None => Ok(()),
         Some(short) => Err(Error::Column {
             path: path.to_path_buf(),
             column: short.name().to_string(),
             message: format!(
-                "decodes to {} rows where the file's other columns hold {rows}: the file is corrupt",
+                "decodes to {} rows where the file claims {rows}: the file is corrupt",
                 short.len()
             ),
         }),
