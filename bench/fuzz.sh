@@ -9,7 +9,9 @@
 #   CASES=3000 bench/fuzz.sh               # the CI smoke (.ci/run)
 #
 # Environment: CASES (default 1000000), JOBS (default: CPU count), SEED (default 1), TIMEOUT_MS
-# per case (default 10000), CRASHES (default target/fuzz-crashes), PROFILE (default dev; `release`
+# of CPU time per case (default 10000; ten times that on the wall clock), TMPDIR for the cases'
+# files (default /dev/shm when writable: 240 cases/s there against 64 on this machine's disk,
+# one worker, release), CRASHES (default target/fuzz-crashes), PROFILE (default dev; `release`
 # is ~10x faster but builds polars in release first), FUNNEL_DATA (the shared datasets, default
 # ../shared/data; small built-in seeds stand in when missing).
 set -euo pipefail
@@ -17,6 +19,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 profile="${PROFILE:-dev}"
+if [[ -z "${TMPDIR:-}" && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 cargo build --locked --profile "$profile" --example fuzz
 dir=debug
 [[ "$profile" == dev ]] || dir="$profile"

@@ -11,6 +11,11 @@
 //! [--crashes DIR]`
 //! (bench/fuzz.sh). Prints cases/s, outcomes, distinct errors, errors that name no file,
 //! crashes (panics) and hangs; each crash or hang input is saved under DIR. Exit 1 when any.
+//!
+//! The time bound is on the CPU time of the case's thread (read from /proc on Linux), with a
+//! wall-clock cap of ten times the bound for a case that blocks without computing: on a machine
+//! shared with builds, a low-priority fuzzer waits for the CPU far longer than its cases run,
+//! and a wall-clock bound alone called those waits hangs.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -191,26 +196,59 @@ enum Outcome {
     Hang,
 }
 
-/// Runs one case on its own thread and waits at most `timeout`; a hung thread is left behind
-/// (it cannot be killed in-process) and reported.
+/// Runs one case on its own thread until it ends, spends `timeout` of CPU time, or blocks for
+/// ten times that on the wall clock; a hung thread is left behind (it cannot be killed
+/// in-process) and reported.
 fn run_bounded(kind: Target, case: &Case, dir: &Path, timeout: Duration) -> Outcome {
     let (tx, rx) = mpsc::channel();
+    let (stat_tx, stat_rx) = mpsc::channel();
     let (case, dir) = (case.clone(), dir.to_path_buf());
     std::thread::spawn(move || {
+        let _ = stat_tx.send(thread_stat());
         let r = std::panic::catch_unwind(|| targets::run(kind, &case, &dir));
         let _ = tx.send(r);
     });
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(()))) => Outcome::Ok,
-        Ok(Ok(Err(m))) => Outcome::Err(m),
-        Ok(Err(p)) => Outcome::Panic(
-            p.downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into()),
-        ),
-        Err(_) => Outcome::Hang,
+    let stat = stat_rx.recv().ok().flatten();
+    let start = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Ok(Ok(()))) => return Outcome::Ok,
+            Ok(Ok(Err(m))) => return Outcome::Err(m),
+            Ok(Err(p)) => {
+                return Outcome::Panic(
+                    p.downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "panic".into()),
+                );
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Outcome::Panic("the case's thread ended without a result".into());
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let wall = start.elapsed();
+                let cpu = stat.as_deref().and_then(cpu_time).unwrap_or(wall);
+                if cpu > timeout || wall > timeout * 10 {
+                    return Outcome::Hang;
+                }
+            }
+        }
     }
+}
+
+/// The calling thread's /proc stat file, where the kernel counts its CPU time (Linux only).
+fn thread_stat() -> Option<PathBuf> {
+    let task = std::fs::read_link("/proc/thread-self").ok()?;
+    Some(Path::new("/proc").join(task).join("stat"))
+}
+
+/// User plus system time from a /proc stat file: fields 14 and 15, counted after the command
+/// name's closing parenthesis (the name may hold spaces), in clock ticks of 10 ms.
+fn cpu_time(stat: &Path) -> Option<Duration> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    let mut fields = text.get(text.rfind(')')? + 1..)?.split_whitespace().skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn save(root: &Path, what: &str, i: u64, case: &Case, msg: &str) {
