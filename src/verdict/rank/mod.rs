@@ -325,19 +325,7 @@ fn score(ctx: &Context, sh: &Shared<'_>, e: &String) -> Option<CulpritScore> {
     if mine <= 0.0 && l <= 0.0 && f <= 0.0 && so <= 0.0 {
         return None;
     }
-    let callees = ctx
-        .topo
-        .deps_of(e)
-        .into_iter()
-        .filter(|c| !seen_only_through(ctx, c, e))
-        .map(|c| sh.felt(c))
-        .fold(0.0, f64::max);
-    let callers = ctx
-        .topo
-        .users_of(e)
-        .into_iter()
-        .map(|c| sh.felt(c))
-        .fold(0.0, f64::max);
+    let (callees, callers) = felt_around(ctx, sh, e);
     let origin = explained(mine, callees);
     let spread = if ctx.topo.users_of(e).is_empty() {
         0.9
@@ -395,6 +383,25 @@ fn score(ctx: &Context, sh: &Shared<'_>, e: &String) -> Option<CulpritScore> {
         standout: so,
         reason: reason(&parts),
     })
+}
+
+/// The strongest anomaly `e`'s callees show (leaving out those seen only through `e`), and
+/// the strongest its callers show: (callees, callers).
+fn felt_around(ctx: &Context, sh: &Shared<'_>, e: &str) -> (f64, f64) {
+    let callees = ctx
+        .topo
+        .deps_of(e)
+        .into_iter()
+        .filter(|c| !seen_only_through(ctx, c, e))
+        .map(|c| sh.felt(c))
+        .fold(0.0, f64::max);
+    let callers = ctx
+        .topo
+        .users_of(e)
+        .into_iter()
+        .map(|c| sh.felt(c))
+        .fold(0.0, f64::max);
+    (callees, callers)
 }
 
 /// `e`'s log surge and log fall, less what a neighbour's explains: (surge, fall).
