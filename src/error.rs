@@ -30,7 +30,7 @@ pub enum Error {
     Column {
         /// The file.
         path: PathBuf,
-        /// The column.
+        /// The column as the file names it.
         column: String,
         /// What was found and what was expected.
         message: String,

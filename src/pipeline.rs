@@ -27,7 +27,7 @@ pub struct SourceInfo {
     pub metric_rows: usize,
     /// Log lines inside the windows.
     pub log_lines: usize,
-    /// Events.
+    /// Event rows read (0 when the archive has no events table).
     pub events: usize,
 }
 

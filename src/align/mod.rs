@@ -70,7 +70,7 @@ pub struct Series {
 /// Every series on one grid, sorted by key.
 #[derive(Debug, Clone)]
 pub struct Aligned {
-    /// The grid.
+    /// The common time grid every series below is resampled onto.
     pub grid: Grid,
     /// Baseline buckets.
     pub baseline: Range<usize>,

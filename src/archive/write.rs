@@ -86,53 +86,7 @@ fn frame(height: usize, columns: Vec<Column>, path: &Path) -> Result<DataFrame, 
 /// The file cannot be written.
 pub fn write_metrics<R: Borrow<MetricRow>>(path: &Path, rows: &[R]) -> Result<(), Error> {
     let rows: Vec<&MetricRow> = rows.iter().map(Borrow::borrow).collect();
-    // Sorting rows by their six key strings compared those strings ~17 times per row; ranking
-    // the few distinct keys once and sorting by (rank, time) gives the same order.
-    type Key<'a> = (
-        &'a str,
-        &'a str,
-        Option<&'a str>,
-        Option<&'a str>,
-        Option<&'a str>,
-        Option<&'a str>,
-    );
-    fn key(r: &MetricRow) -> Key<'_> {
-        (
-            &r.entity,
-            &r.metric,
-            r.pod.as_deref(),
-            r.container.as_deref(),
-            r.target.as_deref(),
-            r.source.as_deref(),
-        )
-    }
-    let mut id_of: FxMap<Key<'_>, u32> = FxMap::default();
-    // Importers emit a series' rows together: most rows have the key of the row before.
-    let mut last: Option<(Key<'_>, u32)> = None;
-    let ids: Vec<u32> = rows
-        .iter()
-        .map(|r| {
-            let k = key(r);
-            match last {
-                Some((lk, id)) if lk == k => id,
-                _ => {
-                    let n = id_of.len() as u32;
-                    let id = *id_of.entry(k).or_insert(n);
-                    last = Some((k, id));
-                    id
-                }
-            }
-        })
-        .collect();
-    let mut keys: Vec<(Key<'_>, u32)> = id_of.into_iter().collect();
-    keys.sort_unstable();
-    let mut rank = vec![0u32; keys.len()];
-    for (r, (_, id)) in keys.iter().enumerate() {
-        rank[*id as usize] = r as u32;
-    }
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| (rank[ids[i] as usize], rows[i].ts_ms));
-    let idx: Vec<&MetricRow> = order.iter().map(|&i| rows[i]).collect();
+    let idx = sorted_by_series(&rows);
     let s = |f: fn(&MetricRow) -> Option<&str>| idx.iter().map(|r| f(r)).collect::<Vec<_>>();
     let mut columns = vec![
         ts_col(idx.iter().map(|r| r.ts_ms).collect()),
@@ -173,6 +127,60 @@ pub fn write_metrics<R: Borrow<MetricRow>>(path: &Path, rows: &[R]) -> Result<()
         }
     }
     write_df(path, frame(idx.len(), columns, path)?, None)
+}
+
+/// A metric row's series key, in the order the file is sorted by.
+type SeriesKeyRef<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn series_key(r: &MetricRow) -> SeriesKeyRef<'_> {
+    (
+        &r.entity,
+        &r.metric,
+        r.pod.as_deref(),
+        r.container.as_deref(),
+        r.target.as_deref(),
+        r.source.as_deref(),
+    )
+}
+
+/// `rows` sorted by series key, then time. Sorting rows by their six key strings compared
+/// those strings ~17 times per row; ranking the few distinct keys once and sorting by
+/// (rank, time) gives the same order.
+fn sorted_by_series<'r>(rows: &[&'r MetricRow]) -> Vec<&'r MetricRow> {
+    let mut id_of: FxMap<SeriesKeyRef<'_>, u32> = FxMap::default();
+    // Importers emit a series' rows together: most rows have the key of the row before.
+    let mut last: Option<(SeriesKeyRef<'_>, u32)> = None;
+    let ids: Vec<u32> = rows
+        .iter()
+        .map(|r| {
+            let k = series_key(r);
+            match last {
+                Some((lk, id)) if lk == k => id,
+                _ => {
+                    let n = id_of.len() as u32;
+                    let id = *id_of.entry(k).or_insert(n);
+                    last = Some((k, id));
+                    id
+                }
+            }
+        })
+        .collect();
+    let mut keys: Vec<(SeriesKeyRef<'_>, u32)> = id_of.into_iter().collect();
+    keys.sort_unstable();
+    let mut rank = vec![0u32; keys.len()];
+    for (r, (_, id)) in keys.iter().enumerate() {
+        rank[*id as usize] = r as u32;
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (rank[ids[i] as usize], rows[i].ts_ms));
+    order.iter().map(|&i| rows[i]).collect()
 }
 
 /// What an archive folder holds; an existing one holding anything else is not replaced.

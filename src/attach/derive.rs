@@ -184,7 +184,22 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-type Buckets = BTreeMap<(String, &'static str, Option<String>, i64), Vec<f64>>;
+/// Span values per (entity, metric, target, bucket start), before they are summarised.
+#[derive(Default)]
+struct Buckets {
+    step_ms: i64,
+    values: BTreeMap<(String, &'static str, Option<String>, i64), Vec<f64>>,
+}
+
+impl Buckets {
+    fn put(&mut self, e: &str, m: &'static str, t: Option<&str>, ts: i64, v: f64) {
+        let bucket = ts.div_euclid(self.step_ms) * self.step_ms;
+        self.values
+            .entry((e.to_string(), m, t.map(str::to_string), bucket))
+            .or_default()
+            .push(v);
+    }
+}
 
 /// Derives edges and series from `spans`. `known` are entity ids already named by the
 /// archive (a bare peer name among them is that service, otherwise an `http:` third party);
@@ -201,37 +216,51 @@ pub fn derive(
     let selfs = self_times(spans, &parent);
     let mut known = known.clone();
     known.extend(spans.iter().map(|s| s.service.clone()));
-    let bucket = |ts: i64| ts.div_euclid(step_ms) * step_ms;
-    let mut b = Buckets::new();
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut put = |e: &str, m: &'static str, t: Option<&str>, ts: i64, v: f64| {
-        b.entry((e.to_string(), m, t.map(str::to_string), bucket(ts)))
-            .or_default()
-            .push(v);
+    let mut b = Buckets {
+        step_ms,
+        ..Buckets::default()
     };
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for c in calls(spans, &parent, &selfs, &known) {
         edges
             .entry(c.caller.clone())
             .or_default()
             .insert(c.callee.clone());
-        let t = Some(c.callee.as_str());
-        put(&c.caller, "dep_latency_ms", t, c.ts_ms, c.ms);
-        put(
-            &c.caller,
-            "dep_errors_per_s",
-            t,
-            c.ts_ms,
-            f64::from(u8::from(c.error)),
-        );
-        if let Some(h) = c.hop_ms {
-            put(&c.caller, "dep_hop_ms", t, c.ts_ms, h);
-        }
+        put_call(&mut b, &c);
     }
+    put_server_spans(&mut b, spans, &parent, &selfs);
+    Derived {
+        edges,
+        rows: rows(b, have),
+        orphans,
+        cycles,
+    }
+}
+
+/// A call's client-side values: its latency, whether it failed, and the time its hop added.
+fn put_call(b: &mut Buckets, c: &Call) {
+    let t = Some(c.callee.as_str());
+    b.put(&c.caller, "dep_latency_ms", t, c.ts_ms, c.ms);
+    b.put(
+        &c.caller,
+        "dep_errors_per_s",
+        t,
+        c.ts_ms,
+        f64::from(u8::from(c.error)),
+    );
+    if let Some(h) = c.hop_ms {
+        b.put(&c.caller, "dep_hop_ms", t, c.ts_ms, h);
+    }
+}
+
+/// Every server span's self time; for a service's entry spans (no parent in the same
+/// service), its latency and errors too.
+fn put_server_spans(b: &mut Buckets, spans: &[Span], parent: &[Option<usize>], selfs: &[i64]) {
     for (i, s) in spans.iter().enumerate() {
         if is_client(s) {
             continue;
         }
-        put(
+        b.put(
             &s.service,
             "self_time_ms",
             None,
@@ -243,14 +272,14 @@ pub fn derive(
             Some(p) => spans[p].service != s.service,
         };
         if entry {
-            put(
+            b.put(
                 &s.service,
                 "latency_p99_ms",
                 None,
                 s.start_ms(),
                 s.duration_ms(),
             );
-            put(
+            b.put(
                 &s.service,
                 "errors_per_s",
                 None,
@@ -259,9 +288,14 @@ pub fn derive(
             );
         }
     }
-    let step_s = step_ms as f64 / 1000.0;
+}
+
+/// One row per bucket: p99 for latencies, a rate for counts, the mean self time; no server
+/// series where the metrics already hold one (`have`).
+fn rows(b: Buckets, have: &BTreeSet<(String, String)>) -> Vec<MetricRow> {
+    let step_s = b.step_ms as f64 / 1000.0;
     let mut rows = Vec::new();
-    for ((entity, metric, target, ts), mut v) in b {
+    for ((entity, metric, target, ts), mut v) in b.values {
         let mut emit = |metric: &str, value: f64| {
             let mut r = MetricRow::new(ts, &entity, metric, value);
             r.target.clone_from(&target);
@@ -287,12 +321,7 @@ pub fn derive(
             _ => {}
         }
     }
-    Derived {
-        edges,
-        rows,
-        orphans,
-        cycles,
-    }
+    rows
 }
 
 #[cfg(test)]

@@ -54,35 +54,7 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
         .iter()
         .filter(|c| c.outcome != Outcome::Pass)
         .collect();
-    if !bad.is_empty() {
-        let w = bad
-            .iter()
-            .map(|c| c.id.chars().count())
-            .max()
-            .unwrap_or(8)
-            .max(8);
-        let we = bad
-            .iter()
-            .map(|c| {
-                if let Outcome::Fail { expected, .. } = &c.outcome {
-                    expected.chars().count()
-                } else {
-                    5
-                }
-            })
-            .max()
-            .unwrap_or(8)
-            .max(8);
-        out!("{:<w$}  {:<we$}  got", "incident", "expected")?;
-        for c in &bad {
-            match &c.outcome {
-                Outcome::Fail { expected, got } => out!("{:<w$}  {expected:<we$}  {got}", c.id)?,
-                Outcome::Error(e) => out!("{:<w$}  {:<we$}  error: {e}", c.id, "-")?,
-                Outcome::Pass => {}
-            }
-        }
-        out!()?;
-    }
+    mismatch_table(&bad)?;
     let failed = bad
         .iter()
         .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
@@ -106,4 +78,38 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Exit> {
         );
     }
     Ok(if failed > 0 { Exit::Failures } else { Exit::Ok })
+}
+
+/// The mismatches and errors as an aligned table (nothing when there are none).
+fn mismatch_table(bad: &[&mine::check::Case]) -> std::io::Result<()> {
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let w = bad
+        .iter()
+        .map(|c| c.id.chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let we = bad
+        .iter()
+        .map(|c| {
+            if let Outcome::Fail { expected, .. } = &c.outcome {
+                expected.chars().count()
+            } else {
+                5
+            }
+        })
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    out!("{:<w$}  {:<we$}  got", "incident", "expected")?;
+    for c in bad {
+        match &c.outcome {
+            Outcome::Fail { expected, got } => out!("{:<w$}  {expected:<we$}  {got}", c.id)?,
+            Outcome::Error(e) => out!("{:<w$}  {:<we$}  error: {e}", c.id, "-")?,
+            Outcome::Pass => {}
+        }
+    }
+    out!()
 }

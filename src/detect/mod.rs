@@ -163,41 +163,7 @@ pub fn score(
     let window = buckets(2 * MINUTE_MS, step_ms).clamp(2, 8);
 
     let coarse = step_ms >= 2 * MINUTE_MS;
-    let run = |sign: f64| -> Option<(usize, usize)> {
-        let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
-        let start = inc_range.clone().find(|&i| {
-            if !hit(i) {
-                return false;
-            }
-            // The next `window` samples, not buckets: a gap in the sampling must not turn
-            // one spike followed by missing data into a sustained run. A single sample left
-            // at the end of the window counts only when it spans minutes itself (a 5-minute
-            // aggregate); a 15-second one there is as likely a blip as an onset. The search
-            // stops after four windows' worth of buckets: a gap that long ends the run.
-            let (mut ahead, mut hits) = (0usize, 0usize);
-            for (j, v) in values
-                .iter()
-                .enumerate()
-                .take(inc_range.end)
-                .skip(i)
-                .take(4 * window)
-            {
-                if v.is_finite() {
-                    ahead += 1;
-                    hits += usize::from(hit(j));
-                    if ahead == window {
-                        break;
-                    }
-                }
-            }
-            (hits >= 2 || (ahead == 1 && coarse)) && hits as f64 >= 0.6 * ahead as f64
-        })?;
-        let end = (start..inc_range.end)
-            .rev()
-            .find(|&i| hit(i))
-            .unwrap_or(start);
-        Some((start, end))
-    };
+    let run = |sign: f64| sustained_run(values, &inc_range, sign, &z_at, window, coarse);
     let level_of = |r: Option<(usize, usize)>| {
         r.map_or_else(
             || stats::median(inc).unwrap_or(f64::NAN),
@@ -217,13 +183,7 @@ pub fn score(
         _ => stats::quantile(inc, 0.95),
     }
     .unwrap_or(f64::NAN);
-    let rel = if base.abs() > 1e-12 {
-        level / base - 1.0
-    } else if level.abs() > 1e-12 {
-        f64::INFINITY.copysign(level)
-    } else {
-        0.0
-    };
+    let rel = relative_change(level, base);
     Score {
         base,
         sigma,
@@ -236,6 +196,59 @@ pub fn score(
         direction,
         onset: onset_run.map(|r| r.0),
         run_end: onset_run.map(|r| r.1),
+    }
+}
+
+/// The first sustained run of samples beyond [`Z`] in direction `sign` (1 up, −1 down) inside
+/// `inc`: (its first sample, its last sample beyond).
+fn sustained_run(
+    values: &[f64],
+    inc: &std::ops::Range<usize>,
+    sign: f64,
+    z_at: &impl Fn(f64) -> f64,
+    window: usize,
+    coarse: bool,
+) -> Option<(usize, usize)> {
+    let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
+    let start = inc.clone().find(|&i| {
+        if !hit(i) {
+            return false;
+        }
+        // The next `window` samples, not buckets: a gap in the sampling must not turn
+        // one spike followed by missing data into a sustained run. A single sample left
+        // at the end of the window counts only when it spans minutes itself (a 5-minute
+        // aggregate); a 15-second one there is as likely a blip as an onset. The search
+        // stops after four windows' worth of buckets: a gap that long ends the run.
+        let (mut ahead, mut hits) = (0usize, 0usize);
+        for (j, v) in values
+            .iter()
+            .enumerate()
+            .take(inc.end)
+            .skip(i)
+            .take(4 * window)
+        {
+            if v.is_finite() {
+                ahead += 1;
+                hits += usize::from(hit(j));
+                if ahead == window {
+                    break;
+                }
+            }
+        }
+        (hits >= 2 || (ahead == 1 && coarse)) && hits as f64 >= 0.6 * ahead as f64
+    })?;
+    let end = (start..inc.end).rev().find(|&i| hit(i)).unwrap_or(start);
+    Some((start, end))
+}
+
+/// `level` against `base` as a fraction (0.5 = +50 %); ±∞ from a zero baseline.
+fn relative_change(level: f64, base: f64) -> f64 {
+    if base.abs() > 1e-12 {
+        level / base - 1.0
+    } else if level.abs() > 1e-12 {
+        f64::INFINITY.copysign(level)
+    } else {
+        0.0
     }
 }
 

@@ -36,7 +36,7 @@ pub struct Context {
     pub id: String,
     /// incident.toml.
     pub spec: IncidentSpec,
-    /// Windows.
+    /// Baseline and incident windows, resolved to epoch ms.
     pub windows: Windows,
     /// Every series on the grid (all sources).
     pub aligned: Aligned,

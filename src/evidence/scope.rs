@@ -199,7 +199,7 @@ pub fn add_restarts(h: &mut Health, rises: &[(f64, Option<usize>)]) {
 pub struct Scope {
     /// Services and gateways.
     pub entities: BTreeMap<String, Health>,
-    /// Pods.
+    /// Per pod, judged against its own baseline (a pod can be sick in a healthy service).
     pub pods: BTreeMap<String, Health>,
     /// Onset of the incident: the alert entity's earliest symptom, else the earliest of any.
     pub onset: Option<usize>,

@@ -68,36 +68,63 @@ fn choose<'a>(
     } else {
         None
     };
-    let name = |i: usize| {
-        series[i]
-            .key
-            .source
-            .clone()
-            .unwrap_or_else(|| "unlabelled".into())
-    };
-    let rated: Vec<(f64, usize, Option<f64>)> = members
+    let rated: Vec<Rated> = members
         .iter()
-        .map(|&i| {
-            let sc = &scores[i];
-            let moved = sc.up(0.2) || sc.down(0.2);
-            let mut r = if moved == sick { 2.0 } else { 0.0 };
-            let corr = rps.and_then(|q| stats::correlation(&series[i].values, q));
-            r += corr.unwrap_or(0.0);
-            if CGROUP_COLLECTORS
-                .iter()
-                .any(|c| name(i).to_ascii_lowercase().contains(c))
-            {
-                r += 0.5;
-            }
-            r += 1e-3 * sc.base_n.min(1000) as f64 / 1000.0;
-            (r, i, corr)
-        })
+        .map(|&i| rate(i, series, scores, sick, rps))
         .collect();
+    // The first of the best wins a tie.
     let best = rated
         .iter()
         .copied()
-        .fold(rated[0], |b, x| if x.0 > b.0 { x } else { b });
-    let trusted = best.1;
+        .fold(rated[0], |b, x| if x.rating > b.rating { x } else { b });
+    let finding = most_different(members, best.index, scores).map(|other| {
+        let other = rated
+            .iter()
+            .find(|r| r.index == other)
+            .copied()
+            .unwrap_or(best);
+        disagreement(&key, best, other, series, scores, sick)
+    });
+    SourceChoice {
+        key,
+        trusted: best.index,
+        finding,
+    }
+}
+
+/// One source's claim to be trusted.
+#[derive(Debug, Clone, Copy)]
+struct Rated {
+    /// Higher is more trusted; see the module doc for the criteria, in their order of weight.
+    rating: f64,
+    /// Index into the series.
+    index: usize,
+    /// Correlation with the request rate (CPU series with a request rate only).
+    corr: Option<f64>,
+}
+
+/// Rates series `i`: 2 for agreeing with the entity's symptoms, plus its correlation with the
+/// request rate, plus 0.5 for a cgroup collector, plus up to 0.001 for a longer baseline (the
+/// tie-breaker).
+fn rate(i: usize, series: &[Series], scores: &[Score], sick: bool, rps: Option<&[f64]>) -> Rated {
+    let sc = &scores[i];
+    let moved = sc.up(0.2) || sc.down(0.2);
+    let mut r = if moved == sick { 2.0 } else { 0.0 };
+    let corr = rps.and_then(|q| stats::correlation(&series[i].values, q));
+    r += corr.unwrap_or(0.0);
+    if reads_cgroup(&source_name(series, i)) {
+        r += 0.5;
+    }
+    r += 1e-3 * sc.base_n.min(1000) as f64 / 1000.0;
+    Rated {
+        rating: r,
+        index: i,
+        corr,
+    }
+}
+
+/// The source whose incident level differs most from the trusted one's, when by over 25 %.
+fn most_different(members: &[usize], trusted: usize, scores: &[Score]) -> Option<usize> {
     let t = &scores[trusted];
     let mut worst: Option<(f64, usize)> = None;
     for &i in members.iter().filter(|&&i| i != trusted) {
@@ -108,48 +135,77 @@ fn choose<'a>(
             worst = Some((gap, i));
         }
     }
-    let finding = worst.map(|(_, other)| {
-        let o = &scores[other];
-        // Independent reasons first: agreeing with the latency evidence alone would be
-        // circular, since that evidence is what the series is used to explain.
-        let mut why = Vec::new();
-        if CGROUP_COLLECTORS.iter().any(|c| name(trusted).to_ascii_lowercase().contains(c)) {
-            why.push("it reads the container's own cgroup counters".into());
-        }
-        if let (Some(ct), Some(co)) = (best.2, rated.iter().find(|r| r.1 == other).and_then(|r| r.2)) {
-            why.push(format!("it tracks the request rate (r = {ct:.2} against {co:.2})"));
-        }
-        if (t.up(0.2) || t.down(0.2)) == sick {
-            why.push(if sick {
-                format!("it agrees with the latency evidence ({} is degraded and this series moved {})", key.entity, t.pct())
-            } else {
-                format!("it agrees with the other evidence ({} is healthy)", key.entity)
-            });
-        }
-        if why.is_empty() {
-            why.push("it has the more complete record".into());
-        }
-        Finding {
-            kind: "metric-disagreement".into(),
-            entity: key.entity.clone(),
-            detail: format!(
-                "{}: `{}` reports {} (median, incident window) where `{}` reports {} (baseline medians {} vs {}); trusted `{}` because {}",
-                plain_label(&key),
-                name(other),
-                fmt_val(&key.metric, o.level),
-                name(trusted),
-                fmt_val(&key.metric, t.level),
-                fmt_val(&key.metric, o.base),
-                fmt_val(&key.metric, t.base),
-                name(trusted),
-                why.join(" and ")
-            ),
-        }
-    });
-    SourceChoice {
-        key,
-        trusted,
-        finding,
+    worst.map(|(_, i)| i)
+}
+
+fn source_name(series: &[Series], i: usize) -> String {
+    series[i]
+        .key
+        .source
+        .clone()
+        .unwrap_or_else(|| "unlabelled".into())
+}
+
+fn reads_cgroup(source: &str) -> bool {
+    CGROUP_COLLECTORS
+        .iter()
+        .any(|c| source.to_ascii_lowercase().contains(c))
+}
+
+/// The `metric-disagreement` finding: what each source reports and why `trusted` won.
+fn disagreement(
+    key: &SeriesKey,
+    trusted: Rated,
+    other: Rated,
+    series: &[Series],
+    scores: &[Score],
+    sick: bool,
+) -> Finding {
+    let (t, o) = (&scores[trusted.index], &scores[other.index]);
+    let (tn, on) = (
+        source_name(series, trusted.index),
+        source_name(series, other.index),
+    );
+    // Independent reasons first: agreeing with the latency evidence alone would be
+    // circular, since that evidence is what the series is used to explain.
+    let mut why = Vec::new();
+    if reads_cgroup(&tn) {
+        why.push("it reads the container's own cgroup counters".into());
+    }
+    if let (Some(ct), Some(co)) = (trusted.corr, other.corr) {
+        why.push(format!(
+            "it tracks the request rate (r = {ct:.2} against {co:.2})"
+        ));
+    }
+    if (t.up(0.2) || t.down(0.2)) == sick {
+        why.push(if sick {
+            format!(
+                "it agrees with the latency evidence ({} is degraded and this series moved {})",
+                key.entity,
+                t.pct()
+            )
+        } else {
+            format!(
+                "it agrees with the other evidence ({} is healthy)",
+                key.entity
+            )
+        });
+    }
+    if why.is_empty() {
+        why.push("it has the more complete record".into());
+    }
+    Finding {
+        kind: "metric-disagreement".into(),
+        entity: key.entity.clone(),
+        detail: format!(
+            "{}: `{on}` reports {} (median, incident window) where `{tn}` reports {} (baseline medians {} vs {}); trusted `{tn}` because {}",
+            plain_label(key),
+            fmt_val(&key.metric, o.level),
+            fmt_val(&key.metric, t.level),
+            fmt_val(&key.metric, o.base),
+            fmt_val(&key.metric, t.base),
+            why.join(" and ")
+        ),
     }
 }
 

@@ -23,7 +23,7 @@ pub struct Topology {
     pub behind: BTreeMap<String, BTreeSet<String>>,
     /// Entity → its pods.
     pub pods: BTreeMap<String, BTreeSet<String>>,
-    /// Pod → entity.
+    /// Pod → the service or gateway it belongs to.
     pub pod_entity: BTreeMap<String, String>,
     /// Pod → node id (`node:<name>`).
     pub pod_node: BTreeMap<String, String>,

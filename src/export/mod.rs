@@ -72,9 +72,9 @@ pub enum ExportError {
 /// How to reach the server and what to ask it.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// The client.
+    /// The HTTP client, with the server's URL and credentials.
     pub client: Client,
-    /// The profile.
+    /// Which PromQL produces which archive series and events.
     pub profile: Profile,
     /// Where the profile came from (`kube-prometheus` or a path), for the description.
     pub profile_name: String,
@@ -158,101 +158,32 @@ async fn export_alert_async(
     alert: &AlertRequest,
     out: &Path,
 ) -> Result<Summary, ExportError> {
-    let mut spec = IncidentSpec {
-        id: alert.id.clone(),
-        title: Some(format!("{} {} alert", alert.entity, alert.metric)),
-        description: None,
-        alert: Alert {
-            entity: alert.entity.clone(),
-            metric: alert.metric.clone(),
-            fired_at: alert.fired_at,
-        },
-        window: (alert.window != WindowSpec::default()).then(|| alert.window.clone()),
-        metric_aliases: BTreeMap::new(),
-        expected: None,
-        entities: Vec::new(),
-        postmortem: None,
-    };
+    let mut spec = alert_spec(alert);
     let w = spec.windows().map_err(ExportError::Input)?;
     let scrape = scrape_interval(src, alert.fired_at.0).await?;
-    let step = src.step_ms.or(scrape).unwrap_or(15_000);
-    let scrape = scrape.unwrap_or(step);
-    let start = w.baseline_start.div_euclid(step) * step;
-    let end = (w.end + step - 1).div_euclid(step) * step;
-    let ns = src.namespace.clone().unwrap_or_else(|| ".*".into());
-    let mut vars = Vars {
-        namespace: ns,
-        window_ms: step.max(4 * scrape),
-        stale_ms: scrape + scrape / 2,
-        pod_workload: String::new(),
-    };
-    vars.pod_workload = profile::expand(&src.profile.topology.pod_workload, &vars)?;
-    let p = &src.profile;
-    let mut queries: Vec<(String, i64, i64, i64)> = Vec::new();
-    let topo = &p.topology;
-    queries.push((profile::expand(&topo.pod_node, &vars)?, start, end, step));
-    if let Some(e) = &topo.entry {
-        queries.push((profile::expand(e, &vars)?, start, end, step));
-    }
-    for s in &p.series {
-        queries.push((profile::expand(&s.query, &vars)?, start, end, step));
-    }
-    // Rollouts and failovers show as a change of label: look back far enough to see the old one.
-    let ev_step = step.max(60_000);
-    let ev_start = (start - EVENT_LOOKBACK_MS).div_euclid(ev_step) * ev_step;
-    for e in &p.events {
-        queries.push((profile::expand(&e.query, &vars)?, ev_start, end, ev_step));
-    }
+    let plan = plan_queries(
+        &src.profile,
+        src.namespace.as_deref(),
+        &w,
+        src.step_ms,
+        scrape,
+    )?;
     let clock = Clock::now();
-    let results = run_all(src, &queries).await?;
+    let results = run_all(src, &plan.queries).await?;
     let server_ms = clock.elapsed().as_millis() as u64;
     let clock = Clock::now();
     let mut it = results.into_iter();
-    let mut pod_node = BTreeMap::new();
-    for s in it.next().unwrap_or_default() {
-        if let (Some(pod), Some(node)) = (s.labels.get("pod"), s.labels.get("node")) {
-            pod_node.insert(pod.clone(), node.clone());
-        }
-    }
-    let mut entry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut unmapped_entries = 0;
-    if topo.entry.is_some() {
-        for s in it.next().unwrap_or_default() {
-            let l = |n: &str| s.labels.get(n).cloned();
-            if let (Some(g), Some(svc)) = (
-                profile::fill(&topo.entry_gateway, &l),
-                profile::fill(&topo.entry_service, &l),
-            ) {
-                entry.entry(g).or_default().insert(svc);
-            } else {
-                unmapped_entries += 1;
-            }
-        }
-    }
+    let topo = topology_labels(&src.profile.topology, &mut it);
     let mut summary = Summary {
-        queries: queries.len(),
-        step_ms: step,
+        queries: plan.queries.len(),
+        step_ms: plan.step,
         server_ms,
-        unmapped_entries,
+        unmapped_entries: topo.unmapped_entries,
         ..Summary::default()
     };
-    let mut metrics = Vec::new();
-    let mut skipped = 0;
-    let mut alert_query = None;
-    for rule in &p.series {
-        let res = it.next().unwrap_or_default();
-        summary.series += res.len();
-        if rule.metric == alert.metric && rule.pod.is_none() && rule.target.is_none() {
-            alert_query.get_or_insert_with(|| profile::expand(&rule.query, &vars));
-        }
-        metrics.extend(rows::metric_rows(rule, &res, &pod_node, &mut skipped));
-    }
-    let mut events = Vec::new();
-    for rule in &p.events {
-        let res = it.next().unwrap_or_default();
-        summary.series += res.len();
-        events.extend(rows::event_rows(rule, &res, ev_start));
-    }
+    let rows = rows_of(src, alert, &plan, &topo, &mut it);
+    summary.series += rows.series;
+    let (metrics, events) = (rows.metrics, rows.events);
     let has_alert = metrics.iter().any(|r| {
         r.entity == alert.entity
             && r.metric == alert.metric
@@ -265,18 +196,19 @@ async fn export_alert_async(
             url: src.client.url().to_string(),
             entity: alert.entity.clone(),
             metric: alert.metric.clone(),
-            query: alert_query
+            query: rows
+                .alert_query
                 .transpose()?
                 .unwrap_or_else(|| "(the profile has no rule for this metric)".into()),
         });
     }
-    spec.entities = rows::topology(&metrics, &entry);
+    spec.entities = rows::topology(&metrics, &topo.entry);
     spec.description = Some(format!(
         "Exported by funnel {} from {} with profile {} (step {} s).",
         env!("CARGO_PKG_VERSION"),
         src.client.url(),
         src.profile_name,
-        step as f64 / 1000.0
+        plan.step as f64 / 1000.0
     ));
     summary.samples = metrics.len();
     summary.events = events.len();
@@ -290,12 +222,177 @@ async fn export_alert_async(
     let clock = Clock::now();
     write_atomic(&data, out)?;
     summary.write_ms = clock.elapsed().as_millis() as u64;
-    let st = &src.client.stats;
+    add_client_stats(&mut summary, &src.client);
+    Ok(summary)
+}
+
+/// The archive's incident.toml for one alert: windows default unless overridden; entities
+/// and description are filled in once the data is in.
+fn alert_spec(alert: &AlertRequest) -> IncidentSpec {
+    IncidentSpec {
+        id: alert.id.clone(),
+        title: Some(format!("{} {} alert", alert.entity, alert.metric)),
+        description: None,
+        alert: Alert {
+            entity: alert.entity.clone(),
+            metric: alert.metric.clone(),
+            fired_at: alert.fired_at,
+        },
+        window: (alert.window != WindowSpec::default()).then(|| alert.window.clone()),
+        metric_aliases: BTreeMap::new(),
+        expected: None,
+        entities: Vec::new(),
+        postmortem: None,
+    }
+}
+
+/// The range queries of one export, in the order the results are read back: the pod → node
+/// map, the entry query (if the profile has one), every series rule, every event rule.
+struct QueryPlan {
+    /// (PromQL, start ms, end ms, step ms).
+    queries: Vec<(String, i64, i64, i64)>,
+    /// The grid step of the series queries, ms.
+    step: i64,
+    /// Where the event queries start: before the baseline, on their own coarser grid.
+    event_start: i64,
+    vars: Vars,
+}
+
+fn plan_queries(
+    p: &Profile,
+    namespace: Option<&str>,
+    w: &crate::model::Windows,
+    step_ms: Option<i64>,
+    scrape: Option<i64>,
+) -> Result<QueryPlan, ExportError> {
+    let step = step_ms.or(scrape).unwrap_or(15_000);
+    let scrape = scrape.unwrap_or(step);
+    let start = w.baseline_start.div_euclid(step) * step;
+    let end = (w.end + step - 1).div_euclid(step) * step;
+    let mut vars = Vars {
+        namespace: namespace.unwrap_or(".*").to_string(),
+        window_ms: step.max(4 * scrape),
+        stale_ms: scrape + scrape / 2,
+        pod_workload: String::new(),
+    };
+    vars.pod_workload = profile::expand(&p.topology.pod_workload, &vars)?;
+    let mut queries: Vec<(String, i64, i64, i64)> = Vec::new();
+    let topo = &p.topology;
+    queries.push((profile::expand(&topo.pod_node, &vars)?, start, end, step));
+    if let Some(e) = &topo.entry {
+        queries.push((profile::expand(e, &vars)?, start, end, step));
+    }
+    for s in &p.series {
+        queries.push((profile::expand(&s.query, &vars)?, start, end, step));
+    }
+    // Rollouts and failovers show as a change of label: look back far enough to see the old one.
+    let ev_step = step.max(60_000);
+    let event_start = (start - EVENT_LOOKBACK_MS).div_euclid(ev_step) * ev_step;
+    for e in &p.events {
+        queries.push((profile::expand(&e.query, &vars)?, event_start, end, ev_step));
+    }
+    Ok(QueryPlan {
+        queries,
+        step,
+        event_start,
+        vars,
+    })
+}
+
+/// What the topology queries said: which node runs each pod, which services each gateway
+/// fronts, and how many entry series fit no gateway or service template.
+struct TopologyLabels {
+    pod_node: BTreeMap<String, String>,
+    entry: BTreeMap<String, BTreeSet<String>>,
+    unmapped_entries: usize,
+}
+
+/// Reads the pod → node results and, when the profile has an entry query, its results off the
+/// front of `results`.
+fn topology_labels(
+    topo: &profile::Topology,
+    results: &mut impl Iterator<Item = Vec<Series>>,
+) -> TopologyLabels {
+    let mut pod_node = BTreeMap::new();
+    for s in results.next().unwrap_or_default() {
+        if let (Some(pod), Some(node)) = (s.labels.get("pod"), s.labels.get("node")) {
+            pod_node.insert(pod.clone(), node.clone());
+        }
+    }
+    let mut entry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut unmapped_entries = 0;
+    if topo.entry.is_some() {
+        for s in results.next().unwrap_or_default() {
+            let l = |n: &str| s.labels.get(n).cloned();
+            if let (Some(g), Some(svc)) = (
+                profile::fill(&topo.entry_gateway, &l),
+                profile::fill(&topo.entry_service, &l),
+            ) {
+                entry.entry(g).or_default().insert(svc);
+            } else {
+                unmapped_entries += 1;
+            }
+        }
+    }
+    TopologyLabels {
+        pod_node,
+        entry,
+        unmapped_entries,
+    }
+}
+
+/// The archive rows of the series and event results, in profile order.
+struct ExportRows {
+    metrics: Vec<crate::model::MetricRow>,
+    events: Vec<crate::model::EventRow>,
+    /// Result series read.
+    series: usize,
+    /// The PromQL of the first rule producing the alert's own series, for the error when it
+    /// came back empty (expanded only then).
+    alert_query: Option<Result<String, String>>,
+}
+
+/// Turns the remaining results (one per series rule, then one per event rule) into rows.
+fn rows_of(
+    src: &Source,
+    alert: &AlertRequest,
+    plan: &QueryPlan,
+    topo: &TopologyLabels,
+    results: &mut impl Iterator<Item = Vec<Series>>,
+) -> ExportRows {
+    let mut out = ExportRows {
+        metrics: Vec::new(),
+        events: Vec::new(),
+        series: 0,
+        alert_query: None,
+    };
+    let mut skipped = 0;
+    for rule in &src.profile.series {
+        let res = results.next().unwrap_or_default();
+        out.series += res.len();
+        if rule.metric == alert.metric && rule.pod.is_none() && rule.target.is_none() {
+            out.alert_query
+                .get_or_insert_with(|| profile::expand(&rule.query, &plan.vars));
+        }
+        out.metrics
+            .extend(rows::metric_rows(rule, &res, &topo.pod_node, &mut skipped));
+    }
+    for rule in &src.profile.events {
+        let res = results.next().unwrap_or_default();
+        out.series += res.len();
+        out.events
+            .extend(rows::event_rows(rule, &res, plan.event_start));
+    }
+    out
+}
+
+/// Copies the client's request counters into the summary.
+fn add_client_stats(summary: &mut Summary, client: &Client) {
+    let st = &client.stats;
     summary.requests = st.requests.load(Ordering::Relaxed);
     summary.bytes = st.bytes.load(Ordering::Relaxed);
     summary.parse_ms = st.parse_us.load(Ordering::Relaxed) / 1000;
     summary.wait_ms = st.wait_us.load(Ordering::Relaxed) / 1000;
-    Ok(summary)
 }
 
 /// How far before the baseline event queries look for the state a change starts from.

@@ -40,7 +40,8 @@ fn default_metric() -> String {
     "latency_p99_ms".into()
 }
 
-/// `[topology]`.
+/// The profile's `[topology]` table: the queries that tell which pod runs where and which
+/// services sit behind each gateway.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
@@ -97,7 +98,7 @@ pub enum On {
     NewLabel,
 }
 
-/// `[[event]]`.
+/// One `[[event]]` table of a profile: a query whose label changes become archive events.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventRule {
@@ -153,9 +154,11 @@ impl Profile {
 pub struct Vars {
     /// `$namespace`: a regex.
     pub namespace: String,
-    /// `$window` in ms.
+    /// `$window` in ms: the `rate()` range, the larger of the step and four scrape intervals,
+    /// so every window holds several samples.
     pub window_ms: i64,
-    /// `$stale` in ms.
+    /// `$stale` in ms: one and a half scrape intervals; a series whose last sample is older
+    /// counts as gone.
     pub stale_ms: i64,
     /// `$pod_workload`: the topology query, already expanded.
     pub pod_workload: String,

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use polars::prelude::DataFrame;
+
 use super::{Incident, column_error, metrics_only, names, number_column, read_csv_text, spec};
 use crate::error::Error;
 use crate::model::{MetricRow, Windows};
@@ -97,49 +99,9 @@ pub fn map_column(name: &str) -> (String, String) {
 pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
     let df = read_csv_text(path, 0, true)?;
     let cols = names(&df);
-    let time_col = ["time", "timestamp", "ts"]
-        .into_iter()
-        .find(|c| cols.iter().any(|x| x == c))
-        .ok_or_else(|| {
-            column_error(
-                path,
-                "time",
-                "missing (expected a `time` column in unix seconds)",
-            )
-        })?;
-    let secs = number_column(&df, time_col, path)?;
-    if secs.is_empty() {
-        return Err(Error::input(path, "no data rows"));
-    }
-    if let Some(i) = secs.iter().position(|t| !t.is_finite()) {
-        return Err(column_error(
-            path,
-            time_col,
-            &format!("row {}: empty time", i + 1),
-        ));
-    }
-    // Beyond ±10^11 s (year ~5000) a value is no time in unix seconds, and the window
-    // arithmetic in milliseconds would overflow.
-    if let Some(i) = secs.iter().position(|t| t.abs() > 1e11) {
-        return Err(column_error(
-            path,
-            time_col,
-            &format!("row {}: {} is not a time in unix seconds", i + 1, secs[i]),
-        ));
-    }
-    let ts: Vec<i64> = secs.iter().map(|s| (s * 1000.0).round() as i64).collect();
-    let fault_ms = match opts.fault {
-        FaultAt::Time(t) => (t * 1000.0).round() as i64,
-        FaultAt::Row(r) => *ts.get(r).ok_or_else(|| {
-            Error::input(
-                path,
-                format!(
-                    "--fault-row {r} is past the last data row ({})",
-                    ts.len() - 1
-                ),
-            )
-        })?,
-    };
+    let time_col = time_column(&cols, path)?;
+    let ts = times_ms(&number_column(&df, time_col, path)?, time_col, path)?;
+    let fault_ms = fault_ms(opts.fault, &ts, path)?;
     let (first, last) = (
         ts.iter().copied().min().unwrap_or(0),
         ts.iter().copied().max().unwrap_or(0),
@@ -155,88 +117,14 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
             ),
         ));
     }
-    let mut step: Vec<i64> = ts
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| *d > 0)
-        .collect();
-    step.sort_unstable();
-    let step = step.get(step.len() / 2).copied().unwrap_or(1000);
-
-    let mut metrics = Vec::new();
-    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
-    // The default alert: the entry point's latency. The entry of a synchronous call tree waits
-    // on every call below it, so its latency is the highest; the files carry no call graph.
-    let mut entry: Option<(usize, f64, (String, String))> = None;
-    for c in cols.iter().filter(|c| c.as_str() != time_col) {
-        let (entity, mut metric) = map_column(c);
-        // p90/p95 stand in for p99 only when the service has no p99 column of its own.
-        if ["_lat_90", "_lat_95", "_latency-90", "_latency-95"]
-            .iter()
-            .any(|x| c.ends_with(x))
-            && cols.iter().any(|x| {
-                ["_lat_99", "_latency_p99", "_latency-99"]
-                    .iter()
-                    .any(|p| *x == format!("{entity}{p}"))
-            })
-        {
-            metric = c[entity.len() + 1..].to_string();
-        }
-        // Two columns onto one vocabulary name (p90 and p99): the later keeps its raw suffix.
-        if let Some(prev) = seen.get(&(entity.clone(), metric.clone())) {
-            if prev != c {
-                metric = c[entity.len()..].trim_start_matches('_').to_string();
-            }
-        }
-        seen.insert((entity.clone(), metric.clone()), c.clone());
-        let values = number_column(&df, c, path)?;
-        if let Some(rank) = LATENCY_PREFERENCE.iter().position(|m| *m == metric) {
-            let mut base: Vec<f64> = ts
-                .iter()
-                .zip(&values)
-                .filter(|(t, v)| **t < fault_ms && v.is_finite())
-                .map(|(_, v)| *v)
-                .collect();
-            base.sort_by(f64::total_cmp);
-            let median = base
-                .get(base.len() / 2)
-                .copied()
-                .unwrap_or(f64::NEG_INFINITY);
-            // Lower preference rank first, then the highest baseline; the first column wins ties.
-            let better = entry
-                .as_ref()
-                .is_none_or(|(r, m, _)| rank < *r || (rank == *r && median > *m));
-            if better {
-                entry = Some((rank, median, (entity.clone(), metric.clone())));
-            }
-        }
-        for (t, v) in ts.iter().zip(values) {
-            metrics.push(MetricRow::new(*t, &entity, &metric, v));
-        }
-    }
+    let step = median_step(&ts);
+    let read = read_metrics(&df, &cols, time_col, &ts, fault_ms, path)?;
     let Some(first_col) = cols.iter().find(|c| c.as_str() != time_col) else {
         return Err(Error::input(path, "no metric columns besides `time`"));
     };
     let (alert_entity, alert_metric) = match opts.alert.as_deref() {
-        Some(a) => {
-            let (e, m) = a.split_once('/').map_or_else(
-                || (a.to_string(), None),
-                |(e, m)| (e.to_string(), Some(m.to_string())),
-            );
-            let m = match m {
-                Some(m) => m,
-                None => seen
-                    .keys()
-                    .find(|(x, m)| *x == e && m.starts_with("latency_"))
-                    .or_else(|| seen.keys().find(|(x, _)| *x == e))
-                    .map(|(_, m)| m.clone())
-                    .ok_or_else(|| {
-                        Error::input(path, format!("--alert `{e}`: no column of that entity"))
-                    })?,
-            };
-            (e, m)
-        }
-        None => entry.map_or_else(|| map_column(first_col), |(_, _, key)| key),
+        Some(a) => named_alert(a, &read.seen, path)?,
+        None => read.entry.map_or_else(|| map_column(first_col), |e| e.key),
     };
     let id = opts.id.clone().unwrap_or_else(|| {
         path.file_stem()
@@ -268,7 +156,195 @@ pub fn import(path: &Path, opts: &WideCsvOptions) -> Result<Incident, Error> {
         &BTreeMap::new(),
         opts.root_cause.as_deref(),
     );
-    metrics_only(id, s, metrics, path)
+    metrics_only(id, s, read.metrics, path)
+}
+
+/// The first of the conventional time column names the file has.
+fn time_column(cols: &[String], path: &Path) -> Result<&'static str, Error> {
+    ["time", "timestamp", "ts"]
+        .into_iter()
+        .find(|c| cols.iter().any(|x| x == c))
+        .ok_or_else(|| {
+            column_error(
+                path,
+                "time",
+                "missing (expected a `time` column in unix seconds)",
+            )
+        })
+}
+
+/// Unix seconds to ms, refusing empty cells and values that are no unix time.
+fn times_ms(secs: &[f64], time_col: &str, path: &Path) -> Result<Vec<i64>, Error> {
+    if secs.is_empty() {
+        return Err(Error::input(path, "no data rows"));
+    }
+    if let Some(i) = secs.iter().position(|t| !t.is_finite()) {
+        return Err(column_error(
+            path,
+            time_col,
+            &format!("row {}: empty time", i + 1),
+        ));
+    }
+    // Beyond ±10^11 s (year ~5000) a value is no time in unix seconds, and the window
+    // arithmetic in milliseconds would overflow.
+    if let Some(i) = secs.iter().position(|t| t.abs() > 1e11) {
+        return Err(column_error(
+            path,
+            time_col,
+            &format!("row {}: {} is not a time in unix seconds", i + 1, secs[i]),
+        ));
+    }
+    Ok(secs.iter().map(|s| (s * 1000.0).round() as i64).collect())
+}
+
+/// The fault's time in ms; a `--fault-row` must name a data row.
+fn fault_ms(fault: FaultAt, ts: &[i64], path: &Path) -> Result<i64, Error> {
+    Ok(match fault {
+        FaultAt::Time(t) => (t * 1000.0).round() as i64,
+        FaultAt::Row(r) => *ts.get(r).ok_or_else(|| {
+            Error::input(
+                path,
+                format!(
+                    "--fault-row {r} is past the last data row ({})",
+                    ts.len() - 1
+                ),
+            )
+        })?,
+    })
+}
+
+/// The median gap between rows: the sampling step (1 s when no two rows differ).
+fn median_step(ts: &[i64]) -> i64 {
+    let mut step: Vec<i64> = ts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0)
+        .collect();
+    step.sort_unstable();
+    step.get(step.len() / 2).copied().unwrap_or(1000)
+}
+
+/// The best default-alert candidate so far: a latency column ranked by [`LATENCY_PREFERENCE`].
+struct EntryLatency {
+    rank: usize,
+    baseline_median: f64,
+    key: (String, String),
+}
+
+/// Every metric column as rows, with the (entity, metric) → column map and the entry latency.
+struct MetricColumns {
+    metrics: Vec<MetricRow>,
+    seen: BTreeMap<(String, String), String>,
+    entry: Option<EntryLatency>,
+}
+
+fn read_metrics(
+    df: &DataFrame,
+    cols: &[String],
+    time_col: &str,
+    ts: &[i64],
+    fault_ms: i64,
+    path: &Path,
+) -> Result<MetricColumns, Error> {
+    let mut read = MetricColumns {
+        metrics: Vec::new(),
+        seen: BTreeMap::new(),
+        entry: None,
+    };
+    for c in cols.iter().filter(|c| c.as_str() != time_col) {
+        let (entity, metric) = column_key(c, cols, &read.seen);
+        read.seen
+            .insert((entity.clone(), metric.clone()), c.clone());
+        let values = number_column(df, c, path)?;
+        if let Some(rank) = LATENCY_PREFERENCE.iter().position(|m| *m == metric) {
+            let baseline_median = baseline_median(ts, &values, fault_ms);
+            // The default alert: the entry point's latency. The entry of a synchronous call
+            // tree waits on every call below it, so its latency is the highest; the files carry
+            // no call graph. Lower preference rank first, then the highest baseline; the first
+            // column wins ties.
+            let better = read.entry.as_ref().is_none_or(|e| {
+                rank < e.rank || (rank == e.rank && baseline_median > e.baseline_median)
+            });
+            if better {
+                read.entry = Some(EntryLatency {
+                    rank,
+                    baseline_median,
+                    key: (entity.clone(), metric.clone()),
+                });
+            }
+        }
+        for (t, v) in ts.iter().zip(values) {
+            read.metrics.push(MetricRow::new(*t, &entity, &metric, v));
+        }
+    }
+    Ok(read)
+}
+
+/// Column `c`'s (entity, metric), kept distinct from the columns already `seen`.
+fn column_key(
+    c: &str,
+    cols: &[String],
+    seen: &BTreeMap<(String, String), String>,
+) -> (String, String) {
+    let (entity, mut metric) = map_column(c);
+    // p90/p95 stand in for p99 only when the service has no p99 column of its own.
+    if ["_lat_90", "_lat_95", "_latency-90", "_latency-95"]
+        .iter()
+        .any(|x| c.ends_with(x))
+        && cols.iter().any(|x| {
+            ["_lat_99", "_latency_p99", "_latency-99"]
+                .iter()
+                .any(|p| *x == format!("{entity}{p}"))
+        })
+    {
+        metric = c[entity.len() + 1..].to_string();
+    }
+    // Two columns onto one vocabulary name (p90 and p99): the later keeps its raw suffix.
+    if let Some(prev) = seen.get(&(entity.clone(), metric.clone())) {
+        if prev != c {
+            metric = c[entity.len()..].trim_start_matches('_').to_string();
+        }
+    }
+    (entity, metric)
+}
+
+/// The median of the finite values before the fault (−∞ when there are none).
+fn baseline_median(ts: &[i64], values: &[f64], fault_ms: i64) -> f64 {
+    let mut base: Vec<f64> = ts
+        .iter()
+        .zip(values)
+        .filter(|(t, v)| **t < fault_ms && v.is_finite())
+        .map(|(_, v)| *v)
+        .collect();
+    base.sort_by(f64::total_cmp);
+    base.get(base.len() / 2)
+        .copied()
+        .unwrap_or(f64::NEG_INFINITY)
+}
+
+/// `--alert ENTITY[/METRIC]`; without a metric, the entity's first latency, else its first
+/// column.
+fn named_alert(
+    a: &str,
+    seen: &BTreeMap<(String, String), String>,
+    path: &Path,
+) -> Result<(String, String), Error> {
+    let (e, m) = a.split_once('/').map_or_else(
+        || (a.to_string(), None),
+        |(e, m)| (e.to_string(), Some(m.to_string())),
+    );
+    let m = match m {
+        Some(m) => m,
+        None => seen
+            .keys()
+            .find(|(x, m)| *x == e && m.starts_with("latency_"))
+            .or_else(|| seen.keys().find(|(x, _)| *x == e))
+            .map(|(_, m)| m.clone())
+            .ok_or_else(|| {
+                Error::input(path, format!("--alert `{e}`: no column of that entity"))
+            })?,
+    };
+    Ok((e, m))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::model::LogLine;
 pub enum Severity {
     /// info, debug, or no level.
     Info,
-    /// warn.
+    /// warn, warning.
     Warn,
     /// error, fatal, panic.
     Error,
@@ -205,10 +205,14 @@ pub fn analyze(
     let mut by_entity: Vec<_> = hashed.into_iter().collect();
     by_entity.sort_unstable_by_key(|(e, _)| *e);
     let covered = covered_buckets(logs, grid);
-    let (base_len, inc_len) = (
-        observed_len(&covered, baseline),
-        observed_len(&covered, incident),
-    );
+    let w = Frame {
+        grid,
+        baseline,
+        incident,
+        alert,
+        base_len: observed_len(&covered, baseline),
+        inc_len: observed_len(&covered, incident),
+    };
     let per: Vec<(String, (usize, usize), Vec<TemplateStat>)> = by_entity
         .into_par_iter()
         .map(|(entity, rows)| {
@@ -216,70 +220,11 @@ pub fn analyze(
             let mut stats: Vec<TemplateStat> = mined
                 .templates
                 .iter()
-                .map(|t| TemplateStat {
-                    entity: entity.to_string(),
-                    template: t.clone(),
-                    severity: Severity::Info,
-                    baseline: 0,
-                    incident: 0,
-                    first_seen: None,
-                    ratio: 0.0,
-                    new: false,
-                    score: 0.0,
-                    fall: 0.0,
-                    counts: vec![0; grid.len],
-                    samples: Vec::new(),
-                    sample_lines: Vec::new(),
-                })
+                .map(|t| TemplateStat::new(entity, t, grid.len))
                 .collect();
-            let (mut nb, mut ni) = (0, 0);
-            for (&(line, row), &c) in rows.iter().zip(&mined.cluster_of_line) {
-                let Some(s) = stats.get_mut(c as usize) else {
-                    continue;
-                };
-                // A message left on disk: its template stands in for its words.
-                let on_disk = row.template.filter(|_| row.message.is_empty());
-                s.severity = s
-                    .severity
-                    .max(Severity::of(row.level, on_disk.unwrap_or(row.message)));
-                let Some(b) = grid.index(row.ts_ms) else {
-                    continue;
-                };
-                s.counts[b] += 1;
-                if baseline.contains(&b) {
-                    s.baseline += 1;
-                    nb += 1;
-                } else if incident.contains(&b) {
-                    s.incident += 1;
-                    ni += 1;
-                    s.first_seen = Some(s.first_seen.map_or(row.ts_ms, |f| f.min(row.ts_ms)));
-                    if on_disk.is_some() {
-                        // Read later (a repeated message leaves fewer than three samples).
-                        if s.sample_lines.len() < SAMPLE_LINES {
-                            s.sample_lines.push(line);
-                        }
-                    } else if s.samples.len() < 3 && !s.samples.iter().any(|m| m == row.message) {
-                        s.samples.push(row.message.to_string());
-                    }
-                }
-            }
-            for s in &mut stats {
-                s.ratio = (s.incident as f64 / inc_len) / ((s.baseline as f64 + 1.0) / base_len);
-                s.new = s.baseline == 0 && s.incident >= 3;
-                s.score = if s.notable() {
-                    s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5)
-                } else {
-                    0.0
-                };
-            }
-            super::fall::measure(&mut stats, baseline, incident, alert);
-            stats.sort_by(|a, b| {
-                b.score
-                    .total_cmp(&a.score)
-                    .then(b.incident.cmp(&a.incident))
-                    .then(a.template.cmp(&b.template))
-            });
-            (entity.to_string(), (nb, ni), stats)
+            let counts = count_lines(&mut stats, &rows, &mined.cluster_of_line, &w);
+            score_templates(&mut stats, &w);
+            (entity.to_string(), counts, stats)
         })
         .collect();
     let mut ev = LogEvidence::default();
@@ -288,6 +233,101 @@ pub fn analyze(
         ev.templates.extend(stats);
     }
     ev
+}
+
+/// The windows lines are counted in, and how much of each the logs cover (in buckets).
+struct Frame<'a> {
+    grid: &'a Grid,
+    baseline: &'a Range<usize>,
+    incident: &'a Range<usize>,
+    alert: usize,
+    base_len: f64,
+    inc_len: f64,
+}
+
+impl TemplateStat {
+    /// A template with nothing counted yet.
+    fn new(entity: &str, template: &str, buckets: usize) -> TemplateStat {
+        TemplateStat {
+            entity: entity.to_string(),
+            template: template.to_string(),
+            severity: Severity::Info,
+            baseline: 0,
+            incident: 0,
+            first_seen: None,
+            ratio: 0.0,
+            new: false,
+            score: 0.0,
+            fall: 0.0,
+            counts: vec![0; buckets],
+            samples: Vec::new(),
+            sample_lines: Vec::new(),
+        }
+    }
+}
+
+/// Counts each line into its template (`cluster_of_line`, parallel to `rows`): per bucket, per
+/// window, its severity, first sighting and samples. Returns the entity's (baseline, incident)
+/// line counts.
+fn count_lines(
+    stats: &mut [TemplateStat],
+    rows: &[(usize, &LogLine<'_>)],
+    cluster_of_line: &[u32],
+    w: &Frame<'_>,
+) -> (usize, usize) {
+    let (mut nb, mut ni) = (0, 0);
+    for (&(line, row), &c) in rows.iter().zip(cluster_of_line) {
+        let Some(s) = stats.get_mut(c as usize) else {
+            continue;
+        };
+        // A message left on disk: its template stands in for its words.
+        let on_disk = row.template.filter(|_| row.message.is_empty());
+        s.severity = s
+            .severity
+            .max(Severity::of(row.level, on_disk.unwrap_or(row.message)));
+        let Some(b) = w.grid.index(row.ts_ms) else {
+            continue;
+        };
+        s.counts[b] += 1;
+        if w.baseline.contains(&b) {
+            s.baseline += 1;
+            nb += 1;
+        } else if w.incident.contains(&b) {
+            s.incident += 1;
+            ni += 1;
+            s.first_seen = Some(s.first_seen.map_or(row.ts_ms, |f| f.min(row.ts_ms)));
+            if on_disk.is_some() {
+                // Read later (a repeated message leaves fewer than three samples).
+                if s.sample_lines.len() < SAMPLE_LINES {
+                    s.sample_lines.push(line);
+                }
+            } else if s.samples.len() < 3 && !s.samples.iter().any(|m| m == row.message) {
+                s.samples.push(row.message.to_string());
+            }
+        }
+    }
+    (nb, ni)
+}
+
+/// Rates every counted template (surge ratio, newness, score, fall), then sorts them most
+/// telling first.
+fn score_templates(stats: &mut [TemplateStat], w: &Frame<'_>) {
+    for s in stats.iter_mut() {
+        s.ratio = (s.incident as f64 / w.inc_len) / ((s.baseline as f64 + 1.0) / w.base_len);
+        s.new = s.baseline == 0 && s.incident >= 3;
+        s.score = if s.notable() {
+            s.severity.weight() * s.incident as f64 * s.ratio.max(1.0).ln().max(0.5)
+        } else {
+            0.0
+        };
+    }
+    super::fall::measure(stats, w.baseline, w.incident, w.alert);
+    stats.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.incident.cmp(&a.incident))
+            .then(a.template.cmp(&b.template))
+    });
 }
 
 /// Lines kept per template to read samples from, when messages stay on disk.

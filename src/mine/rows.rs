@@ -31,13 +31,13 @@ pub struct IncidentRow {
     pub alert_metric: Option<String>,
     /// Root-cause kind (None: not determined, or an error).
     pub root_cause_kind: Option<String>,
-    /// Root-cause culprit.
+    /// Root-cause culprit (an entity id); None with `root_cause_kind`.
     pub root_cause_culprit: Option<String>,
     /// Root-cause confidence, 0..1.
     pub confidence: Option<f64>,
     /// Trigger kind, when distinct from the root cause.
     pub trigger_kind: Option<String>,
-    /// Trigger culprit.
+    /// Trigger culprit; None with `trigger_kind`.
     pub trigger_culprit: Option<String>,
     /// Number of data-quality and configuration findings.
     pub findings: Option<i64>,
@@ -82,9 +82,9 @@ pub struct IncidentRow {
 pub struct HypothesisRow {
     /// Incident id.
     pub incident: String,
-    /// Kind.
+    /// Hypothesis kind (`Kind` as text, e.g. `cpu-saturation`).
     pub kind: String,
-    /// Culprit.
+    /// The entity the hypothesis blames.
     pub culprit: String,
     /// `eliminated`, `supported` or `inconclusive`.
     pub status: String,
@@ -97,7 +97,7 @@ pub struct HypothesisRow {
 /// Everything mined from one archive.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mined {
-    /// The incident.
+    /// The incident's row: its verdict, or its error when the analysis failed.
     pub incident: IncidentRow,
     /// Its hypotheses, in verdict order.
     pub hypotheses: Vec<HypothesisRow>,

@@ -87,23 +87,7 @@ fn verdicts(members: &[&IncidentRow]) -> String {
 /// Exact groups (largest first) and near pairs (most similar first), each list cut to `limit`.
 #[must_use]
 pub fn find(rows: &[IncidentRow], limit: usize) -> (Vec<Group>, Vec<NearPair>) {
-    let mut classes: BTreeMap<(String, String), Class<'_>> = BTreeMap::new();
-    for r in rows
-        .iter()
-        .filter(|r| !r.failed() && !r.rules_fired.is_empty())
-    {
-        let Some(sh) = shape(r) else { continue };
-        classes
-            .entry((r.rules_fired.clone(), sh.clone()))
-            .or_insert_with(|| Class {
-                rules: r.fired().into_iter().collect(),
-                shape: sh,
-                members: Vec::new(),
-            })
-            .members
-            .push(r);
-    }
-    let classes: Vec<Class<'_>> = classes.into_values().collect();
+    let classes = classes(rows);
     let mut groups: Vec<Group> = classes
         .iter()
         .filter(|c| c.members.len() > 1)
@@ -127,48 +111,10 @@ pub fn find(rows: &[IncidentRow], limit: usize) -> (Vec<Group>, Vec<NearPair>) {
             .then_with(|| a.ids.cmp(&b.ids))
     });
     groups.truncate(limit);
-
     let mut pairs = Vec::new();
     for (i, a) in classes.iter().enumerate() {
         for b in classes.iter().skip(i + 1).filter(|b| b.shape == a.shape) {
-            let inter = a.rules.intersection(&b.rules).count();
-            let union = a.rules.union(&b.rules).count();
-            #[expect(clippy::cast_precision_loss, reason = "rule counts are tiny")]
-            let j = inter as f64 / union.max(1) as f64;
-            if j < NEAR {
-                continue;
-            }
-            let first = |c: &Class<'_>| {
-                c.members
-                    .iter()
-                    .map(|m| m.id.clone())
-                    .min()
-                    .unwrap_or_default()
-            };
-            let only = |x: &Class<'_>, y: &Class<'_>| {
-                x.rules
-                    .difference(&y.rules)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let (oa, ob) = (only(a, b), only(b, a));
-            let mut reason = format!(
-                "same scope shape ({}); {inter} of {union} fired rules shared",
-                a.shape
-            );
-            if !oa.is_empty() {
-                reason.push_str(&format!("; only in {}: {oa}", first(a)));
-            }
-            if !ob.is_empty() {
-                reason.push_str(&format!("; only in {}: {ob}", first(b)));
-            }
-            pairs.push(NearPair {
-                a: (first(a), a.members.len()),
-                b: (first(b), b.members.len()),
-                jaccard: j,
-                reason,
-            });
+            pairs.extend(near_pair(a, b));
         }
     }
     pairs.sort_by(|x, y| {
@@ -178,6 +124,70 @@ pub fn find(rows: &[IncidentRow], limit: usize) -> (Vec<Group>, Vec<NearPair>) {
     });
     pairs.truncate(limit);
     (groups, pairs)
+}
+
+/// The analysed incidents that fired rules, by (fired rules, scope shape), in key order.
+fn classes(rows: &[IncidentRow]) -> Vec<Class<'_>> {
+    let mut classes: BTreeMap<(String, String), Class<'_>> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| !r.failed() && !r.rules_fired.is_empty())
+    {
+        let Some(sh) = shape(r) else { continue };
+        classes
+            .entry((r.rules_fired.clone(), sh.clone()))
+            .or_insert_with(|| Class {
+                rules: r.fired().into_iter().collect(),
+                shape: sh,
+                members: Vec::new(),
+            })
+            .members
+            .push(r);
+    }
+    classes.into_values().collect()
+}
+
+/// Two classes of one shape as a near pair, when their fired rules overlap by [`NEAR`] or
+/// more (Jaccard); each named by its first incident id.
+fn near_pair(a: &Class<'_>, b: &Class<'_>) -> Option<NearPair> {
+    let inter = a.rules.intersection(&b.rules).count();
+    let union = a.rules.union(&b.rules).count();
+    #[expect(clippy::cast_precision_loss, reason = "rule counts are tiny")]
+    let j = inter as f64 / union.max(1) as f64;
+    if j < NEAR {
+        return None;
+    }
+    let first = |c: &Class<'_>| {
+        c.members
+            .iter()
+            .map(|m| m.id.clone())
+            .min()
+            .unwrap_or_default()
+    };
+    let only = |x: &Class<'_>, y: &Class<'_>| {
+        x.rules
+            .difference(&y.rules)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (oa, ob) = (only(a, b), only(b, a));
+    let mut reason = format!(
+        "same scope shape ({}); {inter} of {union} fired rules shared",
+        a.shape
+    );
+    if !oa.is_empty() {
+        reason.push_str(&format!("; only in {}: {oa}", first(a)));
+    }
+    if !ob.is_empty() {
+        reason.push_str(&format!("; only in {}: {ob}", first(b)));
+    }
+    Some(NearPair {
+        a: (first(a), a.members.len()),
+        b: (first(b), b.members.len()),
+        jaccard: j,
+        reason,
+    })
 }
 
 #[cfg(test)]

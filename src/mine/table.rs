@@ -56,14 +56,18 @@ fn write_df(path: &Path, height: usize, columns: Vec<Column>) -> Result<(), Erro
 /// A file cannot be written.
 pub fn write(rows: &Rows, dir: &Path) -> Result<(), Error> {
     let r = &rows.incidents;
-    let fired = Int64Chunked::from_iter_options("fired_at".into(), r.iter().map(|x| x.fired_at))
-        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
-        .into_series()
-        .into_column();
-    let columns = vec![
+    write_df(&dir.join(INCIDENTS), r.len(), incident_columns(r))?;
+    let h = &rows.hypotheses;
+    write_df(&dir.join(HYPOTHESES), h.len(), hypothesis_columns(h))
+}
+
+/// One column per [`IncidentRow`] field, in the file's column order: a flat table, left long
+/// so that it reads beside the struct.
+fn incident_columns(r: &[IncidentRow]) -> Vec<Column> {
+    vec![
         s("id", r.iter().map(|x| x.id.as_str()).collect()),
         s("path", r.iter().map(|x| x.path.as_str()).collect()),
-        fired,
+        ts("fired_at", r.iter().map(|x| x.fired_at)),
         os(
             "alert_entity",
             r.iter().map(|x| x.alert_entity.as_deref()).collect(),
@@ -137,10 +141,11 @@ pub fn write(rows: &Rows, dir: &Path) -> Result<(), Error> {
             "config_findings",
             r.iter().map(|x| x.config_findings.as_str()).collect(),
         ),
-    ];
-    write_df(&dir.join(INCIDENTS), r.len(), columns)?;
-    let h = &rows.hypotheses;
-    let columns = vec![
+    ]
+}
+
+fn hypothesis_columns(h: &[HypothesisRow]) -> Vec<Column> {
+    vec![
         s("incident", h.iter().map(|x| x.incident.as_str()).collect()),
         s("kind", h.iter().map(|x| x.kind.as_str()).collect()),
         s("culprit", h.iter().map(|x| x.culprit.as_str()).collect()),
@@ -150,8 +155,7 @@ pub fn write(rows: &Rows, dir: &Path) -> Result<(), Error> {
             "score".into(),
             h.iter().map(|x| x.score).collect::<Vec<_>>(),
         ),
-    ];
-    write_df(&dir.join(HYPOTHESES), h.len(), columns)
+    ]
 }
 
 /// Column accessors that name the file and column on a mismatch.
@@ -235,8 +239,16 @@ fn open(path: &Path) -> Result<Frame<'_>, Error> {
 /// # Errors
 /// A missing or unreadable file, or a column that is missing or of the wrong type.
 pub fn read(dir: &Path) -> Result<Rows, Error> {
-    let path = dir.join(INCIDENTS);
-    let f = open(&path)?;
+    Ok(Rows {
+        incidents: read_incidents(&dir.join(INCIDENTS))?,
+        hypotheses: read_hypotheses(&dir.join(HYPOTHESES))?,
+    })
+}
+
+/// Every [`IncidentRow`] field from its column: a flat table, left long so that it reads beside
+/// the struct and [`incident_columns`].
+fn read_incidents(path: &Path) -> Result<Vec<IncidentRow>, Error> {
+    let f = open(path)?;
     let (id, rel, fired) = (f.str("id")?, f.str("path")?, f.opt_i64("fired_at")?);
     let (entity, metric) = (f.opt_str("alert_entity")?, f.opt_str("alert_metric")?);
     let (rck, rcc, conf) = (
@@ -320,8 +332,11 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
             config_findings: config[i].clone(),
         });
     }
-    let path = dir.join(HYPOTHESES);
-    let f = open(&path)?;
+    Ok(incidents)
+}
+
+fn read_hypotheses(path: &Path) -> Result<Vec<HypothesisRow>, Error> {
+    let f = open(path)?;
     let (inc, kind, culprit, status, rule, score) = (
         f.str("incident")?,
         f.str("kind")?,
@@ -330,7 +345,7 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
         f.str("rule")?,
         f.opt_f64("score")?,
     );
-    let hypotheses = (0..inc.len())
+    Ok((0..inc.len())
         .map(|i| HypothesisRow {
             incident: inc[i].clone(),
             kind: kind[i].clone(),
@@ -339,9 +354,5 @@ pub fn read(dir: &Path) -> Result<Rows, Error> {
             rule: rule[i].clone(),
             score: score[i].unwrap_or(f64::NAN),
         })
-        .collect();
-    Ok(Rows {
-        incidents,
-        hypotheses,
-    })
+        .collect())
 }

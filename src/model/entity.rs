@@ -81,9 +81,9 @@ pub enum Kind {
     Ingress,
     /// The mesh proxies of a service.
     Sidecar,
-    /// One pod.
+    /// One pod of a service (a pod-level fault, its siblings healthy).
     Pod,
-    /// One node.
+    /// A node (`node:<name>`): everything scheduled on it.
     Node,
     /// The cluster network.
     Network,

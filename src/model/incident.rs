@@ -63,7 +63,8 @@ pub struct PostmortemSpec {
     pub slo: Option<f64>,
 }
 
-/// `[alert]`.
+/// incident.toml's `[alert]`: what fired, on which entity, and when; the analysis starts
+/// from it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Alert {
@@ -171,9 +172,9 @@ pub struct Expected {
 /// The resolved windows, epoch ms: baseline `[baseline_start, baseline_end)`, incident `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Windows {
-    /// Baseline start.
+    /// Baseline start (inclusive).
     pub baseline_start: i64,
-    /// Baseline end.
+    /// Baseline end (exclusive); at or before `start`.
     pub baseline_end: i64,
     /// Incident start.
     pub start: i64,

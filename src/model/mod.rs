@@ -98,7 +98,7 @@ pub struct MetricRow {
     pub metric: String,
     /// Value; NaN is a missing sample.
     pub value: f64,
-    /// Pod.
+    /// Pod name; None for an entity-level series (a service total, a node, a store).
     pub pod: Option<String>,
     /// Node hosting the pod.
     pub node: Option<String>,
@@ -135,11 +135,11 @@ pub struct LogRow {
     pub ts_ms: i64,
     /// Entity id.
     pub entity: String,
-    /// The message.
+    /// The line's text; log templates are mined from it.
     pub message: String,
-    /// Pod.
+    /// The pod that logged it; None for an entity-level log.
     pub pod: Option<String>,
-    /// Node.
+    /// The node hosting that pod, when the collector recorded it.
     pub node: Option<String>,
     /// Level, lowercased (`error`, `warn`, `info`, `debug`).
     pub level: Option<String>,

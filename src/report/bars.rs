@@ -12,7 +12,7 @@ use plotters::prelude::*;
 
 use crate::error::Error;
 
-use super::svg::PALETTE;
+use super::svg::{PALETTE, framed_legend};
 
 /// One stacked layer: a value per category.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +28,7 @@ pub struct BarSeries {
 pub struct Bars {
     /// File name under `charts/`.
     pub file: String,
-    /// Title.
+    /// The caption drawn above the plot.
     pub title: String,
     /// Label of the value axis.
     pub value_label: String,
@@ -124,85 +124,127 @@ where
 {
     let n = b.categories.len().max(1);
     let span = i64::try_from(n).unwrap_or(1) * 10;
-    let keys: Vec<i64> = (0..span / 10).map(|i| i * 10 + 5).collect();
-    let top = (b.max_total() * 1.1).max(1.0);
-    let longest = b
-        .categories
-        .iter()
-        .map(|c| c.chars().count().min(42))
-        .max()
-        .unwrap_or(4);
-    // Vertical charts with many categories label every k-th bar so labels do not overlap.
-    let every = if b.horizontal {
-        1
-    } else {
-        n.div_ceil(960 / (longest.max(4) * 7 + 8)).max(1)
+    let layout = Layout {
+        n,
+        span,
+        keys: (0..span / 10).map(|i| i * 10 + 5).collect(),
+        top: (b.max_total() * 1.1).max(1.0),
+        longest: b
+            .categories
+            .iter()
+            .map(|c| c.chars().count().min(42))
+            .max()
+            .unwrap_or(4),
     };
     root.fill(&WHITE)?;
     let mut builder = ChartBuilder::on(&root);
     builder
         .caption(&b.title, (super::font::FAMILY, 20))
         .margin(12);
-    let fill = |i: usize| PALETTE[i % PALETTE.len()].mix(0.85).filled();
     if b.horizontal {
-        let label_px = u32::try_from(longest * 7 + 16).unwrap_or(300).min(320);
-        let mut cc = builder
-            .x_label_area_size(40)
-            .y_label_area_size(label_px)
-            .build_cartesian_2d(0.0..top, (0..span).with_key_points(keys))?;
-        let fmt = |v: &i64| label_at(&b.categories, *v, true, 1);
-        cc.configure_mesh()
-            .x_desc(b.value_label.as_str())
-            .y_label_formatter(&fmt)
-            .disable_y_mesh()
-            .draw()?;
-        for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
-            let rects = segs.into_iter().map(|(i, base, v)| {
-                let y = i64::try_from(n - 1 - i).unwrap_or(0) * 10;
-                Rectangle::new([(base, y + 2), (base + v, y + 8)], fill(si))
-            });
-            let drawn = cc.draw_series(rects)?;
-            if b.series.len() > 1 {
-                legend(drawn, &s.label, fill(si));
-            }
-        }
-        if b.series.len() > 1 {
-            cc.configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
-        }
+        horizontal(b, &mut builder, layout)?;
     } else {
-        let mut cc = builder
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d((0..span).with_key_points(keys), 0.0..top)?;
-        let fmt = |v: &i64| label_at(&b.categories, *v, false, every);
-        cc.configure_mesh()
-            .y_desc(b.value_label.as_str())
-            .x_label_formatter(&fmt)
-            .disable_x_mesh()
-            .draw()?;
-        for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
-            let rects = segs.into_iter().map(|(i, base, v)| {
-                let x = i64::try_from(i).unwrap_or(0) * 10;
-                Rectangle::new([(x + 2, base), (x + 8, base + v)], fill(si))
-            });
-            let drawn = cc.draw_series(rects)?;
-            if b.series.len() > 1 {
-                legend(drawn, &s.label, fill(si));
-            }
-        }
-        if b.series.len() > 1 {
-            cc.configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
-        }
+        vertical(b, &mut builder, layout)?;
     }
     root.present()?;
+    Ok(())
+}
+
+/// The category axis: a slot of 10 units per category, its key point in the middle.
+struct Layout {
+    n: usize,
+    span: i64,
+    keys: Vec<i64>,
+    /// The value axis' end: 10 % above the highest stack.
+    top: f64,
+    /// The longest category label drawn, in characters.
+    longest: usize,
+}
+
+fn fill(i: usize) -> ShapeStyle {
+    PALETTE[i % PALETTE.len()].mix(0.85).filled()
+}
+
+/// Bars growing right, categories top to bottom, their labels on the left.
+fn horizontal<DB: DrawingBackend>(
+    b: &Bars,
+    builder: &mut ChartBuilder<'_, '_, DB>,
+    l: Layout,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let n = l.n;
+    let label_px = u32::try_from(l.longest * 7 + 16).unwrap_or(300).min(320);
+    let mut cc = builder
+        .x_label_area_size(40)
+        .y_label_area_size(label_px)
+        .build_cartesian_2d(0.0..l.top, (0..l.span).with_key_points(l.keys))?;
+    let fmt = |v: &i64| label_at(&b.categories, *v, true, 1);
+    cc.configure_mesh()
+        .x_desc(b.value_label.as_str())
+        .y_label_formatter(&fmt)
+        .disable_y_mesh()
+        .draw()?;
+    for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
+        let rects = segs.into_iter().map(|(i, base, v)| {
+            let y = i64::try_from(n - 1 - i).unwrap_or(0) * 10;
+            Rectangle::new([(base, y + 2), (base + v, y + 8)], fill(si))
+        });
+        let drawn = cc.draw_series(rects)?;
+        if b.series.len() > 1 {
+            legend(drawn, &s.label, fill(si));
+        }
+    }
+    if b.series.len() > 1 {
+        framed_legend(
+            &mut cc.configure_series_labels(),
+            SeriesLabelPosition::LowerRight,
+        )
+        .draw()?;
+    }
+    Ok(())
+}
+
+/// Bars growing up, categories left to right, their labels below.
+fn vertical<DB: DrawingBackend>(
+    b: &Bars,
+    builder: &mut ChartBuilder<'_, '_, DB>,
+    l: Layout,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let n = l.n;
+    // Many categories: label every k-th bar so labels do not overlap.
+    let every = n.div_ceil(960 / (l.longest.max(4) * 7 + 8)).max(1);
+    let mut cc = builder
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((0..l.span).with_key_points(l.keys), 0.0..l.top)?;
+    let fmt = |v: &i64| label_at(&b.categories, *v, false, every);
+    cc.configure_mesh()
+        .y_desc(b.value_label.as_str())
+        .x_label_formatter(&fmt)
+        .disable_x_mesh()
+        .draw()?;
+    for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
+        let rects = segs.into_iter().map(|(i, base, v)| {
+            let x = i64::try_from(i).unwrap_or(0) * 10;
+            Rectangle::new([(x + 2, base), (x + 8, base + v)], fill(si))
+        });
+        let drawn = cc.draw_series(rects)?;
+        if b.series.len() > 1 {
+            legend(drawn, &s.label, fill(si));
+        }
+    }
+    if b.series.len() > 1 {
+        framed_legend(
+            &mut cc.configure_series_labels(),
+            SeriesLabelPosition::UpperLeft,
+        )
+        .draw()?;
+    }
     Ok(())
 }
 

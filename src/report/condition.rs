@@ -45,11 +45,11 @@ pub fn statement(ctx: &Context, v: &Verdict, t: &Timing) -> Option<String> {
 /// A capacity estimate: usage per pod as a linear function of requests per pod.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sizing {
-    /// The container.
+    /// `app` or `sidecar`.
     pub container: &'static str,
     /// Limit per pod.
     pub limit: f64,
-    /// Pods.
+    /// Pods of the service (the N of "M of N pods ran at it").
     pub pods: usize,
     /// Pearson r of the fit.
     pub r: f64,

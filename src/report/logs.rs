@@ -28,86 +28,19 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         return None;
     }
     let mut md = String::from("## Log evidence\n\n");
-    let mut entities: Vec<&str> = ctx.scope.affected();
-    entities.retain(|e| ctx.logs.has_logs(e));
-    let degraded = entities.len();
-    // An entity whose metrics stayed normal can still log new or surging warnings and errors,
-    // which the culprit ranking weighs: they are shown too, after the degraded entities.
-    let calm: Vec<&str> = ctx
-        .logs
-        .lines
-        .keys()
-        .map(String::as_str)
-        .filter(|e| {
-            !entities.contains(e)
-                && ctx
-                    .logs
-                    .notable_of(e)
-                    .any(|t| t.severity >= crate::logs::evidence::Severity::Warn)
-        })
-        .collect();
-    entities.extend(calm);
-    let quiet: Vec<&str> = ctx
-        .logs
-        .lines
-        .keys()
-        .map(String::as_str)
-        .filter(|e| !entities.contains(e) && ctx.logs.notable_of(e).next().is_none())
-        .collect();
-    let w = ctx.windows;
-    let (bm, im) = (
-        (w.baseline_end - w.baseline_start) / 60_000,
-        (w.end - w.start) / 60_000,
-    );
+    let shown = Shown::of(ctx);
     let mut any = false;
-    for (n, e) in entities.iter().enumerate() {
-        let top: Vec<_> = ctx.logs.notable_of(e).take(TOP).collect();
-        if top.is_empty() {
-            continue;
-        }
-        any = true;
-        let (b, i) = ctx.logs.lines[*e];
-        let calm = if n >= degraded {
-            "metrics within baseline; "
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            md,
-            "**{e}** ({calm}{b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline ({bm} min) | Incident ({im} min) | First seen |\n|---|---|---|---|---|"
-        );
-        for t in &top {
-            // A template already logged in the baseline was not first seen in the incident.
-            let first = if t.baseline > 0 {
-                "in the baseline".to_string()
-            } else {
-                t.first_seen.map_or_else(String::new, |f| clock_s(f))
-            };
-            let tag = if t.new {
-                "new"
-            } else {
-                &format!("×{:.0}", t.ratio)
-            };
-            let _ = writeln!(
-                md,
-                "| `{}` | {:?} | {} | {} ({tag}) | {first} |",
-                esc(&t.template),
-                t.severity,
-                t.baseline,
-                t.incident
-            );
-        }
-        md.push('\n');
-        examples(&mut md, &top);
+    for (n, e) in shown.entities.iter().enumerate() {
+        any |= templates_table(&mut md, ctx, e, n >= shown.degraded);
     }
     if !any {
         md.push_str("No entity logs anything new or surging.\n\n");
     }
-    if !quiet.is_empty() {
+    if !shown.quiet.is_empty() {
         let _ = writeln!(
             md,
             "Nothing new or surging in the logs of {}.\n",
-            quiet.join(", ")
+            shown.quiet.join(", ")
         );
     }
     falls(ctx, &mut md);
@@ -119,6 +52,102 @@ pub fn section(ctx: &Context, chart: Option<&str>) -> Option<String> {
         md.push('\n');
     }
     Some(md.replace("Severity::", ""))
+}
+
+/// Which entities' logs the section lists.
+struct Shown<'c> {
+    /// The degraded entities with logs, then the calm ones that log new or surging warnings
+    /// or errors.
+    entities: Vec<&'c str>,
+    /// How many of `entities` are degraded (they come first).
+    degraded: usize,
+    /// Entities with logs and nothing notable in them, named in one sentence.
+    quiet: Vec<&'c str>,
+}
+
+impl<'c> Shown<'c> {
+    fn of(ctx: &'c Context) -> Self {
+        let mut entities: Vec<&str> = ctx.scope.affected();
+        entities.retain(|e| ctx.logs.has_logs(e));
+        let degraded = entities.len();
+        // An entity whose metrics stayed normal can still log new or surging warnings and
+        // errors, which the culprit ranking weighs: they are shown too, after the degraded
+        // entities.
+        let calm: Vec<&str> = ctx
+            .logs
+            .lines
+            .keys()
+            .map(String::as_str)
+            .filter(|e| {
+                !entities.contains(e)
+                    && ctx
+                        .logs
+                        .notable_of(e)
+                        .any(|t| t.severity >= crate::logs::evidence::Severity::Warn)
+            })
+            .collect();
+        entities.extend(calm);
+        let quiet: Vec<&str> = ctx
+            .logs
+            .lines
+            .keys()
+            .map(String::as_str)
+            .filter(|e| !entities.contains(e) && ctx.logs.notable_of(e).next().is_none())
+            .collect();
+        Shown {
+            entities,
+            degraded,
+            quiet,
+        }
+    }
+}
+
+/// `e`'s top templates against the baseline, and examples of their lines; false (and nothing
+/// written) when it has no notable template.
+fn templates_table(md: &mut String, ctx: &Context, e: &str, calm: bool) -> bool {
+    let top: Vec<_> = ctx.logs.notable_of(e).take(TOP).collect();
+    if top.is_empty() {
+        return false;
+    }
+    let w = ctx.windows;
+    let (bm, im) = (
+        (w.baseline_end - w.baseline_start) / 60_000,
+        (w.end - w.start) / 60_000,
+    );
+    let (b, i) = ctx.logs.lines[e];
+    let calm = if calm {
+        "metrics within baseline; "
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        md,
+        "**{e}** ({calm}{b} lines in the baseline, {i} in the incident window):\n\n| Template | Level | Baseline ({bm} min) | Incident ({im} min) | First seen |\n|---|---|---|---|---|"
+    );
+    for t in &top {
+        // A template already logged in the baseline was not first seen in the incident.
+        let first = if t.baseline > 0 {
+            "in the baseline".to_string()
+        } else {
+            t.first_seen.map_or_else(String::new, clock_s)
+        };
+        let tag = if t.new {
+            "new"
+        } else {
+            &format!("×{:.0}", t.ratio)
+        };
+        let _ = writeln!(
+            md,
+            "| `{}` | {:?} | {} | {} ({tag}) | {first} |",
+            esc(&t.template),
+            t.severity,
+            t.baseline,
+            t.incident
+        );
+    }
+    md.push('\n');
+    examples(md, &top);
+    true
 }
 
 /// A fall this strong (a Poisson z-score) is listed.

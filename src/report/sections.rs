@@ -304,7 +304,7 @@ pub fn unknowns(md: &mut String, an: &Analysis) {
     md.push('\n');
 }
 
-/// Action items.
+/// Action items: what to change, by type and priority; owners are left for the review to fill.
 pub fn action_items(md: &mut String, an: &Analysis) {
     let _ = writeln!(
         md,

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use plotters::chart::DualCoordChartContext;
+use plotters::chart::{DualCoordChartContext, SeriesLabelStyle};
 use plotters::coord::Shift;
 use plotters::coord::combinators::WithKeyPoints;
 use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
@@ -213,14 +213,26 @@ where
                 .pos(Pos::new(HPos::Right, VPos::Bottom)),
         )))?;
     }
-    cc.configure_series_labels()
-        .label_font((FONT, text(MIN_TEXT)))
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    framed_legend(
+        &mut cc.configure_series_labels(),
+        SeriesLabelPosition::UpperLeft,
+    )
+    .label_font((FONT, text(MIN_TEXT)))
+    .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// The legend box of every chart (line and bar): placed at `at`, translucent white so what it
+/// covers still shows, with a light border.
+pub(super) fn framed_legend<'s, 'a, 'b, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    labels: &'s mut SeriesLabelStyle<'a, 'b, DB, CT>,
+    at: SeriesLabelPosition,
+) -> &'s mut SeriesLabelStyle<'a, 'b, DB, CT> {
+    labels
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
 }
 
 /// The plot every chart draws on: time (minute key points) by value, a second value axis on

@@ -14,7 +14,7 @@ use super::narrative::hms;
 pub struct Claim {
     /// The series.
     pub key: SeriesKey,
-    /// The threshold.
+    /// The value the series must cross, in the series' unit.
     pub threshold: f64,
     /// Beyond means above (else below).
     pub up: bool,

@@ -51,45 +51,11 @@ impl Rule for AffectedPodsSpanNodes {
         }
         let mut spanning = Vec::new();
         for pod in on_node.iter().filter(|p| ctx.scope.pod(p).affected) {
-            let Some(svc) = ctx
-                .topo
-                .pod_entity
-                .get(*pod)
-                .filter(|s| super::hypotheses::in_scope(ctx, s))
-            else {
-                continue;
-            };
-            let siblings: Vec<&str> = ctx
-                .topo
-                .pods_of(svc)
-                .into_iter()
-                .filter(|p| p != pod && ctx.scope.pod(p).testable)
-                .collect();
-            let healthy_elsewhere = siblings
-                .iter()
-                .any(|p| !ctx.scope.pod(p).affected && ctx.topo.node_of(p) != Some(node));
-            if healthy_elsewhere {
-                return None; // a node-local split: node-pods-degrade-together decides
-            }
-            let nodes: BTreeSet<&str> = ctx
-                .topo
-                .pods_of(svc)
-                .into_iter()
-                .filter(|p| ctx.scope.pod(p).affected)
-                .filter_map(|p| ctx.topo.node_of(p))
-                .collect();
-            if nodes.len() >= 2 {
-                let n = ctx
-                    .topo
-                    .pods_of(svc)
-                    .into_iter()
-                    .filter(|p| ctx.scope.pod(p).affected)
-                    .count();
-                spanning.push(format!(
-                    "the {n} degraded {svc} pods sit on {} different nodes ({})",
-                    nodes.len(),
-                    nodes.into_iter().collect::<Vec<_>>().join(", ")
-                ));
+            match spread(ctx, node, pod) {
+                // A node-local split: node-pods-degrade-together decides.
+                Spread::NodeLocal => return None,
+                Spread::Across(text) => spanning.push(text),
+                Spread::Nothing => {}
             }
         }
         if !spanning.is_empty() {
@@ -126,6 +92,52 @@ impl Rule for AffectedPodsSpanNodes {
             format!("degraded pods on {node} have no siblings with data elsewhere to compare"),
         ))
     }
+}
+
+/// How the degraded pods of a degraded pod's service lie across nodes.
+enum Spread {
+    /// A sibling elsewhere is healthy: the trouble is local to this node.
+    NodeLocal,
+    /// Degraded pods on two or more nodes, in words.
+    Across(String),
+    /// Neither (or the service is out of the incident's scope).
+    Nothing,
+}
+
+fn spread(ctx: &Context, node: &str, pod: &str) -> Spread {
+    let Some(svc) = ctx
+        .topo
+        .pod_entity
+        .get(pod)
+        .filter(|s| super::hypotheses::in_scope(ctx, s))
+    else {
+        return Spread::Nothing;
+    };
+    let healthy_elsewhere = ctx
+        .topo
+        .pods_of(svc)
+        .into_iter()
+        .filter(|p| *p != pod && ctx.scope.pod(p).testable)
+        .any(|p| !ctx.scope.pod(p).affected && ctx.topo.node_of(p) != Some(node));
+    if healthy_elsewhere {
+        return Spread::NodeLocal;
+    }
+    let sick: Vec<&str> = ctx
+        .topo
+        .pods_of(svc)
+        .into_iter()
+        .filter(|p| ctx.scope.pod(p).affected)
+        .collect();
+    let nodes: BTreeSet<&str> = sick.iter().filter_map(|p| ctx.topo.node_of(p)).collect();
+    if nodes.len() < 2 {
+        return Spread::Nothing;
+    }
+    Spread::Across(format!(
+        "the {} degraded {svc} pods sit on {} different nodes ({})",
+        sick.len(),
+        nodes.len(),
+        nodes.into_iter().collect::<Vec<_>>().join(", ")
+    ))
 }
 
 #[cfg(test)]

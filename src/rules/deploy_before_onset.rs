@@ -77,43 +77,10 @@ impl Rule for DeployBeforeOnset {
             clock(change.ts_ms)
         );
         let lead = human_duration((onset - change.ts_ms).max(0));
-        // New code meets its traffic as it rolls out: a fault it brings shows within minutes.
-        // A change long before the onset is a weaker suspect (a slow leak is memory pressure's
-        // to judge): full weight for half an hour, down to two thirds at the lookback's end.
-        let age = (onset - change.ts_ms).max(0) as f64;
-        let freshness =
-            1.0 - (((age - FRESH_MS) / (LOOKBACK_MS as f64 - FRESH_MS)).clamp(0.0, 1.0) / 3.0);
         let errors = ctx
             .metric(svc, "errors_per_s")
             .filter(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05);
-        // How this service saw each dependency, when it measures its calls to it: a
-        // dependency it reached at normal latency and error rate explains none of its trouble,
-        // whatever else that dependency did.
-        // Judged like any client-side symptom (`scope::judge`).
-        let seen_sick = |d: &str| -> Option<bool> {
-            let seen = ctx.find_entity(svc, |k| k.target.as_deref() == Some(d));
-            (!seen.is_empty()).then(|| judge(&seen).affected)
-        };
-        let unchanged = |u: &str| {
-            ctx.events_of(u, onset - LOOKBACK_MS, onset + 1)
-                .next()
-                .is_none()
-        };
-        // Its own dependencies: one that degraded passes its trouble up to this service, which
-        // explains the symptoms as well as this change does; changed itself, even better.
-        let deps_sick: Vec<String> = ctx
-            .topo
-            .deps_of(svc)
-            .into_iter()
-            .filter(|d| seen_sick(d).unwrap_or_else(|| ctx.scope.of(d).affected))
-            .map(|d| {
-                if unchanged(d) {
-                    format!("{d} degraded too without a change")
-                } else {
-                    format!("{d} degraded too after a change of its own")
-                }
-            })
-            .collect();
+        let deps_sick = sick_dependencies(ctx, svc, onset);
         if !deps_sick.is_empty() {
             return Some(Outcome::inconclusive(
                 id,
@@ -123,26 +90,11 @@ impl Rule for DeployBeforeOnset {
                 ),
             ));
         }
-        // Unchanged services on the same dependencies: if they degraded too, the shared
-        // dependency explains both better than this change. Not its own callers, near or far:
-        // they degrade through it; not through a dependency this service reached normally.
-        let peers_sick: Vec<&str> = ctx
-            .topo
-            .deps_of(svc)
-            .into_iter()
-            .filter(|d| seen_sick(d) != Some(false))
-            .flat_map(|d| ctx.topo.users_of(d))
-            .filter(|u| {
-                *u != svc
-                    && !ctx.topo.reach(u).contains(svc)
-                    && ctx.scope.of(u).affected
-                    && unchanged(u)
-            })
-            .collect();
+        let peers_sick = sick_peers(ctx, svc, onset);
         match (errors, peers_sick.is_empty()) {
             (Some(v), true) => Some(Outcome::supported(
                 id,
-                0.85 * freshness,
+                0.85 * freshness(onset - change.ts_ms),
                 format!(
                     "{what}, {lead} before the onset; errors then rose {} ({} → {:.2}/s) and unchanged services on the same dependencies stayed healthy",
                     v.score.pct(),
@@ -170,6 +122,66 @@ impl Rule for DeployBeforeOnset {
             )),
         }
     }
+}
+
+/// The weight of a change `lead_ms` before the onset, 2/3..1. New code meets its traffic as it
+/// rolls out: a fault it brings shows within minutes. A change long before the onset is a
+/// weaker suspect (a slow leak is memory pressure's to judge): full weight for half an hour,
+/// down to two thirds at the lookback's end.
+fn freshness(lead_ms: i64) -> f64 {
+    let age = lead_ms.max(0) as f64;
+    1.0 - (((age - FRESH_MS) / (LOOKBACK_MS as f64 - FRESH_MS)).clamp(0.0, 1.0) / 3.0)
+}
+
+/// How `svc` saw dependency `d`, when it measures its calls to it: a dependency it reached at
+/// normal latency and error rate explains none of its trouble, whatever else that dependency
+/// did. Judged like any client-side symptom (`scope::judge`); None when `svc` does not measure
+/// its calls to `d`.
+fn seen_sick(ctx: &Context, svc: &str, d: &str) -> Option<bool> {
+    let seen = ctx.find_entity(svc, |k| k.target.as_deref() == Some(d));
+    (!seen.is_empty()).then(|| judge(&seen).affected)
+}
+
+/// Whether `u` had no event at all in the lookback before the onset.
+fn unchanged(ctx: &Context, u: &str, onset: i64) -> bool {
+    ctx.events_of(u, onset - LOOKBACK_MS, onset + 1)
+        .next()
+        .is_none()
+}
+
+/// `svc`'s own dependencies that degraded, in words: one passes its trouble up to this service,
+/// which explains the symptoms as well as this change does; changed itself, even better.
+fn sick_dependencies(ctx: &Context, svc: &str, onset: i64) -> Vec<String> {
+    ctx.topo
+        .deps_of(svc)
+        .into_iter()
+        .filter(|d| seen_sick(ctx, svc, d).unwrap_or_else(|| ctx.scope.of(d).affected))
+        .map(|d| {
+            if unchanged(ctx, d, onset) {
+                format!("{d} degraded too without a change")
+            } else {
+                format!("{d} degraded too after a change of its own")
+            }
+        })
+        .collect()
+}
+
+/// Unchanged services on the same dependencies that degraded too: the shared dependency then
+/// explains both better than this change. Not its own callers, near or far: they degrade
+/// through it; not through a dependency this service reached normally.
+fn sick_peers<'c>(ctx: &'c Context, svc: &str, onset: i64) -> Vec<&'c str> {
+    ctx.topo
+        .deps_of(svc)
+        .into_iter()
+        .filter(|d| seen_sick(ctx, svc, d) != Some(false))
+        .flat_map(|d| ctx.topo.users_of(d))
+        .filter(|u| {
+            *u != svc
+                && !ctx.topo.reach(u).contains(svc)
+                && ctx.scope.of(u).affected
+                && unchanged(ctx, u, onset)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -68,26 +68,8 @@ impl Rule for FailoverEvent {
             .events_of(s, w.start - LOOKBACK_MS, w.end)
             .find(|e| is_failover(&e.kind, e.detail.as_deref()));
         let near = event.map_or(onset, |e| e.ts_ms);
-        let burst: Vec<String> = ctx
-            .topo
-            .users_of(s)
-            .into_iter()
-            .filter(|u| {
-                ctx.dep(u, s, "dep_errors_per_s").is_some_and(|v| {
-                    (v.score.up(1.0) && v.score.level - v.score.base >= 0.1)
-                        || burst_near(ctx, v.values, near)
-                })
-            })
-            .map(str::to_string)
-            .collect();
-        let conn_drop = ctx.metric(s, "connections").is_some_and(|v| {
-            let min = v.values[ctx.aligned.incident.clone()]
-                .iter()
-                .copied()
-                .filter(|x| x.is_finite())
-                .fold(f64::INFINITY, f64::min);
-            v.score.testable() && min < 0.5 * v.score.base
-        });
+        let burst = error_bursts(ctx, s, near);
+        let conn_drop = connections_halved(ctx, s);
         if let Some(e) = event {
             let before = e.ts_ms <= onset + DETECTION_MS.max(2 * ctx.aligned.grid.step);
             let what = format!(
@@ -141,6 +123,35 @@ impl Rule for FailoverEvent {
             format!("no failover or switchover of {s} is recorded around the incident"),
         ))
     }
+}
+
+/// The users of `s` whose client-side errors towards it rose, or burst near `near` (the
+/// failover, else the onset).
+fn error_bursts(ctx: &Context, s: &str, near: i64) -> Vec<String> {
+    ctx.topo
+        .users_of(s)
+        .into_iter()
+        .filter(|u| {
+            ctx.dep(u, s, "dep_errors_per_s").is_some_and(|v| {
+                (v.score.up(1.0) && v.score.level - v.score.base >= 0.1)
+                    || burst_near(ctx, v.values, near)
+            })
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether `s`'s connection count fell below half its baseline at some point of the
+/// incident, as when its clients reconnect to a new primary.
+fn connections_halved(ctx: &Context, s: &str) -> bool {
+    ctx.metric(s, "connections").is_some_and(|v| {
+        let min = v.values[ctx.aligned.incident.clone()]
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        v.score.testable() && min < 0.5 * v.score.base
+    })
 }
 
 #[cfg(test)]

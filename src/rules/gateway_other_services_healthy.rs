@@ -56,41 +56,8 @@ impl Rule for GatewayOtherServicesHealthy {
             .collect();
         let own = ctx.scope.entities.get(gw);
         let own_up = own.is_some_and(|g| g.affected);
-        // A backend that degraded only well after the gateway did cannot be what the gateway
-        // passed through (an unknown onset is given the benefit of the doubt).
-        let gw_onset = own.and_then(|g| g.onset);
-        let slack = (120_000 / ctx.aligned.grid.step.max(1)).max(2) as usize;
-        let in_time = |onset: Option<usize>| match (gw_onset, onset) {
-            (Some(g), Some(o)) => o <= g + slack,
-            _ => true,
-        };
-        // Backends that are slower or failing on their own explain a gateway that passes their
-        // latency and 5xx through; a gateway degraded while its backends serve normally is
-        // adding the time or the errors itself.
-        let backends_degraded = sick.iter().any(|s| in_time(ctx.scope.of(s).onset))
-            || behind.iter().any(|s| {
-                ["latency_p99_ms", "latency_avg_ms"]
-                    .iter()
-                    .filter_map(|m| ctx.metric(s, m))
-                    .any(|v| v.score.up(LATENCY_RISE) && in_time(v.score.onset))
-                    || ctx.metric(s, "errors_per_s").is_some_and(|v| {
-                        v.score.up(0.5)
-                            && v.score.level - v.score.base >= 0.05
-                            && in_time(v.score.onset)
-                    })
-            });
-        // Errors add up through a gateway: when the backends' added errors account for at
-        // least half of the gateway's, it is passing them on, whichever crossed its
-        // threshold first (a sum over many backends rises out of its noise sooner).
-        let added = |e: &str| {
-            ctx.metric(e, "errors_per_s")
-                .filter(|v| v.score.up(0.5))
-                .map_or(0.0, |v| (v.score.level - v.score.base).max(0.0))
-        };
-        let gw_added = added(gw);
-        let passed_on =
-            gw_added > 0.0 && behind.iter().map(|s| added(s)).sum::<f64>() >= 0.5 * gw_added;
-        let backends_degraded = backends_degraded || passed_on;
+        let backends_degraded =
+            backends_degraded(ctx, gw, own.and_then(|g| g.onset), &behind, &sick);
         if own_up && !backends_degraded && !behind.is_empty() {
             // No backend degraded before or with it: the time is lost in the gateway.
             let what = own.map(|g| g.symptoms.join(", ")).unwrap_or_default();
@@ -143,6 +110,51 @@ impl Rule for GatewayOtherServicesHealthy {
             format!("not testable: no metrics for {gw} and no other service behind it with data"),
         ))
     }
+}
+
+/// Whether the services behind `gw` degraded before it or with it, or add up to most of its
+/// new errors: then they explain a gateway that passes their latency and 5xx through.
+fn backends_degraded(
+    ctx: &Context,
+    gw: &str,
+    gw_onset: Option<usize>,
+    behind: &[&str],
+    sick: &[&str],
+) -> bool {
+    // A backend that degraded only well after the gateway did cannot be what the gateway
+    // passed through (an unknown onset is given the benefit of the doubt).
+    let slack = (120_000 / ctx.aligned.grid.step.max(1)).max(2) as usize;
+    let in_time = |onset: Option<usize>| match (gw_onset, onset) {
+        (Some(g), Some(o)) => o <= g + slack,
+        _ => true,
+    };
+    // Backends that are slower or failing on their own explain a gateway that passes their
+    // latency and 5xx through; a gateway degraded while its backends serve normally is
+    // adding the time or the errors itself.
+    let degraded_in_time = sick.iter().any(|s| in_time(ctx.scope.of(s).onset))
+        || behind.iter().any(|s| {
+            ["latency_p99_ms", "latency_avg_ms"]
+                .iter()
+                .filter_map(|m| ctx.metric(s, m))
+                .any(|v| v.score.up(LATENCY_RISE) && in_time(v.score.onset))
+                || ctx.metric(s, "errors_per_s").is_some_and(|v| {
+                    v.score.up(0.5)
+                        && v.score.level - v.score.base >= 0.05
+                        && in_time(v.score.onset)
+                })
+        });
+    // Errors add up through a gateway: when the backends' added errors account for at
+    // least half of the gateway's, it is passing them on, whichever crossed its
+    // threshold first (a sum over many backends rises out of its noise sooner).
+    let added = |e: &str| {
+        ctx.metric(e, "errors_per_s")
+            .filter(|v| v.score.up(0.5))
+            .map_or(0.0, |v| (v.score.level - v.score.base).max(0.0))
+    };
+    let gw_added = added(gw);
+    let passed_on =
+        gw_added > 0.0 && behind.iter().map(|s| added(s)).sum::<f64>() >= 0.5 * gw_added;
+    degraded_in_time || passed_on
 }
 
 #[cfg(test)]

@@ -35,17 +35,7 @@ impl Rule for HealthyServicesElsewhere {
 
     fn evaluate(&self, ctx: &Context, _h: &Hypothesis) -> Option<Outcome> {
         let id = Self::INFO.id;
-        let services = |healthy: bool| -> Vec<&str> {
-            let list = if healthy {
-                ctx.scope.healthy()
-            } else {
-                ctx.scope.affected()
-            };
-            list.into_iter()
-                .filter(|e| EntityKind::of(e) == EntityKind::Service)
-                .collect()
-        };
-        let (healthy, sick) = (services(true), services(false));
+        let (healthy, sick) = (services(ctx, true), services(ctx, false));
         let nodes_up: Vec<&str> = ctx
             .topo
             .of_kind(EntityKind::Node)
@@ -55,12 +45,6 @@ impl Rule for HealthyServicesElsewhere {
                     .is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5)
             })
             .collect();
-        let nodes_of = |svcs: &[&str]| -> BTreeSet<&str> {
-            svcs.iter()
-                .flat_map(|s| ctx.topo.pods_of(s))
-                .filter_map(|p| ctx.topo.node_of(p))
-                .collect()
-        };
         let nodes_with_data = ctx
             .topo
             .of_kind(EntityKind::Node)
@@ -86,35 +70,14 @@ impl Rule for HealthyServicesElsewhere {
             ));
         }
         if !healthy.is_empty() && 2 * healthy.len() >= sick.len().min(3) {
-            let shared: BTreeSet<&str> = nodes_of(&healthy)
-                .intersection(&nodes_of(&sick))
-                .copied()
-                .collect();
-            let where_ = if shared.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ", on the same nodes ({})",
-                    shared.into_iter().collect::<Vec<_>>().join(", ")
-                )
-            };
-            let weight = (0.55 + 0.1 * healthy.len() as f64).min(0.9)
-                - if nodes_up.is_empty() { 0.0 } else { 0.3 };
-            let list = if healthy.len() > 6 {
-                format!("{} and {} more", healthy[..6].join(", "), healthy.len() - 6)
-            } else {
-                healthy.join(", ")
-            };
-            return Some(Outcome::eliminated(
-                id,
-                weight,
-                format!(
-                    "{} other services stayed healthy ({list}){where_}: a network fault would have reached them",
-                    healthy.len()
-                ),
+            return Some(healthy_elsewhere(
+                ctx,
+                &healthy,
+                &sick,
+                !nodes_up.is_empty(),
             ));
         }
-        let sick_nodes = nodes_of(&sick);
+        let sick_nodes = nodes_of(ctx, &sick);
         if sick.len() >= 3 && (sick_nodes.len() >= 2 || !nodes_up.is_empty()) {
             // Without packet loss on the nodes, widespread degradation is just as well explained
             // by a dependency they share: weak support only.
@@ -139,6 +102,56 @@ impl Rule for HealthyServicesElsewhere {
             "not testable: no service outside the incident has data",
         ))
     }
+}
+
+/// The healthy (or else the affected) services; other kinds of entity have their own rules.
+fn services(ctx: &Context, healthy: bool) -> Vec<&str> {
+    let list = if healthy {
+        ctx.scope.healthy()
+    } else {
+        ctx.scope.affected()
+    };
+    list.into_iter()
+        .filter(|e| EntityKind::of(e) == EntityKind::Service)
+        .collect()
+}
+
+/// The nodes running pods of `svcs`.
+fn nodes_of<'c>(ctx: &'c Context, svcs: &[&str]) -> BTreeSet<&'c str> {
+    svcs.iter()
+        .flat_map(|s| ctx.topo.pods_of(s))
+        .filter_map(|p| ctx.topo.node_of(p))
+        .collect()
+}
+
+/// The elimination by services that stayed healthy, weaker when some node lost packets.
+fn healthy_elsewhere(ctx: &Context, healthy: &[&str], sick: &[&str], loss: bool) -> Outcome {
+    let shared: BTreeSet<&str> = nodes_of(ctx, healthy)
+        .intersection(&nodes_of(ctx, sick))
+        .copied()
+        .collect();
+    let where_ = if shared.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", on the same nodes ({})",
+            shared.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    };
+    let weight = (0.55 + 0.1 * healthy.len() as f64).min(0.9) - if loss { 0.3 } else { 0.0 };
+    let list = if healthy.len() > 6 {
+        format!("{} and {} more", healthy[..6].join(", "), healthy.len() - 6)
+    } else {
+        healthy.join(", ")
+    };
+    Outcome::eliminated(
+        HealthyServicesElsewhere::INFO.id,
+        weight,
+        format!(
+            "{} other services stayed healthy ({list}){where_}: a network fault would have reached them",
+            healthy.len()
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -58,11 +58,7 @@ pub fn in_scope(ctx: &Context, entity: &str) -> bool {
 /// Every hypothesis worth testing, sorted by kind then culprit.
 #[must_use]
 pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
-    let services = scope_services(ctx);
     let mut out = BTreeSet::new();
-    let mut add = |k: Kind, c: &str| {
-        out.insert(Hypothesis::new(k, c));
-    };
     let mut gateways: BTreeSet<String> = ctx
         .scope
         .affected()
@@ -74,75 +70,102 @@ pub fn enumerate(ctx: &Context) -> Vec<Hypothesis> {
         gateways.insert(ctx.spec.alert.entity.clone());
     }
     let mut nodes = BTreeSet::new();
-    for s in &services {
-        for k in [
-            Kind::TrafficSpike,
-            Kind::CpuSaturation,
-            Kind::MemoryPressure,
-            Kind::CodeChange,
-        ] {
-            add(k, s);
-        }
-        if ctx.topo.sidecars.contains(s) {
-            add(Kind::Sidecar, s);
-        }
-        for d in ctx.topo.deps_of(s) {
-            match EntityKind::of(d) {
-                EntityKind::Mysql => {
-                    add(Kind::Mysql, d);
-                    add(Kind::StorageFailover, d);
-                }
-                EntityKind::Redis => {
-                    add(Kind::Redis, d);
-                    add(Kind::StorageFailover, d);
-                }
-                EntityKind::ThirdParty => add(Kind::ThirdParty, d),
-                EntityKind::Ingress => {
-                    gateways.insert(d.to_string());
-                }
-                _ => {}
-            }
-        }
-        if let Some(g) = ctx.topo.entries.get(s) {
-            gateways.extend(g.iter().cloned());
-        }
-        let pods = ctx.topo.pods_of(s);
-        let sick: Vec<&str> = pods
-            .iter()
-            .copied()
-            .filter(|p| ctx.scope.pod(p).affected)
-            .collect();
-        for p in &sick {
-            add(Kind::Pod, p);
-        }
-        for p in if sick.is_empty() { &pods } else { &sick } {
-            if let Some(n) = ctx.topo.node_of(p) {
-                nodes.insert(n.to_string());
-            }
-        }
+    for s in &scope_services(ctx) {
+        service_hypotheses(&mut out, ctx, s, &mut gateways);
+        nodes.extend(pod_hypotheses(&mut out, ctx, s));
     }
     for g in &gateways {
-        add(Kind::Ingress, g);
-        add(Kind::TrafficSpike, g);
+        out.insert(Hypothesis::new(Kind::Ingress, g));
+        out.insert(Hypothesis::new(Kind::TrafficSpike, g));
     }
     for n in &nodes {
-        add(Kind::Node, n);
+        out.insert(Hypothesis::new(Kind::Node, n));
     }
-    // A recorded failover is evidence on its own: its users' burst of resets can be too short
-    // to put them in scope, and then the storage would never be asked about.
+    failover_hypotheses(&mut out, ctx);
+    out.insert(Hypothesis::new(Kind::Network, "cluster"));
+    out.into_iter().collect()
+}
+
+/// What service `s` itself could be (its load, resources, code, sidecar) and what its
+/// dependencies could be; the gateways in front of it or among its dependencies go into
+/// `gateways`.
+fn service_hypotheses(
+    out: &mut BTreeSet<Hypothesis>,
+    ctx: &Context,
+    s: &str,
+    gateways: &mut BTreeSet<String>,
+) {
+    let mut add = |k: Kind, c: &str| {
+        out.insert(Hypothesis::new(k, c));
+    };
+    for k in [
+        Kind::TrafficSpike,
+        Kind::CpuSaturation,
+        Kind::MemoryPressure,
+        Kind::CodeChange,
+    ] {
+        add(k, s);
+    }
+    if ctx.topo.sidecars.contains(s) {
+        add(Kind::Sidecar, s);
+    }
+    for d in ctx.topo.deps_of(s) {
+        match EntityKind::of(d) {
+            EntityKind::Mysql => {
+                add(Kind::Mysql, d);
+                add(Kind::StorageFailover, d);
+            }
+            EntityKind::Redis => {
+                add(Kind::Redis, d);
+                add(Kind::StorageFailover, d);
+            }
+            EntityKind::ThirdParty => add(Kind::ThirdParty, d),
+            EntityKind::Ingress => {
+                gateways.insert(d.to_string());
+            }
+            _ => {}
+        }
+    }
+    if let Some(g) = ctx.topo.entries.get(s) {
+        gateways.extend(g.iter().cloned());
+    }
+}
+
+/// A pod hypothesis per degraded pod of `s`; returns the nodes to suspect: those of its
+/// degraded pods, or of all its pods when none is degraded.
+fn pod_hypotheses(out: &mut BTreeSet<Hypothesis>, ctx: &Context, s: &str) -> Vec<String> {
+    let pods = ctx.topo.pods_of(s);
+    let sick: Vec<&str> = pods
+        .iter()
+        .copied()
+        .filter(|p| ctx.scope.pod(p).affected)
+        .collect();
+    for p in &sick {
+        out.insert(Hypothesis::new(Kind::Pod, p));
+    }
+    let suspects = if sick.is_empty() { &pods } else { &sick };
+    suspects
+        .iter()
+        .filter_map(|p| ctx.topo.node_of(p))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A recorded failover is evidence on its own: its users' burst of resets can be too short
+/// to put them in scope, and then the storage would never be asked about.
+fn failover_hypotheses(out: &mut BTreeSet<Hypothesis>, ctx: &Context) {
     let w = ctx.windows;
     for e in ctx.events.iter().filter(|e| {
         e.ts_ms >= w.start - super::helpers::FAILOVER_LOOKBACK_MS
             && e.ts_ms < w.end
             && super::helpers::is_failover(&e.kind, e.detail.as_deref())
     }) {
-        match EntityKind::of(&e.entity) {
-            EntityKind::Mysql => add(Kind::Mysql, &e.entity),
-            EntityKind::Redis => add(Kind::Redis, &e.entity),
+        let kind = match EntityKind::of(&e.entity) {
+            EntityKind::Mysql => Kind::Mysql,
+            EntityKind::Redis => Kind::Redis,
             _ => continue,
-        }
-        add(Kind::StorageFailover, &e.entity);
+        };
+        out.insert(Hypothesis::new(kind, &e.entity));
+        out.insert(Hypothesis::new(Kind::StorageFailover, &e.entity));
     }
-    add(Kind::Network, "cluster");
-    out.into_iter().collect()
 }

@@ -70,31 +70,7 @@ impl Rule for MostPodsAffected {
         }
         if me.affected && (sick == 1 || stands_out) {
             let node = ctx.topo.node_of(pod);
-            // Neighbours count only when they too stand out from their own replicas: callers
-            // whose every pod slowed down are downstream of this pod, not co-victims of a node.
-            // And, as for the node rule, only pods of services in the incident's scope: a blip
-            // in one pod of a healthy service is not part of it.
-            let neighbours_sick = node.map_or(0, |n| {
-                ctx.topo
-                    .pods_on(n)
-                    .into_iter()
-                    .filter(|p| {
-                        *p != pod
-                            && ctx.topo.pod_entity.get(*p) != Some(svc)
-                            && ctx.scope.pod(p).affected
-                    })
-                    .filter(|p| {
-                        ctx.topo.pod_entity.get(*p).is_some_and(|s| {
-                            (super::hypotheses::in_scope(ctx, s) || ctx.scope.of(s).affected)
-                                && ctx
-                                    .topo
-                                    .pods_of(s)
-                                    .iter()
-                                    .any(|q| q != p && ctx.scope.pod(q).healthy())
-                        })
-                    })
-                    .count()
-            });
+            let neighbours_sick = node.map_or(0, |n| sick_neighbours(ctx, pod, svc, n));
             let what = me.symptoms.first().cloned().unwrap_or_default();
             if neighbours_sick > 0 {
                 return Some(Outcome::supported(
@@ -117,18 +93,9 @@ impl Rule for MostPodsAffected {
                     ),
                 ));
             }
-            // Confidence grows with the number of healthy replicas to compare with and with how
-            // hard the pod was hit (a +25 % blip on one of two pods is thin evidence).
-            let w = if siblings >= 2 && me.severity >= 1.0 {
-                0.8
-            } else if siblings >= 2 || me.severity >= 1.0 {
-                0.6
-            } else {
-                0.4
-            };
             return Some(Outcome::supported(
                 id,
-                w,
+                lone_weight(siblings, me.severity),
                 format!(
                     "{pod} is the only degraded {svc} pod ({what}); its {siblings} siblings are healthy"
                 ),
@@ -138,6 +105,46 @@ impl Rule for MostPodsAffected {
             id,
             format!("{sick} of {} {svc} pods degraded", tested.len()),
         ))
+    }
+}
+
+/// Pods on `node`, of other services, that are degraded while a replica of theirs is not.
+/// Neighbours count only when they too stand out from their own replicas: callers whose every
+/// pod slowed down are downstream of this pod, not co-victims of a node. And, as for the node
+/// rule, only pods of services in the incident's scope: a blip in one pod of a healthy service
+/// is not part of it.
+fn sick_neighbours(ctx: &Context, pod: &str, svc: &str, node: &str) -> usize {
+    ctx.topo
+        .pods_on(node)
+        .into_iter()
+        .filter(|p| {
+            *p != pod
+                && ctx.topo.pod_entity.get(*p).map(String::as_str) != Some(svc)
+                && ctx.scope.pod(p).affected
+        })
+        .filter(|p| {
+            ctx.topo.pod_entity.get(*p).is_some_and(|s| {
+                (super::hypotheses::in_scope(ctx, s) || ctx.scope.of(s).affected)
+                    && ctx
+                        .topo
+                        .pods_of(s)
+                        .iter()
+                        .any(|q| q != p && ctx.scope.pod(q).healthy())
+            })
+        })
+        .count()
+}
+
+/// Support for the only degraded pod of its service. Confidence grows with the number of
+/// healthy replicas to compare with and with how hard the pod was hit (a +25 % blip on one of
+/// two pods is thin evidence).
+fn lone_weight(siblings: usize, severity: f64) -> f64 {
+    if siblings >= 2 && severity >= 1.0 {
+        0.8
+    } else if siblings >= 2 || severity >= 1.0 {
+        0.6
+    } else {
+        0.4
     }
 }
 

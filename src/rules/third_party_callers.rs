@@ -37,72 +37,12 @@ impl Rule for ThirdPartyCallers {
     fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
         let id = Self::INFO.id;
         let tp = h.culprit.as_str();
-        let mut isolated = Vec::new();
-        let mut isolated_callers = Vec::new();
-        let mut everywhere = Vec::new();
-        let mut healthy = Vec::new();
-        for caller in ctx.topo.users_of(tp) {
-            let lat = ctx.dep(caller, tp, "dep_latency_ms");
-            let err = ctx.dep(caller, tp, "dep_errors_per_s");
-            let slow = lat.is_some_and(|v| v.score.up(DEP_LATENCY_RISE));
-            let degraded = ctx.scope.of(caller).affected;
-            // Errors towards a vendor matter when they hurt the caller; a healthy caller with a
-            // few more failed calls is noise, not evidence either way.
-            let err_up =
-                err.is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1);
-            let failing = err_up && degraded;
-            if slow || failing {
-                let others: Vec<&str> = ctx
-                    .topo
-                    .deps_of(caller)
-                    .into_iter()
-                    .filter(|d| *d != tp)
-                    .collect();
-                let others_slow = others
-                    .iter()
-                    .filter(|d| {
-                        ctx.dep(caller, d, "dep_latency_ms")
-                            .is_some_and(|v| v.score.up(DEP_LATENCY_RISE))
-                    })
-                    .count();
-                let others_known = others
-                    .iter()
-                    .filter(|d| {
-                        ctx.dep(caller, d, "dep_latency_ms")
-                            .is_some_and(|v| v.score.testable())
-                    })
-                    .count();
-                let what = lat.filter(|_| slow).map_or_else(
-                    || {
-                        format!(
-                            "{caller} errors to it {}",
-                            err.map(|v| v.score.pct()).unwrap_or_default()
-                        )
-                    },
-                    |v| {
-                        format!(
-                            "{caller} {} → {}",
-                            fmt_val("dep_latency_ms", v.score.base),
-                            fmt_val("dep_latency_ms", v.score.level)
-                        )
-                    },
-                );
-                if others_known > 0 && others_slow == others_known {
-                    everywhere.push(what);
-                } else {
-                    isolated.push(what);
-                    isolated_callers.push(caller);
-                }
-            } else if let Some(v) =
-                lat.filter(|v| v.score.normal(DEP_LATENCY_RISE) && !degraded && !err_up)
-            {
-                healthy.push(format!(
-                    "{caller} ({} → {})",
-                    fmt_val("dep_latency_ms", v.score.base),
-                    fmt_val("dep_latency_ms", v.score.level)
-                ));
-            }
-        }
+        let Callers {
+            isolated,
+            isolated_callers,
+            everywhere,
+            healthy,
+        } = callers(ctx, tp);
         if !healthy.is_empty() {
             let verb = if healthy.len() == 1 { "calls" } else { "call" };
             return Some(Outcome::eliminated(
@@ -139,6 +79,90 @@ impl Rule for ThirdPartyCallers {
             format!("not testable: no caller has client-side data towards {tp}"),
         ))
     }
+}
+
+/// The callers of a third party, in words, by how they saw it.
+#[derive(Default)]
+struct Callers<'c> {
+    /// Slower or failing towards it while their other dependencies stayed normal.
+    isolated: Vec<String>,
+    isolated_callers: Vec<&'c str>,
+    /// Slower towards it and equally towards every other dependency they measure.
+    everywhere: Vec<String>,
+    /// Calling it at normal latency, healthy themselves.
+    healthy: Vec<String>,
+}
+
+fn callers<'c>(ctx: &'c Context, tp: &str) -> Callers<'c> {
+    let mut out = Callers::default();
+    for caller in ctx.topo.users_of(tp) {
+        let lat = ctx.dep(caller, tp, "dep_latency_ms");
+        let err = ctx.dep(caller, tp, "dep_errors_per_s");
+        let slow = lat.is_some_and(|v| v.score.up(DEP_LATENCY_RISE));
+        let degraded = ctx.scope.of(caller).affected;
+        // Errors towards a vendor matter when they hurt the caller; a healthy caller with a
+        // few more failed calls is noise, not evidence either way.
+        let err_up = err.is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.1);
+        let failing = err_up && degraded;
+        if slow || failing {
+            let what = lat.filter(|_| slow).map_or_else(
+                || {
+                    format!(
+                        "{caller} errors to it {}",
+                        err.map(|v| v.score.pct()).unwrap_or_default()
+                    )
+                },
+                |v| {
+                    format!(
+                        "{caller} {} → {}",
+                        fmt_val("dep_latency_ms", v.score.base),
+                        fmt_val("dep_latency_ms", v.score.level)
+                    )
+                },
+            );
+            if slow_to_all_others(ctx, caller, tp) {
+                out.everywhere.push(what);
+            } else {
+                out.isolated.push(what);
+                out.isolated_callers.push(caller);
+            }
+        } else if let Some(v) =
+            lat.filter(|v| v.score.normal(DEP_LATENCY_RISE) && !degraded && !err_up)
+        {
+            out.healthy.push(format!(
+                "{caller} ({} → {})",
+                fmt_val("dep_latency_ms", v.score.base),
+                fmt_val("dep_latency_ms", v.score.level)
+            ));
+        }
+    }
+    out
+}
+
+/// Whether `caller` got slower towards every other dependency whose latency it measures (and
+/// measures at least one): its own trouble, not the third party's.
+fn slow_to_all_others(ctx: &Context, caller: &str, tp: &str) -> bool {
+    let others: Vec<&str> = ctx
+        .topo
+        .deps_of(caller)
+        .into_iter()
+        .filter(|d| *d != tp)
+        .collect();
+    let others_slow = others
+        .iter()
+        .filter(|d| {
+            ctx.dep(caller, d, "dep_latency_ms")
+                .is_some_and(|v| v.score.up(DEP_LATENCY_RISE))
+        })
+        .count();
+    let others_known = others
+        .iter()
+        .filter(|d| {
+            ctx.dep(caller, d, "dep_latency_ms")
+                .is_some_and(|v| v.score.testable())
+        })
+        .count();
+    others_known > 0 && others_slow == others_known
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ pub struct LogGen {
 pub struct Site<'a> {
     /// The service.
     pub sv: &'a Service,
-    /// Its pod.
+    /// The pod writing the line.
     pub pod: &'a Pod,
     /// The pod's node.
     pub node: &'a Node,

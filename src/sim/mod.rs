@@ -37,7 +37,7 @@ pub(crate) const MIN: i64 = 60_000;
 /// Everything a scenario decides before the engine runs.
 #[derive(Debug)]
 pub(crate) struct Scenario {
-    /// The cluster.
+    /// The cluster simulated: services, stores, nodes and the time range.
     pub cluster: Cluster,
     /// The causes.
     pub effects: Effects,

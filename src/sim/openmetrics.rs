@@ -65,6 +65,15 @@ impl RawSeries {
     }
 }
 
+/// The series the renderers (`render`, `render_state`) produce, in the order they push them.
+struct Out(Vec<RawSeries>);
+
+impl Out {
+    fn push(&mut self, name: &str, labels: &[(&str, &str)], points: Vec<(i64, f64)>) {
+        self.0.push(RawSeries::new(name, labels, points));
+    }
+}
+
 /// The raw series of an archive, sorted by name then labels.
 #[must_use]
 pub fn series(data: &ArchiveData) -> Vec<RawSeries> {

@@ -32,7 +32,7 @@ pub const FORMAT: u32 = 2;
 /// The machine-readable verdict (archive spec, "Verdict").
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// [`FORMAT`].
+    /// The verdict.json format version ([`FORMAT`]): which fields a reader can expect.
     pub format: u32,
     /// Incident id.
     pub incident: String,
@@ -57,33 +57,34 @@ pub struct Verdict {
     pub reasons: BTreeMap<String, String>,
 }
 
-/// `root_cause`.
+/// The verdict's `root_cause`: what started the incident, and where.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RootCause {
-    /// Kind.
+    /// The kind of fault, as `Kind` names it in verdict.json (`cpu-saturation`, `redis`, ...).
     pub kind: Kind,
-    /// Culprit.
+    /// The entity id the kind points at (`cart`, `redis:sessions`, a pod, `node:<name>`).
     pub culprit: String,
     /// 0..1.
     #[serde(serialize_with = "round3")]
     pub confidence: f64,
 }
 
-/// `trigger`.
+/// The verdict's `trigger`: what set off a root cause that was already there (a traffic surge
+/// running into a capacity limit).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Trigger {
-    /// Kind.
+    /// The kind of fault, as `Kind` names it in verdict.json (`cpu-saturation`, `redis`, ...).
     pub kind: Kind,
-    /// Culprit.
+    /// The entity id the kind points at (`cart`, `redis:sessions`, a pod, `node:<name>`).
     pub culprit: String,
 }
 
 /// One entry of `ranking`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Ranked {
-    /// Kind.
+    /// The kind of fault, as `Kind` names it in verdict.json (`cpu-saturation`, `redis`, ...).
     pub kind: Kind,
-    /// Culprit.
+    /// The entity id the kind points at (`cart`, `redis:sessions`, a pod, `node:<name>`).
     pub culprit: String,
     /// 0..1.
     #[serde(serialize_with = "round3")]
@@ -93,9 +94,9 @@ pub struct Ranked {
 /// One entry of `hypotheses`.
 #[derive(Debug, Clone, Serialize)]
 pub struct HypothesisVerdict {
-    /// Kind.
+    /// The kind of fault, as `Kind` names it in verdict.json (`cpu-saturation`, `redis`, ...).
     pub kind: Kind,
-    /// Culprit.
+    /// The entity id the kind points at (`cart`, `redis:sessions`, a pod, `node:<name>`).
     pub culprit: String,
     /// Final status.
     pub status: Status,

@@ -43,7 +43,7 @@ pub struct Mark {
 pub struct LimitMark {
     /// The mark (threshold = 90 % of the limit).
     pub mark: Mark,
-    /// The limit.
+    /// The limit, in the series' unit.
     pub limit: f64,
     /// The pod that reached it first.
     pub pod: String,

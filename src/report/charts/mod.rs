@@ -11,7 +11,7 @@ pub use root_cause::root_cause;
 /// Line style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dash {
-    /// Solid.
+    /// Solid: the series the chart is about.
     Solid,
     /// Dashed (a second source, a reference).
     Dashed,
@@ -35,7 +35,7 @@ pub struct Line {
 pub struct Chart {
     /// File name under `charts/`.
     pub file: String,
-    /// Title.
+    /// The caption drawn above the plot.
     pub title: String,
     /// Y axis label with unit.
     pub y_label: String,
@@ -45,7 +45,7 @@ pub struct Chart {
     pub baseline: (i64, i64),
     /// Incident window.
     pub incident: (i64, i64),
-    /// Lines.
+    /// Series on the left axis, drawn (and listed in the legend) in this order.
     pub lines: Vec<Line>,
     /// Horizontal references (limits).
     pub hlines: Vec<(f64, String)>,
@@ -108,6 +108,7 @@ fn base(ctx: &Context, file: &str, title: String, metric: &str) -> Chart {
     }
 }
 
+/// The trusted series of `key` (sources resolved, see `evidence::sources`) as a line.
 fn line(
     ctx: &Context,
     key: &SeriesKey,
@@ -116,18 +117,6 @@ fn line(
     color: Option<usize>,
 ) -> Option<Line> {
     Some(line_of(ctx, ctx.get(key)?.values, label, dash, color))
-}
-
-/// The exact series (with its source), not the trusted one.
-fn line_exact(
-    ctx: &Context,
-    key: &SeriesKey,
-    label: String,
-    dash: Dash,
-    color: Option<usize>,
-) -> Option<Line> {
-    let s = ctx.series().iter().find(|s| &s.key == key)?;
-    Some(line_of(ctx, &s.values, label, dash, color))
 }
 
 fn line_of(ctx: &Context, values: &[f64], label: String, dash: Dash, color: Option<usize>) -> Line {
@@ -208,14 +197,11 @@ fn container_vs_limit(
                 "{pod}{}",
                 src.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default()
             );
-            if let Some(l) = line_exact(
-                ctx,
-                &key,
-                label,
-                if si == 0 { Dash::Solid } else { Dash::Dashed },
-                Some(pi),
-            ) {
-                c.lines.push(l);
+            // The exact series (its source named), not the trusted one: every collector drawn.
+            if let Some(series) = ctx.series().iter().find(|s| s.key == key) {
+                let dash = if si == 0 { Dash::Solid } else { Dash::Dashed };
+                c.lines
+                    .push(line_of(ctx, &series.values, label, dash, Some(pi)));
             }
         }
     }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{ArchiveData, MetricRow};
 
-use super::{NAMESPACE, RawSeries, is_service};
+use super::{NAMESPACE, Out, RawSeries, is_service};
 
 /// Istio's default request-duration buckets (ms).
 pub const ISTIO_BUCKETS_MS: [f64; 19] = [
@@ -52,14 +52,6 @@ pub fn bucket_masses(bounds: &[f64], p99: f64) -> Vec<f64> {
     m[k] = mass;
     m[k + 1] += (1.0 - below - mass).max(0.0);
     m
-}
-
-struct Out(Vec<RawSeries>);
-
-impl Out {
-    fn push(&mut self, name: &str, labels: &[(&str, &str)], points: Vec<(i64, f64)>) {
-        self.0.push(RawSeries::new(name, labels, points));
-    }
 }
 
 /// Cumulative sum of rate × interval: a counter scraped at the points' times.
@@ -160,7 +152,7 @@ pub(super) fn render(data: &ArchiveData, rows: &[&MetricRow]) -> Vec<RawSeries> 
     let mut out = Out(Vec::new());
     pod_series(&mut out, &idx, &pods);
     infra_series(&mut out, &idx, data);
-    super::render_state::state_series(&mut out.0, data, &pods, &times, STATE_LOOKBACK_MS);
+    super::render_state::state_series(&mut out, data, &pods, &times, STATE_LOOKBACK_MS);
     out.0
 }
 
@@ -259,70 +251,94 @@ fn dep_series(out: &mut Out, idx: &Index<'_>, svc: &str, pod: &str, reqs: Option
             .collect();
         let ok: Points = calls.iter().map(|(ts, c)| (*ts, c - err[ts])).collect();
         let lat_sum: Points = calls.iter().map(|(ts, c)| (*ts, c * lat[ts])).collect();
-        if let Some((system, name)) = t
+        let calls = Calls {
+            all: calls,
+            ok,
+            err,
+            lat_sum,
+        };
+        match t
             .split_once(':')
             .filter(|(s, _)| matches!(*s, "redis" | "mysql"))
         {
-            let l = [
-                ("service_name", svc),
-                ("k8s_pod_name", pod),
-                ("db_system_name", system),
-                ("server_address", name),
-            ];
-            let secs: Points = lat_sum.iter().map(|(ts, v)| (*ts, v / 1000.0)).collect();
-            out.push(
-                "db_client_operation_duration_seconds_sum",
-                &l,
-                counter(&secs),
-            );
-            out.push(
-                "db_client_operation_duration_seconds_count",
-                &l,
-                counter(&ok),
-            );
-            let mut le = l.to_vec();
-            le.push(("error_type", "timeout"));
-            out.push(
-                "db_client_operation_duration_seconds_count",
-                &le,
-                from_first_positive(counter(&err)),
-            );
-            continue;
+            Some((system, name)) => db_client_series(out, svc, pod, system, name, &calls),
+            None => istio_client_series(out, svc, pod, t, &calls),
         }
-        let (dw, dsn) = match t.strip_prefix("http:") {
-            Some(v) => ("unknown", v),
-            None => (t, t),
-        };
-        let base = [
-            ("namespace", NAMESPACE),
-            ("pod", pod),
-            ("reporter", "source"),
-            ("source_workload", svc),
-            ("destination_workload", dw),
-            ("destination_service_name", dsn),
-        ];
-        let code = |c: &'static str| {
-            let mut l = base.to_vec();
-            l.push(("response_code", c));
-            l
-        };
-        out.push("istio_requests_total", &code("200"), counter(&ok));
-        out.push(
-            "istio_requests_total",
-            &code("503"),
-            from_first_positive(counter(&err)),
-        );
-        out.push(
-            "istio_request_duration_milliseconds_sum",
-            &base,
-            counter(&lat_sum),
-        );
-        out.push(
-            "istio_request_duration_milliseconds_count",
-            &base,
-            counter(&calls),
-        );
     }
+}
+
+/// A pod's calls to one dependency per step: rates (calls, successes, errors) and the latency
+/// summed over the calls, ms.
+struct Calls {
+    all: Points,
+    ok: Points,
+    err: Points,
+    lat_sum: Points,
+}
+
+/// Calls to a database as the OpenTelemetry client instrumentation reports them.
+fn db_client_series(out: &mut Out, svc: &str, pod: &str, system: &str, name: &str, c: &Calls) {
+    let l = [
+        ("service_name", svc),
+        ("k8s_pod_name", pod),
+        ("db_system_name", system),
+        ("server_address", name),
+    ];
+    let secs: Points = c.lat_sum.iter().map(|(ts, v)| (*ts, v / 1000.0)).collect();
+    out.push(
+        "db_client_operation_duration_seconds_sum",
+        &l,
+        counter(&secs),
+    );
+    out.push(
+        "db_client_operation_duration_seconds_count",
+        &l,
+        counter(&c.ok),
+    );
+    let mut le = l.to_vec();
+    le.push(("error_type", "timeout"));
+    out.push(
+        "db_client_operation_duration_seconds_count",
+        &le,
+        from_first_positive(counter(&c.err)),
+    );
+}
+
+/// Calls to a service (or an `http:` third party) as the caller's Istio sidecar reports them.
+fn istio_client_series(out: &mut Out, svc: &str, pod: &str, target: &str, c: &Calls) {
+    let (dw, dsn) = match target.strip_prefix("http:") {
+        Some(v) => ("unknown", v),
+        None => (target, target),
+    };
+    let base = [
+        ("namespace", NAMESPACE),
+        ("pod", pod),
+        ("reporter", "source"),
+        ("source_workload", svc),
+        ("destination_workload", dw),
+        ("destination_service_name", dsn),
+    ];
+    let code = |c: &'static str| {
+        let mut l = base.to_vec();
+        l.push(("response_code", c));
+        l
+    };
+    out.push("istio_requests_total", &code("200"), counter(&c.ok));
+    out.push(
+        "istio_requests_total",
+        &code("503"),
+        from_first_positive(counter(&c.err)),
+    );
+    out.push(
+        "istio_request_duration_milliseconds_sum",
+        &base,
+        counter(&c.lat_sum),
+    );
+    out.push(
+        "istio_request_duration_milliseconds_count",
+        &base,
+        counter(&c.all),
+    );
 }
 
 fn container_series(out: &mut Out, idx: &Index<'_>, svc: &str, pod: &str, node: &str) {
@@ -371,118 +387,136 @@ fn container_series(out: &mut Out, idx: &Index<'_>, svc: &str, pod: &str, node: 
 }
 
 fn infra_series(out: &mut Out, idx: &Index<'_>, data: &ArchiveData) {
-    let empty = Points::new();
     let entities: BTreeSet<&str> = idx.keys().filter(|k| k.2.is_none()).map(|k| k.0).collect();
-    let nodes: Vec<&str> = entities
-        .iter()
-        .filter_map(|e| e.strip_prefix("node:"))
-        .collect();
-    for (i, node) in nodes.iter().enumerate() {
-        let e = format!("node:{node}");
-        let inst = super::render_state::node_ip(i) + ":9100";
-        let g = |m: &'static str| get(idx, &e, m, None, "app", None);
-        if let Some(u) = g("cpu_utilization") {
-            let idle: Points = u.iter().map(|(t, v)| (*t, (1.0 - v).max(0.0))).collect();
-            out.push(
-                "node_cpu_seconds_total",
-                &[("instance", &inst), ("cpu", "0"), ("mode", "idle")],
-                counter(&idle),
-            );
-        }
-        if let Some(ne) = g("net_errors_per_s") {
-            let l = [("instance", inst.as_str()), ("device", "eth0")];
-            out.push("node_network_receive_errs_total", &l, counter(ne));
-            let zero: Points = ne.keys().map(|t| (*t, 0.0)).collect();
-            out.push("node_network_transmit_errs_total", &l, counter(&zero));
-        }
+    let nodes = entities.iter().filter_map(|e| e.strip_prefix("node:"));
+    for (i, node) in nodes.enumerate() {
+        node_series(out, idx, i, node);
     }
     for e in &entities {
         let g = |m: &'static str| get(idx, e, m, None, "app", None);
         let (kind, name) = e.split_once(':').unwrap_or(("", e));
-        let l = [("service", name)];
         match kind {
-            "redis" | "mysql" => {
-                let (total, secs, conns) = if kind == "redis" {
-                    (
-                        "redis_commands_total",
-                        "redis_commands_duration_seconds_total",
-                        "redis_connected_clients",
-                    )
-                } else {
-                    (
-                        "mysql_perf_schema_events_statements_total",
-                        "mysql_perf_schema_events_statements_seconds_total",
-                        "mysql_global_status_threads_connected",
-                    )
-                };
-                if let Some(lat) = g("server_latency_ms") {
-                    let rate: Points = lat.keys().map(|t| (*t, STORE_RATE)).collect();
-                    let busy: Points = lat
-                        .iter()
-                        .map(|(t, v)| (*t, v / 1000.0 * STORE_RATE))
-                        .collect();
-                    out.push(total, &l, counter(&rate));
-                    out.push(secs, &l, counter(&busy));
-                }
-                if let Some(c) = g("connections") {
-                    out.push(conns, &l, gauge(c));
-                }
-                if let Some(s) = g("slow_queries_per_s") {
-                    out.push("mysql_global_status_slow_queries", &l, counter(s));
-                }
-            }
-            "ingress" => {
-                let reqs = g("requests_per_s").unwrap_or(&empty);
-                let errs = g("errors_per_s").unwrap_or(&empty);
-                let behind: Vec<&str> = data
-                    .spec
-                    .entities
-                    .iter()
-                    .filter(|s| s.entry.iter().any(|g| g == e))
-                    .map(|s| s.id.as_str())
-                    .collect();
-                let share = 1.0 / behind.len().max(1) as f64;
-                for svc in if behind.is_empty() { vec![""] } else { behind } {
-                    let ok: Points = reqs
-                        .iter()
-                        .map(|(t, r)| {
-                            (
-                                *t,
-                                (r - errs.get(t).copied().unwrap_or(0.0)).max(0.0) * share,
-                            )
-                        })
-                        .collect();
-                    let er: Points = reqs
-                        .keys()
-                        .map(|t| (*t, errs.get(t).copied().unwrap_or(0.0) * share))
-                        .collect();
-                    let base = [("ingress", name), ("service", svc)];
-                    let mut l2 = base.to_vec();
-                    l2.push(("status", "200"));
-                    out.push("nginx_ingress_controller_requests", &l2, counter(&ok));
-                    l2[2] = ("status", "503");
-                    out.push(
-                        "nginx_ingress_controller_requests",
-                        &l2,
-                        from_first_positive(counter(&er)),
-                    );
-                }
-                if let (Some(p99), Some(avg)) = (g("latency_p99_ms"), g("latency_avg_ms")) {
-                    let s =
-                        |p: &Points| p.iter().map(|(t, v)| (*t, v / 1000.0)).collect::<Points>();
-                    histogram(
-                        out,
-                        "nginx_ingress_controller_request_duration_seconds",
-                        &[("ingress", name)],
-                        &NGINX_BUCKETS_S,
-                        reqs,
-                        &s(p99),
-                        &s(avg),
-                    );
-                }
-            }
+            "redis" | "mysql" => store_series(out, &g, kind, name),
+            "ingress" => ingress_series(out, &g, data, e, name),
             _ => {}
         }
+    }
+}
+
+/// node-exporter's series of the `i`th node (which fixes its address).
+fn node_series(out: &mut Out, idx: &Index<'_>, i: usize, node: &str) {
+    let e = format!("node:{node}");
+    let inst = super::render_state::node_ip(i) + ":9100";
+    let g = |m: &'static str| get(idx, &e, m, None, "app", None);
+    if let Some(u) = g("cpu_utilization") {
+        let idle: Points = u.iter().map(|(t, v)| (*t, (1.0 - v).max(0.0))).collect();
+        out.push(
+            "node_cpu_seconds_total",
+            &[("instance", &inst), ("cpu", "0"), ("mode", "idle")],
+            counter(&idle),
+        );
+    }
+    if let Some(ne) = g("net_errors_per_s") {
+        let l = [("instance", inst.as_str()), ("device", "eth0")];
+        out.push("node_network_receive_errs_total", &l, counter(ne));
+        let zero: Points = ne.keys().map(|t| (*t, 0.0)).collect();
+        out.push("node_network_transmit_errs_total", &l, counter(&zero));
+    }
+}
+
+/// The redis or mysql exporter's series of one server.
+fn store_series<'a>(
+    out: &mut Out,
+    g: &dyn Fn(&'static str) -> Option<&'a Points>,
+    kind: &str,
+    name: &str,
+) {
+    let l = [("service", name)];
+    let (total, secs, conns) = if kind == "redis" {
+        (
+            "redis_commands_total",
+            "redis_commands_duration_seconds_total",
+            "redis_connected_clients",
+        )
+    } else {
+        (
+            "mysql_perf_schema_events_statements_total",
+            "mysql_perf_schema_events_statements_seconds_total",
+            "mysql_global_status_threads_connected",
+        )
+    };
+    if let Some(lat) = g("server_latency_ms") {
+        let rate: Points = lat.keys().map(|t| (*t, STORE_RATE)).collect();
+        let busy: Points = lat
+            .iter()
+            .map(|(t, v)| (*t, v / 1000.0 * STORE_RATE))
+            .collect();
+        out.push(total, &l, counter(&rate));
+        out.push(secs, &l, counter(&busy));
+    }
+    if let Some(c) = g("connections") {
+        out.push(conns, &l, gauge(c));
+    }
+    if let Some(s) = g("slow_queries_per_s") {
+        out.push("mysql_global_status_slow_queries", &l, counter(s));
+    }
+}
+
+/// ingress-nginx's series of one ingress: requests split evenly over the services behind it.
+fn ingress_series<'a>(
+    out: &mut Out,
+    g: &dyn Fn(&'static str) -> Option<&'a Points>,
+    data: &ArchiveData,
+    e: &str,
+    name: &str,
+) {
+    let empty = Points::new();
+    let reqs = g("requests_per_s").unwrap_or(&empty);
+    let errs = g("errors_per_s").unwrap_or(&empty);
+    let behind: Vec<&str> = data
+        .spec
+        .entities
+        .iter()
+        .filter(|s| s.entry.iter().any(|g| g == e))
+        .map(|s| s.id.as_str())
+        .collect();
+    let share = 1.0 / behind.len().max(1) as f64;
+    for svc in if behind.is_empty() { vec![""] } else { behind } {
+        let ok: Points = reqs
+            .iter()
+            .map(|(t, r)| {
+                (
+                    *t,
+                    (r - errs.get(t).copied().unwrap_or(0.0)).max(0.0) * share,
+                )
+            })
+            .collect();
+        let er: Points = reqs
+            .keys()
+            .map(|t| (*t, errs.get(t).copied().unwrap_or(0.0) * share))
+            .collect();
+        let base = [("ingress", name), ("service", svc)];
+        let mut l2 = base.to_vec();
+        l2.push(("status", "200"));
+        out.push("nginx_ingress_controller_requests", &l2, counter(&ok));
+        l2[2] = ("status", "503");
+        out.push(
+            "nginx_ingress_controller_requests",
+            &l2,
+            from_first_positive(counter(&er)),
+        );
+    }
+    if let (Some(p99), Some(avg)) = (g("latency_p99_ms"), g("latency_avg_ms")) {
+        let s = |p: &Points| p.iter().map(|(t, v)| (*t, v / 1000.0)).collect::<Points>();
+        histogram(
+            out,
+            "nginx_ingress_controller_request_duration_seconds",
+            &[("ingress", name)],
+            &NGINX_BUCKETS_S,
+            reqs,
+            &s(p99),
+            &s(avg),
+        );
     }
 }
 

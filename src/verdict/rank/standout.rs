@@ -132,11 +132,28 @@ const LEVEL_FULL: f64 = 2.0;
 /// lower is worse. Counted for a series with a sustained move its detector saw, or too short
 /// a baseline to have one; needs `MIN_PEERS` other entities with the metric.
 fn peer_levels(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for (metric, per) in levels(ctx) {
+        if per.len() <= MIN_PEERS {
+            continue;
+        }
+        for (e, s) in level_margins(metric, &per) {
+            out.entry(metric.to_string())
+                .or_default()
+                .insert(e.to_string(), s);
+        }
+    }
+    out
+}
+
+/// Per entity with a metric: (log10 incident median, candidate: (log10 level, log10 own
+/// baseline, log10 incident samples)).
+type Level = (f64, Option<(f64, Option<f64>, Vec<f64>)>);
+
+/// metric → entity → [`Level`], over every series but the alert's own and load metrics.
+fn levels(ctx: &Context) -> BTreeMap<&str, BTreeMap<&str, Level>> {
     use crate::detect::{Direction, Z, stats};
     let alert = ctx.alert_key();
-    // metric -> entity -> (log10 incident median, candidate: (log10 level, log10 own
-    // baseline, log10 incident samples))
-    type Level = (f64, Option<(f64, Option<f64>, Vec<f64>)>);
     let mut levels: BTreeMap<&str, BTreeMap<&str, Level>> = BTreeMap::new();
     let inc = ctx.aligned.incident.clone();
     for v in ctx.find(|k| (k.entity.as_str(), k.metric.as_str()) != alert && !is_load(&k.metric)) {
@@ -182,39 +199,38 @@ fn peer_levels(ctx: &Context) -> BTreeMap<String, BTreeMap<String, f64>> {
             }
         }
     }
-    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for (metric, per) in levels {
-        if per.len() <= MIN_PEERS {
+    levels
+}
+
+/// Each candidate entity's margin over its peers on `metric`, 0..1 (only those above 0).
+fn level_margins<'a>(metric: &str, per: &BTreeMap<&'a str, Level>) -> Vec<(&'a str, f64)> {
+    use crate::detect::stats;
+    let sign = if super::signals::lower_is_worse(metric) {
+        -1.0
+    } else {
+        1.0
+    };
+    let mut out = Vec::new();
+    for (e, (_, candidate)) in per {
+        let Some((level, own, samples)) = candidate else {
             continue;
-        }
-        let sign = if super::signals::lower_is_worse(metric) {
-            -1.0
-        } else {
-            1.0
         };
-        for (e, (_, candidate)) in &per {
-            let Some((level, own, samples)) = candidate else {
-                continue;
-            };
-            let peers: Vec<f64> = per
-                .iter()
-                .filter(|(p, _)| *p != e)
-                .map(|(_, x)| x.0)
-                .collect();
-            let Some(mid) = stats::median(&peers) else {
-                continue;
-            };
-            let spread = stats::mad_sigma(&peers, mid).unwrap_or(0.0).max(0.1);
-            let reference = own.map_or(mid, |b| if sign > 0.0 { mid.max(b) } else { mid.min(b) });
-            let excess = |l: f64| sign * (l - reference) - 3.0 * spread;
-            // One sample out of line is a blip (a minute's few slow calls); two make a state.
-            let support = samples.iter().filter(|l| excess(**l) > 0.0).count().min(2) as f64 / 2.0;
-            let s = (excess(*level) / LEVEL_FULL).clamp(0.0, 1.0) * support;
-            if s > 0.0 {
-                out.entry(metric.to_string())
-                    .or_default()
-                    .insert((*e).to_string(), s);
-            }
+        let peers: Vec<f64> = per
+            .iter()
+            .filter(|(p, _)| *p != e)
+            .map(|(_, x)| x.0)
+            .collect();
+        let Some(mid) = stats::median(&peers) else {
+            continue;
+        };
+        let spread = stats::mad_sigma(&peers, mid).unwrap_or(0.0).max(0.1);
+        let reference = own.map_or(mid, |b| if sign > 0.0 { mid.max(b) } else { mid.min(b) });
+        let excess = |l: f64| sign * (l - reference) - 3.0 * spread;
+        // One sample out of line is a blip (a minute's few slow calls); two make a state.
+        let support = samples.iter().filter(|l| excess(**l) > 0.0).count().min(2) as f64 / 2.0;
+        let s = (excess(*level) / LEVEL_FULL).clamp(0.0, 1.0) * support;
+        if s > 0.0 {
+            out.push((*e, s));
         }
     }
     out
