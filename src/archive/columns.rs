@@ -257,6 +257,7 @@ impl Slicer {
         let metadata = super::guard::decode(path, || {
             Ok(reader.get_metadata().map_err(parquet_err(path))?.clone())
         })?;
+        super::pages::check(path, &metadata)?;
         Ok(Slicer {
             path: path.to_path_buf(),
             file,

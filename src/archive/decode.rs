@@ -40,6 +40,7 @@ pub(super) fn read_in(
     let mut metadata = super::guard::decode(&path, || {
         Ok(reader.get_metadata().map_err(parquet_err(&path))?.clone())
     })?;
+    super::pages::check(&path, &metadata)?;
     if dictionary {
         let mut plain = (*metadata).clone();
         if let Some(kv) = plain.key_value_metadata.as_mut() {

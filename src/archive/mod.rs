@@ -11,6 +11,7 @@ pub mod guard;
 mod keys;
 mod logs;
 mod metrics;
+mod pages;
 pub mod rows;
 pub mod traces;
 mod write;
