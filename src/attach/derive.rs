@@ -5,7 +5,8 @@
 //! A span's self-time is its duration minus the part of it its children cover. For a client
 //! span whose callee answered with a server span, that is the hop: the network and the mesh
 //! proxies on both sides (`dep_hop_ms`). For a service's own spans it is the time spent in its
-//! code rather than waiting on what it calls (`self_time_ms`).
+//! code rather than waiting on what it calls (`self_time_ms`). The time calls into a service
+//! spend outside it is also kept on the callee (`call_gap_ms`, see `call_gap`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -260,7 +261,7 @@ pub fn derive(
         }
     }
     let step_s = step_ms as f64 / 1000.0;
-    let mut rows = Vec::new();
+    let mut rows = super::call_gap::call_gaps(spans, &parent, step_ms, SOURCE);
     for ((entity, metric, target, ts), mut v) in b {
         let mut emit = |metric: &str, value: f64| {
             let mut r = MetricRow::new(ts, &entity, metric, value);

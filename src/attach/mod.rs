@@ -8,6 +8,7 @@
 //! new part is written whole into `<archive>/.funnel-attach/` and moved into place at the
 //! end (see [`commit`]); any failure before that leaves the archive as it was.
 
+mod call_gap;
 mod commit;
 mod derive;
 mod events;
