@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::buckets::{Buckets, series};
 use crate::archive::traces::Span;
 use crate::model::MetricRow;
 
@@ -114,10 +115,30 @@ fn is_client(s: &Span) -> bool {
     matches!(s.kind.as_str(), "client" | "producer")
 }
 
-/// One call between two entities, as seen from the caller.
+/// Entity names as small ids: the derivation keys a few series by entity for every span, and
+/// owned string keys cost allocations and string comparisons per span.
+#[derive(Default)]
+struct Names<'a> {
+    ids: HashMap<&'a str, u32>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn id(&mut self, name: &'a str) -> u32 {
+        if let Some(&i) = self.ids.get(name) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.ids.insert(name, i);
+        self.names.push(name);
+        i
+    }
+}
+
+/// One call between two entities (ids in [`Names`]), as seen from the caller.
 struct Call {
-    caller: String,
-    callee: String,
+    caller: u32,
+    callee: u32,
     ts_ms: i64,
     ms: f64,
     hop_ms: Option<f64>,
@@ -125,27 +146,30 @@ struct Call {
 }
 
 /// Every call of the spans: client spans (to the child's service, else to the peer their
-/// attributes name) and cross-service links without a client span in between.
-fn calls(
-    spans: &[Span],
+/// attributes name) and cross-service links without a client span in between. `svc` is each
+/// span's service id; `peers` holds the `http:` names made for unknown peers.
+fn calls<'a>(
+    spans: &'a [Span],
     parent: &[Option<usize>],
     selfs: &[i64],
     known: &BTreeSet<String>,
+    (names, svc): (&mut Names<'a>, &[u32]),
+    peers: &'a [Option<String>],
 ) -> Vec<Call> {
     let mut served: Vec<Option<usize>> = vec![None; spans.len()];
     let mut out = Vec::new();
     for (i, p) in parent.iter().enumerate() {
         let Some(p) = *p else { continue };
-        let (s, ps) = (&spans[i], &spans[p]);
-        if ps.service == s.service {
+        if svc[p] == svc[i] {
             continue;
         }
-        if is_client(ps) {
+        if is_client(&spans[p]) {
             served[p].get_or_insert(i);
         } else {
+            let s = &spans[i];
             out.push(Call {
-                caller: ps.service.clone(),
-                callee: s.service.clone(),
+                caller: svc[p],
+                callee: svc[i],
                 ts_ms: s.start_ms(),
                 ms: s.duration_ms(),
                 hop_ms: None,
@@ -154,17 +178,17 @@ fn calls(
         }
     }
     for (i, s) in spans.iter().enumerate().filter(|(_, s)| is_client(s)) {
-        let callee = match (served[i], &s.peer) {
-            (Some(c), _) => spans[c].service.clone(),
-            (None, Some(p)) if p.contains(':') || known.contains(p) => p.clone(),
-            (None, Some(p)) => format!("http:{p}"),
-            (None, None) => continue,
+        let callee = match (served[i], &s.peer, &peers[i]) {
+            (Some(c), _, _) => svc[c],
+            (None, _, Some(http)) => names.id(http),
+            (None, Some(p), None) if p.contains(':') || known.contains(p) => names.id(p),
+            (None, _, None) => continue,
         };
-        if callee == s.service {
+        if callee == svc[i] {
             continue;
         }
         out.push(Call {
-            caller: s.service.clone(),
+            caller: svc[i],
             callee,
             ts_ms: s.start_ms(),
             ms: s.duration_ms(),
@@ -175,17 +199,19 @@ fn calls(
     out
 }
 
-fn p99(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let rank = ((v.len() as f64) * 0.99).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
+/// The `http:` name of each client span's peer that names no known entity (made up front, so
+/// [`Names`] can borrow it).
+fn http_peers(spans: &[Span], known: &BTreeSet<String>) -> Vec<Option<String>> {
+    spans
+        .iter()
+        .map(|s| match &s.peer {
+            Some(p) if is_client(s) && !p.contains(':') && !known.contains(p) => {
+                Some(format!("http:{p}"))
+            }
+            _ => None,
+        })
+        .collect()
 }
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-type Buckets = BTreeMap<(String, &'static str, Option<String>, i64), Vec<f64>>;
 
 /// Derives edges and series from `spans`. `known` are entity ids already named by the
 /// archive (a bare peer name among them is that service, otherwise an `http:` third party);
@@ -202,30 +228,25 @@ pub fn derive(
     let selfs = self_times(spans, &parent);
     let mut known = known.clone();
     known.extend(spans.iter().map(|s| s.service.clone()));
+    let peers = http_peers(spans, &known);
+    let mut names = Names::default();
+    let svc: Vec<u32> = spans.iter().map(|s| names.id(&s.service)).collect();
     let bucket = |ts: i64| ts.div_euclid(step_ms) * step_ms;
     let mut b = Buckets::new();
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut put = |e: &str, m: &'static str, t: Option<&str>, ts: i64, v: f64| {
-        b.entry((e.to_string(), m, t.map(str::to_string), bucket(ts)))
+    let mut pairs: BTreeSet<(u32, u32)> = BTreeSet::new();
+    let mut put = |e: u32, m: &str, t: u32, ts: i64, v: f64| {
+        b.entry((e, super::buckets::metric(m), t, bucket(ts)))
             .or_default()
             .push(v);
     };
-    for c in calls(spans, &parent, &selfs, &known) {
-        edges
-            .entry(c.caller.clone())
-            .or_default()
-            .insert(c.callee.clone());
-        let t = Some(c.callee.as_str());
-        put(&c.caller, "dep_latency_ms", t, c.ts_ms, c.ms);
-        put(
-            &c.caller,
-            "dep_errors_per_s",
-            t,
-            c.ts_ms,
-            f64::from(u8::from(c.error)),
-        );
+    let calls = calls(spans, &parent, &selfs, &known, (&mut names, &svc), &peers);
+    for c in calls {
+        pairs.insert((c.caller, c.callee));
+        put(c.caller, "dep_latency_ms", c.callee, c.ts_ms, c.ms);
+        let error = f64::from(u8::from(c.error));
+        put(c.caller, "dep_errors_per_s", c.callee, c.ts_ms, error);
         if let Some(h) = c.hop_ms {
-            put(&c.caller, "dep_hop_ms", t, c.ts_ms, h);
+            put(c.caller, "dep_hop_ms", c.callee, c.ts_ms, h);
         }
     }
     for (i, s) in spans.iter().enumerate() {
@@ -233,61 +254,32 @@ pub fn derive(
             continue;
         }
         put(
-            &s.service,
+            svc[i],
             "self_time_ms",
-            None,
+            u32::MAX,
             s.start_ms(),
             selfs[i] as f64 / 1e6,
         );
-        let entry = match parent[i] {
-            None => true,
-            Some(p) => spans[p].service != s.service,
-        };
-        if entry {
+        if parent[i].is_none_or(|p| svc[p] != svc[i]) {
             put(
-                &s.service,
+                svc[i],
                 "latency_p99_ms",
-                None,
+                u32::MAX,
                 s.start_ms(),
                 s.duration_ms(),
             );
-            put(
-                &s.service,
-                "errors_per_s",
-                None,
-                s.start_ms(),
-                f64::from(u8::from(s.error)),
-            );
+            let error = f64::from(u8::from(s.error));
+            put(svc[i], "errors_per_s", u32::MAX, s.start_ms(), error);
         }
     }
-    let step_s = step_ms as f64 / 1000.0;
+    let names = names.names;
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (a, c) in pairs {
+        let callees = edges.entry(names[a as usize].to_string()).or_default();
+        callees.insert(names[c as usize].to_string());
+    }
     let mut rows = super::call_gap::call_gaps(spans, &parent, step_ms, SOURCE);
-    for ((entity, metric, target, ts), mut v) in b {
-        let mut emit = |metric: &str, value: f64| {
-            let mut r = MetricRow::new(ts, &entity, metric, value);
-            r.target.clone_from(&target);
-            r.source = Some(SOURCE.into());
-            rows.push(r);
-        };
-        match metric {
-            "dep_latency_ms" | "dep_hop_ms" => emit(metric, p99(&mut v)),
-            "dep_errors_per_s" => emit(metric, v.iter().sum::<f64>() / step_s),
-            "self_time_ms" => emit(metric, mean(&v)),
-            "latency_p99_ms" => {
-                let own = |m: &str| have.contains(&(entity.clone(), m.to_string()));
-                if !own("latency_p99_ms") {
-                    emit("latency_p99_ms", p99(&mut v));
-                }
-                if !own("requests_per_s") {
-                    emit("requests_per_s", v.len() as f64 / step_s);
-                }
-            }
-            "errors_per_s" if !have.contains(&(entity.clone(), metric.to_string())) => {
-                emit(metric, v.iter().sum::<f64>() / step_s);
-            }
-            _ => {}
-        }
-    }
+    rows.extend(series(b, &names, have, step_ms));
     Derived {
         edges,
         rows,
