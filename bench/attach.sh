@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Attach speed: 1 M logcli JSON lines and 1 M OTLP JSON spans (generated on the fly into a
 # temporary folder, never committed) attached to a copy of the bundled incident.
-# Prints lines/s, spans/s and peak RSS. Uses target/release/funnel when it exists, else the
-# debug build (and says which).
+# Prints lines/s, spans/s (wall clock, and per CPU second), peak RSS and, from FUNNEL_TIMINGS,
+# the time per phase. One core: rayon and polars are held to one thread. Uses
+# $CARGO_TARGET_DIR/release/funnel when it exists, else the debug build (and says which).
 #   bench/attach.sh            # 1 M each
 #   N=200000 bench/attach.sh   # smaller
+#   INPUT=/tmp/x bench/attach.sh  # generate into /tmp/x once and reuse it
+#   FUNNEL_BIN=/path/to/funnel bench/attach.sh  # another binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
 T=${CARGO_TARGET_DIR:-target}
-if [ -x "$T/release/funnel" ]; then BIN="$T/release/funnel"; BUILD=release; else
+if [ -n "${FUNNEL_BIN:-}" ]; then BIN=$FUNNEL_BIN; BUILD=$(basename "$BIN"); elif [ -x "$T/release/funnel" ]; then BIN="$T/release/funnel"; BUILD=release; else
   cargo build --locked -q; BIN="$T/debug/funnel"; BUILD=debug; fi
 D=$(mktemp -d); trap 'rm -rf "$D"' EXIT
-python3 - "$D" "$N" <<'PY'
+IN=${INPUT:-$D}
+mkdir -p "$IN"
+[ -s "$IN/spans.jsonl" ] && [ -s "$IN/logs.jsonl" ] || python3 - "$IN" "$N" <<'PY'
 import json, sys
 d, n = sys.argv[1], int(sys.argv[2])
 t0 = 1714568520 * 10**9          # 13:02:00Z, the seed's baseline start
@@ -60,11 +65,14 @@ cp -r data/incidents/live-rt-jitter "$D/archive"
 rm -rf "$D/archive/logs"
 for what in logs traces; do
   file=$([ $what = logs ] && echo logs.jsonl || echo spans.jsonl)
-  size=$(du -m "$D/$file" | cut -f1)
+  size=$(du -m "$IN/$file" | cut -f1)
   start=$(date +%s.%N)
-  /usr/bin/time -v "$BIN" attach $what "$D/archive" "$D/$file" 2> "$D/time.txt" >/dev/null || { cat "$D/time.txt"; exit 1; }
+  FUNNEL_TIMINGS=1 RAYON_NUM_THREADS=1 POLARS_MAX_THREADS=1 /usr/bin/time -v "$BIN" attach $what "$D/archive" "$IN/$file" 2> "$D/time.txt" >/dev/null || { cat "$D/time.txt"; exit 1; }
   end=$(date +%s.%N)
   rss=$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$D/time.txt")
-  awk -v n="$N" -v s="$start" -v e="$end" -v w="$what" -v r="$rss" -v b="$BUILD" -v m="$size" \
-    'BEGIN { printf "attach %s (%s build): %d %s from %d MB in %.1f s = %.0f/s, peak RSS %d MB\n", w, b, n, (w=="logs"?"lines":"spans"), m, e-s, n/(e-s), r }'
+  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$D/time.txt")
+  awk -v n="$N" -v s="$start" -v e="$end" -v w="$what" -v r="$rss" -v b="$BUILD" -v m="$size" -v c="$cpu" \
+    'BEGIN { printf "attach %s (%s build): %d %s from %d MB in %.1f s = %.0f/s (%.1f CPU s = %.0f/CPU s), peak RSS %d MB\n", w, b, n, (w=="logs"?"lines":"spans"), m, e-s, n/(e-s), c, n/c, r }'
+  grep '^timings' "$D/time.txt" || true
 done
+echo "load: $(uptime | sed 's/.*load average/load average/')"

@@ -1,7 +1,7 @@
 //! Every row of an archive part read back whole, for tools that rewrite a part (`funnel
 //! attach`) rather than analyse it: no window is applied and no column is left on disk.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::columns;
@@ -54,9 +54,12 @@ pub fn all_events(dir: &Path) -> Result<Vec<EventRow>, Error> {
     Ok(super::events::load_events(dir)?.unwrap_or_default())
 }
 
-/// What the metrics of an archive hold: the (entity, metric) pairs present and the median
-/// step between consecutive distinct sample times (`None` with fewer than two times). Files
-/// named in `skip` (a tool's own earlier output) are not read.
+/// What the metrics of an archive hold: the (entity, metric) pairs present and their sampling
+/// step, the median over series (entity, metric, pod, target) of each series' median step
+/// between consecutive sample times (`None` when no series has two times). Per series, because
+/// targets scraped at their own offsets (every pod a few seconds apart) make the archive's
+/// distinct times seconds apart however coarse each series is. Files named in `skip` (a
+/// tool's own earlier output) are not read.
 ///
 /// # Errors
 /// A corrupt file, or a missing or mistyped column.
@@ -65,7 +68,7 @@ pub fn metric_index(
     skip: &str,
 ) -> Result<(BTreeSet<(String, String)>, Option<i64>), Error> {
     let mut pairs = BTreeSet::new();
-    let mut times = BTreeSet::new();
+    let mut series: BTreeMap<[Option<String>; 4], BTreeSet<i64>> = BTreeMap::new();
     if !dir.is_dir() {
         return Ok((pairs, None));
     }
@@ -74,19 +77,31 @@ pub fn metric_index(
             continue;
         }
         let c = columns::check(&path, &["entity", "metric"], &[])?;
-        let frame = columns::read(c, &["entity", "metric"], &[])?;
+        let frame = columns::read(c, &["entity", "metric"], &["pod", "target"])?;
         let err = columns::parquet_err(&path);
         let entity = columns::strings(&frame, "entity").map_err(&err)?;
         let metric = columns::strings(&frame, "metric").map_err(&err)?;
-        for (e, m) in entity.into_iter().zip(metric) {
-            if let (Some(e), Some(m)) = (e, m) {
-                pairs.insert((e, m));
+        let pod = columns::strings(&frame, "pod").map_err(&err)?;
+        let target = columns::strings(&frame, "target").map_err(&err)?;
+        let keys = entity.into_iter().zip(metric).zip(pod).zip(target);
+        for ((((e, m), p), t), ts) in keys.zip(&frame.ts) {
+            if let (Some(e), Some(m)) = (&e, &m) {
+                pairs.insert((e.clone(), m.clone()));
+            }
+            if let Some(ts) = ts {
+                series.entry([e, m, p, t]).or_default().insert(*ts);
             }
         }
-        times.extend(frame.ts.iter().flatten());
     }
-    let t: Vec<i64> = times.into_iter().collect();
-    let mut gaps: Vec<i64> = t.windows(2).map(|w| w[1] - w[0]).collect();
-    gaps.sort_unstable();
-    Ok((pairs, gaps.get(gaps.len() / 2).copied()))
+    let mut steps: Vec<i64> = series
+        .values()
+        .filter_map(|t| {
+            let t: Vec<i64> = t.iter().copied().collect();
+            let mut gaps: Vec<i64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+            gaps.sort_unstable();
+            gaps.get(gaps.len() / 2).copied()
+        })
+        .collect();
+    steps.sort_unstable();
+    Ok((pairs, steps.get(steps.len() / 2).copied()))
 }

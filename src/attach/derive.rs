@@ -5,10 +5,12 @@
 //! A span's self-time is its duration minus the part of it its children cover. For a client
 //! span whose callee answered with a server span, that is the hop: the network and the mesh
 //! proxies on both sides (`dep_hop_ms`). For a service's own spans it is the time spent in its
-//! code rather than waiting on what it calls (`self_time_ms`).
+//! code rather than waiting on what it calls (`self_time_ms`). The time calls into a service
+//! spend outside it is also kept on the callee (`call_gap_ms`, see `call_gap`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::buckets::{Buckets, series};
 use crate::archive::traces::Span;
 use crate::model::MetricRow;
 
@@ -113,10 +115,30 @@ fn is_client(s: &Span) -> bool {
     matches!(s.kind.as_str(), "client" | "producer")
 }
 
-/// One call between two entities, as seen from the caller.
+/// Entity names as small ids: the derivation keys a few series by entity for every span, and
+/// owned string keys cost allocations and string comparisons per span.
+#[derive(Default)]
+struct Names<'a> {
+    ids: HashMap<&'a str, u32>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn id(&mut self, name: &'a str) -> u32 {
+        if let Some(&i) = self.ids.get(name) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.ids.insert(name, i);
+        self.names.push(name);
+        i
+    }
+}
+
+/// One call between two entities (ids in [`Names`]), as seen from the caller.
 struct Call {
-    caller: String,
-    callee: String,
+    caller: u32,
+    callee: u32,
     ts_ms: i64,
     ms: f64,
     hop_ms: Option<f64>,
@@ -124,27 +146,30 @@ struct Call {
 }
 
 /// Every call of the spans: client spans (to the child's service, else to the peer their
-/// attributes name) and cross-service links without a client span in between.
-fn calls(
-    spans: &[Span],
+/// attributes name) and cross-service links without a client span in between. `svc` is each
+/// span's service id; `peers` holds the `http:` names made for unknown peers.
+fn calls<'a>(
+    spans: &'a [Span],
     parent: &[Option<usize>],
     selfs: &[i64],
     known: &BTreeSet<String>,
+    (names, svc): (&mut Names<'a>, &[u32]),
+    peers: &'a [Option<String>],
 ) -> Vec<Call> {
     let mut served: Vec<Option<usize>> = vec![None; spans.len()];
     let mut out = Vec::new();
     for (i, p) in parent.iter().enumerate() {
         let Some(p) = *p else { continue };
-        let (s, ps) = (&spans[i], &spans[p]);
-        if ps.service == s.service {
+        if svc[p] == svc[i] {
             continue;
         }
-        if is_client(ps) {
+        if is_client(&spans[p]) {
             served[p].get_or_insert(i);
         } else {
+            let s = &spans[i];
             out.push(Call {
-                caller: ps.service.clone(),
-                callee: s.service.clone(),
+                caller: svc[p],
+                callee: svc[i],
                 ts_ms: s.start_ms(),
                 ms: s.duration_ms(),
                 hop_ms: None,
@@ -153,17 +178,17 @@ fn calls(
         }
     }
     for (i, s) in spans.iter().enumerate().filter(|(_, s)| is_client(s)) {
-        let callee = match (served[i], &s.peer) {
-            (Some(c), _) => spans[c].service.clone(),
-            (None, Some(p)) if p.contains(':') || known.contains(p) => p.clone(),
-            (None, Some(p)) => format!("http:{p}"),
-            (None, None) => continue,
+        let callee = match (served[i], &s.peer, &peers[i]) {
+            (Some(c), _, _) => svc[c],
+            (None, _, Some(http)) => names.id(http),
+            (None, Some(p), None) if p.contains(':') || known.contains(p) => names.id(p),
+            (None, _, None) => continue,
         };
-        if callee == s.service {
+        if callee == svc[i] {
             continue;
         }
         out.push(Call {
-            caller: s.service.clone(),
+            caller: svc[i],
             callee,
             ts_ms: s.start_ms(),
             ms: s.duration_ms(),
@@ -174,31 +199,18 @@ fn calls(
     out
 }
 
-fn p99(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let rank = ((v.len() as f64) * 0.99).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-/// Span values per (entity, metric, target, bucket start), before they are summarised.
-#[derive(Default)]
-struct Buckets {
-    step_ms: i64,
-    values: BTreeMap<(String, &'static str, Option<String>, i64), Vec<f64>>,
-}
-
-impl Buckets {
-    fn put(&mut self, e: &str, m: &'static str, t: Option<&str>, ts: i64, v: f64) {
-        let bucket = ts.div_euclid(self.step_ms) * self.step_ms;
-        self.values
-            .entry((e.to_string(), m, t.map(str::to_string), bucket))
-            .or_default()
-            .push(v);
-    }
+/// The `http:` name of each client span's peer that names no known entity (made up front, so
+/// [`Names`] can borrow it).
+fn http_peers(spans: &[Span], known: &BTreeSet<String>) -> Vec<Option<String>> {
+    spans
+        .iter()
+        .map(|s| match &s.peer {
+            Some(p) if is_client(s) && !p.contains(':') && !known.contains(p) => {
+                Some(format!("http:{p}"))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Derives edges and series from `spans`. `known` are entity ids already named by the
@@ -216,112 +228,64 @@ pub fn derive(
     let selfs = self_times(spans, &parent);
     let mut known = known.clone();
     known.extend(spans.iter().map(|s| s.service.clone()));
-    let mut b = Buckets {
-        step_ms,
-        ..Buckets::default()
-    };
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for c in calls(spans, &parent, &selfs, &known) {
-        edges
-            .entry(c.caller.clone())
+    let peers = http_peers(spans, &known);
+    let mut names = Names::default();
+    let svc: Vec<u32> = spans.iter().map(|s| names.id(&s.service)).collect();
+    let bucket = |ts: i64| ts.div_euclid(step_ms) * step_ms;
+    let mut b = Buckets::new();
+    let mut pairs: BTreeSet<(u32, u32)> = BTreeSet::new();
+    let mut put = |e: u32, m: &str, t: u32, ts: i64, v: f64| {
+        b.entry((e, super::buckets::metric(m), t, bucket(ts)))
             .or_default()
-            .insert(c.callee.clone());
-        put_call(&mut b, &c);
+            .push(v);
+    };
+    let calls = calls(spans, &parent, &selfs, &known, (&mut names, &svc), &peers);
+    for c in calls {
+        pairs.insert((c.caller, c.callee));
+        put(c.caller, "dep_latency_ms", c.callee, c.ts_ms, c.ms);
+        let error = f64::from(u8::from(c.error));
+        put(c.caller, "dep_errors_per_s", c.callee, c.ts_ms, error);
+        if let Some(h) = c.hop_ms {
+            put(c.caller, "dep_hop_ms", c.callee, c.ts_ms, h);
+        }
     }
-    put_server_spans(&mut b, spans, &parent, &selfs);
-    Derived {
-        edges,
-        rows: rows(b, have),
-        orphans,
-        cycles,
-    }
-}
-
-/// A call's client-side values: its latency, whether it failed, and the time its hop added.
-fn put_call(b: &mut Buckets, c: &Call) {
-    let t = Some(c.callee.as_str());
-    b.put(&c.caller, "dep_latency_ms", t, c.ts_ms, c.ms);
-    b.put(
-        &c.caller,
-        "dep_errors_per_s",
-        t,
-        c.ts_ms,
-        f64::from(u8::from(c.error)),
-    );
-    if let Some(h) = c.hop_ms {
-        b.put(&c.caller, "dep_hop_ms", t, c.ts_ms, h);
-    }
-}
-
-/// Every server span's self time; for a service's entry spans (no parent in the same
-/// service), its latency and errors too.
-fn put_server_spans(b: &mut Buckets, spans: &[Span], parent: &[Option<usize>], selfs: &[i64]) {
     for (i, s) in spans.iter().enumerate() {
         if is_client(s) {
             continue;
         }
-        b.put(
-            &s.service,
+        put(
+            svc[i],
             "self_time_ms",
-            None,
+            u32::MAX,
             s.start_ms(),
             selfs[i] as f64 / 1e6,
         );
-        let entry = match parent[i] {
-            None => true,
-            Some(p) => spans[p].service != s.service,
-        };
-        if entry {
-            b.put(
-                &s.service,
+        if parent[i].is_none_or(|p| svc[p] != svc[i]) {
+            put(
+                svc[i],
                 "latency_p99_ms",
-                None,
+                u32::MAX,
                 s.start_ms(),
                 s.duration_ms(),
             );
-            b.put(
-                &s.service,
-                "errors_per_s",
-                None,
-                s.start_ms(),
-                f64::from(u8::from(s.error)),
-            );
+            let error = f64::from(u8::from(s.error));
+            put(svc[i], "errors_per_s", u32::MAX, s.start_ms(), error);
         }
     }
-}
-
-/// One row per bucket: p99 for latencies, a rate for counts, the mean self time; no server
-/// series where the metrics already hold one (`have`).
-fn rows(b: Buckets, have: &BTreeSet<(String, String)>) -> Vec<MetricRow> {
-    let step_s = b.step_ms as f64 / 1000.0;
-    let mut rows = Vec::new();
-    for ((entity, metric, target, ts), mut v) in b.values {
-        let mut emit = |metric: &str, value: f64| {
-            let mut r = MetricRow::new(ts, &entity, metric, value);
-            r.target.clone_from(&target);
-            r.source = Some(SOURCE.into());
-            rows.push(r);
-        };
-        match metric {
-            "dep_latency_ms" | "dep_hop_ms" => emit(metric, p99(&mut v)),
-            "dep_errors_per_s" => emit(metric, v.iter().sum::<f64>() / step_s),
-            "self_time_ms" => emit(metric, mean(&v)),
-            "latency_p99_ms" => {
-                let own = |m: &str| have.contains(&(entity.clone(), m.to_string()));
-                if !own("latency_p99_ms") {
-                    emit("latency_p99_ms", p99(&mut v));
-                }
-                if !own("requests_per_s") {
-                    emit("requests_per_s", v.len() as f64 / step_s);
-                }
-            }
-            "errors_per_s" if !have.contains(&(entity.clone(), metric.to_string())) => {
-                emit(metric, v.iter().sum::<f64>() / step_s);
-            }
-            _ => {}
-        }
+    let names = names.names;
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (a, c) in pairs {
+        let callees = edges.entry(names[a as usize].to_string()).or_default();
+        callees.insert(names[c as usize].to_string());
     }
-    rows
+    let mut rows = super::call_gap::call_gaps(spans, &parent, step_ms, SOURCE);
+    rows.extend(series(b, &names, have, step_ms));
+    Derived {
+        edges,
+        rows,
+        orphans,
+        cycles,
+    }
 }
 
 #[cfg(test)]

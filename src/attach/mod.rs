@@ -8,13 +8,17 @@
 //! new part is written whole into `<archive>/.funnel-attach/` and moved into place at the
 //! end (see [`commit`]); any failure before that leaves the archive as it was.
 
+mod buckets;
+mod call_gap;
 mod commit;
+mod dedup;
 mod derive;
 mod events;
 mod input;
 mod k8s;
 mod logs;
 mod spans;
+mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -25,6 +29,7 @@ pub use k8s::Workload;
 use crate::archive::traces::Span;
 use crate::error::Error;
 use crate::model::{ArchiveData, EntitySpec, IncidentSpec};
+use dedup::{dedup, log_key};
 
 /// What is attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,9 +150,20 @@ pub struct Summary {
     pub skipped: BTreeMap<String, usize>,
     /// Other notes (orphan spans, cut cycles, edges added).
     pub notes: Vec<String>,
+    /// Wall time per phase in ms (read, merge, derive or mine, write), for `FUNNEL_TIMINGS`.
+    pub timings: Vec<(&'static str, f64)>,
+    started: Option<std::time::Instant>,
 }
 
 impl Summary {
+    /// Ends the phase `name`: the time since the previous phase ended (or the summary began).
+    pub(crate) fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        let since = self.started.replace(now).unwrap_or(now);
+        self.timings
+            .push((name, now.duration_since(since).as_secs_f64() * 1e3));
+    }
+
     pub(crate) fn skip(&mut self, why: &str) {
         *self.skipped.entry(why.to_string()).or_default() += 1;
     }
@@ -201,7 +217,10 @@ pub fn detect(path: &Path, part: Part, forced: Option<&Format>) -> Result<Format
 pub fn attach(dir: &Path, part: Part, files: &[PathBuf], opts: &Options) -> Result<Summary, Error> {
     let spec = crate::archive::read_spec(dir)?;
     commit::recover(dir)?;
-    let mut sum = Summary::default();
+    let mut sum = Summary {
+        started: Some(std::time::Instant::now()),
+        ..Summary::default()
+    };
     let mut formats = Vec::new();
     for f in files {
         let format = detect(f, part, opts.format.as_ref())?;
@@ -216,21 +235,16 @@ pub fn attach(dir: &Path, part: Part, files: &[PathBuf], opts: &Options) -> Resu
         Part::K8s => attach_k8s(&stage, spec, files, &mut sum),
     };
     match result {
-        Ok(moves) => stage.commit(&moves)?,
+        Ok(moves) => {
+            stage.commit(&moves)?;
+            sum.lap("commit");
+        }
         Err(e) => {
             stage.abandon();
             return Err(e);
         }
     }
     Ok(sum)
-}
-
-/// Sorts, then drops rows equal to the one before (by `key`), counting them.
-fn dedup<T, K: Ord>(rows: &mut Vec<T>, key: impl Fn(&T) -> K) -> usize {
-    rows.sort_by(|a, b| key(a).cmp(&key(b)));
-    let before = rows.len();
-    rows.dedup_by(|a, b| key(a) == key(b));
-    before - rows.len()
 }
 
 fn data(spec: IncidentSpec) -> ArchiveData {
@@ -256,29 +270,24 @@ fn attach_logs(
         logs::read(f, format, &opts.labels, &mut rows, sum)?;
     }
     sum.read = rows.len();
+    sum.lap("read");
     let mut all = crate::archive::rows::all_logs(&dir.join("logs"))?;
     let before = all.len();
     all.append(&mut rows);
     for r in &mut all {
         r.template = None;
     }
-    sum.duplicates = dedup(&mut all, |r| {
-        (
-            r.ts_ms,
-            r.entity.clone(),
-            r.pod.clone(),
-            r.node.clone(),
-            r.level.clone(),
-            r.message.clone(),
-        )
-    });
+    sum.duplicates = dedup(&mut all, |a, b| log_key(a).cmp(&log_key(b)));
     sum.added = all.len().saturating_sub(before);
+    sum.lap("merge");
     // Templates are mined over the whole part, as `funnel import` does, so attached lines and
     // lines already there share one grouping.
     crate::logs::label::label(&mut all);
+    sum.lap("mine");
     let mut d = data(spec);
     d.logs = all;
     crate::archive::write(&d, stage.path())?;
+    sum.lap("write");
     Ok(vec!["logs"])
 }
 
@@ -299,8 +308,8 @@ fn attach_events(
     let mut all = crate::archive::rows::all_events(&dir.join("events"))?;
     let before = all.len();
     all.append(&mut rows);
-    sum.duplicates = dedup(&mut all, |r| {
-        (r.ts_ms, r.entity.clone(), r.kind.clone(), r.detail.clone())
+    sum.duplicates = dedup(&mut all, |a, b| {
+        (a.ts_ms, &a.entity, &a.kind, &a.detail).cmp(&(b.ts_ms, &b.entity, &b.kind, &b.detail))
     });
     sum.added = all.len().saturating_sub(before);
     let mut d = data(spec);
@@ -325,15 +334,20 @@ fn attach_traces(
         spans::read(f, format, &mut new, sum)?;
     }
     sum.read = new.len();
+    sum.lap("read");
     let mut all = crate::archive::traces::read_spans(&dir.join("traces"))?;
     let before = all.len();
     all.append(&mut new);
-    sum.duplicates = dedup(&mut all, |s| (s.trace_id.clone(), s.span_id.clone()));
+    sum.duplicates = dedup(&mut all, |a, b| {
+        (&a.trace_id, &a.span_id).cmp(&(&b.trace_id, &b.span_id))
+    });
     sum.added = all.len().saturating_sub(before);
     let (have, step) = crate::archive::rows::metric_index(&dir.join("metrics"), TRACE_METRICS)?;
     let mut known: BTreeSet<String> = have.iter().map(|(e, _)| e.clone()).collect();
     known.extend(spec.entities.iter().map(|e| e.id.clone()));
+    sum.lap("merge");
     let d = derive(&all, &known, &have, step.unwrap_or(60_000).max(1_000));
+    sum.lap("derive");
     if d.orphans > 0 {
         sum.notes.push(format!(
             "{} spans whose parent is missing were kept as roots",
@@ -358,6 +372,7 @@ fn attach_traces(
     std::fs::create_dir_all(&metrics).map_err(|e| Error::io(&metrics, e))?;
     crate::archive::write_metrics(&metrics.join(TRACE_METRICS), &d.rows)?;
     commit::write_spec(&spec, stage.path())?;
+    sum.lap("write");
     Ok(vec!["traces", "metrics/traces.parquet", "incident.toml"])
 }
 

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::input::{self, Loc, at};
+use super::text::Text;
 use super::{Format, Summary};
 use crate::archive::traces::Span;
 use crate::error::Error;
@@ -31,29 +31,17 @@ pub(crate) fn detect(head: &str) -> Option<Format> {
     }
 }
 
+/// An OTLP attribute (its `AnyValue` as text) or a Jaeger tag.
 #[derive(Deserialize)]
 struct KeyValue {
     key: String,
     #[serde(default)]
-    value: Value,
-}
-
-/// An OTLP `AnyValue` (or a Jaeger tag's `value`) as text.
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Object(o) => ["stringValue", "intValue", "boolValue", "doubleValue"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(text)),
-        _ => None,
-    }
+    value: Text,
 }
 
 fn attrs(kv: Vec<KeyValue>) -> BTreeMap<String, String> {
     kv.into_iter()
-        .filter_map(|a| Some((a.key, text(&a.value)?)))
+        .filter_map(|a| Some((a.key, a.value.0?)))
         .collect()
 }
 
@@ -88,7 +76,7 @@ struct ScopeSpans {
 #[derive(Deserialize, Default)]
 struct Status {
     #[serde(default)]
-    code: Value,
+    code: Text,
 }
 
 #[derive(Deserialize)]
@@ -101,9 +89,9 @@ struct OtlpSpan {
     #[serde(default)]
     name: String,
     #[serde(default)]
-    kind: Value,
-    start_time_unix_nano: Value,
-    end_time_unix_nano: Value,
+    kind: Text,
+    start_time_unix_nano: Text,
+    end_time_unix_nano: Text,
     #[serde(default)]
     attributes: Vec<KeyValue>,
     #[serde(default)]
@@ -120,17 +108,14 @@ const KINDS: [&str; 6] = [
 ];
 
 /// OTLP's kind, an enum number or its name (`SPAN_KIND_SERVER`).
-fn otlp_kind(v: &Value) -> String {
-    match v {
-        Value::Number(n) => KINDS
-            .get(n.as_u64().unwrap_or(0) as usize)
+fn otlp_kind(v: &Text) -> String {
+    match v.0.as_deref() {
+        Some(n) if n.bytes().all(|b| b.is_ascii_digit()) => KINDS
+            .get(n.parse::<usize>().unwrap_or(0))
             .unwrap_or(&"unspecified")
             .to_string(),
-        Value::String(s) => s
-            .trim_start_matches("SPAN_KIND_")
-            .to_ascii_lowercase()
-            .to_string(),
-        _ => "unspecified".into(),
+        Some(s) => s.trim_start_matches("SPAN_KIND_").to_ascii_lowercase(),
+        None => "unspecified".into(),
     }
 }
 
@@ -175,9 +160,9 @@ fn otlp(
         };
         let pod = res.get("k8s.pod.name").cloned();
         for s in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
-            let num = |v: &Value, what: &str| {
-                let raw = text(v).unwrap_or_default();
-                input::epoch_ns(&raw, what)
+            let num = |v: &Text, what: &str| {
+                let raw = v.0.as_deref().unwrap_or_default();
+                input::epoch_ns(raw, what)
                     .map_err(|m| at(path, loc, format!("span {}: {m}", s.span_id)))
             };
             let start = num(&s.start_time_unix_nano, "startTimeUnixNano")?;
@@ -200,7 +185,7 @@ fn otlp(
                 ));
             };
             let a = attrs(s.attributes);
-            let code = text(&s.status.code).unwrap_or_default();
+            let code = s.status.code.0.as_deref().unwrap_or_default();
             out.push(Span {
                 trace_id,
                 span_id,

@@ -111,6 +111,14 @@ pub(crate) fn run(a: &AttachArgs) -> anyhow::Result<Exit> {
     for note in &sum.notes {
         say!("{note}")?;
     }
+    if std::env::var_os("FUNNEL_TIMINGS").is_some() {
+        let laps: Vec<String> = sum
+            .timings
+            .iter()
+            .map(|(n, ms)| format!("{n} {ms:.1} ms"))
+            .collect();
+        say!("timings: {}", laps.join(", "))?;
+    }
     say!(
         "read {} rows: {} added, {} already in {}",
         sum.read,
