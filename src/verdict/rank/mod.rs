@@ -14,7 +14,9 @@
 //!   `seen_only_through`), which then never ranks above it;
 //! - propagation: anomalies travel to callers, so anomalous callers and being reachable from
 //!   the alerting entity raise the score;
-//! - alert: the entity's anomalous series correlate with the alert metric over the incident;
+//! - alert: the entity's anomalous series correlate with the alert metric over the incident
+//!   (on the alerting entity, series other than the alert's own symptom: the alert series
+//!   correlates with itself whatever caused it, so it earns the alerting entity nothing);
 //! - logs: error and warning templates that are new or surging against the baseline, less
 //!   what a callee logs as much of (a line naming another entity, a failed call to it, counts
 //!   half, like a client-side series); and log statements that fell silent against the entity's
@@ -332,11 +334,8 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         } else {
             0.7
         } * if late.contains(e.as_str()) { LATE } else { 1.0 };
-        let corr = if e == alert_entity {
-            1.0
-        } else {
-            alert_correlation(ctx, e)
-        };
+        // Without an alert series the correlation tells no entity from another: it drops out.
+        let corr = alert_correlation(ctx, e).unwrap_or(1.0);
         let metrics = mine * origin * spread * reach * (0.2 + 0.8 * corr) * metric_weight;
         let singular = so * reach;
         // The standout is not one more independent vote: it restates, more sharply, anomalies

@@ -207,11 +207,19 @@ pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
 
 /// The strongest |Pearson correlation| between an anomalous series of `entity` and the alert
 /// metric, over the incident window and as many baseline buckets before it (so a flat
-/// stretch anchors the comparison). 0 without an alert series.
+/// stretch anchors the comparison); `None` without an alert series, where no entity can be
+/// judged by it.
+///
+/// On the alerting entity, the series of the alert's own symptom are left out: the alert
+/// series correlates with itself (and its p50 or per-pod copies nearly so) whatever caused
+/// it, which would favour the alerting entity for nothing when the alert points at an
+/// arbitrary series. Its other series are judged as every other entity's are.
 #[must_use]
-pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
-    let Some(alert) = ctx.alert_series() else {
-        return 0.0;
+pub fn alert_correlation(ctx: &Context, entity: &str) -> Option<f64> {
+    let alert = ctx.alert_series()?;
+    let (alert_entity, alert_metric) = ctx.alert_key();
+    let own_symptom = |v: &View<'_>| {
+        entity == alert_entity && super::same_symptom(alert_metric, ctx.aliased(&v.key.metric))
     };
     let inc = ctx.aligned.incident.clone();
     let lead = inc
@@ -219,9 +227,10 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
         .max(6)
         .min(inc.start - ctx.aligned.baseline.start.min(inc.start));
     let range = (inc.start - lead)..inc.end.min(alert.values.len());
-    ctx.find_entity(entity, |_| true)
+    let best = ctx
+        .find_entity(entity, |_| true)
         .into_iter()
-        .filter(|v| series_strength(ctx, v) > 0.0)
+        .filter(|v| !own_symptom(v) && series_strength(ctx, v) > 0.0)
         .filter_map(|v| {
             stats::correlation(
                 &v.values[range.start.min(v.values.len())..range.end.min(v.values.len())],
@@ -229,7 +238,8 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
             )
         })
         .map(f64::abs)
-        .fold(0.0, f64::max)
+        .fold(0.0, f64::max);
+    Some(best)
 }
 
 /// Log surge per entity, 0..1: how much of its incident logging is notable warning or error
