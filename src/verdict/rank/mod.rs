@@ -27,10 +27,15 @@
 //!   its peers are not, or its level sits orders of magnitude outside the level they share,
 //!   which is how a fault's first effect looks (see [`standout`]).
 //!
+//! With a baseline of fewer than [`prior::TRUSTED_BASELINE`] samples, culprits whose scores
+//! are too close to tell apart are ordered by the statistical prior, each entity's largest
+//! robust shift (see [`prior`] and `lean_on_prior`).
+//!
 //! The verdict merges this list into `ranking` and takes a root cause from it only when the
 //! funnel found none and one culprit stands out; see [`merge`] and [`root_cause`]. It lives
 //! under `verdict` because only the verdict consumes it.
 
+pub mod prior;
 mod reason;
 mod signals;
 pub mod standout;
@@ -43,7 +48,8 @@ use crate::verdict::{Ranked, RootCause};
 use reason::{Parts, reason};
 
 pub use signals::{
-    alert_correlation, capped_strength, log_fall, log_surge, series_strength, still_break, strength,
+    STILL_BASE_MIN, alert_correlation, capped_strength, log_fall, log_surge, rarity_ceiling,
+    series_strength, still_break, strength,
 };
 
 /// One culprit's score and the parts it was made from (all 0..1).
@@ -138,11 +144,17 @@ fn own_anomaly(ctx: &Context) -> (Anomaly, Anomaly) {
 /// one of them (a cache filling up behind a slow service, a queue backing up).
 const LATE: f64 = 0.5;
 
+/// Samples after the onset beyond which a series' start counts as late: a minute, and at
+/// least two samples (at a coarse step, two steps).
+#[must_use]
+pub fn late_slack(step_ms: i64) -> usize {
+    usize::try_from(60_000 / step_ms.max(1)).unwrap_or(0).max(2)
+}
+
 /// Entities whose anomalous series all began after the incident's onset, by more than a
 /// minute (and two samples): the earliest onset among the series with a sustained move.
 fn late_movers(ctx: &Context) -> BTreeSet<String> {
-    let step = ctx.aligned.grid.step.max(1);
-    let slack = usize::try_from(60_000 / step).unwrap_or(0).max(2);
+    let slack = late_slack(ctx.aligned.grid.step);
     let onset = ctx.onset();
     let mut first: BTreeMap<String, Option<usize>> = BTreeMap::new();
     for v in ctx.find(|_| true) {
@@ -387,8 +399,33 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
             s.score = s.score.min(0.99 * c);
         }
     }
+    lean_on_prior(ctx, &mut out);
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.culprit.cmp(&y.culprit)));
     out
+}
+
+/// Share of the top score within which, with a short baseline, the prior reorders culprits.
+pub const PRIOR_BAND: f64 = 0.1;
+
+/// With a short baseline, culprits whose scores lie within [`PRIOR_BAND`] of the top score of
+/// each other are ordered by the prior: each score is lowered by up to that band, in
+/// proportion to how far the entity's largest robust shift falls short of the largest (and by
+/// [`prior::weight`]). The ranking's own measures ran out of range for most entities, so
+/// scores that close do not tell them apart, while a lead the evidence gives beyond the band
+/// stands (replacing the order outright would throw away what the rules and the call graph
+/// still say: PetShop's largest shifts are rarely its faults).
+fn lean_on_prior(ctx: &Context, out: &mut [CulpritScore]) {
+    let lean = prior::weight(prior::baseline_samples(ctx));
+    if lean <= 0.0 {
+        return;
+    }
+    let shifts = prior::shifts(ctx);
+    let largest = shifts.values().copied().fold(0.0, f64::max);
+    let band = PRIOR_BAND * out.iter().map(|s| s.score).fold(0.0, f64::max);
+    for s in out {
+        let q = prior::relative(shifts.get(&s.culprit).copied().unwrap_or(0.0), largest);
+        s.score = (s.score - lean * band * (1.0 - q)).max(0.0);
+    }
 }
 
 /// Per culprit of the ranking, what weighed most in its score, in words (none when nothing

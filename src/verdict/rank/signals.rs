@@ -34,7 +34,7 @@ pub fn strength(s: &Score) -> f64 {
 }
 
 /// Baseline samples a series must have held exactly constant before leaving that value counts.
-const STILL_BASE_MIN: usize = 30;
+pub const STILL_BASE_MIN: usize = 30;
 
 /// Whether a metric's name says that lower is worse: such a series rising from a value it
 /// held is a recovery, not a fault.
@@ -167,6 +167,14 @@ pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: 
         best = best.max(odds);
     }
     (best / 3.0).min(1.0)
+}
+
+/// The most [`rarity`] allows any series with `n` baseline and `k` incident samples: every
+/// incident sample beyond every baseline sample, a chance of 1 in C(n + k, k).
+#[must_use]
+pub fn rarity_ceiling(n: usize, k: usize) -> f64 {
+    let log_odds: f64 = (1..=k).map(|i| ((n + i) as f64 / i as f64).log10()).sum();
+    (log_odds / 3.0).min(1.0)
 }
 
 /// The detector's [`strength`] of a series, no more than its baseline's length lets it say
@@ -336,7 +344,7 @@ pub fn log_fall(ctx: &Context) -> BTreeMap<&str, f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Direction, rarity, still_break};
+    use super::{Direction, rarity, rarity_ceiling, still_break};
 
     /// 40 baseline samples at `base`, then the incident samples.
     fn series(base: f64, inc: &[f64]) -> Vec<f64> {
@@ -391,6 +399,8 @@ mod tests {
         assert!((up(4, &[9.0]) - 5f64.log10() / 3.0).abs() < 1e-12);
         // Three above the highest of 60: 1 in 39 711.
         assert_eq!(up(60, &[9.0, 9.0, 9.0]), 1.0);
+        assert!((rarity_ceiling(4, 1) - up(4, &[9.0])).abs() < 1e-12);
+        assert_eq!(rarity_ceiling(60, 3), 1.0);
         // Nothing above the baseline's range: nothing to say.
         assert_eq!(up(60, &[1.0, 1.0]), 0.0);
         // The other side only counts without a sustained direction.
