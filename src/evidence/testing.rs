@@ -74,6 +74,12 @@ impl Fixture {
         }
     }
 
+    /// The alert fires on `metric` of the alerting entity instead of its p99 latency.
+    pub(crate) fn alert_metric(mut self, metric: &str) -> Fixture {
+        self.spec.alert.metric = metric.into();
+        self
+    }
+
     /// A series whose bucket `i` holds `value(i)`, with the fixture's wobble.
     pub(crate) fn shaped(mut self, key: SeriesKey, value: impl Fn(usize) -> f64) -> Fixture {
         let values = (0..40).map(|i| value(i) * wobble(i)).collect();

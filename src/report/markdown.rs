@@ -239,6 +239,7 @@ fn coverage(md: &mut String, an: &Analysis) {
         .filter(|(_, o)| o.evidence.starts_with("not testable"))
         .collect();
     let _ = writeln!(md, "## Coverage\n");
+    super::coverage::costs(md, &an.verdict.coverage);
     if untested.is_empty() {
         let _ = writeln!(
             md,

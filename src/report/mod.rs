@@ -6,6 +6,7 @@ pub mod bars;
 pub mod charts;
 pub mod condition;
 pub mod confidence;
+pub mod coverage;
 pub mod font;
 pub mod history;
 pub mod impact;

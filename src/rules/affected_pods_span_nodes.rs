@@ -26,7 +26,7 @@ declare_rule! {
     ///
     /// ## Example
     /// The three `live-api` pods on node-a, node-b and node-c are all slow → node-a eliminated.
-    pub(crate) AffectedPodsSpanNodes { id: "affected-pods-span-nodes", kinds: [Node] }
+    pub(crate) AffectedPodsSpanNodes { id: "affected-pods-span-nodes", kinds: [Node], reads: [] }
 }
 
 impl Rule for AffectedPodsSpanNodes {

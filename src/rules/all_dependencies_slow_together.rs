@@ -23,7 +23,7 @@ declare_rule! {
     /// ## Example
     /// `live-api` latency to MySQL +400 %, Redis +900 %, gift vendor +200 % at once → Redis
     /// eliminated as a single cause.
-    pub(crate) AllDependenciesSlowTogether { id: "all-dependencies-slow-together", kinds: [Mysql, Redis, ThirdParty] }
+    pub(crate) AllDependenciesSlowTogether { id: "all-dependencies-slow-together", kinds: [Mysql, Redis, ThirdParty], reads: [Traces] }
 }
 
 impl Rule for AllDependenciesSlowTogether {

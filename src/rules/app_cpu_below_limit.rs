@@ -24,7 +24,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `live-api` app containers peaked at 2.4 of 4.0 cores (60 %) → eliminated.
-    pub(crate) AppCpuBelowLimit { id: "app-cpu-below-limit", kinds: [CpuSaturation] }
+    pub(crate) AppCpuBelowLimit { id: "app-cpu-below-limit", kinds: [CpuSaturation], reads: [Limits] }
 }
 
 impl Rule for AppCpuBelowLimit {

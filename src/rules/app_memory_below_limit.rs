@@ -27,7 +27,7 @@ declare_rule! {
     ///
     /// ## Example
     /// RSS p95 0.9 of 2.0 GiB (45 %), no restarts → eliminated.
-    pub(crate) AppMemoryBelowLimit { id: "app-memory-below-limit", kinds: [MemoryPressure] }
+    pub(crate) AppMemoryBelowLimit { id: "app-memory-below-limit", kinds: [MemoryPressure], reads: [Limits] }
 }
 
 impl Rule for AppMemoryBelowLimit {

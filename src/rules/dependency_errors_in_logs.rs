@@ -29,7 +29,7 @@ declare_rule! {
     /// ## Example
     /// `live-api` logs `redis: dial tcp <*>: i/o timeout` 700 times (new); `gift-api`, on the same
     /// `redis:live-cache`, logs none → eliminated.
-    pub(crate) DependencyErrorsInLogs { id: "dependency-errors-in-logs", kinds: [Mysql, Redis, ThirdParty] }
+    pub(crate) DependencyErrorsInLogs { id: "dependency-errors-in-logs", kinds: [Mysql, Redis, ThirdParty], reads: [Logs] }
 }
 
 /// Notable failure templates of `caller` that name `dep`.

@@ -31,7 +31,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `cart` deployed `v1.4.2 -> v1.4.3` at 13:58, errors 0.1/s → 6/s from 14:00 → supported.
-    pub(crate) DeployBeforeOnset { id: "deploy-before-onset", kinds: [CodeChange] }
+    pub(crate) DeployBeforeOnset { id: "deploy-before-onset", kinds: [CodeChange], reads: [Events] }
 }
 
 /// How long after a change its fault is expected to show in full.

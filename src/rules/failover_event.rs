@@ -30,7 +30,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `failover mysql:orders primary -> replica-1` at 14:00, users' errors 0 → 30/s → supported.
-    pub(crate) FailoverEvent { id: "failover-event", kinds: [StorageFailover] }
+    pub(crate) FailoverEvent { id: "failover-event", kinds: [StorageFailover], reads: [Events] }
 }
 
 /// How long after the onset an HA manager's promotion record may come and still be the cause.

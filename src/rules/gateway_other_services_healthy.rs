@@ -27,7 +27,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `chat-api` also enters through `ingress:public-gw` and stayed healthy → eliminated.
-    pub(crate) GatewayOtherServicesHealthy { id: "gateway-other-services-healthy", kinds: [Ingress] }
+    pub(crate) GatewayOtherServicesHealthy { id: "gateway-other-services-healthy", kinds: [Ingress], reads: [Topology] }
 }
 
 impl Rule for GatewayOtherServicesHealthy {

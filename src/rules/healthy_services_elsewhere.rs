@@ -25,7 +25,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `user-api`, `chat-api` and `gift-api` healthy on the same nodes → network eliminated.
-    pub(crate) HealthyServicesElsewhere { id: "healthy-services-elsewhere", kinds: [Network] }
+    pub(crate) HealthyServicesElsewhere { id: "healthy-services-elsewhere", kinds: [Network], reads: [] }
 }
 
 impl Rule for HealthyServicesElsewhere {

@@ -125,8 +125,34 @@ pub struct RuleInfo {
     pub id: &'static str,
     /// The hypothesis kinds it evaluates.
     pub kinds: &'static [Kind],
+    /// The optional inputs of an archive it reads (see [`Input`]): without one of them it
+    /// cannot test its hypotheses, which the report's coverage section says.
+    pub reads: &'static [Input],
     /// The doc comment (five `##` sections).
     pub doc: &'static str,
+}
+
+/// An optional input of an archive, one whose absence (or coarseness) an analysis can
+/// survive at a cost the report states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Input {
+    /// The call graph and gateways (`depends_on`, `entry` in incident.toml).
+    Topology,
+    /// Container limits (`*_limit_*` metrics or incident.toml `resources`).
+    Limits,
+    /// Log lines.
+    Logs,
+    /// Trace-derived and client-side dependency series (series with a `target`).
+    Traces,
+    /// Change and failover events.
+    Events,
+    /// A second collector of the same metrics (`source`).
+    Collectors,
+    /// The sampling step.
+    Step,
+    /// The baseline window's length in samples.
+    Baseline,
 }
 
 /// A funnel rule.
@@ -139,7 +165,7 @@ pub trait Rule: fmt::Debug + Send + Sync {
 }
 
 macro_rules! declare_rule {
-    ( $(#[doc = $doc:literal])* $vis:vis $name:ident { id: $id:literal, kinds: [$($kind:ident),+ $(,)?] $(,)? } ) => {
+    ( $(#[doc = $doc:literal])* $vis:vis $name:ident { id: $id:literal, kinds: [$($kind:ident),+ $(,)?], reads: [$($input:ident),* $(,)?] $(,)? } ) => {
         $(#[doc = $doc])*
         #[derive(Debug)]
         $vis struct $name;
@@ -147,6 +173,7 @@ macro_rules! declare_rule {
             pub(crate) const INFO: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
                 id: $id,
                 kinds: &[$($crate::model::Kind::$kind),+],
+                reads: &[$($crate::rules::Input::$input),*],
                 doc: concat!($($doc, "\n"),*),
             };
         }

@@ -22,7 +22,7 @@ declare_rule! {
     ///
     /// ## Example
     /// 3 of 3 `live-api` pods degraded → each single pod eliminated.
-    pub(crate) MostPodsAffected { id: "most-pods-affected", kinds: [Pod] }
+    pub(crate) MostPodsAffected { id: "most-pods-affected", kinds: [Pod], reads: [] }
 }
 
 impl Rule for MostPodsAffected {

@@ -27,7 +27,7 @@ declare_rule! {
     /// ## Example
     /// `cart` deployed at 13:58; `panic: runtime error: index out of range` ×40 from 13:59,
     /// never seen before → supported.
-    pub(crate) NewErrorsAfterDeploy { id: "new-errors-after-deploy", kinds: [CodeChange] }
+    pub(crate) NewErrorsAfterDeploy { id: "new-errors-after-deploy", kinds: [CodeChange], reads: [Events, Logs] }
 }
 
 impl Rule for NewErrorsAfterDeploy {

@@ -33,7 +33,7 @@ declare_rule! {
     /// ## Example
     /// `cart-7f-x` and `search-5c-y` on node-d are slow, their replicas on node-a and node-b
     /// are not, node-d net errors 0 → 40/s → supported.
-    pub(crate) NodePodsDegradeTogether { id: "node-pods-degrade-together", kinds: [Node] }
+    pub(crate) NodePodsDegradeTogether { id: "node-pods-degrade-together", kinds: [Node], reads: [] }
 }
 
 /// Whether a node's CPU rise (`rise`, in utilization) stands out from the other nodes': at

@@ -21,7 +21,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `cart` logs `container app OOMKilled (exit 137)` ×6, new → supported.
-    pub(crate) OomKilledInLogs { id: "oom-killed-in-logs", kinds: [MemoryPressure] }
+    pub(crate) OomKilledInLogs { id: "oom-killed-in-logs", kinds: [MemoryPressure], reads: [Logs] }
 }
 
 impl Rule for OomKilledInLogs {

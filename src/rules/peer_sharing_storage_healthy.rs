@@ -26,7 +26,7 @@ declare_rule! {
     /// ## Example
     /// `live-api` sees Redis at 1 ms → 15 ms, `gift-api` on the same `redis:live-cache` stays
     /// at 1.1 ms → eliminated.
-    pub(crate) PeerSharingStorageHealthy { id: "peer-sharing-storage-healthy", kinds: [Mysql, Redis] }
+    pub(crate) PeerSharingStorageHealthy { id: "peer-sharing-storage-healthy", kinds: [Mysql, Redis], reads: [Topology, Traces] }
 }
 
 impl Rule for PeerSharingStorageHealthy {

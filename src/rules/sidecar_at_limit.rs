@@ -29,7 +29,7 @@ declare_rule! {
     /// ## Example
     /// `live-api` sidecars pinned at p95 1.98 of 2.0 cores in 3 of 3 pods while latency to
     /// MySQL, Redis and the gift vendor rose → supported.
-    pub(crate) SidecarAtLimit { id: "sidecar-at-limit", kinds: [Sidecar] }
+    pub(crate) SidecarAtLimit { id: "sidecar-at-limit", kinds: [Sidecar], reads: [Limits] }
 }
 
 impl Rule for SidecarAtLimit {

@@ -34,7 +34,7 @@ declare_rule! {
     /// ## Example
     /// `live-api` hops to `gift-api` p99 8 ms → 70 ms, live-api's self-time 12 ms → 12 ms →
     /// the sidecar of live-api supported, a code change in live-api eliminated.
-    pub(crate) SpanSelfTimeLocatesLatency { id: "span-self-time-locates-latency", kinds: [Sidecar, CpuSaturation, CodeChange] }
+    pub(crate) SpanSelfTimeLocatesLatency { id: "span-self-time-locates-latency", kinds: [Sidecar, CpuSaturation, CodeChange], reads: [Traces] }
 }
 
 /// The hop series through `s`: calls into it and calls out of it, with a label each.

@@ -26,7 +26,7 @@ declare_rule! {
     /// ## Example
     /// `mysql:live-db` server latency 2.0 ms → 2.1 ms, slow queries 0/s, CPU 21% → 22% →
     /// eliminated.
-    pub(crate) StorageServerMetrics { id: "storage-server-metrics", kinds: [Mysql, Redis] }
+    pub(crate) StorageServerMetrics { id: "storage-server-metrics", kinds: [Mysql, Redis], reads: [] }
 }
 
 const SERVER_METRICS: [(&str, f64); 3] = [

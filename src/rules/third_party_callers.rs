@@ -26,7 +26,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `gift-api` calls `http:gift-vendor` at 180 ms → 182 ms throughout → eliminated.
-    pub(crate) ThirdPartyCallers { id: "third-party-callers", kinds: [ThirdParty] }
+    pub(crate) ThirdPartyCallers { id: "third-party-callers", kinds: [ThirdParty], reads: [Traces] }
 }
 
 impl Rule for ThirdPartyCallers {

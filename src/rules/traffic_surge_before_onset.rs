@@ -30,7 +30,7 @@ declare_rule! {
     ///
     /// ## Example
     /// `live-api` 150/s → 310/s from 13:56, symptoms from 13:58 → supported.
-    pub(crate) TrafficSurgeBeforeOnset { id: "traffic-surge-before-onset", kinds: [TrafficSpike] }
+    pub(crate) TrafficSurgeBeforeOnset { id: "traffic-surge-before-onset", kinds: [TrafficSpike], reads: [] }
 }
 
 /// Added load below which a surge cannot be the cause: fewer than one extra request per second

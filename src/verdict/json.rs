@@ -1,4 +1,4 @@
-//! verdict.json, format 2: the verdict as written, with each `ranking` entry's status and no
+//! verdict.json, format 3: the verdict as written, with each `ranking` entry's status and no
 //! eliminated hypothesis in `ranking` (an eliminated hypothesis is no lead, whatever its score).
 
 use serde::Serialize;
@@ -20,6 +20,7 @@ struct Json<'a> {
     ranking: Vec<Ranked<'a>>,
     hypotheses: &'a [HypothesisVerdict],
     findings: &'a [Finding],
+    coverage: &'a [super::coverage::Cost],
 }
 
 #[derive(Serialize)]
@@ -64,6 +65,7 @@ pub(super) fn to_json(v: &Verdict) -> serde_json::Result<String> {
         ranking,
         hypotheses: &v.hypotheses,
         findings: &v.findings,
+        coverage: &v.coverage,
     };
     let mut s = serde_json::to_string_pretty(&j)?;
     s.push('\n');

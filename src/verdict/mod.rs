@@ -10,6 +10,7 @@
 //! the strength of the runner-up.
 
 mod capacity;
+pub mod coverage;
 mod findings;
 mod json;
 pub mod outage;
@@ -26,8 +27,9 @@ use crate::rules::{Hypothesis, Outcome, Status};
 use capacity::{feeds, is_capacity, outgrown};
 
 /// verdict.json format version: 2 adds `onset`, `detected_after_s`, `impact`, `duration_s`
-/// and a `status` per `ranking` entry, which lists no eliminated hypothesis.
-pub const FORMAT: u32 = 2;
+/// and a `status` per `ranking` entry, which lists no eliminated hypothesis; 3 adds
+/// `coverage`, what each missing or coarse input cost the analysis.
+pub const FORMAT: u32 = 3;
 
 /// The machine-readable verdict (archive spec, "Verdict").
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +53,8 @@ pub struct Verdict {
     pub hypotheses: Vec<HypothesisVerdict>,
     /// Data-quality and configuration findings.
     pub findings: Vec<Finding>,
+    /// What each missing or coarse input cost the analysis (format 3).
+    pub coverage: Vec<coverage::Cost>,
     /// Per culprit of the culprit ranking, what weighed most in its score, in words, for the
     /// report to quote beside culprits no rule supports. Not part of verdict.json.
     #[serde(skip)]
@@ -265,6 +269,7 @@ pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>)
         trigger,
         outage: outage::Outage::default(),
         ranking,
+        coverage: coverage::costs(ctx, &hypotheses),
         hypotheses,
         findings: all_findings,
         reasons: rank::reasons(&culprits),
@@ -454,6 +459,7 @@ impl Verdict {
             ranking: Vec::new(),
             hypotheses: Vec::new(),
             findings: Vec::new(),
+            coverage: Vec::new(),
             reasons: BTreeMap::new(),
         }
     }

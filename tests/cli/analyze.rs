@@ -28,7 +28,9 @@ fn hyp<'a>(v: &'a serde_json::Value, kind: &str, culprit: &str) -> &'a serde_jso
 fn seed_verdict_in_full() {
     let dir = tmp();
     let v = analyze_seed(dir.path(), "2");
-    assert_eq!(v["format"], 2);
+    assert_eq!(v["format"], 3);
+    // Format 3: every input the analysis reads is in the seed, so nothing cost anything.
+    assert_eq!(v["coverage"], serde_json::json!([]));
     // Format 2: the outage record, and a ranking of survivors only, each with its status.
     assert_eq!(v["onset"], "2024-05-01T13:57:00Z");
     assert_eq!(v["detected_after_s"], 300);

@@ -14,7 +14,9 @@
 //!   `seen_only_through`), which then never ranks above it;
 //! - propagation: anomalies travel to callers, so anomalous callers and being reachable from
 //!   the alerting entity raise the score;
-//! - alert: the entity's anomalous series correlate with the alert metric over the incident;
+//! - alert: the entity's anomalous series correlate with the alert metric over the incident
+//!   (on the alerting entity, series other than the alert's own symptom: the alert series
+//!   correlates with itself whatever caused it, so it earns the alerting entity nothing);
 //! - logs: error and warning templates that are new or surging against the baseline, less
 //!   what a callee logs as much of (a line naming another entity, a failed call to it, counts
 //!   half, like a client-side series); and log statements that fell silent against the entity's
@@ -25,10 +27,15 @@
 //!   its peers are not, or its level sits orders of magnitude outside the level they share,
 //!   which is how a fault's first effect looks (see [`standout`]).
 //!
+//! With a baseline of fewer than [`prior::TRUSTED_BASELINE`] samples, culprits whose scores
+//! are too close to tell apart are ordered by the statistical prior, each entity's largest
+//! robust shift (see [`prior`] and `lean_on_prior`).
+//!
 //! The verdict merges this list into `ranking` and takes a root cause from it only when the
 //! funnel found none and one culprit stands out; see [`merge`] and [`root_cause`]. It lives
 //! under `verdict` because only the verdict consumes it.
 
+pub mod prior;
 mod reason;
 mod signals;
 pub mod standout;
@@ -41,7 +48,8 @@ use crate::verdict::{Ranked, RootCause};
 use reason::{Parts, reason};
 
 pub use signals::{
-    alert_correlation, capped_strength, log_fall, log_surge, series_strength, still_break, strength,
+    STILL_BASE_MIN, alert_correlation, capped_strength, log_fall, log_surge, rarity_ceiling,
+    series_strength, still_break, strength,
 };
 
 /// One culprit's score and the parts it was made from (all 0..1).
@@ -136,11 +144,17 @@ fn own_anomaly(ctx: &Context) -> (Anomaly, Anomaly) {
 /// one of them (a cache filling up behind a slow service, a queue backing up).
 const LATE: f64 = 0.5;
 
+/// Samples after the onset beyond which a series' start counts as late: a minute, and at
+/// least two samples (at a coarse step, two steps).
+#[must_use]
+pub fn late_slack(step_ms: i64) -> usize {
+    usize::try_from(60_000 / step_ms.max(1)).unwrap_or(0).max(2)
+}
+
 /// Entities whose anomalous series all began after the incident's onset, by more than a
 /// minute (and two samples): the earliest onset among the series with a sustained move.
 fn late_movers(ctx: &Context) -> BTreeSet<String> {
-    let step = ctx.aligned.grid.step.max(1);
-    let slack = usize::try_from(60_000 / step).unwrap_or(0).max(2);
+    let slack = late_slack(ctx.aligned.grid.step);
     let onset = ctx.onset();
     let mut first: BTreeMap<String, Option<usize>> = BTreeMap::new();
     for v in ctx.find(|_| true) {
@@ -263,6 +277,7 @@ pub fn rank(ctx: &Context) -> Vec<CulpritScore> {
         .filter_map(|e| score(ctx, &shared, e))
         .collect();
     cap_below_sole_caller(ctx, &mut out);
+    lean_on_prior(ctx, &mut out);
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.culprit.cmp(&y.culprit)));
     out
 }
@@ -273,7 +288,6 @@ struct Shared<'a> {
     own: Anomaly,
     /// Own anomaly per entity, as what its callers feel of it.
     felt: Anomaly,
-    alert_entity: &'a str,
     from_alert: BTreeSet<String>,
     has_graph: bool,
     logs: BTreeMap<&'a str, f64>,
@@ -304,7 +318,6 @@ impl<'a> Shared<'a> {
             late: late_movers(ctx),
             own,
             felt,
-            alert_entity,
         }
     }
 
@@ -341,11 +354,8 @@ fn score(ctx: &Context, sh: &Shared<'_>, e: &String) -> Option<CulpritScore> {
     } else {
         1.0
     };
-    let corr = if e == sh.alert_entity {
-        1.0
-    } else {
-        alert_correlation(ctx, e)
-    };
+    // Without an alert series the correlation tells no entity from another: it drops out.
+    let corr = alert_correlation(ctx, e).unwrap_or(1.0);
     let metrics = mine * origin * spread * reach * (0.2 + 0.8 * corr) * sh.metric_weight;
     let singular = so * reach;
     // The standout is not one more independent vote: it restates, more sharply, anomalies
@@ -458,6 +468,30 @@ fn cap_below_sole_caller(ctx: &Context, out: &mut [CulpritScore]) {
         if c > 0.0 && seen_only_through(ctx, &s.culprit, caller) {
             s.score = s.score.min(0.99 * c);
         }
+    }
+}
+
+/// Share of the top score within which, with a short baseline, the prior reorders culprits.
+pub const PRIOR_BAND: f64 = 0.1;
+
+/// With a short baseline, culprits whose scores lie within [`PRIOR_BAND`] of the top score of
+/// each other are ordered by the prior: each score is lowered by up to that band, in
+/// proportion to how far the entity's largest robust shift falls short of the largest (and by
+/// [`prior::weight`]). The ranking's own measures ran out of range for most entities, so
+/// scores that close do not tell them apart, while a lead the evidence gives beyond the band
+/// stands (replacing the order outright would throw away what the rules and the call graph
+/// still say: PetShop's largest shifts are rarely its faults).
+fn lean_on_prior(ctx: &Context, out: &mut [CulpritScore]) {
+    let lean = prior::weight(prior::baseline_samples(ctx));
+    if lean <= 0.0 {
+        return;
+    }
+    let shifts = prior::shifts(ctx);
+    let largest = shifts.values().copied().fold(0.0, f64::max);
+    let band = PRIOR_BAND * out.iter().map(|s| s.score).fold(0.0, f64::max);
+    for s in out {
+        let q = prior::relative(shifts.get(&s.culprit).copied().unwrap_or(0.0), largest);
+        s.score = (s.score - lean * band * (1.0 - q)).max(0.0);
     }
 }
 

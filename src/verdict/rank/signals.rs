@@ -34,7 +34,7 @@ pub fn strength(s: &Score) -> f64 {
 }
 
 /// Baseline samples a series must have held exactly constant before leaving that value counts.
-const STILL_BASE_MIN: usize = 30;
+pub const STILL_BASE_MIN: usize = 30;
 
 /// Whether a metric's name says that lower is worse: such a series rising from a value it
 /// held is a recovery, not a fault.
@@ -169,6 +169,14 @@ pub fn rarity(values: &[f64], base: Range<usize>, inc: Range<usize>, direction: 
     (best / 3.0).min(1.0)
 }
 
+/// The most [`rarity`] allows any series with `n` baseline and `k` incident samples: every
+/// incident sample beyond every baseline sample, a chance of 1 in C(n + k, k).
+#[must_use]
+pub fn rarity_ceiling(n: usize, k: usize) -> f64 {
+    let log_odds: f64 = (1..=k).map(|i| ((n + i) as f64 / i as f64).log10()).sum();
+    (log_odds / 3.0).min(1.0)
+}
+
 /// The detector's [`strength`] of a series, no more than its baseline's length lets it say
 /// (see `rarity`). Rarity costs a pass over the baseline, so it is computed only for a series
 /// with a strength to cap.
@@ -207,11 +215,19 @@ pub fn series_strength(ctx: &Context, v: &View<'_>) -> f64 {
 
 /// The strongest |Pearson correlation| between an anomalous series of `entity` and the alert
 /// metric, over the incident window and as many baseline buckets before it (so a flat
-/// stretch anchors the comparison). 0 without an alert series.
+/// stretch anchors the comparison); `None` without an alert series, where no entity can be
+/// judged by it.
+///
+/// On the alerting entity, the series of the alert's own symptom are left out: the alert
+/// series correlates with itself (and its p50 or per-pod copies nearly so) whatever caused
+/// it, which would favour the alerting entity for nothing when the alert points at an
+/// arbitrary series. Its other series are judged as every other entity's are.
 #[must_use]
-pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
-    let Some(alert) = ctx.alert_series() else {
-        return 0.0;
+pub fn alert_correlation(ctx: &Context, entity: &str) -> Option<f64> {
+    let alert = ctx.alert_series()?;
+    let (alert_entity, alert_metric) = ctx.alert_key();
+    let own_symptom = |v: &View<'_>| {
+        entity == alert_entity && super::same_symptom(alert_metric, ctx.aliased(&v.key.metric))
     };
     let inc = ctx.aligned.incident.clone();
     let lead = inc
@@ -219,9 +235,10 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
         .max(6)
         .min(inc.start - ctx.aligned.baseline.start.min(inc.start));
     let range = (inc.start - lead)..inc.end.min(alert.values.len());
-    ctx.find_entity(entity, |_| true)
+    let best = ctx
+        .find_entity(entity, |_| true)
         .into_iter()
-        .filter(|v| series_strength(ctx, v) > 0.0)
+        .filter(|v| !own_symptom(v) && series_strength(ctx, v) > 0.0)
         .filter_map(|v| {
             stats::correlation(
                 &v.values[range.start.min(v.values.len())..range.end.min(v.values.len())],
@@ -229,7 +246,8 @@ pub fn alert_correlation(ctx: &Context, entity: &str) -> f64 {
             )
         })
         .map(f64::abs)
-        .fold(0.0, f64::max)
+        .fold(0.0, f64::max);
+    Some(best)
 }
 
 /// Log surge per entity, 0..1: how much of its incident logging is notable warning or error
@@ -326,7 +344,7 @@ pub fn log_fall(ctx: &Context) -> BTreeMap<&str, f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Direction, rarity, still_break};
+    use super::{Direction, rarity, rarity_ceiling, still_break};
 
     /// 40 baseline samples at `base`, then the incident samples.
     fn series(base: f64, inc: &[f64]) -> Vec<f64> {
@@ -381,6 +399,8 @@ mod tests {
         assert!((up(4, &[9.0]) - 5f64.log10() / 3.0).abs() < 1e-12);
         // Three above the highest of 60: 1 in 39 711.
         assert_eq!(up(60, &[9.0, 9.0, 9.0]), 1.0);
+        assert!((rarity_ceiling(4, 1) - up(4, &[9.0])).abs() < 1e-12);
+        assert_eq!(rarity_ceiling(60, 3), 1.0);
         // Nothing above the baseline's range: nothing to say.
         assert_eq!(up(60, &[1.0, 1.0]), 0.0);
         // The other side only counts without a sustained direction.

@@ -2,7 +2,7 @@
 //! call graph discounts inherited symptoms, logs, and when nothing stands out.
 
 use super::*;
-use crate::evidence::testing::{Fixture, k, kp};
+use crate::evidence::testing::{Fixture, ONSET, k, kp};
 
 fn top(ctx: &Context) -> Vec<String> {
     rank(ctx).into_iter().map(|s| s.culprit).collect()
@@ -247,16 +247,52 @@ fn an_entity_that_moved_after_the_onset_ranks_below_one_that_moved_at_it() {
     let ctx = Fixture::new("front")
         .slow_service("front")
         .step(k("a", "x"), 10.0, 100.0)
-        .step_at(
-            k("b", "x"),
-            10.0,
-            100.0,
-            crate::evidence::testing::ONSET + 6,
-        )
+        .step_at(k("b", "x"), 10.0, 100.0, ONSET + 6)
         .build();
     let r = rank(&ctx);
     let score = |e: &str| r.iter().find(|s| s.culprit == e).unwrap().score;
     assert!(score("a") > score("b"), "{r:?}");
+}
+
+#[test]
+fn the_alerting_entity_earns_no_correlation_from_its_own_alert_series() {
+    // The alert points at a queue's CPU, which rose with a service's CPU; the service began
+    // rising three minutes earlier, in a ramp. The queue's alert series correlates with itself
+    // whatever caused it: that earns the queue nothing.
+    let ramp = |i: usize| match i {
+        i if i < ONSET - 3 => 0.5,
+        i if i < ONSET + 3 => 0.5 + 0.4 * (i + 4 - ONSET) as f64,
+        _ => 3.3,
+    };
+    let f = Fixture::new("queue")
+        .alert_metric("cpu_cores")
+        .step(k("queue", "cpu_cores"), 1.0, 3.0)
+        .shaped(k("svc", "cpu_cores"), ramp)
+        .flat(k("other", "cpu_cores"), 1.0);
+    let r = rank(&f.build());
+    let part = |r: &[CulpritScore], e: &str| r.iter().find(|s| s.culprit == e).unwrap().alert;
+    assert_eq!(part(&r, "queue"), 0.0, "{r:?}");
+    assert!(part(&r, "svc") > 0.5, "{r:?}");
+    assert_eq!(r[0].culprit, "svc", "{r:?}");
+    // Its other series are judged like everyone's: memory rising with the alert counts.
+    let f = Fixture::new("queue")
+        .alert_metric("cpu_cores")
+        .step(k("queue", "cpu_cores"), 1.0, 3.0)
+        .step(k("queue", "memory_bytes"), 1e9, 3e9)
+        .flat(k("other", "cpu_cores"), 1.0);
+    assert!(part(&rank(&f.build()), "queue") > 0.9);
+}
+
+#[test]
+fn without_an_alert_series_correlation_favours_no_entity() {
+    // The alert names a metric the archive lacks: the alerting entity and another moving as
+    // far score alike.
+    let ctx = Fixture::new("a")
+        .step(k("a", "x"), 10.0, 100.0)
+        .step(k("b", "x"), 10.0, 100.0)
+        .build();
+    let r = rank(&ctx);
+    assert!((r[0].score - r[1].score).abs() < 1e-9, "{r:?}");
 }
 
 #[test]
