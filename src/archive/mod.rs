@@ -12,6 +12,7 @@ mod keys;
 mod logs;
 mod metrics;
 pub mod rows;
+pub mod stream;
 pub mod traces;
 mod write;
 
