@@ -13,7 +13,7 @@ mod rows;
 mod run;
 mod store;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Instant as Clock;
@@ -21,9 +21,8 @@ use std::time::Instant as Clock;
 use crate::archive::stream::{SeriesRef, write_metric_series};
 use crate::model::{Alert, ArchiveData, EntityKind, IncidentSpec, Instant, WindowSpec};
 
-use client::{Client, Series};
+use client::Client;
 use profile::{Profile, Vars};
-use rows::Joins;
 use run::Query;
 use store::Store;
 
@@ -197,7 +196,7 @@ async fn export_alert_async(
     let clock = Clock::now();
     let (topo_queries, data_queries, ev_start) = plan(&src.profile, &vars, (start, end, step))?;
     let (topo, mut ms) = run::run_all(src, &topo_queries).await?;
-    let (joins, entry, unmapped_entries) = resolve(&src.profile, topo);
+    let (joins, entry, unmapped_entries) = rows::resolve(&src.profile, topo);
     let mut store = Store::default();
     let mut events = Vec::new();
     let (mut skipped, mut series) = (0, 0);
@@ -318,42 +317,6 @@ fn plan(
         d.push(q(format!("event {}", e.kind), &e.query, ev_start, ev_step)?);
     }
     Ok((t, d, ev_start))
-}
-
-/// The joins and entry points from the topology answers (pod_node, pod_workload[, entry]);
-/// and how many entry series named no gateway or service the templates know.
-fn resolve(
-    p: &Profile,
-    answers: Vec<Vec<Series>>,
-) -> (Joins, BTreeMap<String, BTreeSet<String>>, usize) {
-    let mut it = answers.into_iter();
-    let mut joins = Joins::default();
-    for s in it.next().unwrap_or_default() {
-        if let (Some(pod), Some(node)) = (s.labels.get("pod"), s.labels.get("node")) {
-            joins.pod_node.insert(pod.clone(), node.clone());
-        }
-    }
-    for s in it.next().unwrap_or_default() {
-        let l = &s.labels;
-        if let (Some(pod), Some(wl)) = (l.get("pod"), l.get("workload")) {
-            joins.add_workload(l.get("namespace").map(String::as_str), pod, wl);
-        }
-    }
-    let mut entry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut unmapped = 0;
-    let topo = &p.topology;
-    for s in it.next().unwrap_or_default() {
-        let l = |n: &str| s.labels.get(n).cloned();
-        if let (Some(g), Some(svc)) = (
-            profile::fill(&topo.entry_gateway, &l),
-            profile::fill(&topo.entry_service, &l),
-        ) {
-            entry.entry(g).or_default().insert(svc);
-        } else {
-            unmapped += 1;
-        }
-    }
-    (joins, entry, unmapped)
 }
 
 /// The error for an alert series with no data, naming the profile's query for it.

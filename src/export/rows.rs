@@ -7,7 +7,7 @@ use crate::archive::stream::SeriesRef;
 use crate::model::{EntityKind, EntitySpec, EventRow, Resources, SIDECAR};
 
 use super::client::Series;
-use super::profile::{EventRule, On, SeriesRule, fill};
+use super::profile::{self, EventRule, On, Profile, SeriesRule, fill};
 use super::store::{RowKey, Store};
 
 /// Pod facts resolved once per export and joined here, instead of a PromQL join inside every
@@ -41,6 +41,42 @@ impl Joins {
             None => self.workload_by_pod.get(pod).cloned(),
         }
     }
+}
+
+/// The joins and entry points from the topology answers (pod_node, pod_workload[, entry]);
+/// and how many entry series named no gateway or service the templates know.
+pub fn resolve(
+    p: &Profile,
+    answers: Vec<Vec<Series>>,
+) -> (Joins, BTreeMap<String, BTreeSet<String>>, usize) {
+    let mut it = answers.into_iter();
+    let mut joins = Joins::default();
+    for s in it.next().unwrap_or_default() {
+        if let (Some(pod), Some(node)) = (s.labels.get("pod"), s.labels.get("node")) {
+            joins.pod_node.insert(pod.clone(), node.clone());
+        }
+    }
+    for s in it.next().unwrap_or_default() {
+        let l = &s.labels;
+        if let (Some(pod), Some(wl)) = (l.get("pod"), l.get("workload")) {
+            joins.add_workload(l.get("namespace").map(String::as_str), pod, wl);
+        }
+    }
+    let mut entry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut unmapped = 0;
+    let topo = &p.topology;
+    for s in it.next().unwrap_or_default() {
+        let l = |n: &str| s.labels.get(n).cloned();
+        if let (Some(g), Some(svc)) = (
+            profile::fill(&topo.entry_gateway, &l),
+            profile::fill(&topo.entry_service, &l),
+        ) {
+            entry.entry(g).or_default().insert(svc);
+        } else {
+            unmapped += 1;
+        }
+    }
+    (joins, entry, unmapped)
 }
 
 fn label_fn<'a>(s: &'a Series, joins: &'a Joins) -> impl Fn(&str) -> Option<String> + 'a {
