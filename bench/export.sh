@@ -5,6 +5,7 @@
 #   bench/export.sh                                   # 300 × 10, debug build
 #   FUNNEL_BENCH_SERVICES=60 bench/export.sh          # smaller
 #   PROFILE=release bench/export.sh                   # with an existing release build
+#   FUNNEL_BENCH_DATA=/tmp/cluster bench/export.sh    # keep the backfilled blocks, reuse them next time
 # Needs prometheus and promtool (apt-get install prometheus).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,6 +13,7 @@ mod logs;
 mod metrics;
 mod pages;
 pub mod rows;
+pub mod stream;
 pub mod traces;
 mod write;
 

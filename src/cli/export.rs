@@ -149,6 +149,14 @@ pub(crate) fn run(cmd: &ExportCommand) -> anyhow::Result<Exit> {
         secs(s.rows_ms),
         secs(s.write_ms),
     )?;
+    let slowest: Vec<String> = s
+        .slowest
+        .iter()
+        .map(|(ms, name)| format!("{name} {:.2} s", secs(*ms)))
+        .collect();
+    if !slowest.is_empty() {
+        say!("slowest queries: {}", slowest.join(", "))?;
+    }
     Ok(Exit::Ok)
 }
 

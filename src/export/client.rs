@@ -143,18 +143,27 @@ impl Client {
     ) -> Result<Vec<Series>, ExportError> {
         let mut by_labels: BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> = BTreeMap::new();
         let mut from = start;
+        let mut points = MAX_POINTS;
         while from <= end {
-            let to = (from + (MAX_POINTS - 1) * step).min(end);
+            let to = (from + (points - 1) * step).min(end);
             let form = [
                 ("query", query.to_string()),
                 ("start", secs(from)),
                 ("end", secs(to)),
                 ("step", secs(step)),
             ];
-            for s in self.post("/api/v1/query_range", query, &form).await? {
-                by_labels.entry(s.labels).or_default().extend(s.points);
+            match self.post("/api/v1/query_range", query, &form).await {
+                Ok(answer) => {
+                    for s in answer {
+                        by_labels.entry(s.labels).or_default().extend(s.points);
+                    }
+                    from = to + step;
+                }
+                // Over the server's samples-per-query limit (Prometheus' --query.max-samples,
+                // 50 M by default): ask for half the range at a time.
+                Err(e) if points > 1 && too_many_samples(&e) => points = (to - from) / step / 2 + 1,
+                Err(e) => return Err(e),
             }
-            from = to + step;
         }
         Ok(by_labels
             .into_iter()
@@ -266,6 +275,11 @@ fn convert(r: RawSeries) -> Series {
     }
 }
 
+/// The server refused a query for the samples it would load, not for what it asks.
+fn too_many_samples(e: &ExportError) -> bool {
+    matches!(e, ExportError::Server { message, .. } if message.contains("too many samples"))
+}
+
 fn secs(ms: i64) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
@@ -289,6 +303,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(convert(r).points, [(1500, 1.0), (5001, 0.0)]);
+    }
+
+    #[test]
+    fn a_query_over_the_sample_limit_is_split_not_fatal() {
+        let err = |m: &str| ExportError::Server {
+            url: "u".into(),
+            query: "q".into(),
+            message: m.into(),
+        };
+        assert!(too_many_samples(&err(
+            "HTTP 422: execution: query processing would load too many samples into memory in query execution"
+        )));
+        assert!(!too_many_samples(&err("HTTP 400: bad_data: parse error")));
     }
 
     #[test]

@@ -1,68 +1,149 @@
 //! Query results → archive rows: metric rows from `[[series]]`, event rows from `[[event]]`,
 //! and the topology (`depends_on`, `entry`, `sidecar`, `resources`) read off the rows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::model::{EntityKind, EntitySpec, EventRow, MetricRow, Resources, SIDECAR};
+use crate::archive::stream::SeriesRef;
+use crate::model::{EntityKind, EntitySpec, EventRow, Resources, SIDECAR};
 
 use super::client::Series;
-use super::profile::{EventRule, On, SeriesRule, fill};
+use super::profile::{self, EventRule, On, Profile, SeriesRule, fill};
+use super::store::{RowKey, Store};
 
-fn label_fn(s: &Series) -> impl Fn(&str) -> Option<String> + '_ {
-    |n: &str| s.labels.get(n).cloned()
+/// Pod facts resolved once per export and joined here, instead of a PromQL join inside every
+/// query: the node of a pod and the workload owning it.
+#[derive(Debug, Default)]
+pub struct Joins {
+    /// pod → node.
+    pub pod_node: BTreeMap<String, String>,
+    /// (namespace, pod) → workload.
+    pub workload: HashMap<(String, String), String>,
+    /// pod → workload, for series without a `namespace` label.
+    pub workload_by_pod: HashMap<String, String>,
 }
 
-/// Rows of one rule's result; series whose templates cannot be filled are counted in `skipped`.
+impl Joins {
+    /// Records the workload of a pod.
+    pub fn add_workload(&mut self, namespace: Option<&str>, pod: &str, workload: &str) {
+        let ns = namespace.unwrap_or_default().to_string();
+        self.workload
+            .insert((ns, pod.to_string()), workload.to_string());
+        self.workload_by_pod
+            .entry(pod.to_string())
+            .or_insert_with(|| workload.to_string());
+    }
+
+    /// `{workload}` of a series without that label: the owner of its `namespace` and `pod`.
+    fn workload_of(&self, s: &Series) -> Option<String> {
+        let pod = s.labels.get("pod")?;
+        match s.labels.get("namespace") {
+            Some(ns) => self.workload.get(&(ns.clone(), pod.clone())).cloned(),
+            None => self.workload_by_pod.get(pod).cloned(),
+        }
+    }
+}
+
+/// The joins and entry points from the topology answers (pod_node, pod_workload[, entry]);
+/// and how many entry series named no gateway or service the templates know.
+pub fn resolve(
+    p: &Profile,
+    answers: Vec<Vec<Series>>,
+) -> (Joins, BTreeMap<String, BTreeSet<String>>, usize) {
+    let mut it = answers.into_iter();
+    let mut joins = Joins::default();
+    for s in it.next().unwrap_or_default() {
+        if let (Some(pod), Some(node)) = (s.labels.get("pod"), s.labels.get("node")) {
+            joins.pod_node.insert(pod.clone(), node.clone());
+        }
+    }
+    for s in it.next().unwrap_or_default() {
+        let l = &s.labels;
+        if let (Some(pod), Some(wl)) = (l.get("pod"), l.get("workload")) {
+            joins.add_workload(l.get("namespace").map(String::as_str), pod, wl);
+        }
+    }
+    let mut entry: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut unmapped = 0;
+    let topo = &p.topology;
+    for s in it.next().unwrap_or_default() {
+        let l = |n: &str| s.labels.get(n).cloned();
+        if let (Some(g), Some(svc)) = (
+            profile::fill(&topo.entry_gateway, &l),
+            profile::fill(&topo.entry_service, &l),
+        ) {
+            entry.entry(g).or_default().insert(svc);
+        } else {
+            unmapped += 1;
+        }
+    }
+    (joins, entry, unmapped)
+}
+
+fn label_fn<'a>(s: &'a Series, joins: &'a Joins) -> impl Fn(&str) -> Option<String> + 'a {
+    move |n: &str| match s.labels.get(n) {
+        Some(v) => Some(v.clone()),
+        None if n == "workload" => joins.workload_of(s),
+        None => None,
+    }
+}
+
+fn fill_opt(t: Option<&String>, l: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, ()> {
+    match t {
+        Some(t) => fill(t, l).map(Some).ok_or(()),
+        None => Ok(None),
+    }
+}
+
+/// Adds one rule's result to `store`; series whose templates cannot be filled are counted in
+/// `skipped`. With `entity_sum`, the entity's series is the sum of its pods' at each time.
 pub fn metric_rows(
     rule: &SeriesRule,
     result: &[Series],
-    pod_node: &BTreeMap<String, String>,
+    joins: &Joins,
+    store: &mut Store,
     skipped: &mut usize,
-) -> Vec<MetricRow> {
-    let mut rows = Vec::new();
+) {
     let scale = rule.scale.unwrap_or(1.0);
+    let mut sums: BTreeMap<(String, Option<String>), BTreeMap<i64, f64>> = BTreeMap::new();
     for s in result {
-        let l = label_fn(s);
-        let Some(entity) = fill(&rule.entity, &l) else {
+        let l = label_fn(s, joins);
+        let (Some(entity), Ok(pod), Ok(target)) = (
+            fill(&rule.entity, &l),
+            fill_opt(rule.pod.as_ref(), &l),
+            fill_opt(rule.target.as_ref(), &l),
+        ) else {
             *skipped += 1;
             continue;
         };
-        let pod = match &rule.pod {
-            Some(t) => match fill(t, &l) {
-                Some(p) => Some(p),
-                None => {
-                    *skipped += 1;
-                    continue;
-                }
-            },
-            None => None,
+        let node = pod.as_ref().and_then(|p| joins.pod_node.get(p));
+        let key = RowKey {
+            entity: &entity,
+            metric: &rule.metric,
+            pod: pod.as_deref(),
+            container: rule.container.as_deref(),
+            target: target.as_deref(),
+            source: Some(&rule.source),
         };
-        let target = match &rule.target {
-            Some(t) => match fill(t, &l) {
-                Some(p) => Some(p),
-                None => {
-                    *skipped += 1;
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let node = pod.as_ref().and_then(|p| pod_node.get(p).cloned());
-        for &(ts, v) in &s.points {
-            rows.push(MetricRow {
-                ts_ms: ts,
-                entity: entity.clone(),
-                metric: rule.metric.clone(),
-                value: v * scale,
-                pod: pod.clone(),
-                node: node.clone(),
-                container: rule.container.clone(),
-                target: target.clone(),
-                source: Some(rule.source.clone()),
-            });
+        let points = s.points.iter().map(|&(t, v)| (t, v * scale));
+        store.add(key, node.map(String::as_str), points.clone());
+        if rule.entity_sum && pod.is_some() {
+            let sum = sums.entry((entity.clone(), target.clone())).or_default();
+            for (t, v) in points {
+                *sum.entry(t).or_insert(0.0) += v;
+            }
         }
     }
-    rows
+    for ((entity, target), points) in sums {
+        let key = RowKey {
+            entity: &entity,
+            metric: &rule.metric,
+            pod: None,
+            container: rule.container.as_deref(),
+            target: target.as_deref(),
+            source: Some(&rule.source),
+        };
+        store.add(key, None, points);
+    }
 }
 
 fn num(v: f64) -> String {
@@ -73,11 +154,18 @@ fn num(v: f64) -> String {
     }
 }
 
-fn event(rule: &EventRule, s: &Series, ts: i64, old: &str, new: &str) -> Option<EventRow> {
+fn event(
+    rule: &EventRule,
+    (s, joins): (&Series, &Joins),
+    ts: i64,
+    old: &str,
+    new: &str,
+) -> Option<EventRow> {
+    let labels = label_fn(s, joins);
     let l = |n: &str| match n {
         "old" => Some(old.to_string()),
         "new" => Some(new.to_string()),
-        _ => s.labels.get(n).cloned(),
+        _ => labels(n),
     };
     Some(EventRow {
         ts_ms: ts,
@@ -89,7 +177,12 @@ fn event(rule: &EventRule, s: &Series, ts: i64, old: &str, new: &str) -> Option<
 
 /// Event rows of one rule's result; `first_ts` is the first evaluation time of the range (a
 /// series present from it has no "appearance" event).
-pub fn event_rows(rule: &EventRule, result: &[Series], first_ts: i64) -> Vec<EventRow> {
+pub fn event_rows(
+    rule: &EventRule,
+    result: &[Series],
+    first_ts: i64,
+    joins: &Joins,
+) -> Vec<EventRow> {
     let mut out = Vec::new();
     match rule.on {
         On::Increase | On::Change => {
@@ -104,18 +197,24 @@ pub fn event_rows(rule: &EventRule, result: &[Series], first_ts: i64) -> Vec<Eve
                     };
                     if hit {
                         let old = prev.map_or_else(|| "0".into(), num);
-                        out.extend(event(rule, s, ts, &old, &num(v)));
+                        out.extend(event(rule, (s, joins), ts, &old, &num(v)));
                     }
                     prev = Some(v);
                 }
             }
         }
-        On::NewLabel => new_label_events(rule, result, first_ts, &mut out),
+        On::NewLabel => new_label_events(rule, result, first_ts, joins, &mut out),
     }
     out
 }
 
-fn new_label_events(rule: &EventRule, result: &[Series], first_ts: i64, out: &mut Vec<EventRow>) {
+fn new_label_events(
+    rule: &EventRule,
+    result: &[Series],
+    first_ts: i64,
+    joins: &Joins,
+    out: &mut Vec<EventRow>,
+) {
     let label = rule.label.as_deref().unwrap_or_default();
     // entity → (first time a value is seen, value, its series)
     let mut seen: BTreeMap<String, Vec<(i64, String, &Series)>> = BTreeMap::new();
@@ -123,7 +222,7 @@ fn new_label_events(rule: &EventRule, result: &[Series], first_ts: i64, out: &mu
         let (Some(first), Some(value)) = (s.points.first(), s.labels.get(label)) else {
             continue;
         };
-        let Some(entity) = fill(&rule.entity, &label_fn(s)) else {
+        let Some(entity) = fill(&rule.entity, &label_fn(s, joins)) else {
             continue;
         };
         seen.entry(entity)
@@ -135,34 +234,39 @@ fn new_label_events(rule: &EventRule, result: &[Series], first_ts: i64, out: &mu
         for w in values.windows(2) {
             let (ts, new, s) = &w[1];
             if *ts > first_ts {
-                out.extend(event(rule, s, *ts, &w[0].1, new));
+                out.extend(event(rule, (s, joins), *ts, &w[0].1, new));
             }
         }
     }
 }
 
-/// Topology read off the rows: dependencies that carried traffic, gateways, sidecars, limits.
-pub fn topology(rows: &[MetricRow], entry: &BTreeMap<String, BTreeSet<String>>) -> Vec<EntitySpec> {
+/// Topology read off the series: dependencies that carried traffic, gateways, sidecars, limits.
+pub fn topology(
+    series: &[SeriesRef<'_>],
+    entry: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<EntitySpec> {
     let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut sidecar: BTreeSet<&str> = BTreeSet::new();
     let mut limits: BTreeMap<(&str, &str, bool), f64> = BTreeMap::new();
     let mut entities: BTreeSet<&str> = BTreeSet::new();
-    for r in rows {
-        entities.insert(&r.entity);
-        if let Some(t) = &r.target {
-            if r.value.is_finite() {
-                deps.entry(&r.entity).or_default().insert(t);
+    for r in series.iter().filter(|r| !r.points.is_empty()) {
+        entities.insert(r.entity);
+        if let Some(t) = r.target {
+            if r.points.iter().any(|p| p.1.is_finite()) {
+                deps.entry(r.entity).or_default().insert(t);
             }
         }
-        let is_sidecar = r.container.as_deref() == Some(SIDECAR);
+        let is_sidecar = r.container == Some(SIDECAR);
         if is_sidecar {
-            sidecar.insert(&r.entity);
+            sidecar.insert(r.entity);
         }
-        if matches!(r.metric.as_str(), "cpu_limit_cores" | "mem_limit_bytes") && r.value > 0.0 {
-            let e = limits
-                .entry((&r.entity, &r.metric, is_sidecar))
-                .or_insert(0.0);
-            *e = e.max(r.value);
+        if matches!(r.metric, "cpu_limit_cores" | "mem_limit_bytes") {
+            for &(_, v) in r.points.iter().filter(|p| p.1 > 0.0) {
+                let e = limits
+                    .entry((r.entity, r.metric, is_sidecar))
+                    .or_insert(0.0);
+                *e = e.max(v);
+            }
         }
     }
     for t in deps.values().flatten() {
@@ -241,7 +345,12 @@ mod tests {
                 &[(60, 1.0), (120, 1.0)],
             ),
         ];
-        let ev = event_rows(&rule(On::NewLabel, Some("replicaset")), &r, 0);
+        let ev = event_rows(
+            &rule(On::NewLabel, Some("replicaset")),
+            &r,
+            0,
+            &Joins::default(),
+        );
         assert_eq!(ev.len(), 1);
         assert_eq!(
             (ev[0].ts_ms, ev[0].detail.as_deref()),
@@ -255,9 +364,9 @@ mod tests {
             &[("workload", "api")],
             &[(0, 2.0), (15, 2.0), (30, 3.0)],
         )];
-        let inc = event_rows(&rule(On::Increase, None), &s, 0);
+        let inc = event_rows(&rule(On::Increase, None), &s, 0, &Joins::default());
         assert_eq!(inc.iter().map(|e| e.ts_ms).collect::<Vec<_>>(), [30]);
-        let ch = event_rows(&rule(On::Change, None), &s, 0);
+        let ch = event_rows(&rule(On::Change, None), &s, 0, &Joins::default());
         assert_eq!(ch[0].detail.as_deref(), Some("2 -> 3"));
     }
 }

@@ -5,6 +5,9 @@
 //! shared) and their pods multiplied, streamed to OpenMetrics and backfilled with promtool.
 //! Prints wall time, peak RSS, queries, series, samples and where the time goes.
 //!
+//! With FUNNEL_BENCH_DATA=DIR the backfilled blocks are kept in DIR and reused by the next run
+//! (the cluster's size is then the one DIR was made with).
+//!
 //! Ignored by default (minutes of backfill); run through `bench/export.sh`.
 
 use super::export_servers as servers;
@@ -146,25 +149,35 @@ fn export_speed() {
     }
     let services = env_usize("FUNNEL_BENCH_SERVICES", 300);
     let pods = env_usize("FUNNEL_BENCH_PODS", 10);
-    let dir = tempfile::tempdir().unwrap();
-    let om = dir.path().join("cluster.om");
-    let t = Instant::now();
-    let (n_series, n_samples, services, pods) = write_cluster(&om, services, pods);
-    let gen_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let server = servers::prometheus_from_file(dir.path(), &om);
-    let load_s = t.elapsed().as_secs_f64();
-    println!(
-        "cluster: {services} services × {pods} pods: {n_series} raw series, {n_samples} samples \
-         (written in {gen_s:.0} s, backfilled and served in {load_s:.0} s)"
-    );
+    let tmp = tempfile::tempdir().unwrap();
+    let keep = std::env::var_os("FUNNEL_BENCH_DATA").map(std::path::PathBuf::from);
+    let dir = keep.as_deref().unwrap_or(tmp.path());
+    let server = if dir.join("data").is_dir() {
+        println!("cluster: reused from {}", dir.display());
+        servers::prometheus_on(dir)
+    } else {
+        std::fs::create_dir_all(dir).unwrap();
+        let om = dir.join("cluster.om");
+        let t = Instant::now();
+        let (n_series, n_samples, services, pods) = write_cluster(&om, services, pods);
+        let gen_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let server = servers::prometheus_from_file(dir, &om);
+        let load_s = t.elapsed().as_secs_f64();
+        println!(
+            "cluster: {services} services × {pods} pods: {n_series} raw series, {n_samples} \
+             samples (written in {gen_s:.0} s, backfilled and served in {load_s:.0} s)"
+        );
+        server
+    };
     let bin = if Path::new("/usr/bin/time").exists() {
         vec!["/usr/bin/time", "-v", env!("CARGO_BIN_EXE_funnel")]
     } else {
         vec![env!("CARGO_BIN_EXE_funnel")]
     };
     let conc = env_usize("FUNNEL_BENCH_CONCURRENCY", 4).to_string();
-    let out = dir.path().join("archive");
+    let out = tmp.path().join("archive");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let t = Instant::now();
     let o = std::process::Command::new(bin[0])
         .args(&bin[1..])
@@ -178,16 +191,21 @@ fn export_speed() {
     let wall = t.elapsed().as_secs_f64();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    let summary = err
-        .lines()
-        .find(|l| l.starts_with("exported"))
-        .unwrap_or("");
+    let line = |p: &str| err.lines().find(|l| l.starts_with(p)).unwrap_or("");
+    let summary = format!("{}\n{}", line("exported"), line("slowest"));
     let build = if cfg!(debug_assertions) {
         "debug"
     } else {
         "release"
     };
     let rss = peak_rss_mb(&err).map_or("?".into(), |m| format!("{m:.0} MB"));
-    println!("export ({build} build, --concurrency {conc}): wall {wall:.1} s, peak RSS {rss}");
+    println!(
+        "export ({build} build, --concurrency {conc}): wall {wall:.1} s, peak RSS {rss}; \
+         load average before it: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     println!("{summary}");
 }

@@ -160,6 +160,12 @@ pub(crate) fn prometheus_from_file(dir: &Path, om: &Path) -> Server {
         .expect("promtool");
     assert!(st.success(), "promtool backfill failed");
     let _ = std::fs::remove_file(om);
+    prometheus_on(dir)
+}
+
+/// Prometheus over the blocks already in `dir/data`.
+pub(crate) fn prometheus_on(dir: &Path) -> Server {
+    let data = dir.join("data");
     let cfg = dir.join("empty.yml");
     std::fs::write(&cfg, "").unwrap();
     let port = free_port();
