@@ -24,7 +24,6 @@ use crate::model::{Alert, ArchiveData, EntityKind, IncidentSpec, Instant, Window
 use client::Client;
 use profile::{Profile, Vars};
 use run::Query;
-use store::Store;
 
 /// Everything that can go wrong; the binary maps all of it to exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +164,63 @@ async fn export_alert_async(
     alert: &AlertRequest,
     out: &Path,
 ) -> Result<Summary, ExportError> {
-    let mut spec = IncidentSpec {
+    let mut spec = alert_spec(alert);
+    let w = spec.windows().map_err(ExportError::Input)?;
+    let (step, vars) = step_and_vars(src, alert).await?;
+    let start = w.baseline_start.div_euclid(step) * step;
+    let end = (w.end + step - 1).div_euclid(step) * step;
+    let clock = Clock::now();
+    let (topo_queries, data_queries, ev_start) = plan(&src.profile, &vars, (start, end, step))?;
+    let mut f = run::fetch(src, topo_queries, data_queries, ev_start).await?;
+    let server_ms = clock.elapsed().as_millis() as u64;
+    let clock = Clock::now();
+    f.store.finish();
+    let mut refs = f.store.series();
+    let has_alert = refs.iter().any(|r| {
+        r.entity == alert.entity
+            && r.metric == alert.metric
+            && r.pod.is_none()
+            && r.points.iter().any(|p| p.0 >= w.start && p.0 <= w.end)
+    });
+    if !has_alert {
+        return Err(no_alert_data(src, alert, &vars));
+    }
+    spec.entities = rows::topology(&refs, &f.entry);
+    spec.description = Some(format!(
+        "Exported by funnel {} from {} with profile {} (step {} s).",
+        env!("CARGO_PKG_VERSION"),
+        src.client.url(),
+        src.profile_name,
+        step as f64 / 1000.0
+    ));
+    let mut summary = Summary {
+        queries: f.queries.len(),
+        series: f.series,
+        step_ms: step,
+        server_ms,
+        unmapped_entries: f.unmapped_entries,
+        slowest: run::slowest(&f.queries, &f.ms, 3),
+        samples: f.store.samples(),
+        events: f.events.len(),
+        ..Summary::default()
+    };
+    let data = ArchiveData {
+        spec,
+        metrics: Vec::new(),
+        logs: Vec::new(),
+        events: f.events,
+    };
+    summary.rows_ms = clock.elapsed().as_millis() as u64;
+    let clock = Clock::now();
+    write_atomic(&data, &mut refs, out)?;
+    summary.write_ms = clock.elapsed().as_millis() as u64;
+    add_client_stats(&mut summary, &src.client.stats);
+    Ok(summary)
+}
+
+/// The incident.toml of an exported alert, before its topology and description are known.
+fn alert_spec(alert: &AlertRequest) -> IncidentSpec {
+    IncidentSpec {
         id: alert.id.clone(),
         title: Some(format!("{} {} alert", alert.entity, alert.metric)),
         description: None,
@@ -179,13 +234,16 @@ async fn export_alert_async(
         expected: None,
         entities: Vec::new(),
         postmortem: None,
-    };
-    let w = spec.windows().map_err(ExportError::Input)?;
+    }
+}
+
+/// The export's step (`--step`, else the scrape interval found in the data, else 15 s) and the
+/// variables the profile's queries are expanded with: rate windows of at least four scrapes,
+/// and samples counted fresh for one and a half scrape intervals.
+async fn step_and_vars(src: &Source, alert: &AlertRequest) -> Result<(i64, Vars), ExportError> {
     let scrape = run::scrape_interval(src, alert.fired_at.0).await?;
     let step = src.step_ms.or(scrape).unwrap_or(15_000);
     let scrape = scrape.unwrap_or(step);
-    let start = w.baseline_start.div_euclid(step) * step;
-    let end = (w.end + step - 1).div_euclid(step) * step;
     let mut vars = Vars {
         namespace: src.namespace.clone().unwrap_or_else(|| ".*".into()),
         window_ms: step.max(4 * scrape),
@@ -193,79 +251,14 @@ async fn export_alert_async(
         pod_workload: String::new(),
     };
     vars.pod_workload = profile::expand(&src.profile.topology.pod_workload, &vars)?;
-    let clock = Clock::now();
-    let (topo_queries, data_queries, ev_start) = plan(&src.profile, &vars, (start, end, step))?;
-    let (topo, mut ms) = run::run_all(src, &topo_queries).await?;
-    let (joins, entry, unmapped_entries) = rows::resolve(&src.profile, topo);
-    let mut store = Store::default();
-    let mut events = Vec::new();
-    let (mut skipped, mut series) = (0, 0);
-    let (n_series, p) = (src.profile.series.len(), &src.profile);
-    ms.extend(
-        run::run_each(src, &data_queries, |i, res| {
-            series += res.len();
-            if i < n_series {
-                rows::metric_rows(&p.series[i], &res, &joins, &mut store, &mut skipped);
-            } else {
-                events.extend(rows::event_rows(
-                    &p.events[i - n_series],
-                    &res,
-                    ev_start,
-                    &joins,
-                ));
-            }
-        })
-        .await?,
-    );
-    let server_ms = clock.elapsed().as_millis() as u64;
-    let clock = Clock::now();
-    store.finish();
-    let all: Vec<_> = topo_queries.into_iter().chain(data_queries).collect();
-    let mut summary = Summary {
-        queries: all.len(),
-        series,
-        step_ms: step,
-        server_ms,
-        unmapped_entries,
-        slowest: run::slowest(&all, &ms, 3),
-        ..Summary::default()
-    };
-    let mut refs = store.series();
-    let has_alert = refs.iter().any(|r| {
-        r.entity == alert.entity
-            && r.metric == alert.metric
-            && r.pod.is_none()
-            && r.points.iter().any(|p| p.0 >= w.start && p.0 <= w.end)
-    });
-    if !has_alert {
-        return Err(no_alert_data(src, alert, &vars));
-    }
-    spec.entities = rows::topology(&refs, &entry);
-    spec.description = Some(format!(
-        "Exported by funnel {} from {} with profile {} (step {} s).",
-        env!("CARGO_PKG_VERSION"),
-        src.client.url(),
-        src.profile_name,
-        step as f64 / 1000.0
-    ));
-    summary.samples = store.samples();
-    summary.events = events.len();
-    let data = ArchiveData {
-        spec,
-        metrics: Vec::new(),
-        logs: Vec::new(),
-        events,
-    };
-    summary.rows_ms = clock.elapsed().as_millis() as u64;
-    let clock = Clock::now();
-    write_atomic(&data, &mut refs, out)?;
-    summary.write_ms = clock.elapsed().as_millis() as u64;
-    let st = &src.client.stats;
+    Ok((step, vars))
+}
+
+fn add_client_stats(summary: &mut Summary, st: &client::Stats) {
     summary.requests = st.requests.load(Ordering::Relaxed);
     summary.bytes = st.bytes.load(Ordering::Relaxed);
     summary.parse_ms = st.parse_us.load(Ordering::Relaxed) / 1000;
     summary.wait_ms = st.wait_us.load(Ordering::Relaxed) / 1000;
-    Ok(summary)
 }
 
 /// How far before the baseline event queries look for the state a change starts from.

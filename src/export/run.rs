@@ -2,9 +2,12 @@
 //! soon as it arrives (so only the answers in flight are held, not all of them), each query
 //! timed for the summary's "slowest queries".
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant as Clock;
 
 use super::client::Series;
+use super::rows;
+use super::store::Store;
 use super::{ExportError, Source};
 
 /// One range query: a name for the summary, PromQL, start, end and step in ms.
@@ -80,4 +83,58 @@ pub(crate) async fn scrape_interval(src: &Source, t: i64) -> Result<Option<i64>,
         .collect();
     gaps.sort_unstable();
     Ok(gaps.get(gaps.len() / 2).copied())
+}
+
+/// What the server answered: every series' samples (compact), the events, and per query its
+/// time, for the summary.
+pub(crate) struct Fetched {
+    pub(crate) store: Store,
+    pub(crate) events: Vec<crate::model::EventRow>,
+    /// Per entry point, the services that come through it.
+    pub(crate) entry: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) unmapped_entries: usize,
+    pub(crate) series: usize,
+    pub(crate) queries: Vec<Query>,
+    pub(crate) ms: Vec<u64>,
+}
+
+/// Runs the topology queries (pod → node, pod → workload, entry points), resolves pods to workloads and nodes once, then runs the data
+/// queries, turning each answer into rows as it arrives.
+pub(crate) async fn fetch(
+    src: &Source,
+    topo_queries: Vec<Query>,
+    data_queries: Vec<Query>,
+    ev_start: i64,
+) -> Result<Fetched, ExportError> {
+    let (topo, mut ms) = run_all(src, &topo_queries).await?;
+    let (joins, entry, unmapped_entries) = rows::resolve(&src.profile, topo);
+    let mut store = Store::default();
+    let mut events = Vec::new();
+    let (mut skipped, mut series) = (0, 0);
+    let (n_series, p) = (src.profile.series.len(), &src.profile);
+    ms.extend(
+        run_each(src, &data_queries, |i, res| {
+            series += res.len();
+            if i < n_series {
+                rows::metric_rows(&p.series[i], &res, &joins, &mut store, &mut skipped);
+            } else {
+                events.extend(rows::event_rows(
+                    &p.events[i - n_series],
+                    &res,
+                    ev_start,
+                    &joins,
+                ));
+            }
+        })
+        .await?,
+    );
+    Ok(Fetched {
+        store,
+        events,
+        entry,
+        unmapped_entries,
+        series,
+        queries: topo_queries.into_iter().chain(data_queries).collect(),
+        ms,
+    })
 }
