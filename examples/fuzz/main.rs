@@ -246,7 +246,10 @@ fn thread_stat() -> Option<PathBuf> {
 /// name's closing parenthesis (the name may hold spaces), in clock ticks of 10 ms.
 fn cpu_time(stat: &Path) -> Option<Duration> {
     let text = std::fs::read_to_string(stat).ok()?;
-    let mut fields = text.get(text.rfind(')')? + 1..)?.split_whitespace().skip(11);
+    let mut fields = text
+        .get(text.rfind(')')? + 1..)?
+        .split_whitespace()
+        .skip(11);
     let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
     Some(Duration::from_millis(ticks * 10))
 }

@@ -78,10 +78,18 @@ fn walk(
 /// The values a data page declares; `None` for dictionary and index pages.
 fn data_values(header: &PageHeader) -> Option<i32> {
     match header.type_ {
-        PageType::DATA_PAGE => Some(header.data_page_header.as_ref().map_or(-1, |h| h.num_values)),
-        PageType::DATA_PAGE_V2 => {
-            Some(header.data_page_header_v2.as_ref().map_or(-1, |h| h.num_values))
-        }
+        PageType::DATA_PAGE => Some(
+            header
+                .data_page_header
+                .as_ref()
+                .map_or(-1, |h| h.num_values),
+        ),
+        PageType::DATA_PAGE_V2 => Some(
+            header
+                .data_page_header_v2
+                .as_ref()
+                .map_or(-1, |h| h.num_values),
+        ),
         _ => None,
     }
 }
