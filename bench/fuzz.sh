@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzz benchmark: a byte-mutation fuzzer (examples/fuzz) over real inputs — the archive's
-# Parquet files (footers above all) and incident.toml, log files for `funnel logs`, and the
-# wide-CSV, PetShop and Nezha importers' inputs — run in-process through the CLI's code paths,
+# Parquet files (footers above all) and incident.toml, log files for `funnel logs`, the
+# wide-CSV, PetShop and Nezha importers' inputs, a real Prometheus' JSON answers replayed
+# through `funnel export prometheus`, and the Loki, kubectl, OTLP, Jaeger and Tempo files of
+# `funnel attach` — run in-process through the CLI's code paths,
 # each case bounded in time. Prints cases/s, distinct errors, errors naming no file, crashes
 # (panics) and hangs; exits 1 when any crash or hang was found, its input saved under CRASHES.
 #

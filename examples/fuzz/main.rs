@@ -3,9 +3,12 @@
 //!
 //! Targets: the archive reader (`analyze`'s read: Parquet bytes, footers above all, of the
 //! metrics, logs and events files, and incident.toml), `funnel logs` (log text and --format),
-//! and the importers (wide CSV, PetShop, Nezha). Seeds: the bundled archive, a small one cut
-//! from the same simulated incident, and the shared datasets
-//! (`../shared/data`, or `FUNNEL_DATA`) when present, small built-in ones otherwise.
+//! the importers (wide CSV, PetShop, Nezha), `funnel export prometheus` (a real Prometheus'
+//! recorded JSON answers, replayed) and `funnel attach` (Loki, logcli, kubectl events,
+//! event-exporter, OTLP, Jaeger, Tempo and kubectl-objects files). Seeds: the bundled archive,
+//! a small one cut from the same simulated incident, tests/fuzz-seeds, tests/fixtures/attach,
+//! and the shared datasets (`../shared/data`, or `FUNNEL_DATA`) when present, small built-in
+//! ones otherwise.
 //!
 //! Usage: `cargo run --example fuzz -- [--cases N] [--seed S] [--jobs J] [--timeout-ms T]
 //! [--crashes DIR]`

@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use funnel::attach::Part;
+
 use crate::mutate::{Rng, mutate};
 
 /// A code path of the CLI.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// `funnel analyze`: incident.toml and the Parquet files, read and analysed.
     Archive,
@@ -17,6 +19,19 @@ pub enum Target {
     PetShop,
     /// `funnel import nezha`: a day folder's fault list and metric CSVs.
     Nezha,
+    /// `funnel export prometheus`: a real Prometheus' recorded answers, replayed.
+    Export,
+    /// `funnel attach`: a Loki, logcli, kubectl, event-exporter, OTLP, Jaeger, Tempo or
+    /// kubectl-objects file attached to a small archive.
+    Attach(Part),
+}
+
+impl Target {
+    /// Cases drawn for this target against one for each other: the archive reader is what
+    /// every command runs.
+    fn shares(self) -> usize {
+        if self == Target::Archive { 3 } else { 1 }
+    }
 }
 
 /// One input: files relative to the case folder, and the --format for `logs`.
@@ -37,16 +52,36 @@ pub struct Seed {
     /// one time in ten it comes up.
     heavy: bool,
     files: Vec<(PathBuf, Vec<u8>)>,
-    focus: usize,
+    focus: Focus,
     format: Option<String>,
+}
+
+/// The file a case mutates.
+#[derive(Clone, Copy)]
+enum Focus {
+    /// This one.
+    One(usize),
+    /// Any from this index on, drawn per case.
+    From(usize),
 }
 
 pub struct Seeds(Vec<Seed>);
 
 impl Seeds {
+    /// A command drawn by its shares, then one of its seeds: a command with many seed files
+    /// does not crowd out the others.
     pub fn pick(&self, rng: &mut Rng) -> &Seed {
+        let command = |t: Target| std::mem::discriminant(&t);
+        let mut commands: Vec<Target> = Vec::new();
+        for s in &self.0 {
+            if !commands.iter().any(|&t| command(t) == command(s.kind)) {
+                commands.extend(std::iter::repeat_n(s.kind, s.kind.shares()));
+            }
+        }
+        let drawn = command(commands[rng.below(commands.len())]);
+        let of_kind: Vec<&Seed> = self.0.iter().filter(|s| command(s.kind) == drawn).collect();
         loop {
-            let s = &self.0[rng.below(self.0.len())];
+            let s = of_kind[rng.below(of_kind.len())];
             if !s.heavy || rng.chance(10) {
                 return s;
             }
@@ -57,11 +92,12 @@ impl Seeds {
 impl Seed {
     pub fn mutate(&self, rng: &mut Rng) -> Case {
         let mut files = self.files.clone();
-        let parquet = files[self.focus]
-            .0
-            .extension()
-            .is_some_and(|x| x == "parquet");
-        mutate(rng, &mut files[self.focus].1, parquet);
+        let focus = match self.focus {
+            Focus::One(i) => i,
+            Focus::From(i) => i + rng.below(files.len() - i),
+        };
+        let parquet = files[focus].0.extension().is_some_and(|x| x == "parquet");
+        mutate(rng, &mut files[focus].1, parquet);
         // Now and then a second file too: two things wrong at once.
         if files.len() > 1 && rng.chance(8) {
             let j = rng.below(files.len());
@@ -151,7 +187,7 @@ fn archive_seeds(s: &mut Vec<Seed>, files: Vec<(PathBuf, Vec<u8>)>, heavy: bool)
             kind: Target::Archive,
             heavy,
             files: files.clone(),
-            focus,
+            focus: Focus::One(focus),
             format: None,
         });
     }
@@ -160,12 +196,13 @@ fn archive_seeds(s: &mut Vec<Seed>, files: Vec<(PathBuf, Vec<u8>)>, heavy: bool)
 /// The seeds; `work` holds the generated small archive.
 pub fn seeds(work: &Path) -> Seeds {
     let mut s = Vec::new();
-    let bundled =
-        files_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/incidents/live-rt-jitter"));
+    let bundled = files_under(&repo("data/incidents/live-rt-jitter"));
     archive_seeds(&mut s, bundled, true);
     if let Some(small) = small_archive(work) {
+        attach_seeds(&mut s, &small);
         archive_seeds(&mut s, small, false);
     }
+    export_seeds(&mut s);
     let d = data();
     let log = d
         .as_ref()
@@ -175,7 +212,7 @@ pub fn seeds(work: &Path) -> Seeds {
         kind: Target::Logs,
         heavy: false,
         files: vec![("in.log".into(), log)],
-        focus: 0,
+        focus: Focus::One(0),
         format: Some(LOG_FORMAT.into()),
     });
     let csv = d
@@ -186,7 +223,7 @@ pub fn seeds(work: &Path) -> Seeds {
         kind: Target::WideCsv,
         heavy: false,
         files: vec![("run.csv".into(), csv)],
-        focus: 0,
+        focus: Focus::One(0),
         format: None,
     });
     if let Some(ps) = d
@@ -219,7 +256,7 @@ pub fn seeds(work: &Path) -> Seeds {
                     kind: Target::PetShop,
                     heavy: false,
                     files: files.clone(),
-                    focus,
+                    focus: Focus::One(focus),
                     format: None,
                 });
             }
@@ -232,6 +269,56 @@ pub fn seeds(work: &Path) -> Seeds {
         nezha_seeds(&mut s, &day);
     }
     Seeds(s)
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// One seed per fixture of tests/fixtures/attach, attached to the small archive (`a/`). The
+/// plain-text fixture is left out: it needs a --format and an entity of its own.
+fn attach_seeds(s: &mut Vec<Seed>, archive: &[(PathBuf, Vec<u8>)]) {
+    let prefixed = || {
+        archive
+            .iter()
+            .map(|(p, b)| (Path::new("a").join(p), b.clone()))
+    };
+    for (name, bytes) in files_under(&repo("tests/fixtures/attach")) {
+        let part = match name.to_string_lossy() {
+            n if n.starts_with("events") => Part::Events,
+            n if ["otlp", "jaeger", "tempo"].iter().any(|p| n.starts_with(p)) => Part::Traces,
+            n if n.starts_with("k8s") => Part::K8s,
+            n if n.ends_with(".log") => continue,
+            _ => Part::Logs,
+        };
+        let mut files: Vec<(PathBuf, Vec<u8>)> = prefixed().collect();
+        files.push((Path::new("in").join(name), bytes));
+        s.push(Seed {
+            kind: Target::Attach(part),
+            heavy: false,
+            focus: Focus::One(files.len() - 1),
+            files,
+            format: None,
+        });
+    }
+}
+
+/// A real Prometheus' answers to an export of the seed incident (see the test that records
+/// them, `record_export_answers_for_the_fuzzer`); each case mutates one.
+fn export_seeds(s: &mut Vec<Seed>) {
+    let files: Vec<(PathBuf, Vec<u8>)> = files_under(&repo("tests/fuzz-seeds/export"))
+        .into_iter()
+        .map(|(p, b)| (Path::new("answers").join(p), b))
+        .collect();
+    if !files.is_empty() {
+        s.push(Seed {
+            kind: Target::Export,
+            heavy: false,
+            files,
+            focus: Focus::From(0),
+            format: None,
+        });
+    }
 }
 
 /// The first faults of a Nezha day and the first hours of three of its metric files.
@@ -272,7 +359,7 @@ fn nezha_seeds(s: &mut Vec<Seed>, day: &Path) {
             kind: Target::Nezha,
             heavy: false,
             files: files.clone(),
-            focus,
+            focus: Focus::One(focus),
             format: None,
         });
     }
@@ -332,7 +419,58 @@ pub fn run(kind: Target, case: &Case, dir: &Path) -> Result<(), String> {
             }
             Ok(())
         }
+        Target::Export => export(case, dir),
+        Target::Attach(part) => {
+            let inputs: Vec<PathBuf> = case
+                .files
+                .iter()
+                .filter(|(p, _)| p.starts_with("in"))
+                .map(|(p, _)| dir.join(p))
+                .collect();
+            let opts = funnel::attach::Options::default();
+            funnel::attach::attach(&dir.join("a"), part, &inputs, &opts)
+                .map(drop)
+                .map_err(|e| text(&e))
+        }
     }
+}
+
+/// The export the seed answers were recorded for, replayed from the case's answers; the
+/// "server" URL holds the case folder so that its messages name the input. Deep cases analyse
+/// the exported archive.
+fn export(case: &Case, dir: &Path) -> Result<(), String> {
+    use funnel::export::{AlertRequest, Source, client, profile::Profile};
+    use funnel::model::{Instant, WindowSpec};
+    let answers = case
+        .files
+        .iter()
+        .filter_map(|(_, b)| client::Answer::decode(b))
+        .collect();
+    let src = Source {
+        client: client::Client::replay(&format!("http://fuzz.invalid{}", dir.display()), answers),
+        profile: Profile::load("kube-prometheus")?,
+        profile_name: "kube-prometheus".into(),
+        namespace: None,
+        step_ms: Some(60_000),
+        concurrency: 4,
+    };
+    let req = AlertRequest {
+        entity: "live-api".into(),
+        metric: "latency_p99_ms".into(),
+        fired_at: Instant::parse("2024-05-01T14:02:00Z").ok_or("fuzz setup: time")?,
+        window: WindowSpec {
+            baseline_start: Instant::parse("2024-05-01T13:17:00Z"),
+            ..WindowSpec::default()
+        },
+        id: None,
+    };
+    let out = dir.join("out");
+    funnel::export::export_alert(&src, &req, &out).map_err(|e| e.to_string())?;
+    if case.deep {
+        funnel::pipeline::analyze(&out, &funnel::pipeline::Options::default())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Whether an error message names the input (the case folder or a file inside it).

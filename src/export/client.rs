@@ -3,8 +3,8 @@
 //! Credentials come from the environment and never appear in a message.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant as Clock;
 
 use serde::Deserialize;
@@ -50,13 +50,62 @@ enum Auth {
     Basic(String, String),
 }
 
+/// One answer of the server: what was asked (API path and query) and what came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// API path, e.g. `/api/v1/query_range`.
+    pub path: String,
+    /// The PromQL.
+    pub query: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// As a file: `STATUS PATH`, the query as a JSON string, then the body, one line each.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let query = serde_json::Value::from(self.query.as_str());
+        let mut out = format!("{} {}\n{query}\n", self.status, self.path).into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// The inverse of [`Answer::encode`]; None when the first two lines are not its shape.
+    #[must_use]
+    pub fn decode(bytes: &[u8]) -> Option<Answer> {
+        let mut parts = bytes.splitn(3, |&b| b == b'\n');
+        let head = std::str::from_utf8(parts.next()?).ok()?;
+        let (status, path) = head.split_once(' ')?;
+        let query: String = serde_json::from_slice(parts.next()?).ok()?;
+        Some(Answer {
+            path: path.to_string(),
+            query,
+            status: status.parse().ok()?,
+            body: parts.next().unwrap_or_default().to_vec(),
+        })
+    }
+}
+
+/// Where answers come from.
+#[derive(Debug, Clone)]
+enum Transport {
+    Http(reqwest::Client),
+    /// Answers recorded before, looked up by path and query: an export replayed offline, as
+    /// the fuzzer does with mutated answers.
+    Replay(Arc<[Answer]>),
+}
+
 /// A Prometheus-compatible endpoint.
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    transport: Transport,
     base: String,
     headers: Vec<(String, String)>,
     auth: Auth,
+    recorder: Option<Arc<Mutex<Vec<Answer>>>>,
     /// Counters.
     pub stats: Arc<Stats>,
 }
@@ -116,12 +165,33 @@ impl Client {
             .build()
             .map_err(|e| ExportError::Input(format!("HTTP client: {e}")))?;
         Ok(Client {
-            http,
+            transport: Transport::Http(http),
             base: url.trim_end_matches('/').to_string(),
             headers: headers.to_vec(),
             auth,
+            recorder: None,
             stats: Arc::default(),
         })
+    }
+
+    /// A client that sends nothing: each query gets the first of `answers` with its path and
+    /// query, and a query with none gets an empty result. `url` only names the source in
+    /// messages.
+    #[must_use]
+    pub fn replay(url: &str, answers: Vec<Answer>) -> Client {
+        Client {
+            transport: Transport::Replay(answers.into()),
+            base: url.trim_end_matches('/').to_string(),
+            headers: Vec::new(),
+            auth: Auth::None,
+            recorder: None,
+            stats: Arc::default(),
+        }
+    }
+
+    /// From now on every answer is also appended to the returned list, for replaying later.
+    pub fn record(&mut self) -> Arc<Mutex<Vec<Answer>>> {
+        self.recorder.get_or_insert_with(Arc::default).clone()
     }
 
     /// The URL as given (it never holds credentials).
@@ -187,7 +257,42 @@ impl Client {
         form: &[(&str, String)],
     ) -> Result<Vec<Series>, ExportError> {
         let url = format!("{}{path}", self.base);
-        let mut req = self.http.post(&url).form(form);
+        let clock = Clock::now();
+        let (status, body) = match &self.transport {
+            Transport::Http(http) => self
+                .send(http, &url, form)
+                .await
+                .map_err(|message| server_error(&url, query, message))?,
+            Transport::Replay(answers) => replayed(answers, path, query),
+        };
+        let st = &self.stats;
+        st.requests.fetch_add(1, Ordering::Relaxed);
+        st.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        st.wait_us
+            .fetch_add(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if let Some(Ok(mut log)) = self.recorder.as_ref().map(|r| r.lock()) {
+            log.push(Answer {
+                path: path.to_string(),
+                query: query.to_string(),
+                status,
+                body: body.clone(),
+            });
+        }
+        let clock = Clock::now();
+        let answer = answer(&url, query, status, &body);
+        st.parse_us
+            .fetch_add(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
+        answer
+    }
+
+    /// One POST over HTTP: the status and body, or why there is none.
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        url: &str,
+        form: &[(&str, String)],
+    ) -> Result<(u16, Vec<u8>), String> {
+        let mut req = http.post(url).form(form);
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -196,67 +301,99 @@ impl Client {
             Auth::Bearer(t) => req.bearer_auth(t),
             Auth::Basic(u, p) => req.basic_auth(u, Some(p)),
         };
-        let clock = Clock::now();
-        let err = |message: String| ExportError::Server {
-            url: url.clone(),
-            query: query.to_string(),
-            message,
-        };
         let resp = req.send().await.map_err(|e| {
-            err(format!(
+            format!(
                 "cannot reach the server ({})",
                 root_cause(&e as &dyn std::error::Error)
-            ))
+            )
         })?;
-        let status = resp.status();
+        let status = resp.status().as_u16();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| err(format!("reading the response: {e}")))?;
-        let st = &self.stats;
-        st.requests.fetch_add(1, Ordering::Relaxed);
-        st.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-        st.wait_us
-            .fetch_add(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(ExportError::Auth {
-                url,
-                status: status.as_u16(),
-            });
+            .map_err(|e| format!("reading the response: {e}"))?;
+        Ok((status, body.to_vec()))
+    }
+}
+
+/// The recorded answer to `query` at `path`; one with no recording answers as a server
+/// without the data would: success, no series.
+fn replayed(answers: &[Answer], path: &str, query: &str) -> (u16, Vec<u8>) {
+    answers
+        .iter()
+        .find(|a| a.path == path && a.query == query)
+        .map_or_else(
+            || (200, EMPTY_MATRIX.to_vec()),
+            |a| (a.status, a.body.clone()),
+        )
+}
+
+const EMPTY_MATRIX: &[u8] = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+
+fn server_error(url: &str, query: &str, message: String) -> ExportError {
+    ExportError::Server {
+        url: url.to_string(),
+        query: query.to_string(),
+        message,
+    }
+}
+
+/// One answer of the HTTP API (`status`, `body`) as series; errors name `url` and `query`.
+///
+/// # Errors
+/// 401/403, a body that is not an API response, an error answer, or a result that is not a
+/// matrix.
+pub fn answer(
+    url: &str,
+    query: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<Vec<Series>, ExportError> {
+    let err = |message: String| server_error(url, query, message);
+    if status == 401 || status == 403 {
+        return Err(ExportError::Auth {
+            url: url.to_string(),
+            status,
+        });
+    }
+    let success = (200..300).contains(&status);
+    let parsed = match serde_json::from_slice::<Response>(body) {
+        Ok(r) => r,
+        Err(e) if success => return Err(err(format!("not a Prometheus API response ({e})"))),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let text: String = text.trim().chars().take(300).collect();
+            return Err(err(format!("HTTP {}: {text}", status_text(status))));
         }
-        let clock = Clock::now();
-        let parsed: Result<Response, _> = serde_json::from_slice(&body);
-        st.parse_us
-            .fetch_add(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
-        let parsed = match parsed {
-            Ok(r) => r,
-            Err(e) if status.is_success() => {
-                return Err(err(format!("not a Prometheus API response ({e})")));
-            }
-            Err(_) => {
-                let text = String::from_utf8_lossy(&body);
-                let text: String = text.trim().chars().take(300).collect();
-                return Err(err(format!("HTTP {status}: {text}")));
-            }
-        };
-        if parsed.status != "success" || !status.is_success() {
-            return Err(err(format!(
-                "HTTP {}: {}: {}",
-                status.as_u16(),
-                parsed.error_type.as_deref().unwrap_or("error"),
-                parsed.error.as_deref().unwrap_or("(no message)")
-            )));
-        }
-        let data = parsed
-            .data
-            .ok_or_else(|| err("a success response without data".into()))?;
-        if data.result_type != "matrix" {
-            return Err(err(format!(
-                "expected a matrix result, got `{}`",
-                data.result_type
-            )));
-        }
-        Ok(data.result.into_iter().map(convert).collect())
+    };
+    if parsed.status != "success" || !success {
+        return Err(err(format!(
+            "HTTP {}: {}: {}",
+            status_text(status),
+            parsed.error_type.as_deref().unwrap_or("error"),
+            parsed.error.as_deref().unwrap_or("(no message)")
+        )));
+    }
+    let data = parsed
+        .data
+        .ok_or_else(|| err("a success response without data".into()))?;
+    if data.result_type != "matrix" {
+        return Err(err(format!(
+            "expected a matrix result, got `{}`",
+            data.result_type
+        )));
+    }
+    Ok(data.result.into_iter().map(convert).collect())
+}
+
+/// `503 Service Unavailable`, or the bare number when it has no reason phrase.
+fn status_text(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
     }
 }
 
@@ -323,5 +460,66 @@ mod tests {
         let e = Client::new("http://bob:hunter2@127.0.0.1:9", &[]).unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
         assert_eq!(secs(1_714_570_260_500), "1714570260.500");
+    }
+
+    fn msg(status: u16, body: &str) -> String {
+        answer("http://h/api/v1/query_range", "up", status, body.as_bytes())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn every_failed_answer_names_the_url_and_query_and_says_what_came_back() {
+        let proxy = msg(502, "<html><body>Bad gateway</body></html>");
+        assert!(
+            proxy.contains("http://h/api/v1/query_range: query `up`"),
+            "{proxy}"
+        );
+        assert!(proxy.contains("HTTP 502 Bad Gateway: <html>"), "{proxy}");
+        let limit = msg(
+            422,
+            r#"{"status":"error","errorType":"execution","error":"too many samples"}"#,
+        );
+        assert!(
+            limit.ends_with("HTTP 422 Unprocessable Entity: execution: too many samples"),
+            "{limit}"
+        );
+        assert!(msg(200, "{").contains("not a Prometheus API response"));
+        assert!(msg(200, r#"{"status":"success"}"#).contains("without data"));
+        let vector = msg(
+            200,
+            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+        );
+        assert!(
+            vector.contains("expected a matrix result, got `vector`"),
+            "{vector}"
+        );
+        assert!(matches!(
+            answer("u", "q", 401, b""),
+            Err(ExportError::Auth { status: 401, .. })
+        ));
+    }
+
+    #[test]
+    fn a_replayed_client_answers_what_was_recorded_and_nothing_else() {
+        let rec = Answer {
+            path: "/api/v1/query".into(),
+            query: "up[10m]".into(),
+            status: 200,
+            body: br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[[1,"2"]]}]}}"#.to_vec(),
+        };
+        let answers = [rec];
+        assert_eq!(
+            replayed(&answers, "/api/v1/query", "up[10m]").1,
+            answers[0].body
+        );
+        let (status, body) = replayed(&answers, "/api/v1/query_range", "up[10m]");
+        assert_eq!((status, body.as_slice()), (200, EMPTY_MATRIX));
+        let series = answer("u", "q", 200, &answers[0].body).unwrap();
+        assert_eq!(
+            Answer::decode(&answers[0].encode()).as_ref(),
+            Some(&answers[0])
+        );
+        assert_eq!(series[0].points, [(1000, 2.0)]);
     }
 }

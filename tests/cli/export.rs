@@ -349,3 +349,51 @@ fn authentication_failure_never_echoes_the_credentials() {
     assert!(!err.contains("sekrit-token-123"), "{err}");
     assert!(!out.exists());
 }
+
+/// The fuzzer's export seeds: a real Prometheus' answers to the export of the seed incident
+/// (step 60 s, 30 minutes of baseline, to keep the files small), one file per answer in
+/// tests/fuzz-seeds/export. examples/fuzz replays them, mutated, with the same request. Run by
+/// hand when the profile's queries change:
+/// `cargo test --test cli record_export_answers -- --ignored`.
+#[test]
+#[ignore = "rewrites tests/fuzz-seeds/export"]
+fn record_export_answers_for_the_fuzzer() {
+    use funnel::export::{AlertRequest, Source, client::Client, export_alert, profile::Profile};
+    use funnel::model::{Instant, WindowSpec};
+    if !have("prometheus") || !have("promtool") {
+        return;
+    }
+    let dir = tmp();
+    let server = prometheus(dir.path(), &openmetrics::series(&seed_data()));
+    let mut client = Client::new(&server.url(), &[]).unwrap();
+    let log = client.record();
+    let src = Source {
+        client,
+        profile: Profile::load("kube-prometheus").unwrap(),
+        profile_name: "kube-prometheus".into(),
+        namespace: None,
+        step_ms: Some(60_000),
+        concurrency: 4,
+    };
+    let at = |t: &str| Instant::parse(t);
+    let req = AlertRequest {
+        entity: "live-api".into(),
+        metric: "latency_p99_ms".into(),
+        fired_at: at(SEED_FIRED).unwrap(),
+        window: WindowSpec {
+            baseline_start: at("2024-05-01T13:17:00Z"),
+            ..WindowSpec::default()
+        },
+        id: None,
+    };
+    export_alert(&src, &req, &dir.path().join("out")).unwrap();
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-seeds/export");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let mut answers = log.lock().unwrap().clone();
+    answers.sort_by(|a, b| (&a.path, &a.query).cmp(&(&b.path, &b.query)));
+    answers.dedup_by(|a, b| (&a.path, &a.query) == (&b.path, &b.query));
+    for (i, a) in answers.iter().enumerate() {
+        std::fs::write(out.join(format!("{i:03}.answer")), a.encode()).unwrap();
+    }
+}
