@@ -19,7 +19,7 @@ pub mod detect;
 pub mod error;
 pub mod evidence;
 pub mod export;
-mod fxhash;
+mod hashing;
 pub mod import;
 pub mod logs;
 pub mod mine;

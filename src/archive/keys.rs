@@ -10,7 +10,7 @@
 
 use polars::prelude::*;
 
-use crate::fxhash::FxMap;
+use crate::hashing::FastMap;
 
 /// A text column as codes: `codes[row]` indexes `values`; a null is a value of its own.
 #[derive(Debug, Default)]
@@ -25,7 +25,7 @@ pub(crate) struct Codes {
 #[derive(Default)]
 struct Interner {
     values: Vec<Option<String>>,
-    by_str: FxMap<String, u32>,
+    by_str: FastMap<String, u32>,
     null: Option<u32>,
 }
 
@@ -91,7 +91,7 @@ fn categorical(
     } else {
         Vec::new()
     };
-    let mut map: FxMap<u32, u32> = FxMap::default();
+    let mut map: FastMap<u32, u32> = FastMap::default();
     let mut prev: Option<(Option<u32>, u32)> = None;
     for cat in cats.iter() {
         let code = match (prev, cat) {
@@ -124,7 +124,7 @@ fn strings(ca: &StringChunked, interner: &mut Interner, out: &mut Vec<u32>) {
     for (chunk, arr) in ca.chunks().iter().zip(ca.downcast_iter()) {
         let views = arr.views();
         let valid = chunk.validity().filter(|v| v.unset_bits() > 0);
-        let mut memo: FxMap<u128, u32> = FxMap::default();
+        let mut memo: FastMap<u128, u32> = FastMap::default();
         let mut prev: Option<(u128, bool, u32)> = None;
         for (i, view) in views.iter().enumerate() {
             let is_valid = valid.is_none_or(|v| v.get_bit(i));

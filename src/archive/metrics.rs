@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::columns::{self, Frame};
 use super::keys::Codes;
 use crate::error::Error;
-use crate::fxhash::FxMap;
+use crate::hashing::FastMap;
 use crate::model::{APP, RawSeries, ResolvedAlias, SeriesKey, vocab};
 
 /// What `load` returns: every series in key order, and the pod→node placement.
@@ -236,7 +236,7 @@ fn assign<K: std::hash::Hash + Eq + Copy>(
     key: impl Fn(usize) -> K,
     full: impl Fn(usize) -> [u32; 7],
 ) -> (Vec<u32>, Vec<[u32; 7]>) {
-    let mut slot_of: FxMap<K, u32> = FxMap::default();
+    let mut slot_of: FastMap<K, u32> = FastMap::default();
     let mut keys = Vec::new();
     let mut row_slot = Vec::with_capacity(height);
     let mut prev: Option<(K, u32)> = None;

@@ -10,7 +10,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::Error;
-use crate::fxhash::FxMap;
+use crate::hashing::FastMap;
 use crate::model::{ArchiveData, EntityKind, MetricRow};
 
 /// Data page size of log files that carry templates. On Nezha, 64 KiB pages made files 2.1×
@@ -154,7 +154,7 @@ fn series_key(r: &MetricRow) -> SeriesKeyRef<'_> {
 /// those strings ~17 times per row; ranking the few distinct keys once and sorting by
 /// (rank, time) gives the same order.
 fn sorted_by_series<'r>(rows: &[&'r MetricRow]) -> Vec<&'r MetricRow> {
-    let mut id_of: FxMap<SeriesKeyRef<'_>, u32> = FxMap::default();
+    let mut id_of: FastMap<SeriesKeyRef<'_>, u32> = FastMap::default();
     // Importers emit a series' rows together: most rows have the key of the row before.
     let mut last: Option<(SeriesKeyRef<'_>, u32)> = None;
     let ids: Vec<u32> = rows

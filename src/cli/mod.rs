@@ -229,28 +229,17 @@ fn rules(id: Option<&str>) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Parses `15s`, `2m`, `500ms`, `1h` or plain seconds into milliseconds.
+/// Parses a duration (`15s`, `2m`, `500ms`, `1h30m`, as humantime reads them) or plain
+/// seconds (`30`, `0.5`, as Prometheus' API takes a step) into milliseconds.
 pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration such as 15s, 2m or 500ms"))?;
-    let factor = match unit {
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" | "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => {
-            return Err(format!(
-                "`{s}`: unknown unit `{unit}` (expected ms, s, m or h)"
-            ));
-        }
+    let ms = match s.parse::<f64>() {
+        Ok(secs) => (secs * 1000.0).round(),
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("`{s}` is not a duration such as 15s, 2m or 500ms ({e})"))?
+            .as_millis() as f64,
     };
-    let ms = (n * factor).round();
-    if ms < 1.0 {
+    if !(1.0..=i64::MAX as f64 / 2.0).contains(&ms) {
         return Err(format!("`{s}` is not a positive duration"));
     }
     Ok(ms as i64)
@@ -281,6 +270,11 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(120_000));
         assert_eq!(parse_duration("500ms"), Ok(500));
         assert_eq!(parse_duration("30"), Ok(30_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("0.5"), Ok(500));
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("-5").is_err());
+        assert!(parse_duration("NaN").is_err());
     }
 }

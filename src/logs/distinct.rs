@@ -2,9 +2,8 @@
 //! message, in order of first appearance. Real logs repeat a few shapes millions of times, so
 //! this is the per-line hot path; everything after it runs once per distinct message.
 //!
-//! Distinct messages live in one string arena, found through an open-addressing table of
-//! their hashes, so a line costs one masking pass, one hash and (usually) one comparison,
-//! with no allocation.
+//! Distinct messages live in one string arena, found through a table of their hashes, so a
+//! line costs one masking pass, one hash and (usually) one comparison, with no allocation.
 //!
 //! Most lines skip the masking pass: lines that differ only in their digits (`took 31 ms`,
 //! `took 7 ms`; the common case in real logs) mask alike, so a memo maps each content with its
@@ -13,8 +12,10 @@
 //! `0x`, gives a wildcard for any digit there, see `masks::tests`), and a line is memoised only
 //! when its masked form keeps none of its digits, so equal keys copy no digits that differ.
 
+use hashbrown::HashTable;
+
 use super::masks::mask_line;
-use crate::fxhash::hash_words;
+use crate::hashing::hash;
 
 /// Masked distinct messages and the one each line maps to.
 #[derive(Default)]
@@ -53,7 +54,7 @@ impl Distinct {
     fn insert(&mut self, content: &str) -> u32 {
         self.buf.clear();
         mask_line(content, &mut self.buf);
-        let h = hash_words(self.buf.as_bytes());
+        let h = hash(self.buf.as_bytes());
         match self.messages.find(self.buf.as_bytes(), h) {
             Some(id) => id,
             None => self.messages.add(&self.buf, h),
@@ -71,8 +72,8 @@ impl Distinct {
     }
 }
 
-/// Strings in one arena, numbered in order of addition and found by hash through an
-/// open-addressing table: no allocation per string.
+/// Strings in one arena, numbered in order of addition and found through a table of ids by
+/// hash: no allocation per string.
 #[derive(Default)]
 struct Arena {
     /// All strings, concatenated.
@@ -80,8 +81,7 @@ struct Arena {
     /// `text[ends[i - 1]..ends[i]]` is string `i`.
     ends: Vec<usize>,
     hashes: Vec<u64>,
-    /// Slots hold `id + 1`; 0 is empty. Length is a power of two, at most half full.
-    table: Vec<u32>,
+    table: HashTable<u32>,
 }
 
 impl Arena {
@@ -96,55 +96,20 @@ impl Arena {
 
     /// The id of `b`, whose hash is `h`.
     fn find(&self, b: &[u8], h: u64) -> Option<u32> {
-        if self.table.is_empty() {
-            return None;
-        }
-        let mask = self.table.len() - 1;
-        let mut at = h as usize & mask;
-        loop {
-            let slot = self.table[at];
-            if slot == 0 {
-                return None;
-            }
-            let id = slot as usize - 1;
-            if self.hashes[id] == h && self.get(id).as_bytes() == b {
-                return Some(id as u32);
-            }
-            at = (at + 1) & mask;
-        }
+        self.table
+            .find(h, |&id| self.get(id as usize).as_bytes() == b)
+            .copied()
     }
 
     /// Adds `s` (known to be absent), whose hash is `h`; returns its id.
     fn add(&mut self, s: &str, h: u64) -> u32 {
-        if self.table.len() < 2 * (self.ends.len() + 1) {
-            self.grow();
-        }
-        let mask = self.table.len() - 1;
-        let mut at = h as usize & mask;
-        while self.table[at] != 0 {
-            at = (at + 1) & mask;
-        }
         let id = self.ends.len() as u32;
-        self.table[at] = id + 1;
         self.text.push_str(s);
         self.ends.push(self.text.len());
         self.hashes.push(h);
+        let hashes = &self.hashes;
+        self.table.insert_unique(h, id, |&i| hashes[i as usize]);
         id
-    }
-
-    /// Doubles the table (at least 1024 slots).
-    fn grow(&mut self) {
-        let size = (self.table.len() * 2).max(1024);
-        let mask = size - 1;
-        let mut table = vec![0u32; size];
-        for (id, &h) in self.hashes.iter().enumerate() {
-            let mut at = h as usize & mask;
-            while table[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            table[at] = id as u32 + 1;
-        }
-        self.table = table;
     }
 }
 
@@ -185,7 +150,7 @@ impl Memo {
     fn key(&mut self, content: &str) -> u64 {
         self.buf.clear();
         blank_digits(content.as_bytes(), &mut self.buf);
-        hash_words(&self.buf)
+        hash(&self.buf)
     }
 
     /// The message stored for the key in the buffer.
@@ -207,7 +172,8 @@ impl Memo {
     }
 }
 
-/// Appends `b` with every ASCII digit replaced by `0`, eight bytes at a time.
+/// Appends `b` with every ASCII digit replaced by `0`, eight bytes at a time (a rewrite of
+/// every digit, not a search, so memchr has nothing to offer).
 fn blank_digits(b: &[u8], out: &mut Vec<u8>) {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;

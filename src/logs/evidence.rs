@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::miner::{MinerConfig, mine};
 use crate::align::Grid;
-use crate::fxhash::FxMap;
+use crate::hashing::FastMap;
 use crate::model::LogLine;
 
 /// How serious a template's lines are.
@@ -198,7 +198,7 @@ pub fn analyze(
     alert: usize,
 ) -> LogEvidence {
     // Hashed, then put in entity order: a tree lookup per line cost more than the rest.
-    let mut hashed: FxMap<&str, Vec<(usize, &LogLine<'_>)>> = FxMap::default();
+    let mut hashed: FastMap<&str, Vec<(usize, &LogLine<'_>)>> = FastMap::default();
     for (i, l) in logs.iter().enumerate() {
         hashed.entry(l.entity).or_default().push((i, l));
     }
@@ -337,11 +337,11 @@ const SAMPLE_LINES: usize = 3;
 /// has one (grouped upstream, see `import`), else mined from their messages.
 fn group(rows: &[(usize, &LogLine<'_>)]) -> super::miner::Mined {
     if rows.iter().all(|(_, r)| r.template.is_some()) {
-        let mut id: FxMap<&str, u32> = FxMap::default();
+        let mut id: FastMap<&str, u32> = FastMap::default();
         // Templates decoded from a dictionary-encoded column share their bytes, so the same
         // address and length is the same template without hashing its few hundred bytes; a
         // new address falls back to the text.
-        let mut at: FxMap<(usize, usize), u32> = FxMap::default();
+        let mut at: FastMap<(usize, usize), u32> = FastMap::default();
         let mut out = super::miner::Mined::default();
         for (_, r) in rows {
             let t = r.template.unwrap_or_default();

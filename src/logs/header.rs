@@ -285,25 +285,14 @@ fn word(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// Index of the first `x` in `b[i..]`, or `b.len()`; eight bytes at a time.
-fn find_byte(b: &[u8], mut i: usize, x: u8) -> usize {
-    let pat = LO * x as u64;
-    while i + 8 <= b.len() {
-        let w = word(b, i) ^ pat;
-        // The lowest flagged byte is exactly the first zero byte.
-        let m = w.wrapping_sub(LO) & !w & HI;
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < b.len() && b[i] != x {
-        i += 1;
-    }
-    i
+/// Index of the first `x` in `b[i..]`, or `b.len()`.
+fn find_byte(b: &[u8], i: usize, x: u8) -> usize {
+    memchr::memchr(x, &b[i..]).map_or(b.len(), |k| i + k)
 }
 
-/// Index of the first byte in `b[i..]` that is `<= b' '` or `>= 0x80`, or `b.len()`.
+/// Index of the first byte in `b[i..]` that is `<= b' '` or `>= 0x80`, or `b.len()`; eight
+/// bytes at a time (a class of 34 bytes and everything above 0x7f, which memchr's one to three
+/// needles do not cover).
 fn find_space_or_high(b: &[u8], mut i: usize) -> usize {
     while i + 8 <= b.len() {
         let w = word(b, i);

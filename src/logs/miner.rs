@@ -12,7 +12,9 @@
 use super::distinct::Distinct;
 use super::format::LogFormat;
 use super::masks::{WILDCARD, is_code_location};
-use crate::fxhash::{self, FxMap};
+use hashbrown::HashTable;
+
+use crate::hashing::{self, FastMap};
 
 /// Tuning knobs. `Default` is the one configuration meant to work across systems.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,13 +106,11 @@ struct Interner {
     /// All token strings, concatenated; token `i` is `text[start[i]..start[i + 1]]`.
     text: String,
     start: Vec<usize>,
-    /// Token hash -> first token with that hash; `next` chains the others (`NONE` ends).
-    index: FxMap<u64, u32>,
-    next: Vec<u32>,
+    /// Token ids by hash.
+    index: HashTable<u32>,
+    hashes: Vec<u64>,
     shape: Vec<Shape>,
 }
-
-const NONE: u32 = u32::MAX;
 
 /// What a token looks like, which decides how much a mismatch on it weighs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,25 +159,22 @@ impl Interner {
     fn id(&mut self, t: &str) -> u32 {
         if self.start.is_empty() {
             self.start.push(0);
-            self.push(WILDCARD, fxhash::hash(WILDCARD.as_bytes()));
+            self.push(WILDCARD, hashing::hash(WILDCARD.as_bytes()));
         }
-        let h = fxhash::hash(t.as_bytes());
-        let mut at = self.index.get(&h).copied().unwrap_or(NONE);
-        while at != NONE {
-            if self.get(at) == t {
-                return at;
-            }
-            at = self.next[at as usize];
+        let h = hashing::hash(t.as_bytes());
+        match self.index.find(h, |&id| self.get(id) == t) {
+            Some(&id) => id,
+            None => self.push(t, h),
         }
-        self.push(t, h)
     }
 
     fn push(&mut self, t: &str, h: u64) -> u32 {
         let id = self.shape.len() as u32;
         self.text.push_str(t);
         self.start.push(self.text.len());
-        let chain = self.index.insert(h, id).unwrap_or(NONE);
-        self.next.push(chain);
+        self.hashes.push(h);
+        let hashes = &self.hashes;
+        self.index.insert_unique(h, id, |&i| hashes[i as usize]);
         self.shape.push(shape_of(t));
         id
     }
@@ -206,7 +203,7 @@ struct Cluster {
 /// Drain-style pass over the distinct messages in order of first appearance.
 fn cluster(seqs: &[Vec<u32>], toks: &Interner, cfg: &MinerConfig) -> Vec<u32> {
     // Leaf key (token count and leading constants) -> index into `leaves`.
-    let mut leaf_of: FxMap<Vec<u32>, usize> = FxMap::default();
+    let mut leaf_of: FastMap<Vec<u32>, usize> = FastMap::default();
     let mut leaves: Vec<Vec<u32>> = Vec::new();
     let mut clusters: Vec<Cluster> = Vec::new();
     let mut key = Vec::new();
@@ -427,7 +424,7 @@ fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq
                 .join(" ")
         })
         .collect();
-    let mut id_of_text: FxMap<&str, u32> = FxMap::default();
+    let mut id_of_text: FastMap<&str, u32> = FastMap::default();
     let mut final_of_cluster: Vec<Option<u32>> = vec![None; n];
     let mut templates: Vec<String> = Vec::new();
     let cluster_of_line = seq_of_line

@@ -4,7 +4,6 @@
 //! An archive's own subfolders (metrics/, logs/, ...) are not searched: archives do not nest.
 //! Symlinked folders are not followed, so a link back up the tree cannot loop the walk.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::Error;
@@ -47,26 +46,18 @@ pub fn discover(root: &Path) -> Result<Vec<Found>, Error> {
     Ok(found)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-    if dir.join("incident.toml").is_file() {
-        out.push(dir.to_path_buf());
-        return Ok(());
-    }
-    let io = |e| Error::Io {
-        path: dir.to_path_buf(),
-        err: e,
-    };
-    let mut subs: Vec<PathBuf> = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        // file_type() does not follow symlinks.
-        if entry.file_type().map_err(io)?.is_dir() {
-            subs.push(entry.path());
+fn walk(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    // Sorted, links not followed; an archive's own folders are skipped.
+    let mut it = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
+    while let Some(entry) = it.next() {
+        let entry = entry.map_err(|e| Error::Io {
+            path: e.path().unwrap_or(root).to_path_buf(),
+            err: e.into(),
+        })?;
+        if entry.file_type().is_dir() && entry.path().join("incident.toml").is_file() {
+            out.push(entry.into_path());
+            it.skip_current_dir();
         }
-    }
-    subs.sort();
-    for s in subs {
-        walk(&s, out)?;
     }
     Ok(())
 }
@@ -99,6 +90,7 @@ fn id_of(dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn touch(p: &Path, text: &str) {
         fs::create_dir_all(p.parent().unwrap()).unwrap();

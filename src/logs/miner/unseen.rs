@@ -34,8 +34,8 @@ type Case = Vec<(String, &'static str)>;
 fn assert_grouped(case: &Case) {
     let lines: Vec<&str> = case.iter().map(|(l, _)| l.as_str()).collect();
     let m = mine(&lines, &MinerConfig::default());
-    let mut cluster_of: FxMap<&str, u32> = FxMap::default();
-    let mut statement_of: FxMap<u32, &str> = FxMap::default();
+    let mut cluster_of: FastMap<&str, u32> = FastMap::default();
+    let mut statement_of: FastMap<u32, &str> = FastMap::default();
     for (i, (line, st)) in case.iter().enumerate() {
         let c = m.cluster_of_line[i];
         let t = &m.templates[c as usize];
