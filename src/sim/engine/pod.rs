@@ -2,7 +2,7 @@
 //! series, then the service-level aggregates its callers read.
 
 use super::super::cluster::{Service, Target};
-use super::super::effects::{Code, Misreport, PodFault, mult_of};
+use super::super::effects::{Code, Misreport, NodeFault, PodFault, mult_of};
 use super::super::logs::Site;
 use super::super::rng::Rng;
 use super::super::signals::{Labels, Noise, queue, timeout_share};
@@ -122,35 +122,17 @@ impl Sim<'_> {
         if let Some(e) = self.memory(t, s, p, up, site) {
             crash_err = e;
         }
-        let mem_frac = self.state[s][p].rss / sv.app_mem;
-        let gc = if mem_frac > 0.8 {
-            1.0 + 20.0 * (mem_frac - 0.8)
-        } else {
-            1.0
-        };
-        let own = sv.proc_ms
-            * (0.5 + 0.5 * queue(res.app_rho, APP_SLOPE) / queue(self.base.app_rho[s], APP_SLOPE))
-            * nf.map_or(1.0, |f| f.lat.mult(t))
-            * now.code.map_or(1.0, |f| f.lat.mult(t))
-            * gc
-            * now.blip;
-        let lat = own + res.sc_delay;
+        let lat = self.own_latency(t, s, p, &res, nf, now) + res.sc_delay;
         let err_ratio = sv.base_err
             + now.code.map_or(0.0, |f| f.err.add(t))
             + pf.map_or(0.0, |f| f.err.add(t))
             + crash_err;
-        let link = Link {
-            node_rtt: nf.map_or(1.0, |f| f.rtt.mult(t)),
-            node_err: nf.map_or(0.0, |f| f.err.add(t)),
-            net_rtt: srv.net_rtt,
-            net_err: srv.net_err,
-        };
         let call = Caller {
             s,
             p,
             pod_rps,
             sc_delay: res.sc_delay,
-            link,
+            link: Link::new(t, nf, srv),
             up,
             site,
         };
@@ -158,28 +140,82 @@ impl Sim<'_> {
         // A sick replica (stuck GC, bad disk, leaked threads) is slow at everything it
         // does, waiting on its own calls included.
         let lat = lat * pf.map_or(1.0, |f| f.lat.mult(t));
-        let st = &mut self.state[s][p];
+        let lat0 = self.record(k, &call, lat, err_ratio);
+        if up {
+            self.pod_logs(t, &call, now, pf, lat, lat0);
+        }
+        self.pod_series(k, t, s, p, up, &res);
+    }
+
+    /// The app's own processing time: its CPU queue, a sick node or release, a heap near its
+    /// limit (GC) and the service-wide blip; calls and the sidecar come on top.
+    fn own_latency(
+        &self,
+        t: i64,
+        s: usize,
+        p: usize,
+        res: &Resources,
+        nf: Option<NodeFault>,
+        now: &ServiceNow,
+    ) -> f64 {
+        let sv = &self.c.services[s];
+        let mem_frac = self.state[s][p].rss / sv.app_mem;
+        let gc = if mem_frac > 0.8 {
+            1.0 + 20.0 * (mem_frac - 0.8)
+        } else {
+            1.0
+        };
+        sv.proc_ms
+            * (0.5 + 0.5 * queue(res.app_rho, APP_SLOPE) / queue(self.base.app_rho[s], APP_SLOPE))
+            * nf.map_or(1.0, |f| f.lat.mult(t))
+            * now.code.map_or(1.0, |f| f.lat.mult(t))
+            * gc
+            * now.blip
+    }
+
+    /// Keeps the pod's values of this step for its series and the service's aggregates;
+    /// returns its first-step latency, the reference for "slow".
+    fn record(&mut self, k: usize, at: &Caller<'_>, lat: f64, err_ratio: f64) -> f64 {
+        let sv = &self.c.services[at.s];
+        let st = &mut self.state[at.s][at.p];
         if k == 0 {
             st.lat0 = lat;
         }
         let lat0 = st.lat0;
         let p99 = lat * sv.tail * (1.0 + 0.12 * (lat / lat0.max(1e-9)).max(1.0).ln());
-        let pn = &mut self.pods_now[s][p];
-        pn.rps = pod_rps;
+        let pn = &mut self.pods_now[at.s][at.p];
+        pn.rps = at.pod_rps;
         pn.lat = lat;
         pn.p99 = p99;
-        pn.err = pod_rps * err_ratio.min(1.0);
-        pn.workers = sv.idle_workers + sv.workers_per_req * pod_rps * lat / 1000.0;
-        if up {
-            self.lg.normal(site, t, step_s(self), lat);
-            let app_err = now.code.map_or(0.0, |f| f.err.add(t)) + pf.map_or(0.0, |f| f.err.add(t));
-            self.lg
-                .app_errors(site, t, step_s(self), pod_rps * app_err, now.code.is_some());
-            if lat > 4.0 * lat0 {
-                self.lg.slow(site, t, step_s(self), lat);
-            }
+        pn.err = at.pod_rps * err_ratio.min(1.0);
+        pn.workers = sv.idle_workers + sv.workers_per_req * at.pod_rps * lat / 1000.0;
+        lat0
+    }
+
+    /// The lines a pod that is up writes: the background, its own errors, and a warning when
+    /// it is far slower than at the start.
+    fn pod_logs(
+        &mut self,
+        t: i64,
+        at: &Caller<'_>,
+        now: &ServiceNow,
+        pf: Option<PodFault>,
+        lat: f64,
+        lat0: f64,
+    ) {
+        let site = at.site;
+        self.lg.normal(site, t, step_s(self), lat);
+        let app_err = now.code.map_or(0.0, |f| f.err.add(t)) + pf.map_or(0.0, |f| f.err.add(t));
+        self.lg.app_errors(
+            site,
+            t,
+            step_s(self),
+            at.pod_rps * app_err,
+            now.code.is_some(),
+        );
+        if lat > 4.0 * lat0 {
+            self.lg.slow(site, t, step_s(self), lat);
         }
-        self.pod_series(k, t, s, p, up, &res);
     }
 
     /// A sick pod that crash-loops restarts here; returns the error share of the restart.
@@ -251,6 +287,17 @@ struct Link {
     node_err: f64,
     net_rtt: f64,
     net_err: f64,
+}
+
+impl Link {
+    fn new(t: i64, nf: Option<NodeFault>, srv: &Servers) -> Link {
+        Link {
+            node_rtt: nf.map_or(1.0, |f| f.rtt.mult(t)),
+            node_err: nf.map_or(0.0, |f| f.err.add(t)),
+            net_rtt: srv.net_rtt,
+            net_err: srv.net_err,
+        }
+    }
 }
 
 fn step_s(sim: &Sim<'_>) -> f64 {
