@@ -2,6 +2,7 @@
 //! decoded columns.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 
 use polars::prelude::StringChunked;
@@ -139,71 +140,105 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<LogTable, Error
         .iter()
         .map(|p| columns::check(p, &["entity", "message"], &[]))
         .collect::<Result<Vec<_>, _>>()?;
+    let (mut files, templated) = read_files(checked)?;
+    if !templated {
+        // Some file lacks templates for some lines: every message is needed to mine them.
+        read_back_messages(&mut files)?;
+    }
+    table.order = in_window(&files, templated, from_ms..to_ms);
+    table.files = files;
+    sort_lines(&mut table);
+    Ok(table)
+}
+
+/// The files' columns, and whether every line of every file has a template. Messages are
+/// left on disk while that holds, so a file read after the first gap reads its messages.
+fn read_files(checked: Vec<columns::Checked>) -> Result<(Vec<LogFile>, bool), Error> {
     let mut templated = checked.iter().all(|c| c.schema.get("template").is_some());
     let mut files = Vec::new();
     for c in checked {
-        let path = c.path.clone();
-        let required: &[&str] = if templated {
-            &["entity"]
-        } else {
-            &["entity", "message"]
-        };
-        // Pods only break ties in the line order; with templates the file's row order does.
-        let optional: &[&str] = if templated {
-            &["level", "template"]
-        } else {
-            &["pod", "level"]
-        };
-        let frame = columns::read(c, required, optional)?;
-        let err = columns::parquet_err(&path);
-        let text = |n: &str| frame.text(n).map_err(&err);
-        let template = if templated { text("template")? } else { None };
-        if template.as_ref().is_none_or(|t| t.null_count() > 0) {
-            templated = false;
-        }
-        let (Some(entity), message, pod, level) = (
-            text("entity")?,
-            text("message")?,
-            text("pod")?,
-            text("level")?,
-        ) else {
-            continue; // `check` made sure the entity exists
-        };
-        files.push(LogFile {
-            path: path.clone(),
-            ts: frame.ts,
-            entity,
-            message,
-            pod,
-            level,
-            template,
-        });
+        let (file, complete) = read_file(c, templated)?;
+        templated &= complete;
+        files.extend(file);
     }
-    if !templated {
-        // Some file lacks templates for some lines: every message is needed to mine them.
-        for f in files.iter_mut().filter(|f| f.message.is_none()) {
-            let c = columns::check(&f.path, &["entity", "message"], &[])?;
-            let frame = columns::read(c, &["message"], &["pod"])?;
-            let err = columns::parquet_err(&f.path);
-            f.message = frame.text("message").map_err(&err)?;
-            f.pod = frame.text("pod").map_err(&err)?;
-            f.template = None;
-        }
+    Ok((files, templated))
+}
+
+/// One file's columns (messages only when not `templated`), and whether it has a template for
+/// every line.
+fn read_file(c: columns::Checked, templated: bool) -> Result<(Option<LogFile>, bool), Error> {
+    let path = c.path.clone();
+    let required: &[&str] = if templated {
+        &["entity"]
+    } else {
+        &["entity", "message"]
+    };
+    // Pods only break ties in the line order; with templates the file's row order does.
+    let optional: &[&str] = if templated {
+        &["level", "template"]
+    } else {
+        &["pod", "level"]
+    };
+    let frame = columns::read(c, required, optional)?;
+    let err = columns::parquet_err(&path);
+    let text = |n: &str| frame.text(n).map_err(&err);
+    let template = if templated { text("template")? } else { None };
+    let complete = template.as_ref().is_some_and(|t| t.null_count() == 0);
+    let (Some(entity), message, pod, level) = (
+        text("entity")?,
+        text("message")?,
+        text("pod")?,
+        text("level")?,
+    ) else {
+        return Ok((None, complete)); // `check` made sure the entity exists
+    };
+    let file = LogFile {
+        path: path.clone(),
+        ts: frame.ts,
+        entity,
+        message,
+        pod,
+        level,
+        template,
+    };
+    Ok((Some(file), complete))
+}
+
+/// Reads the messages (and pods) left on disk, and drops the templates: lines are mined from
+/// their messages once any line lacks a template.
+fn read_back_messages(files: &mut [LogFile]) -> Result<(), Error> {
+    for f in files.iter_mut().filter(|f| f.message.is_none()) {
+        let c = columns::check(&f.path, &["entity", "message"], &[])?;
+        let frame = columns::read(c, &["message"], &["pod"])?;
+        let err = columns::parquet_err(&f.path);
+        f.message = frame.text("message").map_err(&err)?;
+        f.pod = frame.text("pod").map_err(&err)?;
+        f.template = None;
     }
+    Ok(())
+}
+
+/// (file, row) of every line in `window` with an entity (and a message, unless templated).
+fn in_window(files: &[LogFile], templated: bool, window: Range<i64>) -> Vec<(u32, u32)> {
+    let mut order = Vec::new();
     for (fi, f) in files.iter().enumerate() {
         let fi = u32::try_from(fi).unwrap_or(u32::MAX);
         let kept = |(i, t): (usize, &Option<i64>)| {
-            let ok = t.is_some_and(|t| (from_ms..to_ms).contains(&t))
+            let ok = t.is_some_and(|t| window.contains(&t))
                 && get(Some(&f.entity), i).is_some()
                 && (templated || get(f.message.as_ref(), i).is_some());
             ok.then(|| (fi, u32::try_from(i).unwrap_or(u32::MAX)))
         };
-        table.order.extend(f.ts.iter().enumerate().filter_map(kept));
+        order.extend(f.ts.iter().enumerate().filter_map(kept));
     }
-    table.files = files;
+    order
+}
+
+/// Sorts the kept lines by time, entity, pod, message, each fetched only on a tie; then by the
+/// file's own row order (what a stable sort keeps, and the writer's message order when
+/// messages were not read).
+fn sort_lines(table: &mut LogTable) {
     let files = &table.files;
-    // Time, entity, pod, message, each fetched only on a tie; then the file's own row order
-    // (what a stable sort keeps, and the writer's message order when messages were not read).
     let cmp = |a: &(u32, u32), b: &(u32, u32)| {
         let (fa, fb) = (&files[a.0 as usize], &files[b.0 as usize]);
         let (ra, rb) = (a.1 as usize, b.1 as usize);
@@ -219,7 +254,6 @@ pub fn load_logs(dir: &Path, from_ms: i64, to_ms: i64) -> Result<LogTable, Error
     if !table.order.is_sorted_by(|a, b| cmp(a, b).is_le()) {
         table.order.sort_by(cmp);
     }
-    Ok(table)
 }
 
 #[cfg(test)]

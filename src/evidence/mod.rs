@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use crate::align::{Aligned, Series};
 use crate::detect::{self, Score};
 use crate::logs::LogEvidence;
-use crate::model::{APP, EntityKind, EventRow, Finding, IncidentSpec, SIDECAR, SeriesKey, Windows};
+use crate::model::{EntityKind, EventRow, Finding, IncidentSpec, SIDECAR, SeriesKey, Windows};
 pub use scope::{Health, Scope};
 pub use topology::Topology;
 
@@ -246,69 +246,6 @@ impl Context {
     #[must_use]
     pub fn onset(&self) -> usize {
         self.scope.onset.unwrap_or(self.aligned.alert)
-    }
-
-    fn symptom_views(&self, entity: &str, pod: Option<&str>) -> Vec<View<'_>> {
-        self.find_entity(entity, |k| k.pod.as_deref() == pod && k.container == APP)
-            .into_iter()
-            .filter(|v| {
-                matches!(
-                    v.key.metric.as_str(),
-                    "latency_p99_ms"
-                        | "latency_avg_ms"
-                        | "errors_per_s"
-                        | "dep_latency_ms"
-                        | "dep_errors_per_s"
-                        | "requests_per_s"
-                )
-            })
-            .collect()
-    }
-
-    fn compute_scope(&self) -> Scope {
-        let mut scope = Scope::default();
-        for e in &self.topo.entities {
-            if !matches!(EntityKind::of(e), EntityKind::Service | EntityKind::Ingress) {
-                continue;
-            }
-            // Each restart counter's rise, computed once for the service and its pods.
-            let counters = resources::restart_counters(self, e, Some(APP));
-            // (pod, (rise, onset bucket)) per counter.
-            type Rise<'a> = (Option<&'a str>, (f64, Option<usize>));
-            let rises: Vec<Rise<'_>> = counters
-                .iter()
-                .filter_map(|v| resources::counter_rise(self, v).map(|r| (v.key.pod.as_deref(), r)))
-                .collect();
-            let of_pod = |pod: Option<&str>| -> Vec<(f64, Option<usize>)> {
-                rises
-                    .iter()
-                    .filter(|(p, _)| pod.is_none() || *p == pod)
-                    .map(|(_, r)| *r)
-                    .collect()
-            };
-            let mut h = scope::judge(&self.symptom_views(e, None));
-            scope::add_restarts(&mut h, &of_pod(None));
-            if h.testable {
-                scope.entities.insert(e.clone(), h);
-            }
-            for p in self.topo.pods_of(e) {
-                let mut h = scope::judge(&self.symptom_views(e, Some(p)));
-                scope::add_restarts(&mut h, &of_pod(Some(p)));
-                if h.testable {
-                    scope.pods.insert(p.to_string(), h);
-                }
-            }
-        }
-        let alert = &self.spec.alert;
-        // The alert's own series marks the onset only when it moved the bad way: a latency
-        // that fell is not where an incident began.
-        let alert_onset = self
-            .metric(&alert.entity, self.aliased(&alert.metric))
-            .filter(|v| crate::detect::worsened(&v.key.metric, v.score.direction))
-            .and_then(|v| v.score.onset)
-            .or_else(|| scope.entities.get(&alert.entity).and_then(|h| h.onset));
-        scope.onset = alert_onset.or_else(|| scope.entities.values().filter_map(|h| h.onset).min());
-        scope
     }
 
     /// The vocabulary name for a metric that may be an alias.

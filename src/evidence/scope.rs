@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::View;
+use super::{Context, View, resources};
+use crate::model::{APP, EntityKind};
 
 /// The health of one entity or pod.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -246,6 +247,74 @@ impl Scope {
     #[must_use]
     pub fn pod(&self, pod: &str) -> Health {
         self.pods.get(pod).cloned().unwrap_or_default()
+    }
+}
+
+impl Context {
+    /// The symptom series of an entity (`pod` None) or of one of its pods.
+    fn symptom_views(&self, entity: &str, pod: Option<&str>) -> Vec<View<'_>> {
+        self.find_entity(entity, |k| k.pod.as_deref() == pod && k.container == APP)
+            .into_iter()
+            .filter(|v| {
+                matches!(
+                    v.key.metric.as_str(),
+                    "latency_p99_ms"
+                        | "latency_avg_ms"
+                        | "errors_per_s"
+                        | "dep_latency_ms"
+                        | "dep_errors_per_s"
+                        | "requests_per_s"
+                )
+            })
+            .collect()
+    }
+
+    /// Which services, gateways and pods are affected, from their symptom series and restart
+    /// counters, and the onset: the alert's own when it moved the bad way, else the earliest.
+    pub(super) fn compute_scope(&self) -> Scope {
+        let mut scope = Scope::default();
+        for e in &self.topo.entities {
+            if !matches!(EntityKind::of(e), EntityKind::Service | EntityKind::Ingress) {
+                continue;
+            }
+            // Each restart counter's rise, computed once for the service and its pods.
+            let counters = resources::restart_counters(self, e, Some(APP));
+            // (pod, (rise, onset bucket)) per counter.
+            type Rise<'a> = (Option<&'a str>, (f64, Option<usize>));
+            let rises: Vec<Rise<'_>> = counters
+                .iter()
+                .filter_map(|v| resources::counter_rise(self, v).map(|r| (v.key.pod.as_deref(), r)))
+                .collect();
+            let of_pod = |pod: Option<&str>| -> Vec<(f64, Option<usize>)> {
+                rises
+                    .iter()
+                    .filter(|(p, _)| pod.is_none() || *p == pod)
+                    .map(|(_, r)| *r)
+                    .collect()
+            };
+            let mut h = judge(&self.symptom_views(e, None));
+            add_restarts(&mut h, &of_pod(None));
+            if h.testable {
+                scope.entities.insert(e.clone(), h);
+            }
+            for p in self.topo.pods_of(e) {
+                let mut h = judge(&self.symptom_views(e, Some(p)));
+                add_restarts(&mut h, &of_pod(Some(p)));
+                if h.testable {
+                    scope.pods.insert(p.to_string(), h);
+                }
+            }
+        }
+        let alert = &self.spec.alert;
+        // The alert's own series marks the onset only when it moved the bad way: a latency
+        // that fell is not where an incident began.
+        let alert_onset = self
+            .metric(&alert.entity, self.aliased(&alert.metric))
+            .filter(|v| crate::detect::worsened(&v.key.metric, v.score.direction))
+            .and_then(|v| v.score.onset)
+            .or_else(|| scope.entities.get(&alert.entity).and_then(|h| h.onset));
+        scope.onset = alert_onset.or_else(|| scope.entities.values().filter_map(|h| h.onset).min());
+        scope
     }
 }
 

@@ -24,10 +24,13 @@ const STEP_MS: i64 = 300_000;
 /// timestamps (ms) and the values column by column.
 #[derive(Debug)]
 struct Table {
-    columns: Vec<(String, String, f64)>,
+    columns: Vec<ColumnName>,
     ts: Vec<i64>,
     values: Vec<Vec<f64>>,
 }
+
+/// A column's component, metric name after mapping, and unit factor.
+type ColumnName = (String, String, f64);
 
 /// Maps (metric, statistic) onto the vocabulary: latency is in seconds, requests are sums
 /// over the 5-minute sample. Other pairs keep a raw `<metric>_<statistic>` name.
@@ -52,15 +55,32 @@ fn cell(df: &DataFrame, col: usize, row: usize) -> Option<String> {
 
 fn read_table(path: &Path) -> Result<Table, Error> {
     let df = read_csv_text(path, 0, false)?;
+    check_header(&df, path)?;
+    let rows = timestamps(&df, path)?;
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    for c in 1..df.width() {
+        if let Some((column, v)) = read_column(&df, c, &rows, path)? {
+            columns.push(column);
+            values.push(v);
+        }
+    }
+    Ok(Table {
+        columns,
+        ts: rows.into_iter().map(|r| r.1).collect(),
+        values,
+    })
+}
+
+/// The first column's three header rows must be the component, `metric` and `statistic`.
+fn check_header(df: &DataFrame, path: &Path) -> Result<(), Error> {
     if df.height() < 4 || df.width() < 2 {
         return Err(Error::input(
             path,
             "expected a 3-row header (component, metric, statistic) and data rows",
         ));
     }
-    let labels: Vec<String> = (0..3)
-        .map(|r| cell(&df, 0, r).unwrap_or_default())
-        .collect();
+    let labels: Vec<String> = (0..3).map(|r| cell(df, 0, r).unwrap_or_default()).collect();
     if labels[1] != "metric" || labels[2] != "statistic" {
         return Err(Error::input(
             path,
@@ -70,6 +90,12 @@ fn read_table(path: &Path) -> Result<Table, Error> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// (row, time in ms) of each data row whose index is a unix time in seconds; rows without
+/// one are skipped.
+fn timestamps(df: &DataFrame, path: &Path) -> Result<Vec<(usize, i64)>, Error> {
     let idx = df
         .select_at_idx(0)
         .and_then(|c| c.str().ok())
@@ -96,44 +122,45 @@ fn read_table(path: &Path) -> Result<Table, Error> {
     if rows.is_empty() {
         return Err(column_error(path, "index", "no row has a unix timestamp"));
     }
-    let mut columns = Vec::new();
-    let mut values = Vec::new();
-    for c in 1..df.width() {
-        let comp = cell(&df, c, 0).unwrap_or_default();
-        let (metric, factor) = map_metric(
-            &cell(&df, c, 1).unwrap_or_default(),
-            &cell(&df, c, 2).unwrap_or_default(),
-        );
-        if comp.is_empty() {
-            continue;
-        }
-        let col = df
-            .select_at_idx(c)
-            .and_then(|x| x.str().ok())
-            .ok_or_else(|| column_error(path, &comp, "unreadable"))?;
-        let mut v = Vec::with_capacity(rows.len());
-        for (r, _) in &rows {
-            v.push(match col.get(*r).map(str::trim) {
-                None | Some("" | "NaN" | "nan") => f64::NAN,
-                Some(t) => {
-                    t.parse::<f64>().map_err(|_| {
-                        column_error(
-                            path,
-                            &format!("{comp} {metric}"),
-                            &format!("row {}: `{t}` is not a number", r + 1),
-                        )
-                    })? * factor
-                }
-            });
-        }
-        columns.push((comp, metric, factor));
-        values.push(v);
+    Ok(rows)
+}
+
+/// Column `c`: its (component, metric, factor) and its values at `rows`, scaled by the
+/// factor (NaN where empty). `None` for a column without a component.
+fn read_column(
+    df: &DataFrame,
+    c: usize,
+    rows: &[(usize, i64)],
+    path: &Path,
+) -> Result<Option<(ColumnName, Vec<f64>)>, Error> {
+    let comp = cell(df, c, 0).unwrap_or_default();
+    let (metric, factor) = map_metric(
+        &cell(df, c, 1).unwrap_or_default(),
+        &cell(df, c, 2).unwrap_or_default(),
+    );
+    if comp.is_empty() {
+        return Ok(None);
     }
-    Ok(Table {
-        columns,
-        ts: rows.into_iter().map(|r| r.1).collect(),
-        values,
-    })
+    let col = df
+        .select_at_idx(c)
+        .and_then(|x| x.str().ok())
+        .ok_or_else(|| column_error(path, &comp, "unreadable"))?;
+    let mut v = Vec::with_capacity(rows.len());
+    for (r, _) in rows {
+        v.push(match col.get(*r).map(str::trim) {
+            None | Some("" | "NaN" | "nan") => f64::NAN,
+            Some(t) => {
+                t.parse::<f64>().map_err(|_| {
+                    column_error(
+                        path,
+                        &format!("{comp} {metric}"),
+                        &format!("row {}: `{t}` is not a number", r + 1),
+                    )
+                })? * factor
+            }
+        });
+    }
+    Ok(Some(((comp, metric, factor), v)))
 }
 
 fn read_graph(path: &Path) -> Result<BTreeMap<String, Vec<String>>, Error> {

@@ -9,12 +9,13 @@
 //! two-pass: every line gets its cluster's final template, and cluster ids are numbered
 //! by first appearance, so the same input always gives the same output.
 
+use hashbrown::HashTable;
+
 use super::distinct::Distinct;
 use super::format::LogFormat;
 use super::masks::{WILDCARD, is_code_location};
-use hashbrown::HashTable;
-
 use crate::hashing::{self, FastMap};
+use merge::merge_slots;
 
 /// Tuning knobs. `Default` is the one configuration meant to work across systems.
 #[derive(Debug, Clone, PartialEq)]
@@ -308,108 +309,6 @@ fn templates(seqs: &[Vec<u32>], cluster_of_seq: &[u32]) -> Vec<Vec<u32>> {
     tmpl.into_iter().map(Option::unwrap_or_default).collect()
 }
 
-/// Joins clusters whose templates are equal but for one position that `min_values` or more
-/// distinct constants fill. The leading token is left alone: it names what the message is
-/// about, and the prefix tree already treats it as part of the statement.
-fn merge_slots(
-    seqs: &[Vec<u32>],
-    toks: &Interner,
-    min_values: usize,
-    enums: &enums::Enums,
-    cluster_of_seq: &mut [u32],
-) {
-    let mut pow: Vec<u64> = Vec::new();
-    for _round in 0..3 {
-        let tmpl = templates(seqs, cluster_of_seq);
-        let lines = enums.lines_of_clusters(cluster_of_seq, tmpl.len());
-        let mut parent: Vec<u32> = (0..tmpl.len() as u32).collect();
-        // (length, slot, hash of the template with the slot blanked, cluster), sorted so that
-        // clusters whose templates may be equal outside the slot sit together. A flat sort
-        // rather than a map of lists: almost every key has one cluster, and the order of the
-        // unions below does not change the result (each set's root is its smallest id).
-        let mut keyed: Vec<(u32, u32, u64, u32)> = Vec::new();
-        for (c, t) in tmpl.iter().enumerate() {
-            let constants = t.iter().filter(|&&x| toks.shape(x) != Shape::Var).count();
-            if constants < 3 {
-                continue;
-            }
-            pow.clear();
-            let mut h: u64 = 0;
-            let mut p: u64 = 1;
-            for &x in t {
-                pow.push(p);
-                h = h.wrapping_add((x as u64 + 1).wrapping_mul(p));
-                p = p.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            }
-            for slot in 1..t.len() {
-                if matches!(toks.shape(t[slot]), Shape::Var | Shape::Code) {
-                    continue;
-                }
-                let blanked = h.wrapping_sub((t[slot] as u64 + 1).wrapping_mul(pow[slot]));
-                keyed.push((t.len() as u32, slot as u32, blanked, c as u32));
-            }
-        }
-        keyed.sort_unstable();
-        let mut changed = false;
-        for run in keyed.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
-            if run.len() < min_values {
-                continue;
-            }
-            // Verified: a hash collision only costs time.
-            let slot = run[0].1 as usize;
-            let mut lists: Vec<Vec<u32>> = Vec::new();
-            for &(_, _, _, c) in run {
-                let t = &tmpl[c as usize];
-                let same = |l: &Vec<u32>| {
-                    tmpl[l[0] as usize]
-                        .iter()
-                        .zip(t)
-                        .enumerate()
-                        .all(|(i, (a, b))| i == slot || a == b)
-                };
-                match lists.iter_mut().find(|l| same(l)) {
-                    Some(l) => l.push(c),
-                    None => lists.push(vec![c]),
-                }
-            }
-            for list in &lists {
-                let values = list
-                    .iter()
-                    .map(|&c| (tmpl[c as usize][slot], lines[c as usize]));
-                if list.len() < min_values || enums.is_enum(values) {
-                    continue;
-                }
-                let root = list
-                    .iter()
-                    .map(|&c| find(&mut parent, c))
-                    .min()
-                    .unwrap_or(0);
-                for &c in list {
-                    let r = find(&mut parent, c);
-                    if r != root {
-                        parent[r as usize] = root;
-                        changed = true;
-                    }
-                }
-            }
-        }
-        if !changed {
-            return;
-        }
-        for c in cluster_of_seq.iter_mut() {
-            *c = find(&mut parent, *c);
-        }
-    }
-}
-
-fn find(parent: &mut [u32], mut c: u32) -> u32 {
-    while parent[c as usize] != c {
-        parent[c as usize] = parent[parent[c as usize] as usize];
-        c = parent[c as usize];
-    }
-    c
-}
-
 /// Final templates from all members, clusters with equal templates joined, ids numbered by
 /// first appearance.
 fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq: &[u32]) -> Mined {
@@ -446,6 +345,7 @@ fn label(seq_of_line: &[u32], seqs: &[Vec<u32>], toks: &Interner, cluster_of_seq
 }
 
 mod enums;
+mod merge;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

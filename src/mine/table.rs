@@ -203,9 +203,20 @@ impl Frame<'_> {
             .collect())
     }
 
-    /// A column added after the first format: all null when an older output lacks it.
-    fn has(&self, name: &str) -> bool {
-        self.df.column(name).is_ok()
+    /// A column added after the first format, read with `read`; `fill` on each of the `rows`
+    /// when an older output lacks it.
+    fn added<T: Clone>(
+        &self,
+        name: &str,
+        rows: usize,
+        fill: T,
+        read: fn(&Self, &str) -> Result<Vec<T>, Error>,
+    ) -> Result<Vec<T>, Error> {
+        if self.df.column(name).is_ok() {
+            read(self, name)
+        } else {
+            Ok(vec![fill; rows])
+        }
     }
 
     fn opt_bool(&self, name: &str) -> Result<Vec<Option<bool>>, Error> {
@@ -270,35 +281,16 @@ fn read_incidents(path: &Path) -> Result<Vec<IncidentRow>, Error> {
     let (status, error, version) = (f.str("status")?, f.opt_str("error")?, f.str("version")?);
     let (ek, ec) = (f.opt_str("expected_kind")?, f.opt_str("expected_culprit")?);
     let n = id.len();
-    let i64s = |c: &str| {
-        if f.has(c) {
-            f.opt_i64(c)
-        } else {
-            Ok(vec![None; n])
-        }
-    };
     let (onset, detected, failed, recovered, duration) = (
-        i64s("onset")?,
-        i64s("detected_after_s")?,
-        i64s("failed_requests")?,
-        i64s("recovered_at")?,
-        i64s("duration_s")?,
+        f.added("onset", n, None, Frame::opt_i64)?,
+        f.added("detected_after_s", n, None, Frame::opt_i64)?,
+        f.added("failed_requests", n, None, Frame::opt_i64)?,
+        f.added("recovered_at", n, None, Frame::opt_i64)?,
+        f.added("duration_s", n, None, Frame::opt_i64)?,
     );
-    let peak = if f.has("error_ratio_peak") {
-        f.opt_f64("error_ratio_peak")?
-    } else {
-        vec![None; n]
-    };
-    let config = if f.has("config_findings") {
-        f.str("config_findings")?
-    } else {
-        vec![String::new(); n]
-    };
-    let ongoing = if f.has("ongoing") {
-        f.opt_bool("ongoing")?
-    } else {
-        vec![None; n]
-    };
+    let peak = f.added("error_ratio_peak", n, None, Frame::opt_f64)?;
+    let config = f.added("config_findings", n, String::new(), Frame::str)?;
+    let ongoing = f.added("ongoing", n, None, Frame::opt_bool)?;
     let mut incidents = Vec::with_capacity(id.len());
     for i in 0..id.len() {
         incidents.push(IncidentRow {

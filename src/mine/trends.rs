@@ -10,6 +10,8 @@ use super::similar;
 use crate::model::{Kind, fmt_ms};
 use crate::report::bars::{BarSeries, Bars};
 
+mod rules;
+
 /// Rows shown per table; the full data is in the Parquet files.
 const TOP: usize = 15;
 
@@ -185,12 +187,26 @@ fn recurring_culprits(rows: &[IncidentRow], md: &mut String, charts: &mut Vec<Ba
         );
     }
     md.push('\n');
+    charts.push(incident_bars(
+        "recurring-culprits.svg",
+        "Recurring culprits (incidents as root cause)",
+        top.iter().map(|((k, c), _)| format!("{c} ({k})")).collect(),
+        top.iter().map(|(_, v)| v.len()),
+    ));
+}
+
+/// A one-series horizontal chart of incident counts per category.
+fn incident_bars(
+    file: &str,
+    title: &str,
+    categories: Vec<String>,
+    counts: impl Iterator<Item = usize>,
+) -> Bars {
     #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^52")]
-    let values = top.iter().map(|(_, v)| v.len() as f64).collect();
-    let categories = top.iter().map(|((k, c), _)| format!("{c} ({k})")).collect();
-    charts.push(Bars {
-        file: "recurring-culprits.svg".into(),
-        title: "Recurring culprits (incidents as root cause)".into(),
+    let values = counts.map(|n| n as f64).collect();
+    Bars {
+        file: file.into(),
+        title: title.into(),
         value_label: "incidents".into(),
         categories,
         series: vec![BarSeries {
@@ -198,156 +214,7 @@ fn recurring_culprits(rows: &[IncidentRow], md: &mut String, charts: &mut Vec<Ba
             values,
         }],
         horizontal: true,
-    });
-}
-
-fn rules(rows: &Rows, rule_ids: &[&str], md: &mut String, charts: &mut Vec<Bars>) {
-    let ok: Vec<&IncidentRow> = rows.incidents.iter().filter(|r| !r.failed()).collect();
-    let mut fired: BTreeMap<&str, usize> = rule_ids.iter().map(|r| (*r, 0)).collect();
-    for r in &ok {
-        for id in r.fired() {
-            *fired.entry(id).or_default() += 1;
-        }
     }
-    let mut decided: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for h in &rows.hypotheses {
-        let e = decided.entry(h.rule.as_str()).or_default();
-        match h.status.as_str() {
-            "eliminated" => e.0 += 1,
-            "supported" => e.1 += 1,
-            _ => {}
-        }
-    }
-    let never: Vec<&str> = fired
-        .iter()
-        .filter(|(_, n)| **n == 0)
-        .map(|(id, _)| *id)
-        .collect();
-    let _ = writeln!(md, "## Rules that never fire\n");
-    if never.is_empty() {
-        let _ = writeln!(
-            md,
-            "Every rule supported or eliminated something in at least one of the {} analysed incidents.\n",
-            ok.len()
-        );
-    } else {
-        let _ = writeln!(
-            md,
-            "{} of {} rules never supported or eliminated anything in {} analysed incidents: either the corpus never needs them, or their data is never exported.\n",
-            never.len(),
-            fired.len(),
-            ok.len()
-        );
-        for id in &never {
-            let _ = writeln!(md, "- `{id}`");
-        }
-        md.push('\n');
-    }
-    let _ = writeln!(
-        md,
-        "![Rule activity](charts/rule-activity.svg)\n\n| rule | fired in | decided: eliminated | decided: supported |\n|---|---:|---:|---:|"
-    );
-    for (id, n) in &fired {
-        let (e, s) = decided.get(id).copied().unwrap_or_default();
-        let _ = writeln!(md, "| `{id}` | {n} | {e} | {s} |");
-    }
-    md.push('\n');
-    #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^52")]
-    let values = fired.values().map(|n| *n as f64).collect();
-    charts.push(Bars {
-        file: "rule-activity.svg".into(),
-        title: "Incidents in which each rule fired".into(),
-        value_label: "incidents".into(),
-        categories: fired.keys().map(|k| (*k).to_string()).collect(),
-        series: vec![BarSeries {
-            label: "incidents".into(),
-            values,
-        }],
-        horizontal: true,
-    });
-}
-
-/// Per incident, the eliminated hypotheses as `kind→rule` steps in checklist order.
-fn elimination_paths(rows: &Rows, md: &mut String, charts: &mut Vec<Bars>) {
-    let ok: BTreeSet<&str> = rows
-        .incidents
-        .iter()
-        .filter(|r| !r.failed())
-        .map(|r| r.id.as_str())
-        .collect();
-    // incident → {((checklist rank, kind), rule)}: a set, so the path is ordered and deduplicated.
-    type Steps<'a> = BTreeSet<((usize, String), &'a str)>;
-    let mut per: BTreeMap<&str, Steps<'_>> = BTreeMap::new();
-    for h in rows
-        .hypotheses
-        .iter()
-        .filter(|h| h.status == "eliminated" && ok.contains(h.incident.as_str()))
-    {
-        per.entry(h.incident.as_str())
-            .or_default()
-            .insert((kind_rank(&h.kind), h.rule.as_str()));
-    }
-    let mut paths: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for id in &ok {
-        let steps = per
-            .get(id)
-            .map(|s| {
-                s.iter()
-                    .map(|((_, k), r)| format!("{k}→{r}"))
-                    .collect::<Vec<_>>()
-                    .join(" · ")
-            })
-            .unwrap_or_default();
-        paths
-            .entry(if steps.is_empty() {
-                "(nothing eliminated)".into()
-            } else {
-                steps
-            })
-            .or_default()
-            .push(id);
-    }
-    let mut top: Vec<(&String, &Vec<&str>)> = paths.iter().collect();
-    top.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
-    top.truncate(10);
-    let _ = writeln!(
-        md,
-        "## Most common elimination paths\n\nWhat the funnel ruled out, and by which rule: {} distinct paths over {} analysed incidents.\n",
-        paths.len(),
-        ok.len()
-    );
-    if top.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        md,
-        "![Elimination paths](charts/elimination-paths.svg)\n\n| path | incidents | eliminated kind→rule | examples |\n|---|---:|---|---|"
-    );
-    for (i, (p, ids)) in top.iter().enumerate() {
-        let more = if ids.len() > 3 { ", …" } else { "" };
-        let _ = writeln!(
-            md,
-            "| P{} | {} | {} | {}{more} |",
-            i + 1,
-            ids.len(),
-            cell(p),
-            cell(&ids.iter().take(3).copied().collect::<Vec<_>>().join(", "))
-        );
-    }
-    md.push('\n');
-    #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^52")]
-    let values = top.iter().map(|(_, v)| v.len() as f64).collect();
-    charts.push(Bars {
-        file: "elimination-paths.svg".into(),
-        title: "Most common elimination paths (see trends.md)".into(),
-        value_label: "incidents".into(),
-        categories: (1..=top.len()).map(|i| format!("P{i}")).collect(),
-        series: vec![BarSeries {
-            label: "incidents".into(),
-            values,
-        }],
-        horizontal: true,
-    });
 }
 
 fn similar_incidents(rows: &[IncidentRow], md: &mut String) {
@@ -434,8 +301,8 @@ pub fn compute(rows: &Rows, rule_ids: &[&str]) -> Trends {
     causes_over_time(inc, &mut md, &mut charts);
     recurring_culprits(inc, &mut md, &mut charts);
     super::reliability::section(inc, &mut md);
-    rules(rows, rule_ids, &mut md, &mut charts);
-    elimination_paths(rows, &mut md, &mut charts);
+    rules::never_fire(rows, rule_ids, &mut md, &mut charts);
+    rules::elimination_paths(rows, &mut md, &mut charts);
     similar_incidents(inc, &mut md);
     if failed > 0 {
         let _ = writeln!(

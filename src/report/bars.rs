@@ -186,24 +186,16 @@ where
         .y_label_formatter(&fmt)
         .disable_y_mesh()
         .draw()?;
-    for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
-        let rects = segs.into_iter().map(|(i, base, v)| {
+    draw_stacks(
+        b,
+        n,
+        &mut cc,
+        SeriesLabelPosition::LowerRight,
+        |i, base, v| {
             let y = i64::try_from(n - 1 - i).unwrap_or(0) * 10;
-            Rectangle::new([(base, y + 2), (base + v, y + 8)], fill(si))
-        });
-        let drawn = cc.draw_series(rects)?;
-        if b.series.len() > 1 {
-            legend(drawn, &s.label, fill(si));
-        }
-    }
-    if b.series.len() > 1 {
-        framed_legend(
-            &mut cc.configure_series_labels(),
-            SeriesLabelPosition::LowerRight,
-        )
-        .draw()?;
-    }
-    Ok(())
+            [(base, y + 2), (base + v, y + 8)]
+        },
+    )
 }
 
 /// Bars growing up, categories left to right, their labels below.
@@ -228,22 +220,46 @@ where
         .x_label_formatter(&fmt)
         .disable_x_mesh()
         .draw()?;
-    for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
-        let rects = segs.into_iter().map(|(i, base, v)| {
+    draw_stacks(
+        b,
+        n,
+        &mut cc,
+        SeriesLabelPosition::UpperLeft,
+        |i, base, v| {
             let x = i64::try_from(i).unwrap_or(0) * 10;
-            Rectangle::new([(x + 2, base), (x + 8, base + v)], fill(si))
-        });
+            [(x + 2, base), (x + 8, base + v)]
+        },
+    )
+}
+
+/// Each series' bars over `n` categories, stacked, and a framed legend at `legend_at` when there are several.
+/// `corners` places a bar (category, start, length) on the chart's axes, which differ by
+/// orientation.
+fn draw_stacks<'a, DB, X, Y>(
+    b: &Bars,
+    n: usize,
+    cc: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    legend_at: SeriesLabelPosition,
+    corners: impl Fn(usize, f64, f64) -> [(X::ValueType, Y::ValueType); 2],
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged,
+    Y: Ranged,
+{
+    let several = b.series.len() > 1;
+    for (si, (s, segs)) in b.series.iter().zip(stacked(b, n)).enumerate() {
+        let rects = segs
+            .into_iter()
+            .map(|(i, base, v)| Rectangle::new(corners(i, base, v), fill(si)));
         let drawn = cc.draw_series(rects)?;
-        if b.series.len() > 1 {
+        if several {
             legend(drawn, &s.label, fill(si));
         }
     }
-    if b.series.len() > 1 {
-        framed_legend(
-            &mut cc.configure_series_labels(),
-            SeriesLabelPosition::UpperLeft,
-        )
-        .draw()?;
+    if several {
+        framed_legend(&mut cc.configure_series_labels(), legend_at).draw()?;
     }
     Ok(())
 }

@@ -41,34 +41,51 @@ fn same_added(adds: &[f64]) -> Option<f64> {
 /// The section's bullets.
 #[must_use]
 pub fn bullets(ctx: &Context, v: &Verdict) -> Vec<String> {
-    let mut out = Vec::new();
     let alert = &ctx.spec.alert.entity;
+    let mut out = dep_latency(ctx, alert);
+    out.extend(own_symptoms(ctx, alert));
+    out.extend(dep_errors(ctx, alert));
+    out.extend(sizing(ctx, v).map(|s| sizing_line(&s)));
+    out
+}
+
+/// The alert service's added latency per dependency, and the shared-hop reading when every
+/// dependency gained about the same milliseconds.
+fn dep_latency(ctx: &Context, alert: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let deps = dep_moves(ctx);
-    if !deps.is_empty() {
-        let parts: Vec<String> = deps
-            .iter()
-            .map(|(t, b, l)| {
-                format!(
-                    "{t} +{} ({} → {}, {:+.0} %)",
-                    fmt_millis(l - b),
-                    fmt_millis(*b),
-                    fmt_millis(*l),
-                    (l / b.max(1e-9) - 1.0) * 100.0
-                )
-            })
-            .collect();
-        out.push(format!(
-            "**Client-side latency of `{alert}` to its dependencies** (baseline median → median after the onset): {}.",
-            parts.join("; ")
-        ));
-        let adds: Vec<f64> = deps.iter().map(|(_, b, l)| l - b).collect();
-        if let Some(med) = same_added(&adds) {
-            out.push(format!(
-                "Every dependency gained about the same {} whatever its own speed: the time is added on a hop all these calls share on `{alert}`'s side (its proxy, node or client), not in the dependencies, whose percentages differ only because their baselines do.",
-                fmt_millis(med)
-            ));
-        }
+    if deps.is_empty() {
+        return out;
     }
+    let parts: Vec<String> = deps
+        .iter()
+        .map(|(t, b, l)| {
+            format!(
+                "{t} +{} ({} → {}, {:+.0} %)",
+                fmt_millis(l - b),
+                fmt_millis(*b),
+                fmt_millis(*l),
+                (l / b.max(1e-9) - 1.0) * 100.0
+            )
+        })
+        .collect();
+    out.push(format!(
+        "**Client-side latency of `{alert}` to its dependencies** (baseline median → median after the onset): {}.",
+        parts.join("; ")
+    ));
+    let adds: Vec<f64> = deps.iter().map(|(_, b, l)| l - b).collect();
+    if let Some(med) = same_added(&adds) {
+        out.push(format!(
+            "Every dependency gained about the same {} whatever its own speed: the time is added on a hop all these calls share on `{alert}`'s side (its proxy, node or client), not in the dependencies, whose percentages differ only because their baselines do.",
+            fmt_millis(med)
+        ));
+    }
+    out
+}
+
+/// The alert service's own resource and runtime metrics that moved; its latency, errors and
+/// traffic are the alert itself, not a symptom.
+fn own_symptoms(ctx: &Context, alert: &str) -> Option<String> {
     let own: Vec<String> = ctx
         .find_entity(alert, |k| {
             k.pod.is_none() && k.container == "app" && k.target.is_none()
@@ -92,12 +109,16 @@ pub fn bullets(ctx: &Context, v: &Verdict) -> Vec<String> {
             )
         })
         .collect();
-    if !own.is_empty() {
-        out.push(format!(
+    (!own.is_empty()).then(|| {
+        format!(
             "**`{alert}`'s own symptoms** (baseline median → median after the onset): {}.",
             own.join(", ")
-        ));
-    }
+        )
+    })
+}
+
+/// The alert service's errors calling its dependencies, per dependency that rose.
+fn dep_errors(ctx: &Context, alert: &str) -> Option<String> {
     let errs: Vec<String> = ctx
         .find_entity(alert, |k| k.pod.is_none() && k.metric == "dep_errors_per_s")
         .into_iter()
@@ -111,16 +132,12 @@ pub fn bullets(ctx: &Context, v: &Verdict) -> Vec<String> {
             )
         })
         .collect();
-    if !errs.is_empty() {
-        out.push(format!(
+    (!errs.is_empty()).then(|| {
+        format!(
             "**Client-side errors of `{alert}`** (baseline median → median after the onset): {}.",
             errs.join(", ")
-        ));
-    }
-    if let Some(s) = sizing(ctx, v) {
-        out.push(sizing_line(&s));
-    }
-    out
+        )
+    })
 }
 
 /// The capacity estimate in words.

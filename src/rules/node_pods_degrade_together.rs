@@ -81,86 +81,97 @@ impl Rule for NodePodsDegradeTogether {
     }
 
     fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
-        let id = Self::INFO.id;
         let node = h.culprit.as_str();
         let pods = ctx.topo.pods_on(node);
         let (split_services, split_pods) = split_along(ctx, node, &pods);
-        // One service's pods here burning more CPU raise the node's CPU themselves: that is
-        // their trouble showing on the node, not the node's.
-        let pods_burn = split_services.len() == 1
-            && split_pods.iter().any(|(svc, p)| {
-                ctx.pod_metric(svc, p, APP, "cpu_cores")
-                    .is_some_and(|v| v.score.up(0.3))
-            });
+        let pods_burn = pods_burn(ctx, &split_services, &split_pods);
         let (node_up, node_normal) = node_signals(ctx, node, pods_burn);
-        let split = if split_services.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "pods of {} on {node} degraded while their replicas on other nodes stayed healthy",
-                split_services.join(", ")
-            )
-        };
-        let own = if node_up.is_empty() {
-            String::new()
-        } else {
-            format!("{node} itself: {}", node_up.join(", "))
-        };
         let bystanders = bystanders(ctx, &pods, &split_services);
-        match (split_services.len(), node_up.is_empty()) {
-            (1, false) if bystanders > 0 => {
-                return Some(Outcome::supported(
-                    id,
-                    0.3,
-                    format!(
-                        "{split}; {own}, but {bystanders} pods of other services on it stayed healthy"
-                    ),
-                ));
-            }
-            (n, false) if n >= 1 => {
-                return Some(Outcome::supported(id, 0.9, format!("{split}; {own}")));
-            }
-            (n, true) if n >= 2 => return Some(Outcome::supported(id, 0.85, split)),
-            // One service split along a node is what a single bad pod looks like too: not enough.
-            (1, true) => {
-                return Some(Outcome::supported(
-                    id,
-                    0.3,
-                    format!("{split}; one service only, which a single bad pod explains as well"),
-                ));
-            }
-            (0, false) => {
-                return Some(Outcome::supported(
-                    id,
-                    0.5,
-                    format!("{own}, but no pod on it stands out from its replicas"),
-                ));
-            }
-            _ => {}
-        }
-        let all_healthy = !pods.is_empty() && pods.iter().all(|p| !ctx.scope.pod(p).affected);
-        if !node_normal.is_empty() && all_healthy {
-            return Some(Outcome::eliminated(
-                id,
-                0.6,
-                format!(
-                    "{node}'s own metrics are normal ({}) and its pods are healthy",
-                    node_normal.join(", ")
-                ),
-            ));
-        }
-        if !node_normal.is_empty() {
-            return Some(Outcome::eliminated(
-                id,
-                0.4,
-                format!(
-                    "{node}'s own metrics are normal: {}",
-                    node_normal.join(", ")
-                ),
-            ));
-        }
-        None
+        support(node, &split_services, &node_up, bystanders)
+            .or_else(|| eliminate(ctx, node, &pods, &node_normal))
     }
+}
+
+/// Whether the one service split along the node has a pod here burning more CPU: that raises
+/// the node's CPU by itself, so it is the pods' trouble showing on the node, not the node's.
+fn pods_burn(ctx: &Context, split_services: &[String], split_pods: &[(&str, &str)]) -> bool {
+    split_services.len() == 1
+        && split_pods.iter().any(|(svc, p)| {
+            ctx.pod_metric(svc, p, APP, "cpu_cores")
+                .is_some_and(|v| v.score.up(0.3))
+        })
+}
+
+/// Support from pods that split along the node and from its own rising metrics, weaker where a
+/// single bad pod would explain the same.
+fn support(
+    node: &str,
+    split_services: &[String],
+    node_up: &[String],
+    bystanders: usize,
+) -> Option<Outcome> {
+    let id = NodePodsDegradeTogether::INFO.id;
+    let split = if split_services.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "pods of {} on {node} degraded while their replicas on other nodes stayed healthy",
+            split_services.join(", ")
+        )
+    };
+    let own = if node_up.is_empty() {
+        String::new()
+    } else {
+        format!("{node} itself: {}", node_up.join(", "))
+    };
+    match (split_services.len(), node_up.is_empty()) {
+        (1, false) if bystanders > 0 => Some(Outcome::supported(
+            id,
+            0.3,
+            format!("{split}; {own}, but {bystanders} pods of other services on it stayed healthy"),
+        )),
+        (n, false) if n >= 1 => Some(Outcome::supported(id, 0.9, format!("{split}; {own}"))),
+        (n, true) if n >= 2 => Some(Outcome::supported(id, 0.85, split)),
+        // One service split along a node is what a single bad pod looks like too: not enough.
+        (1, true) => Some(Outcome::supported(
+            id,
+            0.3,
+            format!("{split}; one service only, which a single bad pod explains as well"),
+        )),
+        (0, false) => Some(Outcome::supported(
+            id,
+            0.5,
+            format!("{own}, but no pod on it stands out from its replicas"),
+        )),
+        _ => None,
+    }
+}
+
+/// Elimination when the node's own metrics stayed normal, firmer when its pods are healthy.
+fn eliminate(ctx: &Context, node: &str, pods: &[&str], node_normal: &[String]) -> Option<Outcome> {
+    if node_normal.is_empty() {
+        return None;
+    }
+    let id = NodePodsDegradeTogether::INFO.id;
+    let all_healthy = !pods.is_empty() && pods.iter().all(|p| !ctx.scope.pod(p).affected);
+    if all_healthy {
+        return Some(Outcome::eliminated(
+            id,
+            0.6,
+            format!(
+                "{node}'s own metrics are normal ({}) and its pods are healthy",
+                node_normal.join(", ")
+            ),
+        ));
+    }
+    Some(Outcome::eliminated(
+        id,
+        0.4,
+        format!(
+            "{node}'s own metrics are normal: {}",
+            node_normal.join(", ")
+        ),
+    ))
 }
 
 /// The degraded services whose pods on `node` stand out from their replicas elsewhere (the

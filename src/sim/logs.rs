@@ -6,8 +6,10 @@
 
 use crate::model::LogRow;
 
-use super::cluster::{Cluster, Dep, Node, Pod, Service, Target};
+use super::cluster::{Cluster, Node, Pod, Service};
 use super::rng::Rng;
+
+mod deps;
 
 /// Share of failed calls that produce a log line.
 const SAMPLE: f64 = 0.01;
@@ -37,14 +39,6 @@ const RESOURCES: &[&str] = &[
     "shipments",
 ];
 const VERBS: &[&str] = &["GET", "GET", "GET", "POST", "PUT", "GET", "DELETE"];
-const VENDOR_PATHS: &[&str] = &[
-    "/v2/send",
-    "/v1/lookup",
-    "/api/v3/charge",
-    "/v2/items/batch",
-    "/v1/verify",
-    "/api/notify",
-];
 const AGENTS: &[&str] = &[
     "okhttp/4.12.0",
     "Go-http-client/2.0",
@@ -213,100 +207,6 @@ impl LogGen {
                 ("warn", w.to_string())
             };
             self.push(at, t, step_s, level, msg);
-        }
-    }
-
-    /// Timeouts and failed calls to one dependency, sampled from their rates.
-    pub fn dep_trouble(
-        &mut self,
-        at: Site<'_>,
-        t: i64,
-        step_s: f64,
-        d: &Dep,
-        timeouts: f64,
-        failures: f64,
-    ) {
-        let (sv, node) = (at.sv, at.node);
-        let nt = self.rng.poisson((timeouts * step_s * SAMPLE).min(CAP));
-        let nf = self.rng.poisson((failures * step_s * SAMPLE).min(CAP));
-        let name =
-            d.id.split_once(':')
-                .map_or(d.id.as_str(), |(_, n)| n)
-                .to_string();
-        let me = format!(
-            "{}.{}:{}",
-            node.subnet,
-            self.rng.int(2, 250),
-            self.rng.int(32_768, 60_999)
-        );
-        for i in 0..nt + nf {
-            let timeout = i < nt;
-            let ip = format!(
-                "10.{}.{}.{}",
-                self.rng.int(0, 9),
-                self.rng.int(0, 20),
-                self.rng.int(2, 250)
-            );
-            let path = self.path(sv);
-            let msg = match (d.target, timeout) {
-                (Target::Store(_), true) if d.id.starts_with("redis:") => match self.rng.below(3) {
-                    0 => format!(
-                        "cache get {}:{} failed: dial tcp {ip}:6379: i/o timeout",
-                        name,
-                        self.rng.int(1, 99_999)
-                    ),
-                    1 => format!("redis: i/o timeout (read tcp {me}->{ip}:6379)"),
-                    _ => "redis: connection pool timeout".to_string(),
-                },
-                (Target::Store(_), true) => match self.rng.below(2) {
-                    0 => format!(
-                        "query failed after {:.0}ms: context deadline exceeded db={name}",
-                        d.timeout_ms
-                    ),
-                    _ => format!("dial tcp {ip}:3306: i/o timeout"),
-                },
-                (Target::Store(_), false) if d.id.starts_with("redis:") => {
-                    match self.rng.below(3) {
-                        0 => format!("read tcp {me}->{ip}:6379: read: connection reset by peer"),
-                        1 => "READONLY You can't write against a read only replica.".to_string(),
-                        _ => "redis: EOF".to_string(),
-                    }
-                }
-                (Target::Store(_), false) => match self.rng.below(3) {
-                    0 => "[mysql] invalid connection".to_string(),
-                    1 => "driver: bad connection".to_string(),
-                    _ => format!(
-                        "Error 2013 (HY000): Lost connection to MySQL server during query db={name}"
-                    ),
-                },
-                (Target::Vendor(_), true) => {
-                    let vp = *self.rng.pick(VENDOR_PATHS);
-                    format!(
-                        "Post \"http://{name}{vp}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-                    )
-                }
-                (Target::Vendor(_), false) => {
-                    let vp = *self.rng.pick(VENDOR_PATHS);
-                    format!(
-                        "call http://{name}{vp} failed: {}",
-                        self.rng.pick(&[
-                            "502 Bad Gateway",
-                            "503 Service Unavailable",
-                            "connection reset by peer"
-                        ])
-                    )
-                }
-                (Target::Svc(_), true) => match self.rng.below(2) {
-                    0 => format!(
-                        "rpc error: code = DeadlineExceeded desc = context deadline exceeded calling {name}"
-                    ),
-                    _ => format!("upstream request timeout calling http://{name}:8080{path}"),
-                },
-                (Target::Svc(_), false) => format!(
-                    "upstream {name} returned 503: upstream connect error or disconnect/reset before headers"
-                ),
-            };
-            self.push(at, t, step_s, "error", msg);
         }
     }
 

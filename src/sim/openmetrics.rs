@@ -15,10 +15,11 @@ use std::io::{self, Write};
 
 use crate::model::{ArchiveData, EntityKind, MetricRow};
 
+mod points;
 mod render;
 mod render_state;
 
-pub use render::{ISTIO_BUCKETS_MS, NGINX_BUCKETS_S, bucket_masses};
+pub use points::{ISTIO_BUCKETS_MS, NGINX_BUCKETS_S, bucket_masses};
 
 /// The namespace every pod is rendered in.
 pub const NAMESPACE: &str = "prod";

@@ -4,106 +4,12 @@
 //! every MySQL/Redis shared by two or more services, one or two gateways, a few third
 //! parties, east-west calls. Names come from mixed pools so no naming pattern marks a role.
 
+mod names;
+
 use super::cluster::{Cluster, GIB, Ingress, MIB, Node, Service, Store, Target, Vendor, make_pods};
 use super::engine::traffic;
 use super::rng::Rng;
-
-const STEMS: &[&str] = &[
-    "checkout",
-    "cart",
-    "catalog",
-    "search",
-    "recommend",
-    "payments",
-    "ledger",
-    "inventory",
-    "shipping",
-    "notify",
-    "auth",
-    "profile",
-    "media",
-    "feed",
-    "comments",
-    "pricing",
-    "orders",
-    "session",
-    "quote",
-    "booking",
-    "loyalty",
-    "wallet",
-    "review",
-    "geo",
-    "promo",
-    "invoice",
-    "account",
-    "listing",
-    "chat",
-    "match",
-    "upload",
-    "report",
-];
-const SUFFIXES: &[&str] = &[
-    "", "-api", "-svc", "-service", "-backend", "-grpc", "-worker", "-server", "-core",
-];
-const STORE_NAMES: &[&str] = &[
-    "main", "orders", "users", "catalog", "sessions", "ledger", "core", "shard-1", "primary",
-    "feed", "kv", "hot", "events",
-];
-const VENDORS: &[&str] = &[
-    "stripe-api",
-    "sms-gateway",
-    "geo-lookup",
-    "fraud-score",
-    "pay-gateway",
-    "push-provider",
-    "maps-api",
-    "kyc-check",
-    "email-relay",
-    "fx-rates",
-    "tax-service",
-];
-const GATEWAYS: &[&str] = &[
-    "public-gw",
-    "edge",
-    "api-gateway",
-    "web-lb",
-    "mobile-gw",
-    "partner-gw",
-    "istio-ingress",
-    "envoy-edge",
-];
-
-fn node_names(rng: &mut Rng, n: usize) -> Vec<String> {
-    let style = rng.below(5);
-    let pool = rng.hex(8);
-    (0..n)
-        .map(|i| match style {
-            0 => format!(
-                "ip-10-{}-{}-{}.ec2.internal",
-                rng.int(0, 3),
-                rng.int(0, 255),
-                rng.int(2, 254)
-            ),
-            1 => format!("gke-prod-pool-1-{pool}-{}", rng.k8s_suffix(4)),
-            2 => format!("worker-{}", i + 1),
-            3 => format!(
-                "aks-nodepool1-{}-vmss0000{i:02}",
-                3000_0000 + rng.int(0, 9_999_999)
-            ),
-            _ => format!("k8s-node-{:02}", i + 1),
-        })
-        .collect()
-}
-
-/// `n` distinct names from a pool, each with a suffix drawn from `suffixes`.
-fn distinct(rng: &mut Rng, pool: &[&str], suffixes: &[&str], n: usize) -> Vec<String> {
-    let mut p: Vec<&str> = pool.to_vec();
-    rng.shuffle(&mut p);
-    p.iter()
-        .take(n)
-        .map(|s| format!("{s}{}", rng.pick(suffixes)))
-        .collect()
-}
+use names::{GATEWAYS, STEMS, STORE_NAMES, SUFFIXES, VENDORS, distinct, node_names};
 
 /// Draws a cluster. `start_ms`/`end_ms` bound the data; the step is 10–15 s.
 #[must_use]

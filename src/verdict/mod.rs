@@ -10,6 +10,7 @@
 //! the strength of the runner-up.
 
 mod capacity;
+mod cause;
 pub mod coverage;
 mod findings;
 mod json;
@@ -24,7 +25,7 @@ use serde::Serialize;
 use crate::evidence::Context;
 use crate::model::{Finding, Kind};
 use crate::rules::{Hypothesis, Outcome, Status};
-use capacity::{feeds, is_capacity, outgrown};
+use cause::{causes, from_rules, from_statistics};
 
 /// verdict.json format version: 2 adds `onset`, `detected_after_s`, `impact`, `duration_s`
 /// and a `status` per `ranking` entry, which lists no eliminated hypothesis; 3 adds
@@ -232,13 +233,6 @@ const OFF_PATH: f64 = 0.3;
 /// such a burst by nature.
 const BEHIND_HEALTHY: f64 = 0.6;
 
-/// How long after the alert fired a move of its own series may begin and still be what the
-/// alert saw (alerts fire on windows of a few minutes).
-const ALERT_SLACK_MS: i64 = 5 * 60_000;
-
-/// The highest confidence a root cause taken from the culprit ranking alone may claim.
-const RANKED_CONFIDENCE_CAP: f64 = 0.6;
-
 /// Builds the verdict from the rules' outcomes (indexed like `hyps`).
 #[must_use]
 pub fn decide(ctx: &Context, hyps: Vec<Hypothesis>, outcomes: Vec<Vec<Outcome>>) -> Verdict {
@@ -300,90 +294,6 @@ fn scored(
     hypotheses
 }
 
-/// The supported hypotheses that may be the root cause, best first, and the trigger: a
-/// surge that fed a limit. A limit the surge alone outgrew is the surge's effect.
-fn causes<'a>(
-    ctx: &Context,
-    hypotheses: &'a [HypothesisVerdict],
-) -> (Vec<&'a HypothesisVerdict>, Option<Trigger>) {
-    let supported: Vec<&HypothesisVerdict> = hypotheses
-        .iter()
-        .filter(|h| h.status == Status::Supported)
-        .collect();
-    let capacity: Vec<&HypothesisVerdict> = supported
-        .iter()
-        .copied()
-        .filter(|h| is_capacity(h.kind))
-        .collect();
-    // A limit the surge alone ran into is the surge's effect, not a second cause; the others
-    // are limits a surge can trigger.
-    let (outgrown, limits): (Vec<&HypothesisVerdict>, Vec<&HypothesisVerdict>) =
-        capacity.iter().copied().partition(|c| {
-            supported.iter().any(|t| {
-                t.kind == Kind::TrafficSpike && outgrown(ctx, &t.culprit, c.kind, &c.culprit)
-            })
-        });
-    let mut trigger: Option<(bool, f64, Trigger)> = None;
-    let mut candidates: Vec<&HypothesisVerdict> = Vec::new();
-    for h in &supported {
-        // Hypotheses are unique by kind and culprit.
-        if outgrown
-            .iter()
-            .any(|o| o.kind == h.kind && o.culprit == h.culprit)
-        {
-            continue;
-        }
-        if h.kind == Kind::TrafficSpike && limits.iter().any(|c| feeds(ctx, &h.culprit, &c.culprit))
-        {
-            // The surge at the limited service itself beats one at the gateway in front of it.
-            let own = capacity.iter().any(|c| c.culprit == h.culprit);
-            if trigger
-                .as_ref()
-                .is_none_or(|(o, s, _)| (own, h.score) > (*o, *s))
-            {
-                trigger = Some((
-                    own,
-                    h.score,
-                    Trigger {
-                        kind: h.kind,
-                        culprit: h.culprit.clone(),
-                    },
-                ));
-            }
-            continue;
-        }
-        // A recorded failover explains the same instance's storage symptoms.
-        if matches!(h.kind, Kind::Mysql | Kind::Redis)
-            && supported
-                .iter()
-                .any(|o| o.kind == Kind::StorageFailover && o.culprit == h.culprit)
-        {
-            continue;
-        }
-        candidates.push(h);
-    }
-    candidates.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.kind.cmp(&b.kind))
-            .then(a.culprit.cmp(&b.culprit))
-    });
-    (candidates, trigger.map(|t| t.2))
-}
-
-/// The best supported candidate, with a confidence lowered by how close the runner-up came.
-fn from_rules(candidates: &[&HypothesisVerdict]) -> Option<RootCause> {
-    candidates.first().and_then(|top| {
-        let runner_up = candidates.get(1).map_or(0.0, |h| h.score);
-        let confidence = top.score * (1.0 - 0.6 * runner_up / top.score.max(1e-9));
-        (confidence >= 0.3).then(|| RootCause {
-            kind: top.kind,
-            culprit: top.culprit.clone(),
-            confidence,
-        })
-    })
-}
-
 /// Every hypothesis not eliminated, the root cause first even when a trigger scored higher.
 fn survivors(hypotheses: &[HypothesisVerdict], root_cause: Option<&RootCause>) -> Vec<Ranked> {
     let mut ranking: Vec<Ranked> = hypotheses
@@ -408,40 +318,6 @@ fn survivors(hypotheses: &[HypothesisVerdict], root_cause: Option<&RootCause>) -
     ranking
 }
 
-/// A root cause from the kind-agnostic culprit ranking, when the rules named none.
-fn from_statistics(
-    ctx: &Context,
-    culprits: &[rank::CulpritScore],
-    hypotheses: &[HypothesisVerdict],
-    contested: bool,
-) -> Option<RootCause> {
-    // A culprit picked by the kind-agnostic ranking carries a guessed kind: never one the
-    // funnel eliminated, and never with the confidence of a verdict the rules support. Nor
-    // without an incident to explain: when no entity degraded and the alert's own series
-    // never left its baseline, the alert was noise and whatever the ranking found is too.
-    // A move of the alert's series that began long after the alert fired (a daily curve
-    // drifting late in the window) is not what fired it.
-    let late = ctx.aligned.alert + (ALERT_SLACK_MS / ctx.aligned.grid.step.max(1)) as usize;
-    let symptom = !ctx.scope.affected().is_empty()
-        || ctx.alert_series().is_some_and(|v| {
-            v.score.direction != crate::detect::Direction::Flat
-                && v.score.onset.is_some_and(|o| o <= late)
-        });
-    rank::root_cause(culprits)
-        .filter(|_| symptom && !contested)
-        .filter(|rc| kind_evidenced(ctx, culprits, rc))
-        .filter(|rc| {
-            !hypotheses.iter().any(|h| {
-                h.kind == rc.kind && h.culprit == rc.culprit && h.status == Status::Eliminated
-            })
-        })
-        .map(|rc| RootCause {
-            confidence: rc.confidence.min(RANKED_CONFIDENCE_CAP),
-            ..rc
-        })
-        .filter(|rc| !outscored(hypotheses, rc))
-}
-
 #[cfg(test)]
 impl Verdict {
     /// A verdict naming `kind` at `culprit` and nothing else, for tests of what reads one.
@@ -463,26 +339,6 @@ impl Verdict {
             reasons: BTreeMap::new(),
         }
     }
-}
-
-/// Whether a hypothesis the rules left standing at another culprit scored above a root cause
-/// the culprit ranking picked: statistics alone must not jump a candidate the evidence rates
-/// higher, and with two such leads neither is the root cause.
-fn outscored(hypotheses: &[HypothesisVerdict], rc: &RootCause) -> bool {
-    hypotheses.iter().any(|h| {
-        h.status != Status::Eliminated && h.culprit != rc.culprit && h.score > rc.confidence
-    })
-}
-
-/// Whether a root cause picked by the culprit ranking has evidence of its own kind: a code
-/// change needs a change event of its culprit or log templates that are new or surging (or
-/// fell silent); the other kinds come from a series of that kind that left its baseline.
-fn kind_evidenced(ctx: &Context, scores: &[rank::CulpritScore], rc: &RootCause) -> bool {
-    rc.kind != Kind::CodeChange
-        || rank::changed(ctx, &rc.culprit)
-        || scores
-            .iter()
-            .any(|s| s.culprit == rc.culprit && (s.logs > 0.0 || s.fall > 0.0))
 }
 
 impl Verdict {

@@ -1,6 +1,7 @@
 //! Tests of how the verdict weighs hypotheses against the path to the alert, and when the
 //! culprit ranking may name a root cause.
 
+use super::cause::{kind_evidenced, outscored};
 use super::*;
 use crate::evidence::testing::{Fixture, k, kp};
 

@@ -1,11 +1,13 @@
 //! One service's step: each pod's resources, health, latency and errors, its log lines and
 //! series, then the service-level aggregates its callers read.
 
+mod series;
+
 use super::super::cluster::{Service, Target};
-use super::super::effects::{Code, Misreport, PodFault, mult_of};
+use super::super::effects::{Code, NodeFault, PodFault, mult_of};
 use super::super::logs::Site;
 use super::super::rng::Rng;
-use super::super::signals::{Labels, Noise, queue, timeout_share};
+use super::super::signals::{queue, timeout_share};
 use super::servers::Servers;
 use super::{Arrivals, Sim, passes};
 
@@ -122,35 +124,17 @@ impl Sim<'_> {
         if let Some(e) = self.memory(t, s, p, up, site) {
             crash_err = e;
         }
-        let mem_frac = self.state[s][p].rss / sv.app_mem;
-        let gc = if mem_frac > 0.8 {
-            1.0 + 20.0 * (mem_frac - 0.8)
-        } else {
-            1.0
-        };
-        let own = sv.proc_ms
-            * (0.5 + 0.5 * queue(res.app_rho, APP_SLOPE) / queue(self.base.app_rho[s], APP_SLOPE))
-            * nf.map_or(1.0, |f| f.lat.mult(t))
-            * now.code.map_or(1.0, |f| f.lat.mult(t))
-            * gc
-            * now.blip;
-        let lat = own + res.sc_delay;
+        let lat = self.own_latency(t, s, p, &res, nf, now) + res.sc_delay;
         let err_ratio = sv.base_err
             + now.code.map_or(0.0, |f| f.err.add(t))
             + pf.map_or(0.0, |f| f.err.add(t))
             + crash_err;
-        let link = Link {
-            node_rtt: nf.map_or(1.0, |f| f.rtt.mult(t)),
-            node_err: nf.map_or(0.0, |f| f.err.add(t)),
-            net_rtt: srv.net_rtt,
-            net_err: srv.net_err,
-        };
         let call = Caller {
             s,
             p,
             pod_rps,
             sc_delay: res.sc_delay,
-            link,
+            link: Link::new(t, nf, srv),
             up,
             site,
         };
@@ -158,28 +142,82 @@ impl Sim<'_> {
         // A sick replica (stuck GC, bad disk, leaked threads) is slow at everything it
         // does, waiting on its own calls included.
         let lat = lat * pf.map_or(1.0, |f| f.lat.mult(t));
-        let st = &mut self.state[s][p];
+        let lat0 = self.record(k, &call, lat, err_ratio);
+        if up {
+            self.pod_logs(t, &call, now, pf, lat, lat0);
+        }
+        self.pod_series(k, t, s, p, up, &res);
+    }
+
+    /// The app's own processing time: its CPU queue, a sick node or release, a heap near its
+    /// limit (GC) and the service-wide blip; calls and the sidecar come on top.
+    fn own_latency(
+        &self,
+        t: i64,
+        s: usize,
+        p: usize,
+        res: &Resources,
+        nf: Option<NodeFault>,
+        now: &ServiceNow,
+    ) -> f64 {
+        let sv = &self.c.services[s];
+        let mem_frac = self.state[s][p].rss / sv.app_mem;
+        let gc = if mem_frac > 0.8 {
+            1.0 + 20.0 * (mem_frac - 0.8)
+        } else {
+            1.0
+        };
+        sv.proc_ms
+            * (0.5 + 0.5 * queue(res.app_rho, APP_SLOPE) / queue(self.base.app_rho[s], APP_SLOPE))
+            * nf.map_or(1.0, |f| f.lat.mult(t))
+            * now.code.map_or(1.0, |f| f.lat.mult(t))
+            * gc
+            * now.blip
+    }
+
+    /// Keeps the pod's values of this step for its series and the service's aggregates;
+    /// returns its first-step latency, the reference for "slow".
+    fn record(&mut self, k: usize, at: &Caller<'_>, lat: f64, err_ratio: f64) -> f64 {
+        let sv = &self.c.services[at.s];
+        let st = &mut self.state[at.s][at.p];
         if k == 0 {
             st.lat0 = lat;
         }
         let lat0 = st.lat0;
         let p99 = lat * sv.tail * (1.0 + 0.12 * (lat / lat0.max(1e-9)).max(1.0).ln());
-        let pn = &mut self.pods_now[s][p];
-        pn.rps = pod_rps;
+        let pn = &mut self.pods_now[at.s][at.p];
+        pn.rps = at.pod_rps;
         pn.lat = lat;
         pn.p99 = p99;
-        pn.err = pod_rps * err_ratio.min(1.0);
-        pn.workers = sv.idle_workers + sv.workers_per_req * pod_rps * lat / 1000.0;
-        if up {
-            self.lg.normal(site, t, step_s(self), lat);
-            let app_err = now.code.map_or(0.0, |f| f.err.add(t)) + pf.map_or(0.0, |f| f.err.add(t));
-            self.lg
-                .app_errors(site, t, step_s(self), pod_rps * app_err, now.code.is_some());
-            if lat > 4.0 * lat0 {
-                self.lg.slow(site, t, step_s(self), lat);
-            }
+        pn.err = at.pod_rps * err_ratio.min(1.0);
+        pn.workers = sv.idle_workers + sv.workers_per_req * at.pod_rps * lat / 1000.0;
+        lat0
+    }
+
+    /// The lines a pod that is up writes: the background, its own errors, and a warning when
+    /// it is far slower than at the start.
+    fn pod_logs(
+        &mut self,
+        t: i64,
+        at: &Caller<'_>,
+        now: &ServiceNow,
+        pf: Option<PodFault>,
+        lat: f64,
+        lat0: f64,
+    ) {
+        let site = at.site;
+        self.lg.normal(site, t, step_s(self), lat);
+        let app_err = now.code.map_or(0.0, |f| f.err.add(t)) + pf.map_or(0.0, |f| f.err.add(t));
+        self.lg.app_errors(
+            site,
+            t,
+            step_s(self),
+            at.pod_rps * app_err,
+            now.code.is_some(),
+        );
+        if lat > 4.0 * lat0 {
+            self.lg.slow(site, t, step_s(self), lat);
         }
-        self.pod_series(k, t, s, p, up, &res);
     }
 
     /// A sick pod that crash-loops restarts here; returns the error share of the restart.
@@ -253,6 +291,17 @@ struct Link {
     net_err: f64,
 }
 
+impl Link {
+    fn new(t: i64, nf: Option<NodeFault>, srv: &Servers) -> Link {
+        Link {
+            node_rtt: nf.map_or(1.0, |f| f.rtt.mult(t)),
+            node_err: nf.map_or(0.0, |f| f.err.add(t)),
+            net_rtt: srv.net_rtt,
+            net_err: srv.net_err,
+        }
+    }
+}
+
 fn step_s(sim: &Sim<'_>) -> f64 {
     sim.c.step_ms as f64 / 1000.0
 }
@@ -320,129 +369,5 @@ impl Sim<'_> {
             }
         }
         (lat, err)
-    }
-
-    /// The pod's series: traffic and latency while it is up, resources always.
-    fn pod_series(&mut self, k: usize, t: i64, s: usize, p: usize, up: bool, res: &Resources) {
-        let c = self.c;
-        let sv = &c.services[s];
-        let pod = &sv.pods[p];
-        let pl = Labels::pod(&sv.name, &pod.name, &c.nodes[pod.node].name);
-        let now = &self.pods_now[s][p];
-        let em = &mut self.em;
-        if up {
-            em.emit(k, t, "requests_per_s", pl, now.rps, Noise::Rate);
-            em.emit(k, t, "errors_per_s", pl, now.err, Noise::Rate);
-            em.emit(k, t, "latency_avg_ms", pl, now.lat, Noise::Gauge(0.05));
-            em.emit(k, t, "latency_p99_ms", pl, now.p99, Noise::Gauge(0.09));
-            if sv.go {
-                em.emit(
-                    k,
-                    t,
-                    "goroutines",
-                    pl,
-                    now.workers.round(),
-                    Noise::Gauge(0.03),
-                );
-            }
-            for (i, d) in sv.deps.iter().enumerate() {
-                let dl = pl.target(&d.id);
-                em.emit(
-                    k,
-                    t,
-                    "dep_latency_ms",
-                    dl,
-                    now.dep_lat[i],
-                    Noise::Gauge(0.07),
-                );
-                em.emit(k, t, "dep_errors_per_s", dl, now.dep_err[i], Noise::Rate);
-            }
-        }
-        let st = &self.state[s][p];
-        let app = pl.container("app").source("cadvisor");
-        let cpu = if up { res.cpu_used } else { 0.01 };
-        em.emit(k, t, "cpu_cores", app, cpu, Noise::Gauge(0.04));
-        em.emit(k, t, "cpu_limit_cores", app, sv.app_cpu, Noise::Exact);
-        em.emit(k, t, "mem_rss_bytes", app, st.rss, Noise::Gauge(0.01));
-        if c.report_cache {
-            em.emit(k, t, "mem_cache_bytes", app, sv.cache, Noise::Gauge(0.04));
-        }
-        em.emit(k, t, "mem_limit_bytes", app, sv.app_mem, Noise::Exact);
-        em.emit(
-            k,
-            t,
-            "restarts",
-            pl.container("app"),
-            st.restarts,
-            Noise::Exact,
-        );
-        let sc = pl.container("sidecar").source("cadvisor");
-        let sc_val = em
-            .measure(res.sc_used, Noise::Gauge(0.04))
-            .min(sv.sc_cpu * 1.01);
-        em.emit(k, t, "cpu_cores", sc, sc_val, Noise::Exact);
-        em.emit(k, t, "cpu_limit_cores", sc, sv.sc_cpu, Noise::Exact);
-        if c.report_sidecar_mem {
-            let load = now.rps / (self.base.rps[s] / sv.pods.len() as f64);
-            let rss = sv.sc_rss * (1.0 + 0.15 * load.ln().max(0.0));
-            em.emit(k, t, "mem_rss_bytes", sc, rss, Noise::Gauge(0.02));
-            em.emit(k, t, "mem_limit_bytes", sc, sv.sc_mem, Noise::Exact);
-        }
-        for m in &self.fx.misreport {
-            if matches!(m, Misreport::SidecarCapped(j) if *j == s) {
-                // This collector's estimate never leaves the baseline neighbourhood.
-                let v = res.sc_used.min(self.base.sc_demand[s] * 1.05);
-                let dash = pl.container("sidecar").source("mesh-dashboard");
-                em.emit(k, t, "cpu_cores", dash, v, Noise::Gauge(0.04));
-            }
-        }
-    }
-
-    /// The service's own series, aggregated from its pods (latency weighted by traffic).
-    fn service_series(&mut self, k: usize, t: i64, s: usize) {
-        let sv = &self.c.services[s];
-        let now = &self.pods_now[s];
-        let tot: f64 = now.iter().map(|p| p.rps).sum();
-        let wsum = tot.max(1e-9);
-        let lat = now.iter().map(|p| p.rps * p.lat).sum::<f64>() / wsum;
-        let p99w = now.iter().map(|p| p.rps * p.p99).sum::<f64>() / wsum;
-        let p99max = now
-            .iter()
-            .filter(|p| p.rps > 0.0)
-            .map(|p| p.p99)
-            .fold(0.0, f64::max);
-        let err: f64 = now.iter().map(|p| p.err).sum();
-        self.ent_lat[s] = lat;
-        self.ent_err_ratio[s] = (err / wsum).min(1.0);
-        let el = Labels::entity(&sv.name);
-        let em = &mut self.em;
-        em.emit(k, t, "requests_per_s", el, tot, Noise::Rate);
-        em.emit(k, t, "errors_per_s", el, err, Noise::Rate);
-        em.emit(k, t, "latency_avg_ms", el, lat, Noise::Gauge(0.04));
-        em.emit(
-            k,
-            t,
-            "latency_p99_ms",
-            el,
-            0.5 * p99w + 0.5 * p99max,
-            Noise::Gauge(0.07),
-        );
-        if sv.go {
-            let workers = now.iter().map(|p| p.workers).sum::<f64>().round();
-            em.emit(k, t, "goroutines", el, workers, Noise::Gauge(0.02));
-        }
-        for (i, d) in sv.deps.iter().enumerate() {
-            let dl = now.iter().map(|p| p.rps * p.dep_lat[i]).sum::<f64>() / wsum;
-            let de: f64 = now.iter().map(|p| p.dep_err[i]).sum();
-            em.emit(
-                k,
-                t,
-                "dep_latency_ms",
-                el.target(&d.id),
-                dl,
-                Noise::Gauge(0.05),
-            );
-            em.emit(k, t, "dep_errors_per_s", el.target(&d.id), de, Noise::Rate);
-        }
     }
 }

@@ -1,130 +1,21 @@
 //! Archive rows → raw series, one function per exporter.
 
+mod infra;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{ArchiveData, MetricRow};
 
+use super::points::{ISTIO_BUCKETS_MS, Points, counter, from_first_positive, gauge, histogram};
 use super::{NAMESPACE, Out, RawSeries, is_service};
 
-/// Istio's default request-duration buckets (ms).
-pub const ISTIO_BUCKETS_MS: [f64; 19] = [
-    0.5, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0,
-    60000.0, 300000.0, 600000.0, 1800000.0, 3600000.0,
-];
-/// ingress-nginx's default request-duration buckets (s).
-pub const NGINX_BUCKETS_S: [f64; 11] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// Storage commands per second (the archive keeps no server-side rate).
-const STORE_RATE: f64 = 500.0;
 /// Calls per second of a pod with no request rate of its own.
 const FALLBACK_CALLS: f64 = 10.0;
 /// How far before the data state series (owners, replicas, masters) reach to show a change.
 const STATE_LOOKBACK_MS: i64 = 6 * 3_600_000;
 
-type Points = BTreeMap<i64, f64>;
 /// (entity, metric, pod, container, target) → points.
 type Index<'a> = BTreeMap<(&'a str, &'a str, Option<&'a str>, &'a str, Option<&'a str>), Points>;
-
-/// The share of requests per bucket (the last one is +Inf) for which `histogram_quantile(0.99)`
-/// interpolates back to `p99`: 99 % at or below it, the rest just above.
-#[must_use]
-pub fn bucket_masses(bounds: &[f64], p99: f64) -> Vec<f64> {
-    let mut m = vec![0.0; bounds.len() + 1];
-    let k = bounds
-        .iter()
-        .position(|&b| p99 <= b)
-        .unwrap_or(bounds.len());
-    if k == 0 || k == bounds.len() {
-        m[k] = 1.0;
-        return m;
-    }
-    let lo = bounds[k - 1];
-    let x = ((p99 - lo) / (bounds[k] - lo)).clamp(0.0, 1.0);
-    let mass = if x >= 1.0 {
-        0.02
-    } else {
-        (0.01 / (1.0 - x)).min(0.02)
-    };
-    let below = 0.99 - x * mass;
-    m[k - 1] = below;
-    m[k] = mass;
-    m[k + 1] += (1.0 - below - mass).max(0.0);
-    m
-}
-
-/// Cumulative sum of rate × interval: a counter scraped at the points' times.
-fn counter(rates: &Points) -> Vec<(i64, f64)> {
-    let mut c = 0.0;
-    let mut prev: Option<i64> = None;
-    let mut out = Vec::with_capacity(rates.len());
-    for (&t, &r) in rates {
-        let dt = prev.map_or(0.0, |p| (t - p) as f64 / 1000.0);
-        c += r.max(0.0) * dt;
-        prev = Some(t);
-        out.push((t, c));
-    }
-    out
-}
-
-/// Counter points from the first one that is positive on (Istio/OTel create error series at
-/// the first error).
-fn from_first_positive(v: Vec<(i64, f64)>) -> Vec<(i64, f64)> {
-    let i = v.iter().position(|p| p.1 > 0.0).unwrap_or(v.len());
-    v[i..].to_vec()
-}
-
-fn gauge(p: &Points) -> Vec<(i64, f64)> {
-    p.iter().map(|(&t, &v)| (t, v)).collect()
-}
-
-/// Histogram series (buckets cumulative in `le`, +Inf, _sum, _count) from per-step request
-/// rates, p99 and mean.
-fn histogram(
-    out: &mut Out,
-    name: &str,
-    labels: &[(&str, &str)],
-    bounds: &[f64],
-    reqs: &Points,
-    p99: &Points,
-    avg: &Points,
-) {
-    let mut buckets = vec![Vec::new(); bounds.len() + 1];
-    let mut counts = vec![0.0; bounds.len() + 1];
-    let (mut sum, mut count) = (Vec::new(), Vec::new());
-    let (mut s, mut c) = (0.0, 0.0);
-    let mut prev: Option<i64> = None;
-    for (&t, &r) in reqs {
-        let (Some(&q), Some(&a)) = (p99.get(&t), avg.get(&t)) else {
-            continue;
-        };
-        let n = r.max(0.0) * prev.map_or(0.0, |p| (t - p) as f64 / 1000.0);
-        prev = Some(t);
-        for (i, m) in bucket_masses(bounds, q).into_iter().enumerate() {
-            counts[i] += n * m;
-        }
-        c += n;
-        s += n * a;
-        let mut cum = 0.0;
-        for (i, b) in buckets.iter_mut().enumerate() {
-            cum += counts[i];
-            b.push((t, cum));
-        }
-        sum.push((t, s));
-        count.push((t, c));
-    }
-    for (i, b) in buckets.into_iter().enumerate() {
-        let le = bounds
-            .get(i)
-            .map_or_else(|| "+Inf".to_string(), |b| format!("{b}"));
-        let mut l = labels.to_vec();
-        l.push(("le", &le));
-        out.push(&format!("{name}_bucket"), &l, b);
-    }
-    out.push(&format!("{name}_sum"), labels, sum);
-    out.push(&format!("{name}_count"), labels, count);
-}
 
 pub(super) fn render(data: &ArchiveData, rows: &[&MetricRow]) -> Vec<RawSeries> {
     let mut idx: Index<'_> = BTreeMap::new();
@@ -151,7 +42,7 @@ pub(super) fn render(data: &ArchiveData, rows: &[&MetricRow]) -> Vec<RawSeries> 
     }
     let mut out = Out(Vec::new());
     pod_series(&mut out, &idx, &pods);
-    infra_series(&mut out, &idx, data);
+    infra::infra_series(&mut out, &idx, data);
     super::render_state::state_series(&mut out, data, &pods, &times, STATE_LOOKBACK_MS);
     out.0
 }
@@ -383,165 +274,5 @@ fn container_series(out: &mut Out, idx: &Index<'_>, svc: &str, pod: &str, node: 
             &[("namespace", NAMESPACE), ("pod", pod)],
             gauge(p),
         );
-    }
-}
-
-fn infra_series(out: &mut Out, idx: &Index<'_>, data: &ArchiveData) {
-    let entities: BTreeSet<&str> = idx.keys().filter(|k| k.2.is_none()).map(|k| k.0).collect();
-    let nodes = entities.iter().filter_map(|e| e.strip_prefix("node:"));
-    for (i, node) in nodes.enumerate() {
-        node_series(out, idx, i, node);
-    }
-    for e in &entities {
-        let g = |m: &'static str| get(idx, e, m, None, "app", None);
-        let (kind, name) = e.split_once(':').unwrap_or(("", e));
-        match kind {
-            "redis" | "mysql" => store_series(out, &g, kind, name),
-            "ingress" => ingress_series(out, &g, data, e, name),
-            _ => {}
-        }
-    }
-}
-
-/// node-exporter's series of the `i`th node (which fixes its address).
-fn node_series(out: &mut Out, idx: &Index<'_>, i: usize, node: &str) {
-    let e = format!("node:{node}");
-    let inst = super::render_state::node_ip(i) + ":9100";
-    let g = |m: &'static str| get(idx, &e, m, None, "app", None);
-    if let Some(u) = g("cpu_utilization") {
-        let idle: Points = u.iter().map(|(t, v)| (*t, (1.0 - v).max(0.0))).collect();
-        out.push(
-            "node_cpu_seconds_total",
-            &[("instance", &inst), ("cpu", "0"), ("mode", "idle")],
-            counter(&idle),
-        );
-    }
-    if let Some(ne) = g("net_errors_per_s") {
-        let l = [("instance", inst.as_str()), ("device", "eth0")];
-        out.push("node_network_receive_errs_total", &l, counter(ne));
-        let zero: Points = ne.keys().map(|t| (*t, 0.0)).collect();
-        out.push("node_network_transmit_errs_total", &l, counter(&zero));
-    }
-}
-
-/// The redis or mysql exporter's series of one server.
-fn store_series<'a>(
-    out: &mut Out,
-    g: &dyn Fn(&'static str) -> Option<&'a Points>,
-    kind: &str,
-    name: &str,
-) {
-    let l = [("service", name)];
-    let (total, secs, conns) = if kind == "redis" {
-        (
-            "redis_commands_total",
-            "redis_commands_duration_seconds_total",
-            "redis_connected_clients",
-        )
-    } else {
-        (
-            "mysql_perf_schema_events_statements_total",
-            "mysql_perf_schema_events_statements_seconds_total",
-            "mysql_global_status_threads_connected",
-        )
-    };
-    if let Some(lat) = g("server_latency_ms") {
-        let rate: Points = lat.keys().map(|t| (*t, STORE_RATE)).collect();
-        let busy: Points = lat
-            .iter()
-            .map(|(t, v)| (*t, v / 1000.0 * STORE_RATE))
-            .collect();
-        out.push(total, &l, counter(&rate));
-        out.push(secs, &l, counter(&busy));
-    }
-    if let Some(c) = g("connections") {
-        out.push(conns, &l, gauge(c));
-    }
-    if let Some(s) = g("slow_queries_per_s") {
-        out.push("mysql_global_status_slow_queries", &l, counter(s));
-    }
-}
-
-/// ingress-nginx's series of one ingress: requests split evenly over the services behind it.
-fn ingress_series<'a>(
-    out: &mut Out,
-    g: &dyn Fn(&'static str) -> Option<&'a Points>,
-    data: &ArchiveData,
-    e: &str,
-    name: &str,
-) {
-    let empty = Points::new();
-    let reqs = g("requests_per_s").unwrap_or(&empty);
-    let errs = g("errors_per_s").unwrap_or(&empty);
-    let behind: Vec<&str> = data
-        .spec
-        .entities
-        .iter()
-        .filter(|s| s.entry.iter().any(|g| g == e))
-        .map(|s| s.id.as_str())
-        .collect();
-    let share = 1.0 / behind.len().max(1) as f64;
-    for svc in if behind.is_empty() { vec![""] } else { behind } {
-        let ok: Points = reqs
-            .iter()
-            .map(|(t, r)| {
-                (
-                    *t,
-                    (r - errs.get(t).copied().unwrap_or(0.0)).max(0.0) * share,
-                )
-            })
-            .collect();
-        let er: Points = reqs
-            .keys()
-            .map(|t| (*t, errs.get(t).copied().unwrap_or(0.0) * share))
-            .collect();
-        let base = [("ingress", name), ("service", svc)];
-        let mut l2 = base.to_vec();
-        l2.push(("status", "200"));
-        out.push("nginx_ingress_controller_requests", &l2, counter(&ok));
-        l2[2] = ("status", "503");
-        out.push(
-            "nginx_ingress_controller_requests",
-            &l2,
-            from_first_positive(counter(&er)),
-        );
-    }
-    if let (Some(p99), Some(avg)) = (g("latency_p99_ms"), g("latency_avg_ms")) {
-        let s = |p: &Points| p.iter().map(|(t, v)| (*t, v / 1000.0)).collect::<Points>();
-        histogram(
-            out,
-            "nginx_ingress_controller_request_duration_seconds",
-            &[("ingress", name)],
-            &NGINX_BUCKETS_S,
-            reqs,
-            &s(p99),
-            &s(avg),
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_masses_interpolate_back_to_the_p99() {
-        for p99 in [0.7, 42.0, 119.0, 780.0, 1000.0, 3000.0] {
-            let m = bucket_masses(&ISTIO_BUCKETS_MS, p99);
-            assert!((m.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-            // histogram_quantile: the bucket where the cumulative share reaches 0.99, then
-            // linear interpolation inside it.
-            let mut cum = 0.0;
-            for (i, share) in m.iter().enumerate() {
-                if cum + share >= 0.99 - 1e-12 && *share > 0.0 {
-                    let lo = if i == 0 { 0.0 } else { ISTIO_BUCKETS_MS[i - 1] };
-                    let hi = ISTIO_BUCKETS_MS[i];
-                    let q = lo + (hi - lo) * (0.99 - cum) / share;
-                    assert!((q - p99).abs() < 1e-6 * p99.max(1.0), "{p99}: {q}");
-                    break;
-                }
-                cum += share;
-            }
-        }
     }
 }
