@@ -184,11 +184,15 @@ impl Frame {
 pub(crate) fn read(c: Checked, columns: &[&str], optional_text: &[&str]) -> Result<Frame, Error> {
     let mut frames = Vec::with_capacity(1);
     let wanted = wanted(&c, columns, optional_text)?;
+    let path = c.path.clone();
     decode::read_in(c, wanted, ParallelStrategy::None, usize::MAX, |f| {
         frames.push(f);
         Ok(())
     })?;
-    Ok(frames.pop().expect("a file read whole is one part"))
+    // A file read whole is one part; an empty list would be a decoder that handed back nothing.
+    frames
+        .pop()
+        .ok_or_else(|| Error::input(&path, "the Parquet decoder returned nothing for this file"))
 }
 
 /// Rows per part when a large file is read in parts: string views cost 16 bytes per row and

@@ -27,9 +27,9 @@ pub fn all_logs(dir: &Path) -> Result<Vec<LogRow>, Error> {
         for n in ["entity", "message"].iter().chain(&OPTIONAL) {
             cols.push(columns::strings(&frame, n).map_err(&err)?);
         }
-        for i in 0..frame.height {
+        for (i, &ts) in frame.ts.iter().enumerate() {
             let mut take = |k: usize| cols[k][i].take();
-            let (Some(ts_ms), Some(entity)) = (frame.ts[i], take(0)) else {
+            let (Some(ts_ms), Some(entity)) = (ts, take(0)) else {
                 continue;
             };
             out.push(LogRow {
@@ -54,6 +54,9 @@ pub fn all_events(dir: &Path) -> Result<Vec<EventRow>, Error> {
     Ok(super::events::load_events(dir)?.unwrap_or_default())
 }
 
+/// The (entity, metric) pairs of an archive's metrics and their sampling step, ms.
+pub type MetricIndex = (BTreeSet<(String, String)>, Option<i64>);
+
 /// What the metrics of an archive hold: the (entity, metric) pairs present and their sampling
 /// step, the median over series (entity, metric, pod, target) of each series' median step
 /// between consecutive sample times (`None` when no series has two times). Per series, because
@@ -63,10 +66,7 @@ pub fn all_events(dir: &Path) -> Result<Vec<EventRow>, Error> {
 ///
 /// # Errors
 /// A corrupt file, or a missing or mistyped column.
-pub fn metric_index(
-    dir: &Path,
-    skip: &str,
-) -> Result<(BTreeSet<(String, String)>, Option<i64>), Error> {
+pub fn metric_index(dir: &Path, skip: &str) -> Result<MetricIndex, Error> {
     let mut pairs = BTreeSet::new();
     let mut series: BTreeMap<[Option<String>; 4], BTreeSet<i64>> = BTreeMap::new();
     if !dir.is_dir() {

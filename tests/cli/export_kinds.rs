@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use funnel::export::{self, AlertRequest, Source, client::Client, profile::Profile};
-use funnel::model::{Kind, WindowSpec};
+use funnel::model::Kind;
 use funnel::sim::openmetrics;
 
 fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String, String) {
@@ -46,7 +46,7 @@ fn case(kind: Kind, seed: u64, root: &Path) -> (String, String, String, String) 
         entity: data.spec.alert.entity.clone(),
         metric: data.spec.alert.metric.clone(),
         fired_at: data.spec.alert.fired_at,
-        window: data.spec.window.clone().unwrap_or_else(WindowSpec::default),
+        window: data.spec.window.clone().unwrap_or_default(),
         id: Some(name.clone()),
     };
     let back = match export::export_alert(&src, &alert, &dir.join("exported")) {

@@ -32,8 +32,8 @@ impl Sim<'_> {
             net_rtt: 1.0,
             net_err: 0.0,
         };
-        for i in 0..c.stores.len() {
-            self.store(k, t, i, load[i], rps, &mut srv);
+        for (i, &l) in load.iter().enumerate().take(c.stores.len()) {
+            self.store(k, t, i, l, rps, &mut srv);
         }
         srv.vendors = c
             .vendors
