@@ -1,22 +1,9 @@
-//! Per-callee series of the calls that cross a service boundary (a span whose parent span is
-//! in another service), on the callee:
-//! - `call_gap_ms`: the parent's duration minus the callee's span, the time the call spends
-//!   outside the callee's own handling (the network and proxies on the way to it and back);
-//! - `call_start_gap_ms`: how long after the parent span the callee's span starts, until the
-//!   callee gets to handle the call.
-//!
-//! Why on the callee: a delay injected on one pod's network, or a starved CPU, shows in every
-//! call into it, whoever the caller; the per-edge `dep_hop_ms` puts the same time on each
-//! caller, so a callee with one caller would make that caller stand out. The median per bucket
-//! (not the p99): one slow call among hundreds says nothing about the path into a service.
-//! Same definition as `funnel import nezha`'s series of these names, so an archive attached
-//! from spans and one imported from the same spans agree. Span kinds are not needed: the
-//! parent link across services is the call.
-
-use std::collections::BTreeMap;
+//! The call-gap series of attached spans (see [`crate::model::calls`]), bucketed by the callee
+//! span's start. Span kinds are not needed: the parent link across services is the call.
 
 use crate::archive::traces::Span;
 use crate::model::MetricRow;
+use crate::model::calls::CallGaps;
 
 /// The rows of both series, `step_ms` buckets by the callee span's start, with `source`.
 pub(super) fn call_gaps(
@@ -25,7 +12,7 @@ pub(super) fn call_gaps(
     step_ms: i64,
     source: &str,
 ) -> Vec<MetricRow> {
-    let mut acc: BTreeMap<(&str, &'static str, i64), Vec<f64>> = BTreeMap::new();
+    let mut gaps = CallGaps::default();
     for (i, p) in parent.iter().enumerate() {
         let Some(p) = *p else { continue };
         let (s, ps) = (&spans[i], &spans[p]);
@@ -33,22 +20,11 @@ pub(super) fn call_gaps(
             continue;
         }
         let ts = s.start_ms().div_euclid(step_ms) * step_ms;
-        let gap = (ps.duration_ns - s.duration_ns) as f64 / 1e6;
-        let start_gap = (s.start_ns - ps.start_ns) as f64 / 1e6;
-        let svc = s.service.as_str();
-        acc.entry((svc, "call_gap_ms", ts)).or_default().push(gap);
-        acc.entry((svc, "call_start_gap_ms", ts))
-            .or_default()
-            .push(start_gap);
+        let ms = |ns: i64| ns as f64 / 1e6;
+        let gap = ms(ps.duration_ns - s.duration_ns);
+        gaps.add(&s.service, ts, gap, ms(s.start_ns - ps.start_ns));
     }
-    acc.into_iter()
-        .map(|((svc, metric, ts), mut v)| {
-            v.sort_by(f64::total_cmp);
-            let mut r = MetricRow::new(ts, svc, metric, v[v.len() / 2]);
-            r.source = Some(source.to_string());
-            r
-        })
-        .collect()
+    gaps.rows(Some(source))
 }
 
 #[cfg(test)]

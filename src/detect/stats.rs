@@ -37,6 +37,19 @@ pub fn median(v: &[f64]) -> Option<f64> {
     quantile(v, 0.5)
 }
 
+/// The middle of the finite values, the upper of the two for an even count. Unlike
+/// [`median`] it is always one of the values: a sample that happened, where a series is built
+/// from samples (call gaps) or values are checked against one of their own.
+#[must_use]
+pub fn middle(v: &[f64]) -> Option<f64> {
+    let mut f = finite(v);
+    if f.is_empty() {
+        return None;
+    }
+    let at = f.len() / 2;
+    Some(*f.select_nth_unstable_by(at, f64::total_cmp).1)
+}
+
 /// The largest finite value.
 #[must_use]
 pub fn max(v: &[f64]) -> Option<f64> {

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{files_ending, names, number_column, read_csv_text, text_column};
 use crate::error::Error;
+use crate::model::calls::CallGaps;
 use crate::model::{Instant, LogRow, MetricRow, service_of_pod};
 
 /// The front service's entity id.
@@ -149,14 +150,8 @@ pub(crate) fn call_graph(day: &Path, traced: Graph) -> Result<Graph, Error> {
     Ok(traced)
 }
 
-/// Per-service latency seen through the traces, one row per service and minute (the median of
-/// the spans that started in it), for calls crossing a service boundary (a parent span in
-/// another service):
-/// - `call_gap_ms`: the caller's span minus the callee's span, i.e. the time a call spends
-///   outside the callee's own handling (the network on the way to it and back): a delay
-///   injected on a pod's network shows here, at the callee, while its own spans stay normal;
-/// - `call_start_gap_ms`: how long after the caller's span the callee's span starts, i.e.
-///   until the callee gets to handle the call: a starved CPU shows here.
+/// The call-gap series of the traces ([`crate::model::calls`]), one row per callee and minute
+/// (stamped mid-minute) of the spans that started in it.
 ///
 /// Span files only cover the minutes around each fault, so these series are compared with the
 /// other recorded minutes (see `nezha`).
@@ -169,8 +164,7 @@ pub(crate) fn traces(day: &Path) -> Result<(Graph, Vec<MetricRow>), Error> {
     if !dir.is_dir() {
         return Ok((edges, Vec::new()));
     }
-    // (service, metric, minute) -> samples
-    let mut acc: BTreeMap<(String, &'static str, i64), Vec<f64>> = BTreeMap::new();
+    let mut gaps = CallGaps::default();
     for path in files_ending(&dir, ".csv")? {
         let df = read_csv_text(&path, 0, true)?;
         let spans = text_column(&df, "SpanID", &path)?;
@@ -216,27 +210,10 @@ pub(crate) fn traces(day: &Path) -> Result<(Graph, Vec<MetricRow>), Error> {
             // Duration is in microseconds in these files (Start/End in nanoseconds).
             let gap_ms = (dur[p] - dur[i]) / 1e3;
             let start_gap_ms = (start[i] - start[p]) / 1e6;
-            acc.entry((svc.to_string(), "call_gap_ms", minute))
-                .or_default()
-                .push(gap_ms);
-            acc.entry((svc.to_string(), "call_start_gap_ms", minute))
-                .or_default()
-                .push(start_gap_ms);
+            gaps.add(svc, minute * 60_000 + 30_000, gap_ms, start_gap_ms);
         }
     }
-    let metrics = acc
-        .into_iter()
-        .map(|((svc, metric, minute), mut v)| {
-            v.sort_by(f64::total_cmp);
-            MetricRow::new(
-                minute * 60_000 + 30_000,
-                svc.as_str(),
-                metric,
-                v[v.len() / 2],
-            )
-        })
-        .collect();
-    Ok((edges, metrics))
+    Ok((edges, gaps.rows(None)))
 }
 
 /// The level of a log message: the level word near its start (`INFO`, `WARN`, `ERROR`,

@@ -32,10 +32,8 @@ fn same_added(adds: &[f64]) -> Option<f64> {
     if adds.len() < 2 {
         return None;
     }
-    let mut s = adds.to_vec();
-    s.sort_by(f64::total_cmp);
-    let med = s[s.len() / 2];
-    (med > 0.0 && s.iter().all(|a| (a - med).abs() <= med / 3.0)).then_some(med)
+    let med = crate::detect::stats::middle(adds)?;
+    (med > 0.0 && adds.iter().all(|a| (a - med).abs() <= med / 3.0)).then_some(med)
 }
 
 /// The section's bullets.

@@ -39,7 +39,7 @@ declare_rule! {
 /// Whether a node's CPU rise (`rise`, in utilization) stands out from the other nodes': at
 /// least 0.1 above, and more than twice, their median rise. True without peers to compare.
 fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
-    let mut others: Vec<f64> = ctx
+    let others: Vec<f64> = ctx
         .find(|k| {
             k.metric == "cpu_utilization"
                 && k.pod.is_none()
@@ -53,8 +53,9 @@ fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
     if others.is_empty() {
         return true;
     }
-    others.sort_by(f64::total_cmp);
-    let median = others[others.len() / 2].max(0.0);
+    let median = crate::detect::stats::middle(&others)
+        .unwrap_or(0.0)
+        .max(0.0);
     rise >= median + 0.1 && rise > 2.0 * median
 }
 
