@@ -114,6 +114,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_middle_is_a_value_the_upper_one_of_an_even_count() {
+        assert_eq!(middle(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(middle(&[4.0, 1.0, 3.0, 2.0]), Some(3.0));
+        assert_eq!(middle(&[f64::NAN, 5.0]), Some(5.0));
+        assert_eq!(middle(&[f64::NAN]), None);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
     fn quantiles_match_the_sorted_definition() {
         let reference = |v: &[f64], q: f64| {
             let mut f = finite(v);
