@@ -21,12 +21,37 @@ fn label(input: Input) -> &'static str {
     }
 }
 
-fn list(items: &[String]) -> String {
-    items
+/// Names shown before "and N more": a reader in a review wants the scale and an example, not
+/// every candidate (the verdict.json `coverage` field keeps them all).
+const SHOWN: usize = 3;
+
+/// `a`, `b`, `c` and 9 more.
+fn some(names: &[&str]) -> String {
+    // "and 1 more" would take the room of the name.
+    let take = if names.len() <= SHOWN + 1 {
+        names.len()
+    } else {
+        SHOWN
+    };
+    let shown: Vec<String> = names.iter().take(take).map(|n| format!("`{n}`")).collect();
+    match names.len() - take {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// `kind culprit` items grouped by kind: "code-change (12: `a`, `b`, `c` and 9 more)".
+fn by_kind(items: &[String]) -> String {
+    let mut kinds: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for h in items {
+        let (kind, culprit) = h.split_once(' ').unwrap_or(("", h));
+        kinds.entry(kind).or_default().push(culprit);
+    }
+    kinds
         .iter()
-        .map(|h| match h.split_once(' ') {
-            Some((kind, culprit)) => format!("{kind} `{culprit}`"),
-            None => format!("`{h}`"),
+        .map(|(kind, culprits)| match culprits.len() {
+            1 => format!("{kind} {}", some(culprits)),
+            n => format!("{kind} ({n}: {})", some(culprits)),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -46,21 +71,20 @@ pub fn line(c: &Cost) -> String {
         }
         let rules: Vec<String> = by_rule
             .iter()
-            .map(|(r, hs)| format!("`{r}` on {}", list(hs)))
+            .map(|(r, hs)| format!("`{r}` on {}", by_kind(hs)))
             .collect();
         parts.push(format!(
-            "{} rule check{} could not test {} hypothesis ({})",
+            "{} rule check{} could not run ({})",
             c.checks.len(),
             if c.checks.len() == 1 { "" } else { "s" },
-            if c.checks.len() == 1 { "its" } else { "their" },
             rules.join("; ")
         ));
     }
     if !c.untestable.is_empty() {
-        parts.push(format!("no rule could decide {}", list(&c.untestable)));
+        parts.push(format!("no rule could decide {}", by_kind(&c.untestable)));
     }
     if !c.inconclusive.is_empty() {
-        parts.push(format!("left inconclusive: {}", list(&c.inconclusive)));
+        parts.push(format!("left inconclusive: {}", by_kind(&c.inconclusive)));
     }
     parts.extend(c.limits.iter().cloned());
     if parts.is_empty() {
@@ -107,7 +131,7 @@ mod tests {
             inconclusive: Vec::new(),
             limits: Vec::new(),
         };
-        insta::assert_snapshot!(line(&c), @"**No resource limits** (no container limits): 1 rule check could not test its hypothesis (`app-cpu-below-limit` on cpu-saturation `carts`); no rule could decide cpu-saturation `carts`.");
+        insta::assert_snapshot!(line(&c), @"**No resource limits** (no container limits): 1 rule check could not run (`app-cpu-below-limit` on cpu-saturation `carts`); no rule could decide cpu-saturation `carts`.");
         let none = Cost {
             input: Input::Events,
             state: "no events".into(),
@@ -117,5 +141,24 @@ mod tests {
             limits: Vec::new(),
         };
         assert!(line(&none).ends_with("no rule needed it for this incident's hypotheses."));
+    }
+
+    #[test]
+    fn many_candidates_read_as_a_count_and_examples_per_kind() {
+        let items: Vec<String> = [
+            "code-change a",
+            "code-change b",
+            "code-change c",
+            "code-change d",
+            "code-change e",
+        ]
+        .iter()
+        .chain(&["third-party http:x"])
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            by_kind(&items),
+            "code-change (5: `a`, `b`, `c` and 2 more), third-party `http:x`"
+        );
     }
 }

@@ -231,25 +231,41 @@ fn corroboration(md: &mut String, an: &Analysis) {
 }
 
 fn coverage(md: &mut String, an: &Analysis) {
+    // Checks a missing input already accounts for are in its line above the table.
+    let explained: std::collections::BTreeSet<(&str, String, &str)> = an
+        .verdict
+        .coverage
+        .iter()
+        .flat_map(|c| &c.checks)
+        .map(|ch| (ch.rule, ch.kind.to_string(), ch.culprit.as_str()))
+        .collect();
     let untested: Vec<_> = an
         .verdict
         .hypotheses
         .iter()
         .flat_map(|h| h.outcomes.iter().map(move |o| (h, o)))
         .filter(|(_, o)| o.evidence.starts_with("not testable"))
+        .filter(|(h, o)| !explained.contains(&(o.rule, h.kind.to_string(), h.culprit.as_str())))
         .collect();
     let _ = writeln!(md, "## Coverage\n");
     super::coverage::costs(md, &an.verdict.coverage);
     if untested.is_empty() {
-        let _ = writeln!(
-            md,
-            "Every rule had the data it needed; what the data could not show is under What we don't know.\n"
-        );
+        if an.verdict.coverage.is_empty() {
+            let _ = writeln!(
+                md,
+                "Every rule had the data it needed; what the data could not show is under What we don't know.\n"
+            );
+        }
         return;
     }
     let _ = writeln!(
         md,
-        "Checks that could not run for lack of data (the hypothesis stays open unless another rule decided it):\n\n| Layer | Candidate | Rule | Missing |\n|---|---|---|---|"
+        "{} that could not run for lack of data (the hypothesis stays open unless another rule decided it):\n\n| Layer | Candidate | Rule | Missing |\n|---|---|---|---|",
+        if an.verdict.coverage.is_empty() {
+            "Checks"
+        } else {
+            "Other checks"
+        }
     );
     for (h, o) in untested {
         let _ = writeln!(
