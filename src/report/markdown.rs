@@ -250,7 +250,7 @@ fn coverage(md: &mut String, an: &Analysis) {
     let _ = writeln!(md, "## Coverage\n");
     super::coverage::costs(md, &an.verdict.coverage);
     if untested.is_empty() {
-        if an.verdict.coverage.is_empty() {
+        if explained.is_empty() {
             let _ = writeln!(
                 md,
                 "Every rule had the data it needed; what the data could not show is under What we don't know.\n"
@@ -261,7 +261,7 @@ fn coverage(md: &mut String, an: &Analysis) {
     let _ = writeln!(
         md,
         "{} that could not run for lack of data (the hypothesis stays open unless another rule decided it):\n\n| Layer | Candidate | Rule | Missing |\n|---|---|---|---|",
-        if an.verdict.coverage.is_empty() {
+        if explained.is_empty() {
             "Checks"
         } else {
             "Other checks"
