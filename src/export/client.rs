@@ -412,9 +412,18 @@ fn convert(r: RawSeries) -> Series {
     }
 }
 
-/// The server refused a query for the samples it would load, not for what it asks.
+/// The server refused a query for its size, not for what it asks: the samples it would load
+/// (Prometheus' and Thanos' `--query.max-samples`, VictoriaMetrics'
+/// `-search.maxSamplesPerQuery`) or the points per series it would return (Prometheus' 11,000,
+/// VictoriaMetrics' `-search.maxPointsPerTimeseries`). Asked for less at a time, it answers.
 fn too_many_samples(e: &ExportError) -> bool {
-    matches!(e, ExportError::Server { message, .. } if message.contains("too many samples"))
+    const SIZE_LIMITS: [&str; 4] = [
+        "too many samples",
+        "-search.maxSamplesPerQuery",
+        "-search.maxPointsPerTimeseries",
+        "exceeded maximum resolution",
+    ];
+    matches!(e, ExportError::Server { message, .. } if SIZE_LIMITS.iter().any(|m| message.contains(m)))
 }
 
 fn secs(ms: i64) -> String {
@@ -451,6 +460,15 @@ mod tests {
         };
         assert!(too_many_samples(&err(
             "HTTP 422: execution: query processing would load too many samples into memory in query execution"
+        )));
+        assert!(too_many_samples(&err(
+            "HTTP 422: 422: error when executing query=\"m\": cannot execute query: cannot select more than -search.maxSamplesPerQuery=50 samples; possible solutions: ..."
+        )));
+        assert!(too_many_samples(&err(
+            "HTTP 422: 422: error when executing query=\"m\": too many points for the given step=15000: 241; cannot exceed -search.maxPointsPerTimeseries=40"
+        )));
+        assert!(too_many_samples(&err(
+            "HTTP 400: bad_data: exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
         )));
         assert!(!too_many_samples(&err("HTTP 400: bad_data: parse error")));
     }

@@ -2,7 +2,7 @@
 //! metrics of a kube-prometheus + Istio cluster, loaded into Prometheus (promtool backfill)
 //! and VictoriaMetrics (`/api/v1/import`), exported back and analysed.
 
-use super::export_servers::{Server, have, prometheus, stored_samples, victoria};
+use super::export_servers::{Server, have, prometheus, stored_samples, victoria, victoria_with};
 use super::*;
 use funnel::model::ArchiveData;
 use funnel::sim::openmetrics;
@@ -106,6 +106,40 @@ fn seed_incident_round_trips_through_victoria_metrics() {
     let server = victoria(dir.path(), &series);
     loaded(&server, &series);
     check_seed_round_trip(&server, dir.path());
+}
+
+/// A server that refuses the export's requests for their size (here VictoriaMetrics allowing
+/// 60 points per series, where the seed's window holds ~420) is asked for less at a time. The
+/// archive holds the same rows as from an unlimited server (values agree to the last bits:
+/// the server sums pods in another order per request) and gives the same verdict.
+#[test]
+fn a_server_size_limit_splits_the_requests_and_changes_nothing() {
+    if !have("victoria-metrics") {
+        return;
+    }
+    let dir = tmp();
+    let series = openmetrics::series(&seed_data());
+    let limited = victoria_with(
+        &dir.path().join("limited"),
+        &series,
+        &["-search.maxPointsPerTimeseries=60"],
+    );
+    let (split, whole) = (dir.path().join("split"), dir.path().join("whole"));
+    let alert = "live-api/latency_p99_ms";
+    export_ok(&limited, alert, SEED_FIRED, &split);
+    drop(limited);
+    let open = victoria(&dir.path().join("open"), &series);
+    export_ok(&open, alert, SEED_FIRED, &whole);
+    let rows = |a: &Path| funnel::archive::load(a).unwrap().metrics.rows;
+    assert_eq!(rows(&split), rows(&whole));
+    let (a, b) = (
+        verdict(&split, &dir.path().join("a")),
+        verdict(&whole, &dir.path().join("b")),
+    );
+    for key in ["root_cause", "trigger"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    assert_eq!(eliminated(&a), eliminated(&b));
 }
 
 /// The seed with one live-api pod ended at 13:30 and a firing `ALERTS` series in three

@@ -186,12 +186,18 @@ pub(crate) fn prometheus_on(dir: &Path) -> Server {
 
 /// VictoriaMetrics over `series`, loaded through `/api/v1/import`.
 pub(crate) fn victoria(dir: &Path, series: &[RawSeries]) -> Server {
+    victoria_with(dir, series, &[])
+}
+
+/// VictoriaMetrics with extra command-line `flags`.
+pub(crate) fn victoria_with(dir: &Path, series: &[RawSeries], flags: &[&str]) -> Server {
     let port = free_port();
     let mut child = Command::new("victoria-metrics")
         .arg(format!("-storageDataPath={}", dir.join("vm").display()))
         .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
         .arg("-retentionPeriod=100y")
         .arg("-search.disableCache")
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
