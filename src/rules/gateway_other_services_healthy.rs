@@ -3,6 +3,7 @@
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::evidence::scope::LATENCY_RISE;
+use crate::model::{MINUTE_MS, buckets};
 
 declare_rule! {
     /// ## What it rules out
@@ -123,7 +124,7 @@ fn backends_degraded(
 ) -> bool {
     // A backend that degraded only well after the gateway did cannot be what the gateway
     // passed through (an unknown onset is given the benefit of the doubt).
-    let slack = (120_000 / ctx.aligned.grid.step.max(1)).max(2) as usize;
+    let slack = buckets(2 * MINUTE_MS, ctx.aligned.grid.step).max(2);
     let in_time = |onset: Option<usize>| match (gw_onset, onset) {
         (Some(g), Some(o)) => o <= g + slack,
         _ => true,
