@@ -212,13 +212,15 @@ pub(crate) fn read_parts(
     parallel: bool,
     each: impl FnMut(Frame) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let strategy = if parallel {
-        ParallelStrategy::Auto
+    // A lone file's next part is decoded while its last one is grouped (see
+    // `metrics::pipelined`): two parts are held, so they are half the size.
+    let (strategy, rows) = if parallel {
+        (ParallelStrategy::Auto, PART_ROWS / 2)
     } else {
-        ParallelStrategy::None
+        (ParallelStrategy::None, PART_ROWS)
     };
     let wanted = wanted(&c, columns, optional_text)?;
-    decode::read_in(c, wanted, strategy, PART_ROWS, each)
+    decode::read_in(c, wanted, strategy, rows, each)
 }
 
 /// The columns to read: `ts`, then those of `columns` and `optional_text` the file has; an

@@ -183,18 +183,55 @@ fn read_file(
     let mut parts = Vec::new();
     // Seconds spent decoding, coding keys and grouping rows (FUNNEL_TIMINGS).
     let mut spent = [0.0; 3];
-    columns::read_parts(
-        checked,
-        &["entity", "metric", "value"],
-        &optional,
-        parallel,
-        |frame| {
-            parts.push(group_file(&frame, window, path, aliases, &mut spent)?);
-            Ok(())
-        },
-    )?;
+    let mut group = |frame: columns::Frame| {
+        parts.push(group_file(&frame, window, path, aliases, &mut spent)?);
+        Ok(())
+    };
+    let wanted = ["entity", "metric", "value"];
+    if parallel {
+        pipelined(
+            path,
+            |each| columns::read_parts(checked, &wanted, &optional, true, each),
+            &mut group,
+        )?;
+    } else {
+        columns::read_parts(checked, &wanted, &optional, false, &mut group)?;
+    }
     spent[0] = start.elapsed().as_secs_f64() - spent[1] - spent[2];
     Ok((parts, spent))
+}
+
+/// Runs `read`, which hands decoded parts to its callback, on a thread of its own while this
+/// one hands each part to `group`: a lone file keeps decoding its next part while the last one
+/// is grouped, where one after the other left a core idle. One part waits at most, so memory
+/// holds two parts, as it held one.
+fn pipelined(
+    path: &Path,
+    read: impl FnOnce(&mut dyn FnMut(columns::Frame) -> Result<(), Error>) -> Result<(), Error> + Send,
+    group: &mut dyn FnMut(columns::Frame) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<columns::Frame>(0);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            read(&mut |frame| {
+                // The grouping side stopped on an error of its own, returned below.
+                tx.send(frame)
+                    .map_err(|_| Error::input(path, "grouping stopped"))
+            })
+        });
+        let mut grouped = Ok(());
+        for frame in rx {
+            grouped = group(frame);
+            if grouped.is_err() {
+                break;
+            }
+        }
+        let read = match reader.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        grouped.and(read)
+    })
 }
 
 /// The slot of every row, and the key codes of every slot in order of first appearance.
@@ -396,7 +433,47 @@ fn series_key(
 
 #[cfg(test)]
 mod tests {
-    use super::{Codes, normalize_container, slots};
+    use super::{Codes, normalize_container, pipelined, slots};
+    use crate::archive::columns::Frame;
+    use crate::error::Error;
+    use polars::prelude::DataFrame;
+    use std::path::Path;
+
+    type Each<'a> = &'a mut dyn FnMut(Frame) -> Result<(), Error>;
+
+    /// A reader of `n` parts (part `i` stamped `i`), failing after them when `fail`.
+    fn parts(n: i64, fail: bool) -> impl FnOnce(Each<'_>) -> Result<(), Error> + Send {
+        move |each: Each<'_>| {
+            for i in 0..n {
+                each(Frame::new(DataFrame::empty(), vec![Some(i)]))?;
+            }
+            if fail {
+                return Err(Error::input("f.parquet", "bad page"));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_pipelined_read_groups_parts_in_order_and_returns_either_sides_error() {
+        let path = Path::new("f.parquet");
+        let mut seen = Vec::new();
+        pipelined(path, parts(5, false), &mut |f| {
+            seen.push(f.ts[0]);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, (0..5).map(Some).collect::<Vec<_>>());
+        let read_err = pipelined(path, parts(5, true), &mut |_| Ok(())).unwrap_err();
+        assert!(read_err.to_string().contains("bad page"), "{read_err}");
+        // The grouping error wins over the reader's "grouping stopped", and nothing hangs.
+        let group_err = pipelined(path, parts(1000, false), &mut |f| match f.ts[0] {
+            Some(2) => Err(Error::input("f.parquet", "bad key")),
+            _ => Ok(()),
+        })
+        .unwrap_err();
+        assert!(group_err.to_string().contains("bad key"), "{group_err}");
+    }
 
     fn col(codes: &[u32], distinct: usize) -> Option<Codes> {
         Some(Codes {

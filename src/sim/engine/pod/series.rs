@@ -17,39 +17,54 @@ impl Sim<'_> {
         res: &Resources,
     ) {
         let c = self.c;
-        let sv = &c.services[s];
-        let pod = &sv.pods[p];
+        let (sv, pod) = (&c.services[s], &c.services[s].pods[p]);
         let pl = Labels::pod(&sv.name, &pod.name, &c.nodes[pod.node].name);
+        if up {
+            self.pod_traffic(k, t, (s, p), pl);
+        }
+        self.pod_resources(k, t, (s, p), pl, (up, res));
+    }
+
+    /// Traffic, latency and dependency calls of a pod that is up.
+    fn pod_traffic(&mut self, k: usize, t: i64, (s, p): (usize, usize), pl: Labels<'_>) {
+        let sv = &self.c.services[s];
         let now = &self.pods_now[s][p];
         let em = &mut self.em;
-        if up {
-            em.emit(k, t, "requests_per_s", pl, now.rps, Noise::Rate);
-            em.emit(k, t, "errors_per_s", pl, now.err, Noise::Rate);
-            em.emit(k, t, "latency_avg_ms", pl, now.lat, Noise::Gauge(0.05));
-            em.emit(k, t, "latency_p99_ms", pl, now.p99, Noise::Gauge(0.09));
-            if sv.go {
-                em.emit(
-                    k,
-                    t,
-                    "goroutines",
-                    pl,
-                    now.workers.round(),
-                    Noise::Gauge(0.03),
-                );
-            }
-            for (i, d) in sv.deps.iter().enumerate() {
-                let dl = pl.target(&d.id);
-                em.emit(
-                    k,
-                    t,
-                    "dep_latency_ms",
-                    dl,
-                    now.dep_lat[i],
-                    Noise::Gauge(0.07),
-                );
-                em.emit(k, t, "dep_errors_per_s", dl, now.dep_err[i], Noise::Rate);
-            }
+        em.emit(k, t, "requests_per_s", pl, now.rps, Noise::Rate);
+        em.emit(k, t, "errors_per_s", pl, now.err, Noise::Rate);
+        em.emit(k, t, "latency_avg_ms", pl, now.lat, Noise::Gauge(0.05));
+        em.emit(k, t, "latency_p99_ms", pl, now.p99, Noise::Gauge(0.09));
+        if sv.go {
+            let goroutines = now.workers.round();
+            em.emit(k, t, "goroutines", pl, goroutines, Noise::Gauge(0.03));
         }
+        for (i, d) in sv.deps.iter().enumerate() {
+            let dl = pl.target(&d.id);
+            em.emit(
+                k,
+                t,
+                "dep_latency_ms",
+                dl,
+                now.dep_lat[i],
+                Noise::Gauge(0.07),
+            );
+            em.emit(k, t, "dep_errors_per_s", dl, now.dep_err[i], Noise::Rate);
+        }
+    }
+
+    /// CPU, memory, limits and restarts of the app and the sidecar, up or not.
+    fn pod_resources(
+        &mut self,
+        k: usize,
+        t: i64,
+        (s, p): (usize, usize),
+        pl: Labels<'_>,
+        (up, res): (bool, &Resources),
+    ) {
+        let c = self.c;
+        let sv = &c.services[s];
+        let now = &self.pods_now[s][p];
+        let em = &mut self.em;
         let st = &self.state[s][p];
         let app = pl.container("app").source("cadvisor");
         let cpu = if up { res.cpu_used } else { 0.01 };
