@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::model::{RawSeries, SeriesKey, Windows};
+use crate::model::{RawSeries, SeriesKey, Windows, gaps, middle_ms};
 
 /// A regular time grid: bucket `i` covers `[t0 + i·step, t0 + (i+1)·step)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,26 +85,11 @@ pub struct Aligned {
 /// The median interval between consecutive distinct samples, over all series (ms, ≥ 1 s).
 #[must_use]
 pub fn median_interval(series: &[RawSeries]) -> Option<i64> {
-    let mut per_series: Vec<i64> = series
+    let per_series = series
         .iter()
-        .filter_map(|s| {
-            let mut d: Vec<i64> =
-                s.ts.windows(2)
-                    .map(|w| w[1] - w[0])
-                    .filter(|&d| d > 0)
-                    .collect();
-            if d.is_empty() {
-                return None;
-            }
-            let mid = d.len() / 2;
-            Some(*d.select_nth_unstable(mid).1)
-        })
+        .filter_map(|s| middle_ms(gaps(s.ts.iter().copied()).collect()))
         .collect();
-    if per_series.is_empty() {
-        return None;
-    }
-    let mid = per_series.len() / 2;
-    Some((*per_series.select_nth_unstable(mid).1).max(1000))
+    middle_ms(per_series).map(|step| step.max(1000))
 }
 
 /// Puts raw series on a grid spanning the baseline start to the incident end.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::columns;
 use crate::error::Error;
-use crate::model::{EventRow, LogRow};
+use crate::model::{EventRow, LogRow, gaps, middle_ms};
 
 /// Every line of every file of `dir` (the `logs/` folder), templates included; empty without
 /// the folder. Rows without a time or an entity are dropped, as the analysis drops them.
@@ -93,15 +93,9 @@ pub fn metric_index(dir: &Path, skip: &str) -> Result<MetricIndex, Error> {
             }
         }
     }
-    let mut steps: Vec<i64> = series
+    let steps = series
         .values()
-        .filter_map(|t| {
-            let t: Vec<i64> = t.iter().copied().collect();
-            let mut gaps: Vec<i64> = t.windows(2).map(|w| w[1] - w[0]).collect();
-            gaps.sort_unstable();
-            gaps.get(gaps.len() / 2).copied()
-        })
+        .filter_map(|t| middle_ms(gaps(t.iter().copied()).collect()))
         .collect();
-    steps.sort_unstable();
-    Ok((pairs, steps.get(steps.len() / 2).copied()))
+    Ok((pairs, middle_ms(steps)))
 }

@@ -9,6 +9,7 @@ use super::client::Series;
 use super::rows;
 use super::store::Store;
 use super::{ExportError, Source};
+use crate::model::{gaps, middle_ms};
 
 /// One range query: a name for the summary, PromQL, start, end and step in ms.
 #[derive(Debug, Clone)]
@@ -75,14 +76,12 @@ pub(crate) fn slowest(queries: &[Query], ms: &[u64], n: usize) -> Vec<(u64, Stri
 pub(crate) async fn scrape_interval(src: &Source, t: i64) -> Result<Option<i64>, ExportError> {
     let q = format!("{}[10m]", src.profile.scrape_probe);
     let res = src.client.query(&q, t).await?;
-    let mut gaps: Vec<i64> = res
+    let pooled = res
         .iter()
         .take(20)
-        .flat_map(|s| s.points.windows(2).map(|w| w[1].0 - w[0].0))
-        .filter(|&g| g > 0)
+        .flat_map(|s| gaps(s.points.iter().map(|p| p.0)))
         .collect();
-    gaps.sort_unstable();
-    Ok(gaps.get(gaps.len() / 2).copied())
+    Ok(middle_ms(pooled))
 }
 
 /// What the server answered: every series' samples (compact), the events, and per query its

@@ -13,7 +13,9 @@ pub use incident::{
     Alert, AliasSpec, EntitySpec, Expected, IncidentSpec, PostmortemSpec, ResolvedAlias, Resources,
     WindowSpec, Windows,
 };
-pub use time::{Instant, MINUTE_MS, buckets, clock, clock_s, fmt_ms, human_duration};
+pub use time::{
+    Instant, MINUTE_MS, buckets, clock, clock_s, fmt_ms, gaps, human_duration, middle_ms,
+};
 
 /// Which container of a pod a series describes. `None` in the data means the app.
 pub const APP: &str = "app";

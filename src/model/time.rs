@@ -20,6 +20,28 @@ pub fn buckets(span_ms: i64, step_ms: i64) -> usize {
     usize::try_from((span_ms.max(0) + step - 1) / step).unwrap_or(0)
 }
 
+/// The positive gaps between consecutive times (repeats and steps back are skipped).
+pub fn gaps(ts: impl IntoIterator<Item = i64>) -> impl Iterator<Item = i64> {
+    let mut prev = None;
+    ts.into_iter().filter_map(move |t| {
+        let gap = prev.map(|p| t - p);
+        prev = Some(t);
+        gap.filter(|&g| g > 0)
+    })
+}
+
+/// The middle of durations, the upper one of an even count: the sampling step of a series
+/// is `middle_ms(gaps(ts))`, the one definition behind the grid's, an archive's, an import's
+/// and an export's step. None when there are none.
+#[must_use]
+pub fn middle_ms(mut v: Vec<i64>) -> Option<i64> {
+    if v.is_empty() {
+        return None;
+    }
+    let at = v.len() / 2;
+    Some(*v.select_nth_unstable(at).1)
+}
+
 /// `HH:MM` in UTC: the clock the report's prose and the rules' evidence use.
 #[must_use]
 pub fn clock(ms: i64) -> String {
@@ -220,6 +242,11 @@ mod tests {
         assert_eq!(buckets(2 * MINUTE_MS, 300_000), 1);
         assert_eq!(buckets(0, 15_000), 0);
         assert_eq!(buckets(-5, 15_000), 0);
+        let step = |ts: &[i64]| middle_ms(gaps(ts.iter().copied()).collect());
+        assert_eq!(step(&[0, 15, 15, 30, 60, 75]), Some(15));
+        assert_eq!(step(&[0, 10, 40, 50]), Some(10));
+        assert_eq!(step(&[0, 20, 30]), Some(20));
+        assert_eq!(step(&[5]), None);
     }
 
     #[test]
