@@ -34,13 +34,15 @@ def write_metrics(a, tables):
         df.to_parquet(os.path.join(a, "metrics", f), index=False)
 
 
-def drop_tables(text, header):
-    """`text` without the TOML tables (or arrays of tables) opened by `header`."""
+def drop_tables(text, name):
+    """`text` without the TOML tables or arrays of tables named `name`, and their sub-tables
+    (`[entity.resources]` belongs to the `[[entity]]` above it)."""
     out, skip = [], False
     for line in text.splitlines(keepends=True):
         s = line.strip()
         if s.startswith("["):
-            skip = s == header
+            table = s.strip("[]").strip()
+            skip = table == name or table.startswith(name + ".")
         if not skip:
             out.append(line)
     return "".join(out)
@@ -56,9 +58,11 @@ def ablate_toml(kind, a):
     p = os.path.join(a, "incident.toml")
     text = open(p).read()
     if kind == "no-topology":
-        new = drop_tables(text, "[[entity]]")
+        new = drop_tables(text, "entity")
     elif kind == "no-limits":
-        new = "".join(l for l in text.splitlines(keepends=True) if not l.strip().startswith("resources"))
+        # Resources as a sub-table (`[entity.resources]`) or inline (`resources = { ... }`).
+        new = drop_tables(text, "entity.resources")
+        new = "".join(l for l in new.splitlines(keepends=True) if not l.strip().startswith("resources"))
     else:  # baseline-10
         spec = tomllib.loads(text)
         w = spec.get("window", {})
@@ -66,7 +70,7 @@ def ablate_toml(kind, a):
         end = w.get("end", spec["alert"]["fired_at"] + datetime.timedelta(minutes=15))
         step = datetime.timedelta(milliseconds=step_ms(read_metrics(a)))
         iso = lambda t: t.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        new = drop_tables(text, "[window]").rstrip("\n") + (
+        new = drop_tables(text, "window").rstrip("\n") + (
             f"\n\n[window]\nstart = {iso(start)}\nend = {iso(end)}\n"
             f"baseline_start = {iso(start - 10 * step)}\nbaseline_end = {iso(start)}\n"
         )
