@@ -9,7 +9,7 @@
 //! end (see [`commit`]); any failure before that leaves the archive as it was.
 
 mod buckets;
-mod call_gap;
+pub(crate) mod call_gap;
 mod commit;
 mod dedup;
 mod derive;

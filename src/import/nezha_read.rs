@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::{files_ending, names, number_column, read_csv_text, text_column};
+use crate::attach::call_gap::CallGaps;
 use crate::error::Error;
-use crate::model::calls::CallGaps;
 use crate::model::{Instant, LogRow, MetricRow, service_of_pod};
 
 /// The front service's entity id.
@@ -150,7 +150,7 @@ pub(crate) fn call_graph(day: &Path, traced: Graph) -> Result<Graph, Error> {
     Ok(traced)
 }
 
-/// The call-gap series of the traces ([`crate::model::calls`]), one row per callee and minute
+/// The call-gap series of the traces ([`crate::attach::call_gap`]), one row per callee and minute
 /// (stamped mid-minute) of the spans that started in it.
 ///
 /// Span files only cover the minutes around each fault, so these series are compared with the

@@ -2,7 +2,6 @@
 //!
 //! Nothing here does I/O; `archive` reads and writes these, `align` onwards computes on them.
 
-pub mod calls;
 mod entity;
 mod incident;
 mod time;
