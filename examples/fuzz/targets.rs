@@ -65,23 +65,37 @@ enum Focus {
     From(usize),
 }
 
-pub struct Seeds(Vec<Seed>);
+/// The seeds grouped by command, each command listed once per share.
+pub struct Seeds {
+    by_command: Vec<Vec<Seed>>,
+    draws: Vec<usize>,
+}
 
 impl Seeds {
+    fn new(seeds: Vec<Seed>) -> Seeds {
+        let command = |t: Target| std::mem::discriminant(&t);
+        let mut by_command: Vec<Vec<Seed>> = Vec::new();
+        for s in seeds {
+            match by_command
+                .iter_mut()
+                .find(|g| command(g[0].kind) == command(s.kind))
+            {
+                Some(g) => g.push(s),
+                None => by_command.push(vec![s]),
+            }
+        }
+        let draws = (0..by_command.len())
+            .flat_map(|i| std::iter::repeat_n(i, by_command[i][0].kind.shares()))
+            .collect();
+        Seeds { by_command, draws }
+    }
+
     /// A command drawn by its shares, then one of its seeds: a command with many seed files
     /// does not crowd out the others.
     pub fn pick(&self, rng: &mut Rng) -> &Seed {
-        let command = |t: Target| std::mem::discriminant(&t);
-        let mut commands: Vec<Target> = Vec::new();
-        for s in &self.0 {
-            if !commands.iter().any(|&t| command(t) == command(s.kind)) {
-                commands.extend(std::iter::repeat_n(s.kind, s.kind.shares()));
-            }
-        }
-        let drawn = command(commands[rng.below(commands.len())]);
-        let of_kind: Vec<&Seed> = self.0.iter().filter(|s| command(s.kind) == drawn).collect();
+        let of_kind = &self.by_command[self.draws[rng.below(self.draws.len())]];
         loop {
-            let s = of_kind[rng.below(of_kind.len())];
+            let s = &of_kind[rng.below(of_kind.len())];
             if !s.heavy || rng.chance(10) {
                 return s;
             }
@@ -268,7 +282,7 @@ pub fn seeds(work: &Path) -> Seeds {
     {
         nezha_seeds(&mut s, &day);
     }
-    Seeds(s)
+    Seeds::new(s)
 }
 
 fn repo(rel: &str) -> PathBuf {
