@@ -92,10 +92,16 @@ pub(crate) fn mine_distinct(distinct: Distinct, cfg: &MinerConfig) -> Mined {
     for &s in &distinct.seq_of_line {
         lines_of_seq[s as usize] += 1;
     }
-    let enums = enums::Enums::new(cfg, &lines_of_seq);
+    let mut enums = enums::Enums::new(cfg, &lines_of_seq);
     let mut cluster_of_seq = cluster(&seqs, &toks, cfg);
     if cfg.slot_values > 0 {
-        merge_slots(&seqs, &toks, cfg.slot_values, &enums, &mut cluster_of_seq);
+        merge_slots(
+            &seqs,
+            &toks,
+            cfg.slot_values,
+            &mut enums,
+            &mut cluster_of_seq,
+        );
     }
     enums.split(&seqs, &toks, &mut cluster_of_seq);
     label(&distinct.seq_of_line, &seqs, &toks, &cluster_of_seq)

@@ -8,6 +8,12 @@
 //! cluster whose members differ at a place filled only by literal tokens (words, names with
 //! digits) is split there when that place is an enumeration, and `merge_slots` does not join
 //! clusters whose differing place is one.
+//!
+//! A few frequent words can still be values: three accounts that log in all day are three
+//! users, not three statements. What gives them away is the rest of the log: the same words
+//! fill a place elsewhere that is plainly a variable (`session closed for user <*>`, whose
+//! values include a rare one). Tokens seen as the values of such a place are known values,
+//! and a place that only known values fill is never an enumeration.
 
 use super::{Interner, MinerConfig, Shape};
 
@@ -16,6 +22,8 @@ pub(super) struct Enums<'a> {
     max_values: usize,
     min_lines: u64,
     lines_of_seq: &'a [u64],
+    /// By token id: seen filling a place that is a variable (see the module's docs).
+    known_value: Vec<bool>,
 }
 
 impl<'a> Enums<'a> {
@@ -24,7 +32,24 @@ impl<'a> Enums<'a> {
             max_values: cfg.enum_values,
             min_lines: cfg.enum_lines as u64,
             lines_of_seq,
+            known_value: Vec::new(),
         }
+    }
+
+    /// Records `tokens` as the values of a place that is a variable.
+    pub(super) fn learn_values(&mut self, tokens: impl Iterator<Item = u32>) {
+        for t in tokens {
+            let t = t as usize;
+            if t >= self.known_value.len() {
+                self.known_value.resize(t + 1, false);
+            }
+            self.known_value[t] = true;
+        }
+    }
+
+    /// Whether every one of `tokens` is a known value.
+    pub(super) fn all_known(&self, mut tokens: impl Iterator<Item = u32>) -> bool {
+        tokens.all(|t| self.known_value.get(t as usize).copied().unwrap_or(false))
     }
 
     /// Lines per cluster, for clusters `0..n`.
@@ -37,10 +62,15 @@ impl<'a> Enums<'a> {
     }
 
     /// Whether the (token, lines) pairs filling one place make an enumeration: two to
-    /// `max_values` distinct tokens, each on `min_lines` lines or more.
+    /// `max_values` distinct tokens, each on `min_lines` lines or more, not all known values.
     pub(super) fn is_enum(&self, values: impl Iterator<Item = (u32, u64)>) -> bool {
-        self.tally(values)
-            .is_some_and(|t| t.len() >= 2 && t.iter().all(|&(_, n)| n >= self.min_lines))
+        self.tally(values).is_some_and(|t| self.enumerates(&t))
+    }
+
+    fn enumerates(&self, tally: &[(u32, u64)]) -> bool {
+        tally.len() >= 2
+            && tally.iter().all(|&(_, n)| n >= self.min_lines)
+            && !self.all_known(tally.iter().map(|&(t, _)| t))
     }
 
     /// Lines per distinct token in order of first appearance; `None` past `max_values` tokens.
@@ -121,7 +151,7 @@ impl<'a> Enums<'a> {
             }
             let values = m.iter().map(|s| (at(s), self.lines_of_seq[*s as usize]));
             let tally = self.tally(values)?;
-            if !(tally.len() >= 2 && tally.iter().all(|&(_, n)| n >= self.min_lines)) {
+            if !self.enumerates(&tally) {
                 return None;
             }
             let parts = tally

@@ -1,17 +1,20 @@
 //! The merge post-pass: clusters whose templates differ in one place, filled by many distinct
-//! constants, are one statement with a variable there (user names, host names). Runs once per
-//! mining on the clusters, never per line; its scratch space is reused across rounds.
+//! constants, are one statement with a variable there (user names, host names). So are
+//! clusters that differ by fewer constants when each of them is a known value (see `enums`).
+//! Runs once per mining on the clusters, never per line; its scratch space is reused across
+//! rounds.
 
 use super::{Interner, Shape, enums, templates};
 
 /// Joins clusters whose templates are equal but for one position that `min_values` or more
-/// distinct constants fill. The leading token is left alone: it names what the message is
-/// about, and the prefix tree already treats it as part of the statement.
+/// distinct constants fill, or only known values; the values of each joined place become
+/// known values. The leading token is left alone: it names what the message is about, and
+/// the prefix tree already treats it as part of the statement.
 pub(super) fn merge_slots(
     seqs: &[Vec<u32>],
     toks: &Interner,
     min_values: usize,
-    enums: &enums::Enums,
+    enums: &mut enums::Enums,
     cluster_of_seq: &mut [u32],
 ) {
     let mut pow: Vec<u64> = Vec::new();
@@ -21,18 +24,30 @@ pub(super) fn merge_slots(
         let mut parent: Vec<u32> = (0..tmpl.len() as u32).collect();
         let keyed = slot_keys(&tmpl, toks, &mut pow);
         let mut changed = false;
+        // Places too few or too regular to be variables by their own counts, which known
+        // values may still make one once this round's variables are learnt.
+        let mut undecided: Vec<(usize, Vec<u32>)> = Vec::new();
         for run in keyed.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
-            if run.len() < min_values {
+            if run.len() < 2 {
                 continue;
             }
             let slot = run[0].1 as usize;
-            for list in &equal_but_slot(run, &tmpl, slot) {
+            for list in equal_but_slot(run, &tmpl, slot) {
                 let values = list
                     .iter()
                     .map(|&c| (tmpl[c as usize][slot], lines[c as usize]));
                 if list.len() < min_values || enums.is_enum(values) {
+                    if list.len() >= 2 {
+                        undecided.push((slot, list));
+                    }
                     continue;
                 }
+                enums.learn_values(list.iter().map(|&c| tmpl[c as usize][slot]));
+                changed |= union(&mut parent, &list);
+            }
+        }
+        for (slot, list) in &undecided {
+            if enums.all_known(list.iter().map(|&c| tmpl[c as usize][*slot])) {
                 changed |= union(&mut parent, list);
             }
         }

@@ -115,6 +115,32 @@ fn many_values_in_one_slot_are_a_variable() {
 }
 
 #[test]
+fn few_frequent_words_are_values_where_they_vary_elsewhere() {
+    let mut lines: Vec<String> = Vec::new();
+    for _ in 0..5 {
+        for u in ["cyrus", "news", "test"] {
+            lines.push(format!("session opened for user {u} by (uid=0)"));
+            lines.push(format!("session closed for user {u}"));
+        }
+        lines.push("link state Up on port".into());
+        lines.push("link state Down on port".into());
+    }
+    lines.push("session closed for user root".into());
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let m = run(&refs);
+    // Three accounts, each frequent, would be an enumeration on their own; the closing
+    // statement shows them as the values of a variable, rare `root` among them.
+    assert_eq!(
+        template_of(&m, 0),
+        "session opened for user <*> by (uid=<*>)"
+    );
+    assert_eq!(m.cluster_of_line[0], m.cluster_of_line[2]);
+    assert_eq!(template_of(&m, 1), "session closed for user <*>");
+    // States nobody saw vary elsewhere stay an enumeration.
+    assert_ne!(m.cluster_of_line[6], m.cluster_of_line[7]);
+}
+
+#[test]
 fn dotted_names_and_key_values() {
     let m = run(&[
         "com.example.sync: scheduler told me to run this job",
