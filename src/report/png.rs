@@ -41,7 +41,9 @@ pub fn encode(width: u32, height: u32, rgb: &[u8]) -> std::io::Result<Vec<u8>> {
         filtered.push(2);
         filtered.extend(row.iter().zip(above).map(|(x, a)| x.wrapping_sub(*a)));
     }
-    let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    // Level 6, not 9: on the charts of a 270-service report, 9 took 315 ms for 250 KB and 6
+    // 41 ms for 257 KB, a sixth of a 20 M-row analysis for 3 % of the charts' size.
+    let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&filtered)?;
     let idat = z.finish()?;
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
