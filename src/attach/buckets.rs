@@ -1,9 +1,10 @@
 //! The buckets [`super::derive`] fills, per (entity, metric, target, time), and the series
 //! rows made of them: p99 for latencies, a rate for counts, a mean for self-time.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use super::derive::SOURCE;
+use crate::hashing::FastMap;
 use crate::model::MetricRow;
 
 fn p99(v: &mut [f64]) -> f64 {
@@ -31,7 +32,7 @@ pub(super) fn metric(name: &str) -> u8 {
 }
 
 /// (entity, metric index, target or `u32::MAX`, bucket start) → samples.
-pub(super) type Buckets = HashMap<(u32, u8, u32, i64), Vec<f64>>;
+pub(super) type Buckets = FastMap<(u32, u8, u32, i64), Vec<f64>>;
 
 /// The rows of the buckets, in (entity, metric, target, time) order.
 pub(super) fn series(

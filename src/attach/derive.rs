@@ -8,10 +8,11 @@
 //! code rather than waiting on what it calls (`self_time_ms`). The time calls into a service
 //! spend outside it is also kept on the callee (`call_gap_ms`, see `call_gap`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::buckets::{Buckets, series};
 use crate::archive::traces::Span;
+use crate::hashing::FastMap;
 use crate::model::MetricRow;
 
 /// The source every derived row carries.
@@ -33,7 +34,7 @@ pub struct Derived {
 /// Parent index of every span (`None`: a root, an orphan or a cut cycle link), with the
 /// number of orphans and of cut links.
 fn parents(spans: &[Span]) -> (Vec<Option<usize>>, usize, usize) {
-    let index: HashMap<(&str, &str), usize> = spans
+    let index: FastMap<(&str, &str), usize> = spans
         .iter()
         .enumerate()
         .map(|(i, s)| ((s.trace_id.as_str(), s.span_id.as_str()), i))
@@ -119,7 +120,7 @@ fn is_client(s: &Span) -> bool {
 /// owned string keys cost allocations and string comparisons per span.
 #[derive(Default)]
 struct Names<'a> {
-    ids: HashMap<&'a str, u32>,
+    ids: FastMap<&'a str, u32>,
     names: Vec<&'a str>,
 }
 
@@ -232,7 +233,7 @@ pub fn derive(
     let mut names = Names::default();
     let svc: Vec<u32> = spans.iter().map(|s| names.id(&s.service)).collect();
     let bucket = |ts: i64| ts.div_euclid(step_ms) * step_ms;
-    let mut b = Buckets::new();
+    let mut b = Buckets::default();
     let mut pairs: BTreeSet<(u32, u32)> = BTreeSet::new();
     let mut put = |e: u32, m: &str, t: u32, ts: i64, v: f64| {
         b.entry((e, super::buckets::metric(m), t, bucket(ts)))

@@ -108,7 +108,7 @@ pub(crate) fn read(
 ) -> Result<(), Error> {
     let lines = match format {
         Format::EventLines => true,
-        Format::Kubectl => input::is_json_lines(&input::peek(path)?),
+        Format::Kubectl => input::one_value_per_line(path)?,
         other => {
             return Err(Error::input(
                 path,

@@ -202,7 +202,7 @@ pub(crate) fn read(
     out: &mut BTreeMap<String, Workload>,
     sum: &mut Summary,
 ) -> Result<(), Error> {
-    let lines = input::is_json_lines(&input::peek(path)?);
+    let lines = input::one_value_per_line(path)?;
     input::each_value(path, lines, |o: Object, _| {
         object(o, out, sum);
         Ok(())

@@ -87,7 +87,7 @@ pub(crate) fn read(
 ) -> Result<(), Error> {
     match format {
         Format::Loki => {
-            let lines = input::is_json_lines(&input::peek(path)?);
+            let lines = input::one_value_per_line(path)?;
             input::each_value(path, lines, |r: LokiResponse, loc| {
                 loki(path, loc, r, labels, out, sum)
             })

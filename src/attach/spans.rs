@@ -126,7 +126,7 @@ pub(crate) fn read(
     out: &mut Vec<Span>,
     sum: &mut Summary,
 ) -> Result<(), Error> {
-    let lines = input::is_json_lines(&input::peek(path)?);
+    let lines = input::one_value_per_line(path)?;
     match format {
         Format::Otlp | Format::Tempo => {
             let base64 = matches!(format, Format::Tempo);
