@@ -214,7 +214,11 @@ mod tests {
         std::fs::write(&p, format!("{long}\n{long}")).unwrap();
         assert!(one_value_per_line(&p).unwrap());
         let mut n = 0;
-        each_value::<serde_json::Value>(&p, true, |_, _| Ok(n += 1)).unwrap();
+        each_value::<serde_json::Value>(&p, true, |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(n, 2);
         std::fs::write(&p, format!("{{\n  \"a\": \"{}\"\n}}\n", "x".repeat(PEEK))).unwrap();
         assert!(!one_value_per_line(&p).unwrap());

@@ -41,6 +41,9 @@ pub struct Stats {
     pub wait_us: AtomicU64,
     /// Microseconds parsing JSON.
     pub parse_us: AtomicU64,
+    /// Replayed requests with no recorded answer (answered as empty): recorded answers that
+    /// no longer match the profile's queries show here rather than as a quietly empty export.
+    pub unanswered: AtomicU64,
 }
 
 #[derive(Debug, Clone)]
@@ -175,8 +178,8 @@ impl Client {
     }
 
     /// A client that sends nothing: each query gets the first of `answers` with its path and
-    /// query, and a query with none gets an empty result. `url` only names the source in
-    /// messages.
+    /// query, and a query with none gets an empty result (counted in `stats.unanswered`).
+    /// `url` only names the source in messages.
     #[must_use]
     pub fn replay(url: &str, answers: Vec<Answer>) -> Client {
         Client {
@@ -263,7 +266,10 @@ impl Client {
                 .send(http, &url, form)
                 .await
                 .map_err(|message| server_error(&url, query, message))?,
-            Transport::Replay(answers) => replayed(answers, path, query),
+            Transport::Replay(answers) => replayed(answers, path, query).unwrap_or_else(|| {
+                self.stats.unanswered.fetch_add(1, Ordering::Relaxed);
+                (200, EMPTY_MATRIX.to_vec())
+            }),
         };
         let st = &self.stats;
         st.requests.fetch_add(1, Ordering::Relaxed);
@@ -316,16 +322,13 @@ impl Client {
     }
 }
 
-/// The recorded answer to `query` at `path`; one with no recording answers as a server
-/// without the data would: success, no series.
-fn replayed(answers: &[Answer], path: &str, query: &str) -> (u16, Vec<u8>) {
+/// The recorded answer to `query` at `path`, if any (a query with none is answered as a
+/// server without the data would: success, no series).
+fn replayed(answers: &[Answer], path: &str, query: &str) -> Option<(u16, Vec<u8>)> {
     answers
         .iter()
         .find(|a| a.path == path && a.query == query)
-        .map_or_else(
-            || (200, EMPTY_MATRIX.to_vec()),
-            |a| (a.status, a.body.clone()),
-        )
+        .map(|a| (a.status, a.body.clone()))
 }
 
 const EMPTY_MATRIX: &[u8] = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
@@ -528,11 +531,10 @@ mod tests {
         };
         let answers = [rec];
         assert_eq!(
-            replayed(&answers, "/api/v1/query", "up[10m]").1,
-            answers[0].body
+            replayed(&answers, "/api/v1/query", "up[10m]").map(|a| a.1),
+            Some(answers[0].body.clone())
         );
-        let (status, body) = replayed(&answers, "/api/v1/query_range", "up[10m]");
-        assert_eq!((status, body.as_slice()), (200, EMPTY_MATRIX));
+        assert_eq!(replayed(&answers, "/api/v1/query_range", "up[10m]"), None);
         let series = answer("u", "q", 200, &answers[0].body).unwrap();
         assert_eq!(
             Answer::decode(&answers[0].encode()).as_ref(),

@@ -384,6 +384,52 @@ fn authentication_failure_never_echoes_the_credentials() {
     assert!(!out.exists());
 }
 
+/// The recorded answers must still be the ones the export asks for: when the profile's queries
+/// change, a stale recording would leave the fuzzer replaying empty answers to every new query.
+#[test]
+fn the_fuzzers_recorded_answers_answer_every_query_of_the_export() {
+    use funnel::export::{AlertRequest, Source, client, export_alert, profile::Profile};
+    use funnel::model::{Instant, WindowSpec};
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-seeds/export");
+    let mut files: Vec<_> = std::fs::read_dir(&seeds)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let answers: Vec<client::Answer> = files
+        .iter()
+        .map(|f| client::Answer::decode(&std::fs::read(f).unwrap()).unwrap())
+        .collect();
+    let src = Source {
+        client: client::Client::replay("http://recorded.invalid", answers),
+        profile: Profile::load("kube-prometheus").unwrap(),
+        profile_name: "kube-prometheus".into(),
+        namespace: None,
+        step_ms: Some(60_000),
+        concurrency: 4,
+    };
+    let at = |t: &str| Instant::parse(t);
+    let req = AlertRequest {
+        entity: "live-api".into(),
+        metric: "latency_p99_ms".into(),
+        fired_at: at(SEED_FIRED).unwrap(),
+        window: WindowSpec {
+            baseline_start: at("2024-05-01T13:17:00Z"),
+            ..WindowSpec::default()
+        },
+        id: None,
+    };
+    let dir = tmp();
+    export_alert(&src, &req, &dir.path().join("out")).unwrap();
+    let stats = &src.client.stats;
+    assert!(stats.requests.load(std::sync::atomic::Ordering::Relaxed) > 10);
+    assert_eq!(
+        stats.unanswered.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "tests/fuzz-seeds/export is stale: record it again (see record_export_answers_for_the_fuzzer)"
+    );
+}
+
 /// The fuzzer's export seeds: a real Prometheus' answers to the export of the seed incident
 /// (step 60 s, 30 minutes of baseline, to keep the files small), one file per answer in
 /// tests/fuzz-seeds/export. examples/fuzz replays them, mutated, with the same request. Run by
