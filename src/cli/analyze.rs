@@ -28,6 +28,13 @@ pub(crate) struct AnalyzeArgs {
     history: Option<PathBuf>,
 }
 
+impl AnalyzeArgs {
+    /// Whether the user set `--max-memory`.
+    pub(crate) fn bounds_memory(&self) -> bool {
+        self.max_memory.is_some()
+    }
+}
+
 pub(crate) fn run(a: &AnalyzeArgs) -> anyhow::Result<Exit> {
     let history = a
         .history
