@@ -144,15 +144,9 @@ fn ts_to_ms(ts: &Column) -> PolarsResult<Vec<Option<i64>>> {
         .to_physical_repr()
         .cast(&DataType::Int64)?;
     let raw = raw.i64()?;
-    // Without nulls (the common case) the values are read without a validity check each.
-    if raw.null_count() == 0 {
-        return Ok(if divisor == 1 {
-            raw.into_no_null_iter().map(Some).collect()
-        } else {
-            raw.into_no_null_iter()
-                .map(|t| Some(t.div_euclid(divisor)))
-                .collect()
-        });
+    if raw.null_count() == 0 && divisor == 1 {
+        // The common case, kept free of per-value branches.
+        return Ok(raw.into_no_null_iter().map(Some).collect());
     }
     Ok(raw
         .iter()

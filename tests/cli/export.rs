@@ -388,8 +388,7 @@ fn authentication_failure_never_echoes_the_credentials() {
 /// change, a stale recording would leave the fuzzer replaying empty answers to every new query.
 #[test]
 fn the_fuzzers_recorded_answers_answer_every_query_of_the_export() {
-    use funnel::export::{AlertRequest, Source, client, export_alert, profile::Profile};
-    use funnel::model::{Instant, WindowSpec};
+    use funnel::export::{client, export_alert};
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-seeds/export");
     let mut files: Vec<_> = std::fs::read_dir(&seeds)
         .unwrap()
@@ -400,25 +399,7 @@ fn the_fuzzers_recorded_answers_answer_every_query_of_the_export() {
         .iter()
         .map(|f| client::Answer::decode(&std::fs::read(f).unwrap()).unwrap())
         .collect();
-    let src = Source {
-        client: client::Client::replay("http://recorded.invalid", answers),
-        profile: Profile::load("kube-prometheus").unwrap(),
-        profile_name: "kube-prometheus".into(),
-        namespace: None,
-        step_ms: Some(60_000),
-        concurrency: 4,
-    };
-    let at = |t: &str| Instant::parse(t);
-    let req = AlertRequest {
-        entity: "live-api".into(),
-        metric: "latency_p99_ms".into(),
-        fired_at: at(SEED_FIRED).unwrap(),
-        window: WindowSpec {
-            baseline_start: at("2024-05-01T13:17:00Z"),
-            ..WindowSpec::default()
-        },
-        id: None,
-    };
+    let (src, req) = fuzz_seed_export(client::Client::replay("http://recorded.invalid", answers));
     let dir = tmp();
     export_alert(&src, &req, &dir.path().join("out")).unwrap();
     let stats = &src.client.stats;
@@ -430,23 +411,13 @@ fn the_fuzzers_recorded_answers_answer_every_query_of_the_export() {
     );
 }
 
-/// The fuzzer's export seeds: a real Prometheus' answers to the export of the seed incident
-/// (step 60 s, 30 minutes of baseline, to keep the files small), one file per answer in
-/// tests/fuzz-seeds/export. examples/fuzz replays them, mutated, with the same request. Run by
-/// hand when the profile's queries change:
-/// `cargo test --test cli record_export_answers -- --ignored`.
-#[test]
-#[ignore = "rewrites tests/fuzz-seeds/export"]
-fn record_export_answers_for_the_fuzzer() {
-    use funnel::export::{AlertRequest, Source, client::Client, export_alert, profile::Profile};
+/// The export the fuzzer's seed answers belong to, from `client`: the seed incident's alert,
+/// step 60 s, 30 minutes of baseline (to keep the files small).
+fn fuzz_seed_export(
+    client: funnel::export::client::Client,
+) -> (funnel::export::Source, funnel::export::AlertRequest) {
+    use funnel::export::{AlertRequest, Source, profile::Profile};
     use funnel::model::{Instant, WindowSpec};
-    if !have("prometheus") || !have("promtool") {
-        return;
-    }
-    let dir = tmp();
-    let server = prometheus(dir.path(), &openmetrics::series(&seed_data()));
-    let mut client = Client::new(&server.url(), &[]).unwrap();
-    let log = client.record();
     let src = Source {
         client,
         profile: Profile::load("kube-prometheus").unwrap(),
@@ -466,6 +437,26 @@ fn record_export_answers_for_the_fuzzer() {
         },
         id: None,
     };
+    (src, req)
+}
+
+/// The fuzzer's export seeds: a real Prometheus' answers to the export of the seed incident
+/// (step 60 s, 30 minutes of baseline, to keep the files small), one file per answer in
+/// tests/fuzz-seeds/export. examples/fuzz replays them, mutated, with the same request. Run by
+/// hand when the profile's queries change:
+/// `cargo test --test cli record_export_answers -- --ignored`.
+#[test]
+#[ignore = "rewrites tests/fuzz-seeds/export"]
+fn record_export_answers_for_the_fuzzer() {
+    use funnel::export::{client::Client, export_alert};
+    if !have("prometheus") || !have("promtool") {
+        return;
+    }
+    let dir = tmp();
+    let server = prometheus(dir.path(), &openmetrics::series(&seed_data()));
+    let mut client = Client::new(&server.url(), &[]).unwrap();
+    let log = client.record();
+    let (src, req) = fuzz_seed_export(client);
     export_alert(&src, &req, &dir.path().join("out")).unwrap();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-seeds/export");
     let _ = std::fs::remove_dir_all(&out);
