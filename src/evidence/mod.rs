@@ -2,6 +2,8 @@
 //! archive or polars; they ask this context for series (one trusted source per series), scores,
 //! scope, topology and events, which keeps them pure and testable on tiny in-memory incidents.
 
+mod network;
+mod placement;
 pub mod resources;
 pub mod scope;
 pub mod sources;
@@ -14,7 +16,7 @@ use std::collections::BTreeMap;
 use crate::align::{Aligned, Series};
 use crate::detect::{self, Score};
 use crate::logs::LogEvidence;
-use crate::model::{EntityKind, EventRow, Finding, IncidentSpec, SIDECAR, SeriesKey, Windows};
+use crate::model::{EventRow, Finding, IncidentSpec, SIDECAR, SeriesKey, Windows};
 pub use scope::{Health, Scope};
 pub use topology::Topology;
 
@@ -255,56 +257,6 @@ impl Context {
             .metric_aliases
             .get(metric)
             .map_or(metric, crate::model::AliasSpec::metric)
-    }
-
-    /// Whether a node's network errors rose: sustained, doubled, and at least 0.5/s more than
-    /// the baseline (a node going from 0.2 to 0.6 errors/s drops nobody's requests).
-    #[must_use]
-    pub fn node_net_errors_rose(&self, node: &str) -> bool {
-        self.metric(node, "net_errors_per_s")
-            .is_some_and(|v| v.score.up(1.0) && v.score.level - v.score.base >= 0.5)
-    }
-
-    /// Nodes whose network errors rose ([`Context::node_net_errors_rose`]). Two or more of them
-    /// mean a fault that reaches every dependency at once.
-    #[must_use]
-    pub fn network_trouble(&self) -> Vec<&str> {
-        self.topo
-            .of_kind(EntityKind::Node)
-            .into_iter()
-            .filter(|n| self.node_net_errors_rose(n))
-            .collect()
-    }
-
-    /// When the network is in trouble, a note for evidence that a single dependency would
-    /// otherwise claim from its `callers`, and the factor to discount it by: network errors on
-    /// several nodes reach every dependency at once, and errors on one node reach every
-    /// dependency of the pods on it, so callers that all have pods there are no witnesses.
-    #[must_use]
-    pub fn network_discount(&self, callers: &[&str]) -> Option<(f64, String)> {
-        let nodes = self.network_trouble();
-        if nodes.len() >= 2 {
-            return Some((
-                0.5,
-                format!(
-                    " (but network errors rose on {} nodes at the same time, which explains this too)",
-                    nodes.len()
-                ),
-            ));
-        }
-        let node = nodes.first()?;
-        let on_node = |c: &&str| {
-            self.topo
-                .pods_of(c)
-                .into_iter()
-                .any(|p| self.topo.node_of(p) == Some(*node))
-        };
-        (!callers.is_empty() && callers.iter().all(on_node)).then(|| {
-            (
-                0.5,
-                format!(" (but each of them has pods on {node}, whose network errors rose at the same time, which explains this too)"),
-            )
-        })
     }
 
     /// The alert's entity and metric, the metric under its vocabulary name.

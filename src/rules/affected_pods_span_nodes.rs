@@ -22,7 +22,9 @@ declare_rule! {
     /// `node-pods-degrade-together` weighs the node.
     ///
     /// ## Inconclusive when
-    /// No pod on the node has per-pod symptom data.
+    /// No pod on the node has per-pod symptom data; or none is degraded but the node's own
+    /// network errors rose while most nodes' did not (calls through a failing interface fail
+    /// on the wire, so its pods' callers see the failures, not the pods).
     ///
     /// ## Example
     /// The three `live-api` pods on node-a, node-b and node-c are all slow → node-a eliminated.
@@ -64,7 +66,7 @@ impl Rule for AffectedPodsSpanNodes {
                 id,
                 0.8,
                 format!(
-                    "{}, degraded alike, so {node} alone does not explain them",
+                    "{}, so {node} alone does not explain them",
                     spanning.join("; ")
                 ),
             ));
@@ -77,6 +79,17 @@ impl Rule for AffectedPodsSpanNodes {
                     .get(*p)
                     .is_some_and(|s| super::hypotheses::in_scope(ctx, s))
         });
+        if !sick_in_scope && ctx.node_nic_failing(node) {
+            // Calls through a failing interface fail on the wire: the pods' own latency and
+            // errors stay clean while their callers see the failures.
+            return Some(Outcome::inconclusive(
+                id,
+                format!(
+                    "none of the {} pods with data on {node} is degraded, but its own network errors rose, which its pods' callers would see instead",
+                    on_node.len()
+                ),
+            ));
+        }
         if !sick_in_scope {
             return Some(Outcome::eliminated(
                 id,
@@ -113,13 +126,7 @@ fn spread(ctx: &Context, node: &str, pod: &str) -> Spread {
     else {
         return Spread::Nothing;
     };
-    let healthy_elsewhere = ctx
-        .topo
-        .pods_of(svc)
-        .into_iter()
-        .filter(|p| *p != pod && ctx.scope.pod(p).testable)
-        .any(|p| !ctx.scope.pod(p).affected && ctx.topo.node_of(p) != Some(node));
-    if healthy_elsewhere {
+    if ctx.stands_out_from_replicas(svc, pod) {
         return Spread::NodeLocal;
     }
     let sick: Vec<&str> = ctx
@@ -132,8 +139,18 @@ fn spread(ctx: &Context, node: &str, pod: &str) -> Spread {
     if nodes.len() < 2 {
         return Spread::Nothing;
     }
+    // The survivors of a bad pod elsewhere carry its load: mildly slower here, not the node.
+    let standout = sick
+        .iter()
+        .find(|p| ctx.topo.node_of(p) != Some(node) && ctx.stands_out_from_replicas(svc, p));
+    if let Some(other) = standout {
+        return Spread::Across(format!(
+            "{svc}'s hardest-hit pod, {other}, runs on {}",
+            ctx.topo.node_of(other).unwrap_or("another node")
+        ));
+    }
     Spread::Across(format!(
-        "the {} degraded {svc} pods sit on {} different nodes ({})",
+        "the {} degraded {svc} pods sit on {} different nodes ({}), degraded alike",
         sick.len(),
         nodes.len(),
         nodes.into_iter().collect::<Vec<_>>().join(", ")

@@ -9,7 +9,10 @@ use crate::model::EntityKind;
 declare_rule! {
     /// ## What it rules out
     /// The cluster network, when other services in the cluster stayed healthy. Supports it
-    /// when most services degraded across several nodes and node network errors rose.
+    /// when most services degraded across several nodes and node network errors rose, or
+    /// when calls to two or more services slowed at their callers by more than those services'
+    /// own latency explains (the time went between them) and at most one service with data
+    /// stayed healthy.
     ///
     /// ## Evidence used
     /// The health of every service with symptom data, the nodes their pods run on, and the
@@ -18,7 +21,10 @@ declare_rule! {
     /// ## Why this is sound
     /// The pod network is shared: a fault in it (CNI, overlay, DNS, a congested link) slows
     /// east-west calls of every service whose traffic crosses it. Healthy services on the same
-    /// nodes show that their packets were delivered normally.
+    /// nodes show that their packets were delivered normally, unless their callers saw their
+    /// calls slow down: a callee's own latency does not count the time on the wire, so a
+    /// service can look healthy from the inside while every call to it is late. A slow callee
+    /// slows its callers by its own delay; only time between the two ends widens that gap.
     ///
     /// ## Inconclusive when
     /// No service outside the degraded ones has data.
@@ -69,10 +75,24 @@ impl Rule for HealthyServicesElsewhere {
                 ),
             ));
         }
-        if !healthy.is_empty() && 2 * healthy.len() >= sick.len().min(3) {
+        // A healthy service whose callers saw its calls slow down is no witness against the
+        // network: the time went on the wire, outside its own handling.
+        let gaps = ctx.wire_gaps();
+        let gap_callees: BTreeSet<&str> = gaps.iter().map(|(_, callee)| *callee).collect();
+        let witnesses: Vec<&str> = healthy
+            .iter()
+            .copied()
+            .filter(|s| !gap_callees.contains(s))
+            .collect();
+        if gap_callees.len() >= 2 && sick.len() >= 2 && witnesses.len() <= 1 {
+            // More pairs widened alike, less room for one slow proxy or link.
+            let w = (0.5 + 0.1 * gap_callees.len() as f64).min(0.9);
+            return Some(Outcome::supported(id, w, describe_gaps(&gaps)));
+        }
+        if !witnesses.is_empty() && 2 * witnesses.len() >= sick.len().min(3) {
             return Some(healthy_elsewhere(
                 ctx,
-                &healthy,
+                &witnesses,
                 &sick,
                 !nodes_up.is_empty(),
             ));
@@ -122,6 +142,22 @@ fn nodes_of<'c>(ctx: &'c Context, svcs: &[&str]) -> BTreeSet<&'c str> {
         .flat_map(|s| ctx.topo.pods_of(s))
         .filter_map(|p| ctx.topo.node_of(p))
         .collect()
+}
+
+/// The support text for calls slowed between healthy ends.
+fn describe_gaps(gaps: &[(&str, &str)]) -> String {
+    let callees: BTreeSet<&str> = gaps.iter().map(|(_, b)| *b).collect();
+    let callers: BTreeSet<&str> = gaps.iter().map(|(a, _)| *a).collect();
+    format!(
+        "calls from {} to {} slowed down at the caller by more than {} own latency explains: the time went between them",
+        callers.into_iter().collect::<Vec<_>>().join(", "),
+        callees.iter().copied().collect::<Vec<_>>().join(", "),
+        if callees.len() == 1 {
+            "the callee's"
+        } else {
+            "the callees'"
+        }
+    )
 }
 
 /// The elimination by services that stayed healthy, weaker when some node lost packets.

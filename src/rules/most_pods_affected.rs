@@ -6,7 +6,10 @@ use crate::evidence::Context;
 declare_rule! {
     /// ## What it rules out
     /// A single pod as the root cause, when two or more replicas of its service, at least half
-    /// of them, are degraded. Supports it when it is the only degraded replica.
+    /// of them, are degraded, unless it was hit four times harder than any of them while none
+    /// doubled its latency or errors. Supports it when it is the only degraded replica or
+    /// stands out that way; weakly when pods of other services on its node stand out from
+    /// their own replicas too, or its node's own network errors rose.
     ///
     /// ## Evidence used
     /// Per-pod symptoms of the pod and its sibling replicas; pods of other services on the same
@@ -49,15 +52,17 @@ impl Rule for MostPodsAffected {
         }
         let sick = tested.iter().filter(|p| ctx.scope.pod(p).affected).count();
         let me = ctx.scope.pod(pod);
-        // A pod hit far harder than any sibling stands out even when a sibling shows a
-        // mild secondary symptom (more load after the bad pod's failures, say).
+        // A pod hit far harder than any sibling stands out even when most siblings show a
+        // mild secondary symptom: the survivors of a crash-looping or slow pod carry its load.
+        // Siblings that doubled their latency or errors share the trouble, however hard this
+        // pod was hit.
         let next_worst = tested
             .iter()
             .filter(|p| **p != pod)
             .map(|p| ctx.scope.pod(p).severity)
             .fold(0.0, f64::max);
         let stands_out =
-            me.affected && me.severity >= 4.0 * next_worst.max(0.05) && 2 * sick <= tested.len();
+            me.affected && me.severity >= STANDS_OUT * next_worst.max(0.05) && next_worst < 1.0;
         if sick >= 2 && 2 * sick >= tested.len() && !stands_out {
             return Some(Outcome::eliminated(
                 id,
@@ -72,6 +77,15 @@ impl Rule for MostPodsAffected {
             let node = ctx.topo.node_of(pod);
             let neighbours_sick = node.map_or(0, |n| sick_neighbours(ctx, pod, svc, n));
             let what = me.symptoms.first().cloned().unwrap_or_default();
+            if let Some(n) = node.filter(|n| ctx.node_nic_failing(n)) {
+                return Some(Outcome::supported(
+                    id,
+                    0.4,
+                    format!(
+                        "{pod} stands out among the {svc} pods ({what}), but the network errors of its node {n} rose too, which explains it as well"
+                    ),
+                ));
+            }
             if neighbours_sick > 0 {
                 return Some(Outcome::supported(
                     id,
@@ -108,9 +122,13 @@ impl Rule for MostPodsAffected {
     }
 }
 
-/// Pods on `node`, of other services, that are degraded while a replica of theirs is not.
-/// Neighbours count only when they too stand out from their own replicas: callers whose every
-/// pod slowed down are downstream of this pod, not co-victims of a node. And, as for the node
+/// How many times harder than its worst sibling a pod must have been hit to stand out when
+/// most of its siblings show symptoms too.
+const STANDS_OUT: f64 = 4.0;
+
+/// Pods on `node`, of other services, that are degraded while their replicas elsewhere are
+/// not (or far less). Neighbours count only when they too stand out from their own replicas:
+/// callers whose every pod slowed down are downstream of this pod, not co-victims of a node. And, as for the node
 /// rule, only pods of services in the incident's scope: a blip in one pod of a healthy service
 /// is not part of it.
 fn sick_neighbours(ctx: &Context, pod: &str, svc: &str, node: &str) -> usize {
@@ -125,11 +143,7 @@ fn sick_neighbours(ctx: &Context, pod: &str, svc: &str, node: &str) -> usize {
         .filter(|p| {
             ctx.topo.pod_entity.get(*p).is_some_and(|s| {
                 (super::hypotheses::in_scope(ctx, s) || ctx.scope.of(s).affected)
-                    && ctx
-                        .topo
-                        .pods_of(s)
-                        .iter()
-                        .any(|q| q != p && ctx.scope.pod(q).healthy())
+                    && ctx.stands_out_from_replicas(s, p)
             })
         })
         .count()

@@ -3,7 +3,7 @@
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::evidence::sources::{fmt_val, metric_label};
-use crate::model::{APP, EntityKind};
+use crate::model::APP;
 
 declare_rule! {
     /// ## What it rules out
@@ -24,8 +24,10 @@ declare_rule! {
     /// the busy services, a node-level fault raises one; and not when the one service split
     /// on it is burning the CPU itself (its pod's trouble, showing on the node). Network
     /// errors count only when most nodes did not see them too (then they are the network's).
-    /// With one service split, the node's distress counts only if it hurt its other pods too:
-    /// a node that spared its neighbours explains that service no better than its bad pod.
+    /// With one service split, the node's CPU counts only if it hurt its other pods too: a
+    /// node that spared its neighbours explains that service no better than its bad pod. A
+    /// failing interface is different: calls through it fail on the wire, so its pods' own
+    /// latency and errors can stay clean while their callers see the failures.
     ///
     /// ## Inconclusive when
     /// No pod on the node has symptom data and the node has no metrics.
@@ -59,23 +61,6 @@ fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
     rise >= median + 0.1 && rise > 2.0 * median
 }
 
-/// How many times harder than its worst replica elsewhere a degraded pod on the node must
-/// have been hit to stand out when those replicas degraded too (and at least doubled its
-/// latency or errors: mild symptoms on both sides tell nothing apart).
-const HARDER: f64 = 2.5;
-
-/// Whether network errors rose on more than half of the nodes that report them (the same
-/// series [`Context::network_trouble`] judges).
-fn net_errors_widespread(ctx: &Context) -> bool {
-    let reporting = ctx
-        .topo
-        .of_kind(EntityKind::Node)
-        .into_iter()
-        .filter(|n| ctx.metric(n, "net_errors_per_s").is_some())
-        .count();
-    reporting >= 3 && 2 * ctx.network_trouble().len() > reporting
-}
-
 impl Rule for NodePodsDegradeTogether {
     fn info(&self) -> &'static RuleInfo {
         &Self::INFO
@@ -84,10 +69,15 @@ impl Rule for NodePodsDegradeTogether {
     fn evaluate(&self, ctx: &Context, h: &Hypothesis) -> Option<Outcome> {
         let node = h.culprit.as_str();
         let pods = ctx.topo.pods_on(node);
-        let (split_services, split_pods) = split_along(ctx, node, &pods);
+        let (split_services, split_pods) = split_along(ctx, &pods);
         let pods_burn = pods_burn(ctx, &split_services, &split_pods);
         let (node_up, node_normal) = node_signals(ctx, node, pods_burn);
-        let bystanders = bystanders(ctx, &pods, &split_services);
+        // A failing interface hurts the pods that talk through it; a quiet one stays healthy.
+        let bystanders = if ctx.node_nic_failing(node) {
+            0
+        } else {
+            bystanders(ctx, &pods, &split_services)
+        };
         support(node, &split_services, &node_up, bystanders)
             .or_else(|| eliminate(ctx, node, &pods, &node_normal))
     }
@@ -177,11 +167,7 @@ fn eliminate(ctx: &Context, node: &str, pods: &[&str], node_normal: &[String]) -
 
 /// The degraded services whose pods on `node` stand out from their replicas elsewhere (the
 /// replicas stayed healthy, or were hit far less hard), and those pods.
-fn split_along<'a>(
-    ctx: &'a Context,
-    node: &str,
-    pods: &[&'a str],
-) -> (Vec<String>, Vec<(&'a str, &'a str)>) {
+fn split_along<'a>(ctx: &'a Context, pods: &[&'a str]) -> (Vec<String>, Vec<(&'a str, &'a str)>) {
     // Only degraded services count: a blip in one pod of a healthy service is not the
     // incident, whatever node it is on.
     let mut split_services = Vec::new();
@@ -195,25 +181,7 @@ fn split_along<'a>(
         else {
             continue;
         };
-        let elsewhere: Vec<&str> = ctx
-            .topo
-            .pods_of(svc)
-            .into_iter()
-            .filter(|p| ctx.topo.node_of(p) != Some(node) && ctx.scope.pod(p).testable)
-            .collect();
-        let healthy_elsewhere = elsewhere.iter().any(|p| ctx.scope.pod(p).healthy());
-        // Replicas elsewhere slowed too when the pods here slowed their callers (and so
-        // the whole service's traffic); those here still stand out by how much harder
-        // they were hit.
-        let worst_elsewhere = elsewhere
-            .iter()
-            .map(|p| ctx.scope.pod(p).severity)
-            .fold(0.0, f64::max);
-        let severity = ctx.scope.pod(pod).severity;
-        let harder = !elsewhere.is_empty()
-            && severity >= 1.0
-            && severity >= HARDER * worst_elsewhere.max(0.05);
-        if healthy_elsewhere || harder {
+        if ctx.stands_out_from_replicas(svc, pod) {
             if !split_services.contains(svc) {
                 split_services.push(svc.clone());
             }
@@ -244,7 +212,7 @@ fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> (Vec<String>, Vec
                     && !pods_burn
             } else {
                 // Network errors on most nodes at once are the network's, not this node's.
-                ctx.node_net_errors_rose(node) && !net_errors_widespread(ctx)
+                ctx.node_nic_failing(node)
             };
             if rose {
                 node_up.push(text);
@@ -386,19 +354,32 @@ mod tests {
     }
 
     #[test]
-    fn a_node_in_distress_hurts_its_other_pods() {
+    fn a_node_short_of_cpu_hurts_its_other_pods() {
         let busy = || {
             one_service_split()
-                .step(k("node:d", "net_errors_per_s"), 0.2, 40.0)
-                .flat(k("node:e", "net_errors_per_s"), 0.2)
+                .step(k("node:d", "cpu_utilization"), 0.30, 0.75)
+                .step(k("node:e", "cpu_utilization"), 0.30, 0.31)
+                .step(k("node:f", "cpu_utilization"), 0.28, 0.29)
         };
-        // b's pod on d served normally through the node's network errors: the node did not
-        // do to a-1 what it spared b-1.
+        // b's pod on d served normally while the node ran hot: the node did not do to a-1
+        // what it spared b-1.
         let spared = busy()
             .flat(kp("b", "b-1", "app", "latency_p99_ms"), 100.0)
             .place("b-1", "d");
         assert!(weight_d(busy()) >= 0.9);
         assert!(weight_d(spared) < 0.5);
+    }
+
+    #[test]
+    fn a_failing_interface_may_leave_its_pods_looking_healthy() {
+        // Calls through d's interface fail on the wire: b-1's own latency stays clean while
+        // its callers see the errors, so it is no witness for the node.
+        let spared = one_service_split()
+            .step(k("node:d", "net_errors_per_s"), 0.2, 40.0)
+            .flat(k("node:e", "net_errors_per_s"), 0.2)
+            .flat(kp("b", "b-1", "app", "latency_p99_ms"), 100.0)
+            .place("b-1", "d");
+        assert!(weight_d(spared) >= 0.9);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! A surge and a limit: which one caused the incident when requests rose and a resource ran
-//! out at the same service.
+//! out at the same service, or a resource the surging services share ran hot.
 
 use crate::evidence::Context;
 use crate::evidence::resources::saturation;
@@ -27,6 +27,32 @@ pub(super) fn feeds(ctx: &Context, surge: &str, svc: &str) -> bool {
 /// outgrown its limit (work per request wobbles with the request mix).
 const PER_REQUEST_SLACK: f64 = 1.3;
 
+/// Whether the supported `kind` at `culprit` is what a surge at `surge` alone did to it, so
+/// the surge is the cause and `culprit` only where it showed: an app CPU limit the service's
+/// requests outgrew, or a shared storage instance or node that ran hot because the services
+/// using it got more requests.
+pub(super) fn outgrown(ctx: &Context, surge: &str, kind: Kind, culprit: &str) -> bool {
+    match kind {
+        Kind::CpuSaturation => cpu_limit_outgrown(ctx, surge, culprit),
+        Kind::Mysql | Kind::Redis => {
+            load_outgrown(ctx, surge, culprit, &ctx.topo.users_of(culprit))
+        }
+        // Network errors on the node are its own, whatever the traffic.
+        Kind::Node if !ctx.node_nic_failing(culprit) => {
+            let mut services: Vec<&str> = ctx
+                .topo
+                .pods_on(culprit)
+                .into_iter()
+                .filter_map(|p| ctx.topo.pod_entity.get(p).map(String::as_str))
+                .collect();
+            services.sort_unstable();
+            services.dedup();
+            load_outgrown(ctx, surge, culprit, &services)
+        }
+        _ => false,
+    }
+}
+
 /// Whether the app CPU saturation of `svc` is what a surge at `surge` alone does to it: its
 /// CPU rose no faster than its requests (the same work per request, more requests), so the
 /// limit held what the service normally needs and the surge is the cause, the limit where it
@@ -34,8 +60,8 @@ const PER_REQUEST_SLACK: f64 = 1.3;
 /// noisy neighbour) is a saturation of its own, with the surge its trigger at most. Only the
 /// app's own CPU: a sidecar left at a lower limit than its app, or memory, are limits set
 /// wrong, not outgrown.
-pub(super) fn outgrown(ctx: &Context, surge: &str, kind: Kind, svc: &str) -> bool {
-    if kind != Kind::CpuSaturation || !feeds(ctx, surge, svc) {
+fn cpu_limit_outgrown(ctx: &Context, surge: &str, svc: &str) -> bool {
+    if !feeds(ctx, surge, svc) {
         return false;
     }
     let requests = ctx
@@ -52,6 +78,40 @@ pub(super) fn outgrown(ctx: &Context, surge: &str, kind: Kind, svc: &str) -> boo
     let cpu_ratio = cpu.peak / cpu.base;
     cpu_ratio <= PER_REQUEST_SLACK * req_ratio
 }
+
+/// Whether a resource shared by `users` (a storage instance, a node) ran hot on their load
+/// alone: the surge reaches at least one of them, their requests together rose by a third or
+/// more, and the resource's CPU utilization rose no faster than those requests. A storage
+/// fault or a noisy neighbour burns CPU (or slows down) without more requests to serve.
+fn load_outgrown(ctx: &Context, surge: &str, resource: &str, users: &[&str]) -> bool {
+    let reach = ctx.topo.reach(surge);
+    if !users.iter().any(|u| reach.contains(*u)) {
+        return false;
+    }
+    let (mut base, mut level) = (0.0, 0.0);
+    for u in users {
+        if let Some(v) = ctx
+            .metric(u, "requests_per_s")
+            .filter(|v| v.score.testable())
+        {
+            base += v.score.base;
+            level += v.score.level;
+        }
+    }
+    let Some(cpu) = ctx
+        .metric(resource, "cpu_utilization")
+        .filter(|v| v.score.testable() && v.score.base > 0.0)
+    else {
+        return false;
+    };
+    if base <= 0.0 || level < SURGED * base {
+        return false;
+    }
+    cpu.score.level / cpu.score.base <= PER_REQUEST_SLACK * level / base
+}
+
+/// How far requests must have risen to have made a resource run hot.
+const SURGED: f64 = 1.3;
 
 #[cfg(test)]
 mod tests {

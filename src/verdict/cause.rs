@@ -25,19 +25,31 @@ pub(super) fn causes<'a>(
         .iter()
         .filter(|h| h.status == Status::Supported)
         .collect();
+    // A limit or shared resource the surge alone ran into is the surge's effect, not a second
+    // cause; the remaining limits are ones a surge can trigger.
+    let outgrown: Vec<&HypothesisVerdict> = supported
+        .iter()
+        .copied()
+        .filter(|c| {
+            supported.iter().any(|t| {
+                t.kind == Kind::TrafficSpike && outgrown(ctx, &t.culprit, c.kind, &c.culprit)
+            })
+        })
+        .collect();
     let capacity: Vec<&HypothesisVerdict> = supported
         .iter()
         .copied()
         .filter(|h| is_capacity(h.kind))
         .collect();
-    // A limit the surge alone ran into is the surge's effect, not a second cause; the others
-    // are limits a surge can trigger.
-    let (outgrown, limits): (Vec<&HypothesisVerdict>, Vec<&HypothesisVerdict>) =
-        capacity.iter().copied().partition(|c| {
-            supported.iter().any(|t| {
-                t.kind == Kind::TrafficSpike && outgrown(ctx, &t.culprit, c.kind, &c.culprit)
-            })
-        });
+    let limits: Vec<&HypothesisVerdict> = capacity
+        .iter()
+        .copied()
+        .filter(|c| {
+            !outgrown
+                .iter()
+                .any(|o| o.kind == c.kind && o.culprit == c.culprit)
+        })
+        .collect();
     let mut trigger: Option<(bool, f64, Trigger)> = None;
     let mut candidates: Vec<&HypothesisVerdict> = Vec::new();
     for h in &supported {
