@@ -2,8 +2,9 @@
 //!
 //! Baseline level is the median, its spread the MAD (scaled to σ), floored so a flat baseline
 //! does not turn a 0.1 % wobble into a huge z. The onset is the first incident bucket from which
-//! the series stays beyond 3σ for most of the next couple of minutes; the incident level is the
-//! median of that anomalous run, so a short fault inside a long window is not diluted.
+//! the series stays beyond 3σ for most of the next couple of minutes (or, when the run creeps
+//! just past that before the series jumps, the jump); the incident level is the median of that
+//! anomalous run, so a short fault inside a long window is not diluted.
 
 pub mod stats;
 
@@ -163,7 +164,11 @@ pub fn score(
     let window = buckets(2 * MINUTE_MS, step_ms).clamp(2, 8);
 
     let coarse = step_ms >= 2 * MINUTE_MS;
-    let run = |sign: f64| sustained_run(values, &inc_range, sign, &z_at, window, coarse);
+    let run = |sign: f64| {
+        let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
+        let r = sustained_run(values, &inc_range, hit, window, coarse)?;
+        Some(to_the_jump(values, r, base, sign, window, coarse))
+    };
     let level_of = |r: Option<(usize, usize)>| {
         r.map_or_else(
             || stats::median(inc).unwrap_or(f64::NAN),
@@ -199,17 +204,46 @@ pub fn score(
     }
 }
 
-/// The first sustained run of samples beyond [`Z`] in direction `sign` (1 up, −1 down) inside
-/// `inc`: (its first sample, its last sample beyond).
+/// A run that creeps just past the threshold before its series jumps (noise on a tight
+/// baseline, a mild drift) begins at the jump: the first sustained sample at least half-way to
+/// the run's level, when what came before it stayed within a twentieth of the shift. A ramp keeps
+/// its start: its early part is a fair share of the way up already.
+fn to_the_jump(
+    values: &[f64],
+    (start, end): (usize, usize),
+    base: f64,
+    sign: f64,
+    window: usize,
+    coarse: bool,
+) -> (usize, usize) {
+    let Some(level) = stats::median(&values[start..=end]) else {
+        return (start, end);
+    };
+    let shift = sign * (level - base);
+    if shift <= 0.0 {
+        return (start, end);
+    }
+    let halfway = |i: usize| values[i].is_finite() && sign * (values[i] - base) >= 0.5 * shift;
+    let Some((jump, _)) = sustained_run(values, &(start..end + 1), halfway, window, coarse) else {
+        return (start, end);
+    };
+    let before = stats::median(&values[start..jump]).map(|m| sign * (m - base));
+    if jump > start && before.is_some_and(|b| b < shift / 20.0) {
+        (jump, end)
+    } else {
+        (start, end)
+    }
+}
+
+/// The first sustained run of samples that `hit` inside `inc`: (its first sample, its last
+/// sample that hits).
 fn sustained_run(
     values: &[f64],
     inc: &std::ops::Range<usize>,
-    sign: f64,
-    z_at: &impl Fn(f64) -> f64,
+    hit: impl Fn(usize) -> bool,
     window: usize,
     coarse: bool,
 ) -> Option<(usize, usize)> {
-    let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
     let start = inc.clone().find(|&i| {
         if !hit(i) {
             return false;
@@ -294,6 +328,19 @@ mod tests {
         let s = score(&v, 0..20, 20..40, 15_000);
         assert_eq!(s.direction, Direction::Flat);
         assert!(s.normal(0.2));
+    }
+
+    #[test]
+    fn a_run_that_creeps_before_it_jumps_begins_at_the_jump() {
+        // 100 at baseline, 104 (past 3σ of a tight baseline) from 20, 500 from 30.
+        let mut v = noisy(20, 100.0);
+        v.extend(std::iter::repeat_n(104.0, 10));
+        v.extend(noisy(10, 500.0));
+        assert_eq!(score(&v, 0..20, 20..40, 60_000).onset, Some(30));
+        // A ramp keeps its start.
+        let mut ramp = noisy(20, 100.0);
+        ramp.extend((1..=20).map(|i| 100.0 + 20.0 * i as f64));
+        assert_eq!(score(&ramp, 0..20, 20..40, 60_000).onset, Some(20));
     }
 
     #[test]

@@ -176,14 +176,16 @@ pub fn other_moves(ctx: &super::Context, entity: &str) -> Vec<String> {
 /// Container restarts as a symptom: a crash or OOM kill takes a container down whatever its
 /// latency percentiles say (the surviving replicas may answer as fast as ever while requests
 /// fail or queue). `rises` are the restart counters' rise over the baseline and the first
-/// bucket above it ([`super::resources::counter_rise`]).
+/// bucket above it ([`super::resources::counter_rise`]). A restart shows a pod in trouble, but
+/// no restart does not show it healthy: a pod slowed by its node never restarts, so restart
+/// counters alone leave it untested.
 pub fn add_restarts(h: &mut Health, rises: &[(f64, Option<usize>)]) {
     if rises.is_empty() {
         return;
     }
-    h.testable = true;
     let total: f64 = rises.iter().map(|(rise, _)| rise).sum();
     if total >= 1.0 {
+        h.testable = true;
         h.affected = true;
         h.severity = h.severity.max(1.0);
         h.onset = rises
@@ -368,6 +370,7 @@ mod tests {
             "{svc:?}"
         );
         assert!(ctx.scope.pod("api-1").affected);
-        assert!(ctx.scope.pod("api-2").healthy());
+        // No restart is no symptom, but no sign of health either.
+        assert!(!ctx.scope.pod("api-2").testable);
     }
 }

@@ -9,8 +9,9 @@ declare_rule! {
     /// ## What it rules out
     /// Supports a node as the root cause when pods on it degrade while their sibling replicas
     /// on other nodes stay healthy (or were hit far less: 2.5× less), above all across
-    /// several services, or when the node's own CPU or network errors rose. Eliminates it
-    /// when the node's own metrics are normal and every pod on it is healthy.
+    /// several services, or when the node's own CPU or network errors rose; less when its own
+    /// CPU and network stayed normal while pods of other services on it stayed healthy.
+    /// Eliminates it when the node's own metrics are normal and every pod on it is healthy.
     ///
     /// ## Evidence used
     /// Per-pod symptoms, pod → node placement, and the node's `cpu_utilization` and
@@ -78,7 +79,8 @@ impl Rule for NodePodsDegradeTogether {
         } else {
             bystanders(ctx, &pods, &split_services)
         };
-        support(node, &split_services, &node_up, bystanders)
+        let quiet = node_up.is_empty() && !node_normal.is_empty();
+        support(node, &split_services, &node_up, bystanders, quiet)
             .or_else(|| eliminate(ctx, node, &pods, &node_normal))
     }
 }
@@ -100,6 +102,7 @@ fn support(
     split_services: &[String],
     node_up: &[String],
     bystanders: usize,
+    quiet: bool,
 ) -> Option<Outcome> {
     let id = NodePodsDegradeTogether::INFO.id;
     let split = if split_services.is_empty() {
@@ -122,6 +125,15 @@ fn support(
             format!("{split}; {own}, but {bystanders} pods of other services on it stayed healthy"),
         )),
         (n, false) if n >= 1 => Some(Outcome::supported(id, 0.9, format!("{split}; {own}"))),
+        // Whatever hurt several services' pods here spared others, and left no trace on the
+        // node's own CPU or network: the node is not the only reading.
+        (n, true) if n >= 2 && quiet && bystanders > 0 => Some(Outcome::supported(
+            id,
+            0.55,
+            format!(
+                "{split}; but {node}'s own CPU and network stayed normal and {bystanders} pods of other services on it stayed healthy"
+            ),
+        )),
         (n, true) if n >= 2 => Some(Outcome::supported(id, 0.85, split)),
         // One service split along a node is what a single bad pod looks like too: not enough.
         (1, true) => Some(Outcome::supported(
