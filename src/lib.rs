@@ -29,6 +29,7 @@ pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod sim;
+pub mod stats;
 pub mod verdict;
 
 pub use error::{Error, Result};

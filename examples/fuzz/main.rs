@@ -26,6 +26,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod mutate;
+#[path = "../../tests/fuzz-seeds/request.rs"]
+mod seed_request;
 mod targets;
 
 use mutate::Rng;

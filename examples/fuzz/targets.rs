@@ -453,31 +453,14 @@ pub fn run(kind: Target, case: &Case, dir: &Path) -> Result<(), String> {
 /// "server" URL holds the case folder so that its messages name the input. Deep cases analyse
 /// the exported archive.
 fn export(case: &Case, dir: &Path) -> Result<(), String> {
-    use funnel::export::{AlertRequest, Source, client, profile::Profile};
-    use funnel::model::{Instant, WindowSpec};
+    use funnel::export::client;
     let answers = case
         .files
         .iter()
         .filter_map(|(_, b)| client::Answer::decode(b))
         .collect();
-    let src = Source {
-        client: client::Client::replay(&format!("http://fuzz.invalid{}", dir.display()), answers),
-        profile: Profile::load("kube-prometheus")?,
-        profile_name: "kube-prometheus".into(),
-        namespace: None,
-        step_ms: Some(60_000),
-        concurrency: 4,
-    };
-    let req = AlertRequest {
-        entity: "live-api".into(),
-        metric: "latency_p99_ms".into(),
-        fired_at: Instant::parse("2024-05-01T14:02:00Z").ok_or("fuzz setup: time")?,
-        window: WindowSpec {
-            baseline_start: Instant::parse("2024-05-01T13:17:00Z"),
-            ..WindowSpec::default()
-        },
-        id: None,
-    };
+    let url = format!("http://fuzz.invalid{}", dir.display());
+    let (src, req) = crate::seed_request::seed_export(client::Client::replay(&url, answers))?;
     let out = dir.join("out");
     funnel::export::export_alert(&src, &req, &out).map_err(|e| e.to_string())?;
     if case.deep {

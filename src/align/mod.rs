@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::model::{RawSeries, SeriesKey, Windows, gaps, middle_ms};
+use crate::model::{RawSeries, SeriesKey, Windows, step_ms};
 
 /// A regular time grid: bucket `i` covers `[t0 + i·step, t0 + (i+1)·step)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +87,9 @@ pub struct Aligned {
 pub fn median_interval(series: &[RawSeries]) -> Option<i64> {
     let per_series = series
         .iter()
-        .filter_map(|s| middle_ms(gaps(s.ts.iter().copied()).collect()))
+        .filter_map(|s| step_ms(s.ts.iter().copied()))
         .collect();
-    middle_ms(per_series).map(|step| step.max(1000))
+    crate::stats::middle_of(per_series).map(|step| step.max(1000))
 }
 
 /// Puts raw series on a grid spanning the baseline start to the incident end.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::columns;
 use crate::error::Error;
-use crate::model::{EventRow, LogRow, gaps, middle_ms};
+use crate::model::{EventRow, LogRow, step_ms};
 
 /// Every line of every file of `dir` (the `logs/` folder), templates included; empty without
 /// the folder. Rows without a time or an entity are dropped, as the analysis drops them.
@@ -95,7 +95,7 @@ pub fn metric_index(dir: &Path, skip: &str) -> Result<MetricIndex, Error> {
     }
     let steps = series
         .values()
-        .filter_map(|t| middle_ms(gaps(t.iter().copied()).collect()))
+        .filter_map(|t| step_ms(t.iter().copied()))
         .collect();
-    Ok((pairs, middle_ms(steps)))
+    Ok((pairs, crate::stats::middle_of(steps)))
 }

@@ -17,8 +17,8 @@
 use std::collections::BTreeMap;
 
 use crate::archive::traces::Span;
-use crate::detect::stats;
 use crate::model::MetricRow;
+use crate::stats;
 
 /// The time a call spends outside the callee's own handling.
 pub const CALL_GAP: &str = "call_gap_ms";

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::input::{self, Loc, at};
-use super::{Format, Summary};
+use super::{Detected, Format, Summary};
 use crate::error::Error;
 use crate::model::{EventRow, Instant, service_of_pod};
 
@@ -102,13 +102,13 @@ struct List {
 /// Reads one file's events (kinds are mapped later, over every file at once).
 pub(crate) fn read(
     path: &Path,
-    format: &Format,
+    found: &Detected,
     out: &mut Vec<Raw>,
     sum: &mut Summary,
 ) -> Result<(), Error> {
-    let lines = match format {
+    let lines = match &found.format {
         Format::EventLines => true,
-        Format::Kubectl => input::one_value_per_line(path)?,
+        Format::Kubectl => found.lines,
         other => {
             return Err(Error::input(
                 path,

@@ -69,20 +69,35 @@ impl Format {
     }
 }
 
-/// The format of `path` for `part`: forced, or detected from content.
+/// A file's format and the layout of its JSON, both read from one peek at its start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    /// The format, forced or detected.
+    pub format: Format,
+    /// Whether its JSON is read a line at a time ([`input::one_value_per_line`]).
+    pub lines: bool,
+}
+
+/// The format of `path` for `part` (forced, or detected from content) and its layout.
 ///
 /// # Errors
 /// The file cannot be read or its format is not recognised.
-pub fn detect(path: &Path, part: Part, forced: Option<&Format>) -> Result<Format, Error> {
-    if let Some(f) = forced {
-        return Ok(f.clone());
-    }
+pub fn detect(path: &Path, part: Part, forced: Option<&Format>) -> Result<Detected, Error> {
     let head = input::peek(path)?;
+    let lines = input::one_value_per_line(&head);
+    let format = match forced {
+        Some(f) => f.clone(),
+        None => detected(path, part, &head)?,
+    };
+    Ok(Detected { format, lines })
+}
+
+fn detected(path: &Path, part: Part, head: &str) -> Result<Format, Error> {
     let found = match part {
-        Part::Logs => logs::detect(&head),
-        Part::Events => events::detect(&head),
-        Part::Traces => spans::detect(&head),
-        Part::K8s => k8s::detect(&head),
+        Part::Logs => logs::detect(head),
+        Part::Events => events::detect(head),
+        Part::Traces => spans::detect(head),
+        Part::K8s => k8s::detect(head),
     };
     found.ok_or_else(|| {
         let expected = match part {

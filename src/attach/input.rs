@@ -66,17 +66,15 @@ pub fn is_json_lines(head: &str) -> bool {
         .is_some_and(|l| serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok())
 }
 
-/// Whether `path` is read a line at a time: JSON lines, or compact documents each on a line of
-/// its own longer than the peek (`curl` of a trace API, `json.dumps` per batch). A pretty-printed
-/// document starts with a short line; one that does not is parsed line by line from memory,
-/// several times faster than serde's reader, which goes byte by byte through `Read`.
-///
-/// # Errors
-/// The file cannot be read.
-pub fn one_value_per_line(path: &Path) -> Result<bool, Error> {
-    let head = peek(path)?;
+/// Whether a file starting with `head` (its [`peek`]) is read a line at a time: JSON lines, or
+/// compact documents each on a line of its own longer than the peek (`curl` of a trace API,
+/// `json.dumps` per batch). A pretty-printed document starts with a short line; one that does
+/// not is parsed line by line from memory, several times faster than serde's reader, which goes
+/// byte by byte through `Read`.
+#[must_use]
+pub fn one_value_per_line(head: &str) -> bool {
     let first_line_runs_on = head.len() >= PEEK && !head.trim_start().contains('\n');
-    Ok(first_line_runs_on || is_json_lines(&head))
+    first_line_runs_on || is_json_lines(head)
 }
 
 /// Calls `each` on every value of `path`: one per non-blank line when `lines`, else every
@@ -212,7 +210,7 @@ mod tests {
         let p = dir.path().join("x.json");
         let long = format!("{{\"a\":\"{}\"}}", "x".repeat(PEEK));
         std::fs::write(&p, format!("{long}\n{long}")).unwrap();
-        assert!(one_value_per_line(&p).unwrap());
+        assert!(one_value_per_line(&peek(&p).unwrap()));
         let mut n = 0;
         each_value::<serde_json::Value>(&p, true, |_, _| {
             n += 1;
@@ -221,9 +219,9 @@ mod tests {
         .unwrap();
         assert_eq!(n, 2);
         std::fs::write(&p, format!("{{\n  \"a\": \"{}\"\n}}\n", "x".repeat(PEEK))).unwrap();
-        assert!(!one_value_per_line(&p).unwrap());
+        assert!(!one_value_per_line(&peek(&p).unwrap()));
         std::fs::write(&p, "{\"a\":1}\n{\"a\":2}\n").unwrap();
-        assert!(one_value_per_line(&p).unwrap());
+        assert!(one_value_per_line(&peek(&p).unwrap()));
     }
 
     #[test]

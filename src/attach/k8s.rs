@@ -199,10 +199,10 @@ fn object(o: Object, out: &mut BTreeMap<String, Workload>, sum: &mut Summary) {
 /// Reads one file's objects into `out`, by workload.
 pub(crate) fn read(
     path: &Path,
+    lines: bool,
     out: &mut BTreeMap<String, Workload>,
     sum: &mut Summary,
 ) -> Result<(), Error> {
-    let lines = input::one_value_per_line(path)?;
     input::each_value(path, lines, |o: Object, _| {
         object(o, out, sum);
         Ok(())

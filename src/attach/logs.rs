@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::input::{self, Loc, at};
-use super::{Format, Labels, Summary};
+use super::{Detected, Format, Labels, Summary};
 use crate::error::Error;
 use crate::logs::format::LogFormat;
 use crate::model::{Instant, LogRow};
@@ -80,18 +80,15 @@ struct LogcliLine {
 /// Reads one file into `out`.
 pub(crate) fn read(
     path: &Path,
-    format: &Format,
+    found: &Detected,
     labels: &Labels,
     out: &mut Vec<LogRow>,
     sum: &mut Summary,
 ) -> Result<(), Error> {
-    match format {
-        Format::Loki => {
-            let lines = input::one_value_per_line(path)?;
-            input::each_value(path, lines, |r: LokiResponse, loc| {
-                loki(path, loc, r, labels, out, sum)
-            })
-        }
+    match &found.format {
+        Format::Loki => input::each_value(path, found.lines, |r: LokiResponse, loc| {
+            loki(path, loc, r, labels, out, sum)
+        }),
         Format::Logcli => input::each_value(path, true, |l: LogcliLine, loc| {
             let ts = Instant::parse(&l.timestamp).ok_or_else(|| {
                 at(

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use derive::{Derived, derive};
-pub use format::{Format, detect};
+pub use format::{Detected, Format, detect};
 pub use k8s::Workload;
 
 use crate::archive::traces::Span;
@@ -132,16 +132,16 @@ pub fn attach(dir: &Path, part: Part, files: &[PathBuf], opts: &Options) -> Resu
     };
     let mut formats = Vec::new();
     for f in files {
-        let format = detect(f, part, opts.format.as_ref())?;
-        sum.files.push((f.clone(), format.name()));
-        formats.push(format);
+        let found = detect(f, part, opts.format.as_ref())?;
+        sum.files.push((f.clone(), found.format.name()));
+        formats.push(found);
     }
     let stage = commit::Stage::new(dir)?;
     let result = match part {
         Part::Logs => attach_logs(dir, &stage, spec, files, &formats, opts, &mut sum),
         Part::Events => attach_events(dir, &stage, spec, files, &formats, &mut sum),
         Part::Traces => attach_traces(dir, &stage, spec, files, &formats, &mut sum),
-        Part::K8s => attach_k8s(&stage, spec, files, &mut sum),
+        Part::K8s => attach_k8s(&stage, spec, files, &formats, &mut sum),
     };
     match result {
         Ok(moves) => {
@@ -170,7 +170,7 @@ fn attach_logs(
     stage: &commit::Stage,
     spec: IncidentSpec,
     files: &[PathBuf],
-    formats: &[Format],
+    formats: &[Detected],
     opts: &Options,
     sum: &mut Summary,
 ) -> Result<Vec<&'static str>, Error> {
@@ -205,7 +205,7 @@ fn attach_events(
     stage: &commit::Stage,
     spec: IncidentSpec,
     files: &[PathBuf],
-    formats: &[Format],
+    formats: &[Detected],
     sum: &mut Summary,
 ) -> Result<Vec<&'static str>, Error> {
     let mut raw = Vec::new();
@@ -235,7 +235,7 @@ fn attach_traces(
     stage: &commit::Stage,
     mut spec: IncidentSpec,
     files: &[PathBuf],
-    formats: &[Format],
+    formats: &[Detected],
     sum: &mut Summary,
 ) -> Result<Vec<&'static str>, Error> {
     let mut new: Vec<Span> = Vec::new();
@@ -318,11 +318,12 @@ fn attach_k8s(
     stage: &commit::Stage,
     mut spec: IncidentSpec,
     files: &[PathBuf],
+    formats: &[Detected],
     sum: &mut Summary,
 ) -> Result<Vec<&'static str>, Error> {
     let mut w: BTreeMap<String, Workload> = BTreeMap::new();
-    for f in files {
-        k8s::read(f, &mut w, sum)?;
+    for (f, found) in files.iter().zip(formats) {
+        k8s::read(f, found.lines, &mut w, sum)?;
     }
     sum.read = w.len();
     for (id, wl) in &w {

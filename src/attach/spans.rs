@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::input::{self, Loc, at};
 use super::text::Text;
-use super::{Format, Summary};
+use super::{Detected, Format, Summary};
 use crate::archive::traces::Span;
 use crate::error::Error;
 
@@ -122,11 +122,11 @@ fn otlp_kind(v: &Text) -> String {
 /// Reads one file's spans into `out`.
 pub(crate) fn read(
     path: &Path,
-    format: &Format,
+    found: &Detected,
     out: &mut Vec<Span>,
     sum: &mut Summary,
 ) -> Result<(), Error> {
-    let lines = input::one_value_per_line(path)?;
+    let (format, lines) = (&found.format, found.lines);
     match format {
         Format::Otlp | Format::Tempo => {
             let base64 = matches!(format, Format::Tempo);

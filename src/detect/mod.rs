@@ -6,12 +6,11 @@
 //! just past that before the series jumps, the jump); the incident level is the median of that
 //! anomalous run, so a short fault inside a long window is not diluted.
 
-pub mod stats;
-
 use rayon::prelude::*;
 
 use crate::align::Aligned;
 use crate::model::{MINUTE_MS, buckets};
+use crate::stats;
 
 /// Robust z beyond which a bucket counts as anomalous.
 pub const Z: f64 = 3.0;

@@ -225,7 +225,7 @@ impl Context {
                     ..SeriesKey::entity(entity, metric)
                 })
             })
-            .and_then(|v| detect::stats::median(v.values))
+            .and_then(|v| crate::stats::median(v.values))
             .filter(|l| *l > 0.0);
         from_data.or_else(|| {
             let r = self.spec.entity(entity)?.resources.as_ref()?;

@@ -1,7 +1,7 @@
 //! Resource headroom: how close each pod's container came to its CPU or memory limit.
 
 use super::{Context, View};
-use crate::detect::stats;
+use crate::stats;
 
 /// The quantile of incident-window usage a pod's peak is judged by.
 pub const PEAK_QUANTILE: f64 = 0.95;

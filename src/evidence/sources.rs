@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 
 use crate::align::Series;
-use crate::detect::{Score, stats};
+use crate::detect::Score;
 use crate::model::{Finding, SeriesKey};
+use crate::stats;
 
 /// The outcome of resolving one logical series reported by several sources.
 #[derive(Debug, Clone)]

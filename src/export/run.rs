@@ -9,7 +9,7 @@ use super::client::Series;
 use super::rows;
 use super::store::Store;
 use super::{ExportError, Source};
-use crate::model::{gaps, middle_ms};
+use crate::model::gaps;
 
 /// One range query: a name for the summary, PromQL, start, end and step in ms.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ pub(crate) async fn scrape_interval(src: &Source, t: i64) -> Result<Option<i64>,
         .take(20)
         .flat_map(|s| gaps(s.points.iter().map(|p| p.0)))
         .collect();
-    Ok(middle_ms(pooled))
+    Ok(crate::stats::middle_of(pooled))
 }
 
 /// What the server answered: every series' samples (compact), the events, and per query its

@@ -9,7 +9,7 @@ use polars::prelude::DataFrame;
 
 use super::{Incident, column_error, metrics_only, names, number_column, read_csv_text, spec};
 use crate::error::Error;
-use crate::model::{MetricRow, Windows, gaps, middle_ms};
+use crate::model::{MetricRow, Windows, step_ms};
 
 /// Where the fault starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -215,7 +215,7 @@ fn fault_ms(fault: FaultAt, ts: &[i64], path: &Path) -> Result<i64, Error> {
 
 /// The median gap between rows: the sampling step (1 s when no two rows differ).
 fn median_step(ts: &[i64]) -> i64 {
-    middle_ms(gaps(ts.iter().copied()).collect()).unwrap_or(1000)
+    step_ms(ts.iter().copied()).unwrap_or(1000)
 }
 
 /// The best default-alert candidate so far: a latency column ranked by [`LATENCY_PREFERENCE`].

@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use super::evidence::TemplateStat;
-use crate::detect::stats;
+use crate::stats;
 
 /// Correlation of baseline counts from which two templates count as steps of one request.
 const PARTNER_CORRELATION: f64 = 0.9;

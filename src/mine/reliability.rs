@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::rows::IncidentRow;
-use crate::detect::stats::median;
+use crate::stats::median;
 
 fn secs(v: Option<f64>) -> String {
     v.map_or("–".into(), |s| {

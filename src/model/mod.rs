@@ -13,7 +13,7 @@ pub use incident::{
     WindowSpec, Windows,
 };
 pub use time::{
-    Instant, MINUTE_MS, buckets, clock, clock_s, fmt_ms, gaps, human_duration, middle_ms,
+    Instant, MINUTE_MS, buckets, clock, clock_s, fmt_ms, gaps, human_duration, step_ms,
 };
 
 /// Which container of a pod a series describes. `None` in the data means the app.

@@ -30,16 +30,11 @@ pub fn gaps(ts: impl IntoIterator<Item = i64>) -> impl Iterator<Item = i64> {
     })
 }
 
-/// The middle of durations, the upper one of an even count: the sampling step of a series
-/// is `middle_ms(gaps(ts))`, the one definition behind the grid's, an archive's, an import's
-/// and an export's step. None when there are none.
+/// The sampling step of a series with sample times `ts`: the middle of its [`gaps`], the one
+/// definition behind the grid's, an archive's and an import's step. None when there are none.
 #[must_use]
-pub fn middle_ms(mut v: Vec<i64>) -> Option<i64> {
-    if v.is_empty() {
-        return None;
-    }
-    let at = v.len() / 2;
-    Some(*v.select_nth_unstable(at).1)
+pub fn step_ms(ts: impl IntoIterator<Item = i64>) -> Option<i64> {
+    crate::stats::middle_of(gaps(ts).collect())
 }
 
 /// `HH:MM` in UTC: the clock the report's prose and the rules' evidence use.
@@ -242,7 +237,7 @@ mod tests {
         assert_eq!(buckets(2 * MINUTE_MS, 300_000), 1);
         assert_eq!(buckets(0, 15_000), 0);
         assert_eq!(buckets(-5, 15_000), 0);
-        let step = |ts: &[i64]| middle_ms(gaps(ts.iter().copied()).collect());
+        let step = |ts: &[i64]| step_ms(ts.iter().copied());
         assert_eq!(step(&[0, 15, 15, 30, 60, 75]), Some(15));
         assert_eq!(step(&[0, 10, 40, 50]), Some(10));
         assert_eq!(step(&[0, 20, 30]), Some(20));

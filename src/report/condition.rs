@@ -1,10 +1,10 @@
 //! The root cause as a condition (a limit below what the traffic needed, not just a
 //! component), with named statistics, and the capacity estimate behind it.
 
-use crate::detect::stats;
 use crate::evidence::Context;
 use crate::evidence::resources::saturation;
 use crate::evidence::sources::fmt_val;
+use crate::stats;
 use crate::verdict::Verdict;
 use crate::verdict::timing::{AT_LIMIT, Timing, limit_series};
 

@@ -32,7 +32,7 @@ fn same_added(adds: &[f64]) -> Option<f64> {
     if adds.len() < 2 {
         return None;
     }
-    let med = crate::detect::stats::middle(adds)?;
+    let med = crate::stats::middle(adds)?;
     (med > 0.0 && adds.iter().all(|a| (a - med).abs() <= med / 3.0)).then_some(med)
 }
 

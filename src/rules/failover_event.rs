@@ -39,7 +39,7 @@ const DETECTION_MS: i64 = 2 * 60_000;
 /// A burst of errors within a few minutes of `at`: a peak at least 0.5/s and three times
 /// anything the baseline saw.
 fn burst_near(ctx: &Context, values: &[f64], at: i64) -> bool {
-    use crate::detect::stats;
+    use crate::stats;
     let grid = &ctx.aligned.grid;
     let from = grid.floor_index(at - DETECTION_MS);
     let to = (grid.floor_index(at + DETECTION_MS) + 1).min(values.len());

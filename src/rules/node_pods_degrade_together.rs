@@ -56,9 +56,7 @@ fn cpu_stands_out(ctx: &Context, node: &str, rise: f64) -> bool {
     if others.is_empty() {
         return true;
     }
-    let median = crate::detect::stats::middle(&others)
-        .unwrap_or(0.0)
-        .max(0.0);
+    let median = crate::stats::middle(&others).unwrap_or(0.0).max(0.0);
     rise >= median + 0.1 && rise > 2.0 * median
 }
 

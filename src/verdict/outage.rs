@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use super::timing::Timing;
-use crate::detect::stats;
 use crate::evidence::Context;
 use crate::model::Instant;
+use crate::stats;
 
 /// `impact` in verdict.json.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

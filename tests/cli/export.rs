@@ -7,7 +7,9 @@ use super::*;
 use funnel::model::ArchiveData;
 use funnel::sim::openmetrics;
 
-const SEED_FIRED: &str = "2024-05-01T14:02:00Z";
+#[path = "../fuzz-seeds/request.rs"]
+mod fuzz_seed;
+use fuzz_seed::{FIRED_AT as SEED_FIRED, seed_export};
 
 fn verdict(archive: &Path, out: &Path) -> serde_json::Value {
     run_ok(&[
@@ -399,7 +401,8 @@ fn the_fuzzers_recorded_answers_answer_every_query_of_the_export() {
         .iter()
         .map(|f| client::Answer::decode(&std::fs::read(f).unwrap()).unwrap())
         .collect();
-    let (src, req) = fuzz_seed_export(client::Client::replay("http://recorded.invalid", answers));
+    let (src, req) =
+        seed_export(client::Client::replay("http://recorded.invalid", answers)).unwrap();
     let dir = tmp();
     export_alert(&src, &req, &dir.path().join("out")).unwrap();
     let stats = &src.client.stats;
@@ -409,35 +412,6 @@ fn the_fuzzers_recorded_answers_answer_every_query_of_the_export() {
         0,
         "tests/fuzz-seeds/export is stale: record it again (see record_export_answers_for_the_fuzzer)"
     );
-}
-
-/// The export the fuzzer's seed answers belong to, from `client`: the seed incident's alert,
-/// step 60 s, 30 minutes of baseline (to keep the files small).
-fn fuzz_seed_export(
-    client: funnel::export::client::Client,
-) -> (funnel::export::Source, funnel::export::AlertRequest) {
-    use funnel::export::{AlertRequest, Source, profile::Profile};
-    use funnel::model::{Instant, WindowSpec};
-    let src = Source {
-        client,
-        profile: Profile::load("kube-prometheus").unwrap(),
-        profile_name: "kube-prometheus".into(),
-        namespace: None,
-        step_ms: Some(60_000),
-        concurrency: 4,
-    };
-    let at = |t: &str| Instant::parse(t);
-    let req = AlertRequest {
-        entity: "live-api".into(),
-        metric: "latency_p99_ms".into(),
-        fired_at: at(SEED_FIRED).unwrap(),
-        window: WindowSpec {
-            baseline_start: at("2024-05-01T13:17:00Z"),
-            ..WindowSpec::default()
-        },
-        id: None,
-    };
-    (src, req)
 }
 
 /// The fuzzer's export seeds: a real Prometheus' answers to the export of the seed incident
@@ -456,7 +430,7 @@ fn record_export_answers_for_the_fuzzer() {
     let server = prometheus(dir.path(), &openmetrics::series(&seed_data()));
     let mut client = Client::new(&server.url(), &[]).unwrap();
     let log = client.record();
-    let (src, req) = fuzz_seed_export(client);
+    let (src, req) = seed_export(client).unwrap();
     export_alert(&src, &req, &dir.path().join("out")).unwrap();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-seeds/export");
     let _ = std::fs::remove_dir_all(&out);

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::evidence::Context;
 
-use crate::detect::stats;
+use crate::stats;
 
 use super::same_symptom;
 use super::signals::{way_weight, wrong_way};

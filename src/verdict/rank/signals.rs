@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::detect::{Direction, Score, Z, stats};
+use crate::detect::{Direction, Score, Z};
 use crate::evidence::{Context, View};
 use crate::logs::TemplateStat;
 use crate::logs::evidence::Severity;
 use crate::model::EntityKind;
+use crate::stats;
 
 /// Robust z at which a series counts as fully anomalous (log scale between `Z` and this).
 const Z_FULL: f64 = 60.0;

@@ -152,7 +152,8 @@ type Level = (f64, Option<(f64, Option<f64>, Vec<f64>)>);
 
 /// metric → entity → [`Level`], over every series but the alert's own and load metrics.
 fn levels(ctx: &Context) -> BTreeMap<&str, BTreeMap<&str, Level>> {
-    use crate::detect::{Direction, Z, stats};
+    use crate::detect::{Direction, Z};
+    use crate::stats;
     let alert = ctx.alert_key();
     let mut levels: BTreeMap<&str, BTreeMap<&str, Level>> = BTreeMap::new();
     let inc = ctx.aligned.incident.clone();
@@ -204,7 +205,7 @@ fn levels(ctx: &Context) -> BTreeMap<&str, BTreeMap<&str, Level>> {
 
 /// Each candidate entity's margin over its peers on `metric`, 0..1 (only those above 0).
 fn level_margins<'a>(metric: &str, per: &BTreeMap<&'a str, Level>) -> Vec<(&'a str, f64)> {
-    use crate::detect::stats;
+    use crate::stats;
     let sign = if super::signals::lower_is_worse(metric) {
         -1.0
     } else {

@@ -1,4 +1,7 @@
-//! Small robust statistics over slices that may hold NaN gaps.
+//! Small robust statistics over slices that may hold NaN gaps: the one place every stage
+//! (alignment, detection, evidence, ranking, reports, mining) takes its medians and spreads from.
+
+use std::cmp::Ordering;
 
 /// The finite values of a slice.
 #[must_use]
@@ -42,12 +45,21 @@ pub fn median(v: &[f64]) -> Option<f64> {
 /// from samples (call gaps) or values are checked against one of their own.
 #[must_use]
 pub fn middle(v: &[f64]) -> Option<f64> {
-    let mut f = finite(v);
-    if f.is_empty() {
+    upper_middle(finite(v), f64::total_cmp)
+}
+
+/// [`middle`] of ordered values (durations, times): a sampling step is the middle of its gaps.
+#[must_use]
+pub fn middle_of<T: Ord + Copy>(v: Vec<T>) -> Option<T> {
+    upper_middle(v, T::cmp)
+}
+
+fn upper_middle<T: Copy>(mut v: Vec<T>, cmp: impl FnMut(&T, &T) -> Ordering) -> Option<T> {
+    if v.is_empty() {
         return None;
     }
-    let at = f.len() / 2;
-    Some(*f.select_nth_unstable_by(at, f64::total_cmp).1)
+    let at = v.len() / 2;
+    Some(*v.select_nth_unstable_by(at, cmp).1)
 }
 
 /// The largest finite value.
