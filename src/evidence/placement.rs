@@ -11,8 +11,8 @@ pub const HARDER: f64 = 2.5;
 impl Context {
     /// Whether the degraded `pod` of `svc` stands out from the replicas of `svc` on other
     /// nodes: hit [`HARDER`] times harder than every one of them (and at least doubled its
-    /// latency or errors), or beside a healthy replica while none of the degraded ones was
-    /// hit nearly as hard. A service whose pods degraded alike on several nodes stands out on
+    /// latency or errors), beside a healthy replica while none of the degraded ones was
+    /// hit nearly as hard, or down (failing, crash-looping) where none of them is. A service whose pods degraded alike on several nodes stands out on
     /// none of them, whatever its healthy replicas say.
     #[must_use]
     pub fn stands_out_from_replicas(&self, svc: &str, pod: &str) -> bool {
@@ -38,7 +38,8 @@ impl Context {
             !elsewhere.is_empty() && me.severity >= 1.0 && me.severity >= HARDER * worst.max(0.05);
         let beside_healthy =
             elsewhere.iter().any(|h| !h.affected) && worst * HARDER <= me.severity.max(1e-9);
-        harder || beside_healthy
+        // Down where the replicas are only slower: they carry the load it sheds.
+        harder || beside_healthy || me.alone_down(&elsewhere)
     }
 }
 

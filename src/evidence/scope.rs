@@ -19,11 +19,31 @@ pub struct Health {
     /// Earliest onset bucket among its symptoms.
     pub onset: Option<usize>,
     /// How hard it was hit: the largest relative rise among its own latency and error
-    /// symptoms (client-side dependency symptoms count half), capped at 100×.
+    /// symptoms (client-side dependency symptoms count half), capped at 100× (errors at 2×),
+    /// or its container restarts (see [`add_restarts`]).
     pub severity: f64,
+    /// How much of its traffic it stopped serving: the rise of its own errors as a share of
+    /// its requests, 1 when its containers restarted [`CRASH_LOOP`] times or more.
+    pub failed_share: f64,
 }
 
 impl Health {
+    /// Down rather than slow: failing at least [`FAILING_SHARE`] of its traffic.
+    #[must_use]
+    pub fn failing(&self) -> bool {
+        self.failed_share >= FAILING_SHARE
+    }
+
+    /// Down while every one of `others` fails at most a quarter as much of its traffic: they
+    /// are slower, if at all, from the load it sheds, not down with it.
+    #[must_use]
+    pub fn alone_down<'a>(&self, others: impl IntoIterator<Item = &'a Health>) -> bool {
+        let mut others = others.into_iter().peekable();
+        self.failing()
+            && others.peek().is_some()
+            && others.all(|h| h.failed_share * 4.0 <= self.failed_share)
+    }
+
     /// The first `n` symptoms, with a count of the rest.
     #[must_use]
     pub fn brief(&self, n: usize) -> String {
@@ -55,6 +75,11 @@ pub const DEP_LATENCY_RISE: f64 = 0.5;
 pub const ERROR_RISE: f64 = 0.5;
 /// An error rise must also reach this share of the traffic (and 0.05/s) to count.
 pub const ERROR_SHARE_OF_TRAFFIC: f64 = 0.01;
+/// An error rise of this share of the traffic means failing, not degraded: most callers get an
+/// error instead of a slower answer.
+pub const FAILING_SHARE: f64 = 0.5;
+/// Restarts in the window that make a crash loop.
+pub const CRASH_LOOP: f64 = 3.0;
 
 /// Judges a set of symptom series (one entity's or one pod's).
 #[must_use]
@@ -90,6 +115,12 @@ pub fn judge(views: &[View<'_>]) -> Health {
         h.testable |= s.testable();
         if moved {
             h.affected = true;
+            if let Some(r) = requests.filter(|r| *r > 0.0 && m == "errors_per_s") {
+                if v.key.target.is_none() {
+                    let share = ((s.level - s.base) / r).clamp(0.0, 1.0);
+                    h.failed_share = h.failed_share.max(share);
+                }
+            }
             // Latency says how hard a pod was hit; an error rate "from zero" is infinitely
             // higher but says little about magnitude, so errors count at most 2 (+200 %).
             let rel = if s.rel.is_finite() {
@@ -178,7 +209,10 @@ pub fn other_moves(ctx: &super::Context, entity: &str) -> Vec<String> {
 /// fail or queue). `rises` are the restart counters' rise over the baseline and the first
 /// bucket above it ([`super::resources::counter_rise`]). A restart shows a pod in trouble, but
 /// no restart does not show it healthy: a pod slowed by its node never restarts, so restart
-/// counters alone leave it untested.
+/// counters alone leave it untested. Each restart counts as a doubling of its symptoms (the
+/// pod served nothing while it came back), up to [`RESTART_SEVERITY_CAP`]: a pod crash-looping
+/// beside replicas that only carry its load stands out from them, however mildly its error
+/// rate (capped, see [`Health::severity`]) says so.
 pub fn add_restarts(h: &mut Health, rises: &[(f64, Option<usize>)]) {
     if rises.is_empty() {
         return;
@@ -187,7 +221,10 @@ pub fn add_restarts(h: &mut Health, rises: &[(f64, Option<usize>)]) {
     if total >= 1.0 {
         h.testable = true;
         h.affected = true;
-        h.severity = h.severity.max(1.0);
+        h.severity = h.severity.max(total.min(RESTART_SEVERITY_CAP));
+        if total >= CRASH_LOOP {
+            h.failed_share = 1.0;
+        }
         h.onset = rises
             .iter()
             .filter_map(|(_, first)| *first)
@@ -196,6 +233,9 @@ pub fn add_restarts(h: &mut Health, rises: &[(f64, Option<usize>)]) {
         h.symptoms.push(format!("{total:.0} container restarts"));
     }
 }
+
+/// The most restarts count for in a pod's severity.
+pub const RESTART_SEVERITY_CAP: f64 = 10.0;
 
 /// Health of every service, gateway and pod with symptom data.
 #[derive(Debug, Clone, Default)]

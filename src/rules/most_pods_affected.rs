@@ -7,9 +7,10 @@ declare_rule! {
     /// ## What it rules out
     /// A single pod as the root cause, when two or more replicas of its service, at least half
     /// of them, are degraded, unless it was hit four times harder than any of them while none
-    /// doubled its latency or errors. Supports it when it is the only degraded replica or
-    /// stands out that way; weakly when pods of other services on its node stand out from
-    /// their own replicas too, or its node's own network errors rose.
+    /// doubled its latency or errors, or it is down (errors at half its traffic or more, or
+    /// three restarts) while they fail at most a quarter as much. Supports it when it is the
+    /// only degraded replica or stands out that way; weakly when pods of other services on its
+    /// node stand out from their own replicas too, or its node's own network errors rose.
     ///
     /// ## Evidence used
     /// Per-pod symptoms of the pod and its sibling replicas; pods of other services on the same
@@ -17,7 +18,8 @@ declare_rule! {
     ///
     /// ## Why this is sound
     /// A bad pod (stuck thread pool, leaked connections, a corrupted local cache) degrades that
-    /// pod only; the load balancer keeps its siblings healthy. Most replicas degrading together
+    /// pod only; the load balancer keeps its siblings healthy, or merely slower when they take
+    /// over the load a crash-looping or failing pod sheds. Most replicas degrading together
     /// point at something they share.
     ///
     /// ## Inconclusive when
@@ -55,14 +57,22 @@ impl Rule for MostPodsAffected {
         // A pod hit far harder than any sibling stands out even when most siblings show a
         // mild secondary symptom: the survivors of a crash-looping or slow pod carry its load.
         // Siblings that doubled their latency or errors share the trouble, however hard this
-        // pod was hit.
+        // pod was hit, unless this pod is down (failing its requests, crash-looping) while
+        // they are only slower: the slowness of survivors is the load a lost replica sheds.
         let next_worst = tested
             .iter()
             .filter(|p| **p != pod)
             .map(|p| ctx.scope.pod(p).severity)
             .fold(0.0, f64::max);
-        let stands_out =
-            me.affected && me.severity >= STANDS_OUT * next_worst.max(0.05) && next_worst < 1.0;
+        let siblings_health: Vec<_> = tested
+            .iter()
+            .filter(|p| **p != pod)
+            .map(|p| ctx.scope.pod(p))
+            .collect();
+        let alone_down = me.alone_down(&siblings_health);
+        let stands_out = me.affected
+            && (alone_down
+                || (me.severity >= STANDS_OUT * next_worst.max(0.05) && next_worst < 1.0));
         if sick >= 2 && 2 * sick >= tested.len() && !stands_out {
             return Some(Outcome::eliminated(
                 id,
@@ -201,6 +211,27 @@ mod tests {
             eval(fx(&["p1"], &["p2", "p3"]), "p1").status,
             Status::Supported
         );
+    }
+
+    #[test]
+    fn a_pod_failing_its_requests_stands_out_from_survivors_slowed_by_its_load() {
+        // p1 fails nearly all its 50 requests/s; p2 and p3 tripled their latency taking over.
+        let fx = || {
+            let mut f = Fixture::new("api").slow_service("api");
+            for (i, p) in ["p1", "p2", "p3"].into_iter().enumerate() {
+                f = f
+                    .flat(kp("api", p, "app", "requests_per_s"), 50.0)
+                    .place(p, &format!("n{i}"));
+            }
+            f.step(kp("api", "p1", "app", "errors_per_s"), 0.2, 45.0)
+                .step(kp("api", "p2", "app", "latency_p99_ms"), 100.0, 300.0)
+                .step(kp("api", "p3", "app", "latency_p99_ms"), 100.0, 400.0)
+        };
+        let ctx = fx().build();
+        assert!(ctx.scope.pod("p1").failing() && !ctx.scope.pod("p2").failing());
+        assert!(ctx.stands_out_from_replicas("api", "p1"));
+        assert_eq!(eval(fx(), "p1").status, Status::Supported);
+        assert_eq!(eval(fx(), "p2").status, Status::Eliminated);
     }
 
     #[test]

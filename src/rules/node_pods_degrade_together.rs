@@ -10,7 +10,9 @@ declare_rule! {
     /// Supports a node as the root cause when pods on it degrade while their sibling replicas
     /// on other nodes stay healthy (or were hit far less: 2.5× less), above all across
     /// several services, or when the node's own CPU or network errors rose; less when its own
-    /// CPU and network stayed normal while pods of other services on it stayed healthy.
+    /// CPU and network stayed normal while pods of other services on it stayed healthy, or when
+    /// no pod shows a split and its CPU rose but stayed below 80 % (pods queue for a CPU only
+    /// near saturation).
     /// Eliminates it when the node's own metrics are normal and every pod on it is healthy.
     ///
     /// ## Evidence used
@@ -70,7 +72,7 @@ impl Rule for NodePodsDegradeTogether {
         let pods = ctx.topo.pods_on(node);
         let (split_services, split_pods) = split_along(ctx, &pods);
         let pods_burn = pods_burn(ctx, &split_services, &split_pods);
-        let (node_up, node_normal) = node_signals(ctx, node, pods_burn);
+        let (node_up, node_normal, headroom) = node_signals(ctx, node, pods_burn);
         // A failing interface hurts the pods that talk through it; a quiet one stays healthy.
         let bystanders = if ctx.node_nic_failing(node) {
             0
@@ -78,7 +80,8 @@ impl Rule for NodePodsDegradeTogether {
             bystanders(ctx, &pods, &split_services)
         };
         let quiet = node_up.is_empty() && !node_normal.is_empty();
-        support(node, &split_services, &node_up, bystanders, quiet)
+        let spare = headroom && !ctx.node_nic_failing(node);
+        support(node, &split_services, &node_up, bystanders, quiet, spare)
             .or_else(|| eliminate(ctx, node, &pods, &node_normal))
     }
 }
@@ -101,6 +104,7 @@ fn support(
     node_up: &[String],
     bystanders: usize,
     quiet: bool,
+    spare: bool,
 ) -> Option<Outcome> {
     let id = NodePodsDegradeTogether::INFO.id;
     let split = if split_services.is_empty() {
@@ -138,6 +142,15 @@ fn support(
             id,
             0.3,
             format!("{split}; one service only, which a single bad pod explains as well"),
+        )),
+        // Without a pod to show the split, only a CPU its pods must queue for slows them.
+        (0, false) if spare => Some(Outcome::supported(
+            id,
+            0.3,
+            format!(
+                "{own}, but no pod on it stands out from its replicas and its CPU kept headroom (below {:.0}%)",
+                SATURATED * 100.0
+            ),
         )),
         (0, false) => Some(Outcome::supported(
             id,
@@ -201,11 +214,16 @@ fn split_along<'a>(ctx: &'a Context, pods: &[&'a str]) -> (Vec<String>, Vec<(&'a
     (split_services, split_pods)
 }
 
+/// A node's CPU level from which its pods queue for it.
+const SATURATED: f64 = 0.8;
+
 /// The node's own CPU and network-error series, as those that rose and those that stayed
-/// normal. CPU raised by one service's own burning pods is theirs, not the node's.
-fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> (Vec<String>, Vec<String>) {
+/// normal, and whether a CPU that rose stayed below [`SATURATED`]. CPU raised by one service's
+/// own burning pods is theirs, not the node's.
+fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> (Vec<String>, Vec<String>, bool) {
     let mut node_up = Vec::new();
     let mut node_normal = Vec::new();
+    let mut headroom = false;
     for m in ["cpu_utilization", "net_errors_per_s"] {
         if let Some(v) = ctx.metric(node, m) {
             let s = v.score;
@@ -225,13 +243,14 @@ fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> (Vec<String>, Vec
                 ctx.node_nic_failing(node)
             };
             if rose {
+                headroom |= m == "cpu_utilization" && s.level < SATURATED;
                 node_up.push(text);
             } else if s.testable() {
                 node_normal.push(text);
             }
         }
     }
-    (node_up, node_normal)
+    (node_up, node_normal, headroom)
 }
 
 /// Pods of other services on the node that stayed healthy through it: a node in trouble
@@ -324,6 +343,21 @@ mod tests {
             .place("a-1", "d")
             .flat(kp("a", "a-2", "app", "latency_p99_ms"), 100.0)
             .place("a-2", "e")
+    }
+
+    #[test]
+    fn a_busier_node_without_pod_data_counts_only_near_saturation() {
+        let node = |to: f64| {
+            Fixture::new("a")
+                .slow_service("a")
+                .step(k("node:d", "cpu_utilization"), 0.2, to)
+        };
+        let spare = outcome_d(node(0.45));
+        assert!(
+            spare.weight < 0.5 && spare.evidence.contains("headroom"),
+            "{spare}"
+        );
+        assert_eq!(weight_d(node(0.98)), 0.5);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::resources::{LimitVerdict, saturation};
+use crate::evidence::resources::{LimitVerdict, Saturation, saturation};
 use crate::evidence::scope::DEP_LATENCY_RISE;
 use crate::model::SIDECAR;
 
@@ -22,9 +22,17 @@ declare_rule! {
     /// limit is throttled, queues requests and adds latency to every call at once, which shows
     /// as client-side latency rising towards all dependencies while the servers stay normal.
     ///
+    /// Supports it more weakly when the proxies came close to the limit (70–90 % at their
+    /// 95th percentile) without reaching it, but each request cost them far more CPU than in
+    /// the baseline: the kernel's quota is enforced per 100 ms period, so a bursty proxy whose
+    /// minute average sits that close is throttled in its bursts, and a proxy doing more work
+    /// per request (a new filter, mTLS renegotiation, a bigger config) is a change at the proxy,
+    /// not more traffic.
+    ///
     /// ## Inconclusive when
     /// There is no sidecar CPU usage or no limit to compare it with, or usage came close to
-    /// the limit (70–90 %) without reaching it.
+    /// the limit without reaching it and rose no faster than the service's requests (more
+    /// traffic, which the traffic-spike hypothesis weighs), or without request rates to tell.
     ///
     /// ## Example
     /// `live-api` sidecars pinned at p95 1.98 of 2.0 cores in 3 of 3 pods while latency to
@@ -76,16 +84,58 @@ impl Rule for SidecarAtLimit {
                     )
                 })
             }
-            LimitVerdict::Below(text) => Some(Outcome::eliminated(id, 0.8, text)),
-            LimitVerdict::Close(text) => Some(Outcome::inconclusive(id, text)),
+            LimitVerdict::Below(text) => Some(
+                match dearer_per_request(ctx, svc, &sat).filter(|_| sat.peak_ratio >= HALF) {
+                    Some(costlier) => Outcome::supported(
+                        id,
+                        HALF_WEIGHT,
+                        format!(
+                            "sidecar CPU reached {:.0}% of its limit {costlier}",
+                            sat.peak_ratio * 100.0
+                        ),
+                    ),
+                    None => Outcome::eliminated(id, 0.8, text),
+                },
+            ),
+            LimitVerdict::Close(text) => Some(match dearer_per_request(ctx, svc, &sat) {
+                Some(costlier) => {
+                    Outcome::supported(id, CLOSE_WEIGHT, format!("{text}, {costlier}"))
+                }
+                None => Outcome::inconclusive(id, text),
+            }),
         }
     }
+}
+
+/// Support for a proxy close to its limit whose work per request rose: below the at-limit
+/// weight, since the throttling is inferred, not seen.
+const CLOSE_WEIGHT: f64 = 0.6;
+/// Below the close band, a proxy at half its quota or more whose work per request rose is
+/// still throttled in its bursts, more weakly supported again.
+const HALF: f64 = 0.5;
+const HALF_WEIGHT: f64 = 0.5;
+/// How much faster than the requests the proxies' CPU must have risen.
+const COSTLIER: f64 = 1.5;
+
+/// How far the proxies' CPU rose against the service's requests, when it rose `COSTLIER`×
+/// faster: each request cost the proxy more.
+fn dearer_per_request(ctx: &Context, svc: &str, sat: &Saturation) -> Option<String> {
+    let req = ctx
+        .metric(svc, "requests_per_s")
+        .filter(|v| v.score.testable() && v.score.base > 0.0)?;
+    let req_ratio = req.score.level / req.score.base;
+    let cpu_ratio = (sat.base > 0.0).then(|| sat.peak / sat.base)?;
+    (cpu_ratio >= COSTLIER * req_ratio.max(1.0)).then(|| {
+        format!(
+            "while its CPU rose {cpu_ratio:.1}× against {req_ratio:.1}× the requests: each request cost the proxy more, and a proxy this close to its quota is throttled in its bursts"
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::testing::{Fixture, kd, sidecar_cpu};
+    use crate::evidence::testing::{Fixture, k, kd, sidecar_cpu};
     use crate::model::Kind;
     use crate::rules::Status;
 
@@ -118,6 +168,36 @@ mod tests {
     fn eliminated_when_far_below_limit() {
         let o = eval(fx().flat(sidecar_cpu("api", "api-1"), 0.5));
         insta::assert_snapshot!(o, @"eliminated (0.80): sidecar containers stayed below their CPU limit: p95 0.51 of 2.0 cores (26%)");
+    }
+
+    #[test]
+    fn close_to_the_limit_supports_only_when_each_request_costs_more() {
+        let dearer = fx().flat(k("api", "requests_per_s"), 100.0).step(
+            sidecar_cpu("api", "api-1"),
+            0.6,
+            1.6,
+        );
+        let o = eval(dearer);
+        assert_eq!(o.status, Status::Supported, "{o}");
+        assert!(
+            o.weight < 0.7 && o.evidence.contains("each request cost the proxy more"),
+            "{o}"
+        );
+        let busier = fx().step(k("api", "requests_per_s"), 100.0, 260.0).step(
+            sidecar_cpu("api", "api-1"),
+            0.6,
+            1.6,
+        );
+        assert_eq!(eval(busier).status, Status::Inconclusive);
+    }
+
+    #[test]
+    fn half_the_limit_with_dearer_requests_is_weak_support_and_less_is_eliminated() {
+        let half = eval(fx().step(sidecar_cpu("api", "api-1"), 0.5, 1.2));
+        assert_eq!(half.status, Status::Supported, "{half}");
+        assert!(half.weight <= 0.5, "{half}");
+        let low = eval(fx().step(sidecar_cpu("api", "api-1"), 0.3, 0.8));
+        assert_eq!(low.status, Status::Eliminated, "{low}");
     }
 
     #[test]
