@@ -25,6 +25,10 @@ pub struct Health {
     /// How much of its traffic it stopped serving: the rise of its own errors as a share of
     /// its requests, 1 when its containers restarted [`CRASH_LOOP`] times or more.
     pub failed_share: f64,
+    /// Container restarts in the window.
+    pub restarts: f64,
+    /// Whether restarts are its only symptom: no latency or error series moved.
+    pub restarts_only: bool,
 }
 
 impl Health {
@@ -32,6 +36,13 @@ impl Health {
     #[must_use]
     pub fn failing(&self) -> bool {
         self.failed_share >= FAILING_SHARE
+    }
+
+    /// Degraded by fewer restarts than a crash loop alone, its latency and errors unmoved (or
+    /// unmeasured): a restart its replicas absorbed, connected to no symptom of its own.
+    #[must_use]
+    pub fn merely_restarted(&self) -> bool {
+        self.restarts_only && self.restarts < CRASH_LOOP
     }
 
     /// Down while every one of `others` fails at most a quarter as much of its traffic: they
@@ -219,6 +230,8 @@ pub fn add_restarts(h: &mut Health, rises: &[(f64, Option<usize>)]) {
     }
     let total: f64 = rises.iter().map(|(rise, _)| rise).sum();
     if total >= 1.0 {
+        h.restarts = total;
+        h.restarts_only = !h.affected;
         h.testable = true;
         h.affected = true;
         h.severity = h.severity.max(total.min(RESTART_SEVERITY_CAP));

@@ -23,7 +23,8 @@ declare_rule! {
     /// point at something they share.
     ///
     /// ## Inconclusive when
-    /// The pod has no sibling replica with data.
+    /// The pod has no sibling replica with data, or its only symptom is a restart or two while
+    /// its own latency and errors did not move (a restart its replicas absorbed).
     ///
     /// ## Example
     /// 3 of 3 `live-api` pods degraded → each single pod eliminated.
@@ -54,6 +55,15 @@ impl Rule for MostPodsAffected {
         }
         let sick = tested.iter().filter(|p| ctx.scope.pod(p).affected).count();
         let me = ctx.scope.pod(pod);
+        if me.merely_restarted() {
+            return Some(Outcome::inconclusive(
+                id,
+                format!(
+                    "{pod} restarted {:.0} time(s), but its own latency and errors did not move: nothing connects the restart to the symptom",
+                    me.restarts
+                ),
+            ));
+        }
         // A pod hit far harder than any sibling stands out even when most siblings show a
         // mild secondary symptom: the survivors of a crash-looping or slow pod carry its load.
         // Siblings that doubled their latency or errors share the trouble, however hard this
@@ -232,6 +242,17 @@ mod tests {
         assert!(ctx.stands_out_from_replicas("api", "p1"));
         assert_eq!(eval(fx(), "p1").status, Status::Supported);
         assert_eq!(eval(fx(), "p2").status, Status::Eliminated);
+    }
+
+    #[test]
+    fn a_restart_alone_connects_to_no_symptom_but_a_crash_loop_does() {
+        let restarted = |to: f64| {
+            fx(&[], &["p1", "p2", "p3"]).step(kp("api", "p1", "app", "restarts"), 2.0, to)
+        };
+        let once = eval(restarted(3.0), "p1");
+        assert_eq!(once.status, Status::Inconclusive, "{once}");
+        assert!(once.evidence.contains("nothing connects"), "{once}");
+        assert_eq!(eval(restarted(8.0), "p1").status, Status::Supported);
     }
 
     #[test]

@@ -242,8 +242,8 @@ pub(crate) fn changed(ctx: &Context, entity: &str) -> bool {
 }
 
 /// The resource kind an entity's strongest moving CPU or memory series names, if one moved: a
-/// code change needs a change event or new error templates of its own, while a CPU or memory
-/// series that left its baseline is evidence for its kind.
+/// code change needs a change event of its own (or, with no resource moving, new error
+/// templates), while a CPU or memory series that left its baseline is evidence for its kind.
 fn resource_kind(ctx: &Context, entity: &str) -> Option<Kind> {
     ctx.find_entity(entity, |_| true)
         .into_iter()

@@ -97,7 +97,9 @@ pub(super) fn score(ctx: &Context, sh: &Shared<'_>, e: &String) -> Option<Culpri
     } else {
         kind_for(e, &metric)
     };
-    let kind = if kind == Kind::CodeChange && !changed(ctx, e) && l <= 0.0 && f <= 0.0 {
+    // Without a recorded change, a CPU or memory series that left its baseline names the kind
+    // before new log templates do: a service in trouble for any reason logs its failures.
+    let kind = if kind == Kind::CodeChange && !changed(ctx, e) {
         resource_kind(ctx, e).unwrap_or(kind)
     } else {
         kind

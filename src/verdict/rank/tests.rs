@@ -451,3 +451,36 @@ fn each_culprit_says_what_lifted_it() {
     );
     assert!(why["mid"].ends_with("as did something it calls"), "{why:?}");
 }
+
+#[test]
+fn without_a_recorded_change_a_moving_resource_names_the_kind_before_new_logs() {
+    let errors = |f: Fixture| {
+        f.log("leaf", 0, 20, "info", "served request {i}")
+            .log(
+                "leaf",
+                26,
+                12,
+                "error",
+                "NullPointerException in PriceCalculator",
+            )
+            .slow_service("front")
+            .build()
+    };
+    let r = rank(&errors(chain()));
+    assert_eq!(
+        (r[0].culprit.as_str(), r[0].kind),
+        ("leaf", Kind::CodeChange),
+        "{r:?}"
+    );
+    let burning = inferred_chain().step(
+        kp("leaf", "leaf-6c9f-a1", "app", "cpu_usage_cores"),
+        0.4,
+        1.6,
+    );
+    let r = rank(&errors(burning));
+    assert_eq!(
+        (r[0].culprit.as_str(), r[0].kind),
+        ("leaf", Kind::CpuSaturation),
+        "{r:?}"
+    );
+}
