@@ -93,19 +93,22 @@ fn a_new_error_template_counts_in_a_chatty_service() {
     assert!(mid.logs > 0.7, "{r:?}");
 }
 
+/// `f` with steady info logs in leaf, then a new error template in it from the onset.
+fn with_leaf_errors(f: Fixture) -> Fixture {
+    f.log("leaf", 0, 20, "info", "served request {i}").log(
+        "leaf",
+        26,
+        12,
+        "error",
+        "NullPointerException in PriceCalculator",
+    )
+}
+
 /// The chain with steady info logs, then a new error template in leaf from the onset, and
 /// `mid_line` logged by mid meanwhile.
 fn leaf_errors(mid_level: &str, mid_line: &str) -> Context {
-    chain()
-        .log("leaf", 0, 20, "info", "served request {i}")
+    with_leaf_errors(chain())
         .log("mid", 0, 20, "info", "served request {i}")
-        .log(
-            "leaf",
-            26,
-            12,
-            "error",
-            "NullPointerException in PriceCalculator",
-        )
         .log("mid", 26, 12, mid_level, mid_line)
         .slow_service("front")
         .build()
@@ -454,18 +457,7 @@ fn each_culprit_says_what_lifted_it() {
 
 #[test]
 fn without_a_recorded_change_a_moving_resource_names_the_kind_before_new_logs() {
-    let errors = |f: Fixture| {
-        f.log("leaf", 0, 20, "info", "served request {i}")
-            .log(
-                "leaf",
-                26,
-                12,
-                "error",
-                "NullPointerException in PriceCalculator",
-            )
-            .slow_service("front")
-            .build()
-    };
+    let errors = |f: Fixture| with_leaf_errors(f).slow_service("front").build();
     let r = rank(&errors(chain()));
     assert_eq!(
         (r[0].culprit.as_str(), r[0].kind),
