@@ -9,8 +9,11 @@ declare_rule! {
     /// ## What it rules out
     /// A traffic spike at a service or gateway, when its request rate stayed steady or fell, or
     /// rose by less than one request per second; at a gateway, when the services behind it
-    /// that surged did so through other gateways too, or when it fronts one service (then the
-    /// spike is that service's). Supports it when requests rose by 40 % or more no later than
+    /// that surged did so through other gateways too, or when one service behind it carries
+    /// most of its added load (then the spike is that service's); at a service, when its
+    /// added load is a minority share of a gateway's surge that others behind the gateway, or
+    /// services the archive has no request rate for, took the rest of (the spike is the
+    /// gateway's). Supports it when requests rose by 40 % or more no later than
     /// the symptoms began; leaves it open when the surge was over inside the window while the
     /// alert's symptom went on.
     ///
@@ -104,6 +107,13 @@ fn added(ctx: &Context, e: &str) -> Option<f64> {
         .map(|v| v.score.level - v.score.base)
 }
 
+/// How many requests per second `e` gained, surge or not (0 without a request rate).
+fn rose_by(ctx: &Context, e: &str) -> f64 {
+    ctx.metric(e, "requests_per_s")
+        .filter(|v| v.score.testable())
+        .map_or(0.0, |v| (v.score.level - v.score.base).max(0.0))
+}
+
 /// The service behind gateway `g` that carries most of its added load, with its share.
 fn concentrated(ctx: &Context, g: &str, hot: &[&str]) -> Option<(String, f64)> {
     let total = added(ctx, g).filter(|a| *a > 0.0)?;
@@ -114,7 +124,9 @@ fn concentrated(ctx: &Context, g: &str, hot: &[&str]) -> Option<(String, f64)> {
 }
 
 /// When service `e`'s surge is one part of a gateway's surge spread over several services
-/// behind it (none carrying most of the added load), that gateway and the other services.
+/// behind it (none carrying most of the added load), that gateway and the other services
+/// that surged with it: none when the rest of the added load went to services without a
+/// request rate in the archive.
 fn spread_through_gateway(ctx: &Context, e: &str) -> Option<(String, Vec<String>)> {
     let mine = added(ctx, e)?;
     ctx.topo.entries.get(e)?.iter().find_map(|g| {
@@ -127,7 +139,18 @@ fn spread_through_gateway(ctx: &Context, e: &str) -> Option<(String, Vec<String>
             .filter(|s| s.as_str() != e && added(ctx, s).is_some())
             .cloned()
             .collect();
-        (!others.is_empty() && mine < CONCENTRATED * total).then(|| (g.clone(), others))
+        // Without others that surged, the rest must have gone to services the archive has no
+        // request rate for: at least as much as this one took.
+        let seen: f64 = ctx
+            .topo
+            .behind
+            .get(g)?
+            .iter()
+            .map(|b| rose_by(ctx, b))
+            .sum();
+        let unseen = total - seen;
+        (mine < CONCENTRATED * total && (!others.is_empty() || unseen >= mine))
+            .then(|| (g.clone(), others))
     })
 }
 
@@ -215,8 +238,12 @@ fn load_from_elsewhere(ctx: &Context, e: &str, change: &str) -> Option<Outcome> 
             id,
             0.6,
             format!(
-                "requests to {e} rose {change}, one part of a surge through {g} that {} share: the spike is the gateway's",
-                others.join(", ")
+                "requests to {e} rose {change}, one part of a surge through {g} that {}: the spike is the gateway's",
+                if others.is_empty() {
+                    "went mostly to services without a request rate in the archive".to_string()
+                } else {
+                    format!("{} share", others.join(", "))
+                }
             ),
         ));
     }
@@ -257,8 +284,13 @@ fn gateway_backends(ctx: &Context, e: &str, change: &str) -> Option<Outcome> {
                 ),
             ));
         }
-        // One service behind it: the gateway's requests are that service's.
-        if with_data.len() == 1 && hot.len() == 1 {
+        // One service behind it with data, carrying at least as much of the added load as
+        // the services the archive has no request rate for: the gateway's requests are that
+        // service's. Otherwise the spike is spread, the gateway's.
+        let carries_most = |svc: &str| {
+            added(ctx, e).is_some_and(|total| added(ctx, svc).is_some_and(|a| 2.0 * a >= total))
+        };
+        if with_data.len() == 1 && hot.len() == 1 && carries_most(hot[0]) {
             return Some(Outcome::eliminated(
                 id,
                 0.5,
@@ -521,5 +553,27 @@ mod tests {
         assert_eq!(o.status, Status::Eliminated, "{o}");
         assert!(o.evidence.contains("the spike is the gateway's"), "{o}");
         assert_eq!(judge(&ctx, "ingress:gw").status, Status::Supported);
+    }
+
+    #[test]
+    fn load_the_services_with_data_do_not_carry_went_to_those_without() {
+        // a has a request rate; c, also behind the gateway, has none.
+        let ctx = |added_a: f64| {
+            Fixture::new("a")
+                .step(k("a", "latency_p99_ms"), 100.0, 500.0)
+                .entry("a", "ingress:gw")
+                .entry("c", "ingress:gw")
+                .step_at(k("a", "requests_per_s"), 300.0, 300.0 + added_a, ONSET - 2)
+                .step_at(k("ingress:gw", "requests_per_s"), 900.0, 1800.0, ONSET - 2)
+                .build()
+        };
+        let spread = ctx(300.0);
+        let o = judge(&spread, "a");
+        assert_eq!(o.status, Status::Eliminated, "{o}");
+        assert!(o.evidence.contains("without a request rate"), "{o}");
+        assert_eq!(judge(&spread, "ingress:gw").status, Status::Supported);
+        let carried = ctx(800.0);
+        assert_eq!(judge(&carried, "a").status, Status::Supported);
+        assert_eq!(judge(&carried, "ingress:gw").status, Status::Eliminated);
     }
 }
