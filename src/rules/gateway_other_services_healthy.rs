@@ -24,7 +24,8 @@ declare_rule! {
     ///
     /// ## Inconclusive when
     /// The gateway has no metrics and no other service behind it has data, or the gateway
-    /// degraded with the services behind it.
+    /// degraded with the services behind it, or it degraded alone while the alert is on an
+    /// entity that does not call through it (the gateway's move is not what fired it).
     ///
     /// ## Example
     /// `chat-api` also enters through `ingress:public-gw` and stayed healthy → eliminated.
@@ -67,6 +68,17 @@ impl Rule for GatewayOtherServicesHealthy {
             } else {
                 format!(" ({} degraded only later)", sick.join(", "))
             };
+            // Time lost in a gateway shows at the gateway and at whatever calls through it,
+            // never in the server-side series of the services behind it.
+            let (alert, metric) = ctx.alert_key();
+            if alert != gw && !calls_through(ctx, alert, gw) {
+                return Some(Outcome::inconclusive(
+                    id,
+                    format!(
+                        "{gw} degraded ({what}) while the services behind it served at normal latency, but the alert is on {alert} {metric}, which does not call through it: the gateway's move is not what fired it"
+                    ),
+                ));
+            }
             return Some(Outcome::supported(
                 id,
                 0.85,
@@ -158,6 +170,21 @@ fn backends_degraded(
     degraded_in_time || passed_on
 }
 
+/// Whether `from` calls `gw`, directly or through the services it calls.
+fn calls_through(ctx: &Context, from: &str, gw: &str) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack = vec![from];
+    while let Some(e) = stack.pop() {
+        if e == gw {
+            return true;
+        }
+        if seen.insert(e) {
+            stack.extend(ctx.topo.deps_of(e));
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +213,17 @@ mod tests {
             .healthy_service("a")
             .healthy_service("b");
         assert_eq!(eval(f).status, Status::Supported);
+    }
+
+    #[test]
+    fn a_slow_gateway_does_not_explain_an_alert_elsewhere_that_saw_nothing() {
+        let f = Fixture::new("a")
+            .step(k("ingress:gw", "latency_p99_ms"), 50.0, 900.0)
+            .healthy_service("a")
+            .healthy_service("b");
+        let o = eval(f);
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("not what fired it"), "{o}");
     }
 
     #[test]
