@@ -104,12 +104,8 @@ impl Context {
     /// pods' calls are its own).
     #[must_use]
     pub fn wire_gaps(&self) -> Vec<(&str, &str)> {
-        let nics = self
-            .topo
-            .of_kind(EntityKind::Node)
-            .into_iter()
-            .any(|n| self.node_nic_failing(n));
-        if nics {
+        // A failing interface on one node: some node's errors rose, on too few to be widespread.
+        if !self.network_trouble().is_empty() && !self.net_errors_widespread() {
             return Vec::new();
         }
         let gaps: Vec<(&str, &str)> = self

@@ -12,8 +12,9 @@ impl Context {
     /// Whether the degraded `pod` of `svc` stands out from the replicas of `svc` on other
     /// nodes: hit [`HARDER`] times harder than every one of them (and at least doubled its
     /// latency or errors), beside a healthy replica while none of the degraded ones was
-    /// hit nearly as hard, or down (failing, crash-looping) where none of them is. A service whose pods degraded alike on several nodes stands out on
-    /// none of them, whatever its healthy replicas say.
+    /// hit nearly as hard, or down (failing, crash-looping) where none of them is. A service
+    /// whose pods degraded alike on several nodes stands out on none of them, whatever its
+    /// healthy replicas say.
     #[must_use]
     pub fn stands_out_from_replicas(&self, svc: &str, pod: &str) -> bool {
         let me = self.scope.pod(pod);

@@ -126,11 +126,10 @@ pub fn judge(views: &[View<'_>]) -> Health {
         h.testable |= s.testable();
         if moved {
             h.affected = true;
-            if let Some(r) = requests.filter(|r| *r > 0.0 && m == "errors_per_s") {
-                if v.key.target.is_none() {
-                    let share = ((s.level - s.base) / r).clamp(0.0, 1.0);
-                    h.failed_share = h.failed_share.max(share);
-                }
+            let own_errors = m == "errors_per_s" && v.key.target.is_none();
+            if let Some(r) = requests.filter(|r| *r > 0.0 && own_errors) {
+                let share = ((s.level - s.base) / r).clamp(0.0, 1.0);
+                h.failed_share = h.failed_share.max(share);
             }
             // Latency says how hard a pod was hit; an error rate "from zero" is infinitely
             // higher but says little about magnitude, so errors count at most 2 (+200 %).

@@ -181,6 +181,23 @@ impl Topology {
         self.pod_node.get(pod).map(String::as_str)
     }
 
+    /// Whether `from` calls `to`, directly or through the services it calls (gateways in front
+    /// of them do not count: they are not on its calls' path).
+    #[must_use]
+    pub fn calls_through(&self, from: &str, to: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from];
+        while let Some(e) = stack.pop() {
+            if e == to {
+                return true;
+            }
+            if seen.insert(e) {
+                stack.extend(self.deps_of(e));
+            }
+        }
+        false
+    }
+
     /// `from` and everything it calls, directly or through other services, plus the gateways
     /// in front of any of them: what a fault must sit in to reach `from`.
     #[must_use]

@@ -71,7 +71,7 @@ impl Rule for GatewayOtherServicesHealthy {
             // Time lost in a gateway shows at the gateway and at whatever calls through it,
             // never in the server-side series of the services behind it.
             let (alert, metric) = ctx.alert_key();
-            if alert != gw && !calls_through(ctx, alert, gw) {
+            if alert != gw && !ctx.topo.calls_through(alert, gw) {
                 return Some(Outcome::inconclusive(
                     id,
                     format!(
@@ -168,21 +168,6 @@ fn backends_degraded(
     let passed_on =
         gw_added > 0.0 && behind.iter().map(|s| added(s)).sum::<f64>() >= 0.5 * gw_added;
     degraded_in_time || passed_on
-}
-
-/// Whether `from` calls `gw`, directly or through the services it calls.
-fn calls_through(ctx: &Context, from: &str, gw: &str) -> bool {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut stack = vec![from];
-    while let Some(e) = stack.pop() {
-        if e == gw {
-            return true;
-        }
-        if seen.insert(e) {
-            stack.extend(ctx.topo.deps_of(e));
-        }
-    }
-    false
 }
 
 #[cfg(test)]

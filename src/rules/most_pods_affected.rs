@@ -46,15 +46,22 @@ impl Rule for MostPodsAffected {
             .into_iter()
             .filter(|p| ctx.scope.pod(p).testable)
             .collect();
-        let siblings = tested.iter().filter(|p| **p != pod).count();
+        // Each sibling's health, looked up once: the tests below all read it.
+        let others: Vec<_> = tested
+            .iter()
+            .filter(|p| **p != pod)
+            .map(|p| ctx.scope.pod(p))
+            .collect();
+        let siblings = others.len();
         if siblings == 0 {
             return Some(Outcome::inconclusive(
                 id,
                 format!("not testable: no other {svc} pod has data"),
             ));
         }
-        let sick = tested.iter().filter(|p| ctx.scope.pod(p).affected).count();
         let me = ctx.scope.pod(pod);
+        let sick = others.iter().filter(|h| h.affected).count()
+            + usize::from(me.affected && tested.contains(&pod));
         if me.merely_restarted() {
             return Some(Outcome::inconclusive(
                 id,
@@ -69,19 +76,9 @@ impl Rule for MostPodsAffected {
         // Siblings that doubled their latency or errors share the trouble, however hard this
         // pod was hit, unless this pod is down (failing its requests, crash-looping) while
         // they are only slower: the slowness of survivors is the load a lost replica sheds.
-        let next_worst = tested
-            .iter()
-            .filter(|p| **p != pod)
-            .map(|p| ctx.scope.pod(p).severity)
-            .fold(0.0, f64::max);
-        let siblings_health: Vec<_> = tested
-            .iter()
-            .filter(|p| **p != pod)
-            .map(|p| ctx.scope.pod(p))
-            .collect();
-        let alone_down = me.alone_down(&siblings_health);
+        let next_worst = others.iter().map(|h| h.severity).fold(0.0, f64::max);
         let stands_out = me.affected
-            && (alone_down
+            && (me.alone_down(&others)
                 || (me.severity >= STANDS_OUT * next_worst.max(0.05) && next_worst < 1.0));
         if sick >= 2 && 2 * sick >= tested.len() && !stands_out {
             return Some(Outcome::eliminated(
@@ -148,7 +145,8 @@ const STANDS_OUT: f64 = 4.0;
 
 /// Pods on `node`, of other services, that are degraded while their replicas elsewhere are
 /// not (or far less). Neighbours count only when they too stand out from their own replicas:
-/// callers whose every pod slowed down are downstream of this pod, not co-victims of a node. And, as for the node
+/// callers whose every pod slowed down are downstream of this pod, not co-victims of a node.
+/// And, as for the node
 /// rule, only pods of services in the incident's scope: a blip in one pod of a healthy service
 /// is not part of it.
 fn sick_neighbours(ctx: &Context, pod: &str, svc: &str, node: &str) -> usize {
