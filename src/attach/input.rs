@@ -88,37 +88,40 @@ pub fn each_value<T: DeserializeOwned>(
     lines: bool,
     mut each: impl FnMut(T, Loc) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut r = buffered(path)?;
-    if !lines {
-        let stream = serde_json::Deserializer::from_reader(r).into_iter::<T>();
-        for (i, v) in stream.enumerate() {
-            let v = v.map_err(|e| syntax(path, &e))?;
-            each(v, Loc::Doc(i + 1))?;
-        }
-        return Ok(());
+    if lines {
+        return each_line(path, |line, n| {
+            let line = line.trim();
+            if line.is_empty() {
+                return Ok(());
+            }
+            each(json_line(path, n, line)?, Loc::Line(n))
+        });
     }
-    let mut buf = String::new();
-    let mut n = 0;
-    loop {
-        buf.clear();
-        n += 1;
-        if r.read_line(&mut buf).map_err(|e| Error::io(path, e))? == 0 {
-            return Ok(());
-        }
-        let line = buf.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let v = serde_json::from_str::<T>(line).map_err(|e| {
-            let what = if e.is_eof() {
-                "truncated JSON (the line ends inside a value)".to_string()
-            } else {
-                format!("not the expected JSON ({e})")
-            };
-            at(path, Loc::Line(n), what)
-        })?;
-        each(v, Loc::Line(n))?;
+    let stream = serde_json::Deserializer::from_reader(buffered(path)?).into_iter::<T>();
+    for (i, v) in stream.enumerate() {
+        let v = v.map_err(|e| syntax(path, &e))?;
+        each(v, Loc::Doc(i + 1))?;
     }
+    Ok(())
+}
+
+/// The JSON value on line `n` of `path`, borrowing from the line where the type lets it.
+///
+/// # Errors
+/// The line is not a whole value of type `T`; the message says whether it was cut short.
+pub fn json_line<'a, T: serde::Deserialize<'a>>(
+    path: &Path,
+    n: usize,
+    line: &'a str,
+) -> Result<T, Error> {
+    serde_json::from_str::<T>(line).map_err(|e| {
+        let what = if e.is_eof() {
+            "truncated JSON (the line ends inside a value)".to_string()
+        } else {
+            format!("not the expected JSON ({e})")
+        };
+        at(path, Loc::Line(n), what)
+    })
 }
 
 fn syntax(path: &Path, e: &serde_json::Error) -> Error {

@@ -2,6 +2,7 @@
 //! concatenated when paginated), `logcli --output=jsonl` lines, and plain text through a
 //! `<Content>` header format (`funnel logs`' convention) with the entity given.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -69,12 +70,15 @@ struct Categorised {
     parsed: BTreeMap<String, String>,
 }
 
+/// Borrowed from the line: a million lines would otherwise cost ten million small strings.
 #[derive(Deserialize)]
-struct LogcliLine {
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    line: String,
-    timestamp: String,
+struct LogcliLine<'a> {
+    #[serde(default, borrow)]
+    labels: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    #[serde(borrow)]
+    line: Cow<'a, str>,
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
 }
 
 /// Reads one file into `out`.
@@ -89,18 +93,24 @@ pub(crate) fn read(
         Format::Loki => input::each_value(path, found.lines, |r: LokiResponse, loc| {
             loki(path, loc, r, labels, out, sum)
         }),
-        Format::Logcli => input::each_value(path, true, |l: LogcliLine, loc| {
+        Format::Logcli => input::each_line(path, |line, n| {
+            let line = line.trim();
+            if line.is_empty() {
+                return Ok(());
+            }
+            let l: LogcliLine = input::json_line(path, n, line)?;
             let ts = Instant::parse(&l.timestamp).ok_or_else(|| {
                 at(
                     path,
-                    loc,
+                    Loc::Line(n),
                     format!(
                         "timestamp `{}` is not RFC 3339 (logcli writes 2024-05-01T14:02:00.123456789Z)",
                         l.timestamp
                     ),
                 )
             })?;
-            push(out, sum, labels, ts.0, &l.labels, l.line);
+            let get = |k: &str| l.labels.get(k).map(AsRef::as_ref);
+            push(out, sum, labels, ts.0, get, &l.line);
             Ok(())
         }),
         Format::Plain { header, entity } => plain(path, header, entity, out, sum),
@@ -152,45 +162,44 @@ fn loki(
                     format!("stream {}, value {}: {m}", si + 1, vi + 1),
                 )
             })?;
-            let mut all = s.stream.clone();
-            if let Some(c) = cat {
-                all.extend(c.structured);
-                all.extend(c.parsed);
-            }
-            push(out, sum, labels, ns.div_euclid(1_000_000), &all, line);
+            let cat = cat.unwrap_or_default();
+            // Parsed labels win over structured metadata, which wins over the stream's.
+            let get = |k: &str| {
+                [&cat.parsed, &cat.structured, &s.stream]
+                    .into_iter()
+                    .find_map(|m| m.get(k).map(String::as_str))
+            };
+            push(out, sum, labels, ns.div_euclid(1_000_000), get, &line);
         }
     }
     Ok(())
 }
 
-fn push(
+/// Adds a line whose labels `get` looks up.
+fn push<'l>(
     out: &mut Vec<LogRow>,
     sum: &mut Summary,
     labels: &Labels,
     ts_ms: i64,
-    l: &BTreeMap<String, String>,
-    line: String,
+    get: impl Fn(&str) -> Option<&'l str>,
+    line: &str,
 ) {
-    let pick = |names: &[String]| {
-        names
-            .iter()
-            .find_map(|n| l.get(n).filter(|v| !v.is_empty()))
-    };
+    let pick = |names: &[String]| names.iter().find_map(|n| get(n).filter(|v| !v.is_empty()));
     let Some(entity) = pick(&labels.entity) else {
         sum.skip("log lines without any entity label");
         return;
     };
     let level = ["level", "detected_level"]
         .iter()
-        .find_map(|k| l.get(*k))
+        .find_map(|k| get(k))
         .and_then(|w| crate::model::vocab::log_level(w).map(str::to_string))
-        .or_else(|| crate::import::level_of(&line));
+        .or_else(|| crate::import::level_of(line));
     out.push(LogRow {
         ts_ms,
-        entity: entity.clone(),
+        entity: entity.to_string(),
         message: line.trim_end().to_string(),
-        pod: pick(&labels.pod).cloned(),
-        node: pick(&labels.node).cloned(),
+        pod: pick(&labels.pod).map(str::to_string),
+        node: pick(&labels.node).map(str::to_string),
         level,
         template: None,
     });

@@ -1,5 +1,7 @@
 //! Resource headroom: how close each pod's container came to its CPU or memory limit.
 
+use std::collections::BTreeMap;
+
 use super::{Context, View};
 use crate::stats;
 
@@ -10,6 +12,9 @@ pub const PINNED_QUANTILE: f64 = 0.75;
 /// ... reaches this share of the limit: throttled by its quota most of the time, not merely
 /// touching it at a peak.
 pub const PINNED_SHARE: f64 = 0.9;
+
+/// A container whose usage rose by less than this share of its limit sat where it was.
+const STILL: f64 = 0.05;
 
 /// How close one container of a service came to its limit, over its pods.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +29,9 @@ pub struct Saturation {
     pub peak_ratio: f64,
     /// Pods pinned at the limit: their incident 75th percentile reached 90 % of it.
     pub pods_at_limit: usize,
+    /// Of those, pods pinned the same way through the baseline: a standing condition, which
+    /// explains an onset only with something else that changed (more load).
+    pub pods_pinned_before: usize,
     /// Pods with data.
     pub pods: usize,
     /// Which source the usage came from.
@@ -44,6 +52,12 @@ pub enum LimitVerdict {
 }
 
 impl Saturation {
+    /// Every pinned pod was pinned through the baseline as well.
+    #[must_use]
+    pub fn standing(&self) -> bool {
+        self.pods_at_limit > 0 && self.pods_pinned_before >= self.pods_at_limit
+    }
+
     /// Judges CPU against the limit: pinned pods → at limit; a peak under `below` × limit →
     /// below; otherwise close.
     #[must_use]
@@ -85,8 +99,6 @@ pub fn saturation(
     metric: &str,
     resource: &str,
 ) -> Option<Saturation> {
-    let inc = ctx.aligned.incident.clone();
-    let base = ctx.aligned.baseline.clone();
     let mut per_pod = Vec::new();
     let mut source = None;
     for pod in ctx.topo.pods_of(entity) {
@@ -96,13 +108,9 @@ pub fn saturation(
         ) else {
             continue;
         };
-        if let (Some(p), Some(b), Some(q)) = (
-            stats::quantile(&v.values[inc.clone()], PEAK_QUANTILE),
-            stats::median(&v.values[base.clone()]),
-            stats::quantile(&v.values[inc.clone()], PINNED_QUANTILE),
-        ) {
+        if let Some(u) = Use::of(ctx, v.values, limit) {
             source.clone_from(&v.key.source);
-            per_pod.push((p, b, limit, q));
+            per_pod.push(u);
         }
     }
     if per_pod.is_empty() {
@@ -113,38 +121,63 @@ pub fn saturation(
         let v = ctx.get(&key)?;
         let limit = ctx.limit(entity, None, container, resource)?;
         source.clone_from(&v.key.source);
-        per_pod.push((
-            stats::quantile(&v.values[inc.clone()], PEAK_QUANTILE)?,
-            stats::median(&v.values[base])?,
-            limit,
-            stats::quantile(&v.values[inc], PINNED_QUANTILE)?,
-        ));
+        per_pod.push(Use::of(ctx, v.values, limit)?);
     }
-    let (peak, base_v, limit, _) = per_pod.iter().copied().fold(
-        (f64::MIN, 0.0_f64, 1.0_f64, 0.0_f64),
-        |acc: (f64, f64, f64, f64), x| {
-            if x.0 / x.2 > acc.0 / acc.2.max(1e-12) {
-                x
-            } else {
-                acc
-            }
-        },
-    );
-    // Pinned, not touched: a container throttled by its quota sits at the limit for most of
-    // the incident, while one merely near it only peaks there.
-    let at = per_pod
-        .iter()
-        .filter(|(_, _, l, q)| *q >= PINNED_SHARE * l)
-        .count();
+    let worst = per_pod.iter().copied().reduce(|a, b| {
+        if b.peak / b.limit > a.peak / a.limit {
+            b
+        } else {
+            a
+        }
+    })?;
     Some(Saturation {
-        limit,
-        peak,
-        base: base_v,
-        peak_ratio: peak / limit,
-        pods_at_limit: at,
+        limit: worst.limit,
+        peak: worst.peak,
+        base: worst.base,
+        peak_ratio: worst.peak / worst.limit,
+        pods_at_limit: per_pod.iter().filter(|u| u.pinned).count(),
+        pods_pinned_before: per_pod
+            .iter()
+            .filter(|u| u.pinned && u.pinned_before)
+            .count(),
         pods: per_pod.len(),
         source,
     })
+}
+
+/// One container's usage against its limit.
+#[derive(Debug, Clone, Copy)]
+struct Use {
+    limit: f64,
+    /// 95th percentile in the incident window.
+    peak: f64,
+    /// Baseline median.
+    base: f64,
+    /// Pinned, not touched: a container throttled by its quota sits at the limit for most of
+    /// the incident, while one merely near it only peaks there.
+    pinned: bool,
+    /// Pinned the same way through the baseline: as close to the limit then as now.
+    pinned_before: bool,
+}
+
+impl Use {
+    fn of(ctx: &Context, values: &[f64], limit: f64) -> Option<Use> {
+        let (inc, base) = (
+            &values[ctx.aligned.incident.clone()],
+            &values[ctx.aligned.baseline.clone()],
+        );
+        let q = |w: &[f64]| stats::quantile(w, PINNED_QUANTILE);
+        let (now, before) = (q(inc), q(base));
+        let pinned = |q: Option<f64>| q.is_some_and(|q| q >= PINNED_SHARE * limit);
+        Some(Use {
+            limit: limit.max(1e-12),
+            peak: stats::quantile(inc, PEAK_QUANTILE)?,
+            base: stats::median(base)?,
+            pinned: pinned(now),
+            pinned_before: pinned(before)
+                && now.zip(before).is_some_and(|(n, b)| n - b < STILL * limit),
+        })
+    }
 }
 
 /// A service's `restarts` counters (of one `container`, or all): per pod when there are any,
@@ -174,6 +207,20 @@ pub fn counter_rise(ctx: &Context, v: &View<'_>) -> Option<(f64, Option<usize>)>
     let max = stats::max(&v.values[inc.clone()])?;
     let first = inc.into_iter().find(|&i| v.values[i] > before);
     Some(((max - before).max(0.0), first))
+}
+
+/// How many of a service's pods restarted in the incident window, of how many with a
+/// counter; `None` without per-pod counters.
+#[must_use]
+pub fn pods_restarted(ctx: &Context, entity: &str) -> Option<(usize, usize)> {
+    let counters = restart_counters(ctx, entity, None);
+    let mut pods: BTreeMap<&str, bool> = BTreeMap::new();
+    for v in &counters {
+        let pod = v.key.pod.as_deref()?;
+        let rose = counter_rise(ctx, v).is_some_and(|(r, _)| r >= 1.0);
+        *pods.entry(pod).or_default() |= rose;
+    }
+    (!pods.is_empty()).then(|| (pods.values().filter(|r| **r).count(), pods.len()))
 }
 
 /// Total restarts of a service's pods during the incident window (cumulative counters).
@@ -253,6 +300,7 @@ mod tests {
             base: 0.5,
             peak_ratio,
             pods_at_limit,
+            pods_pinned_before: 0,
             pods: 3,
             source: None,
         }

@@ -86,20 +86,45 @@ fn pre_onset_spikes(ctx: &Context, v: &Verdict, t: &Timing) -> Vec<String> {
         ) else {
             continue;
         };
-        let spikes: Vec<String> = (ctx.aligned.baseline.start..l.mark.bucket)
+        let before = ctx.aligned.baseline.start..l.mark.bucket;
+        let total = before.len();
+        let hits: Vec<usize> = before
             .filter(|&i| s.values[i].is_finite() && s.values[i] >= AT_LIMIT * limit)
-            .map(|i| format!("{} at {}", fmt_val(metric, s.values[i]), hms(ctx.time(i))))
             .collect();
-        if !spikes.is_empty() {
-            out.push(format!(
-                "**Unexplained spikes before the limit was reached**: pod {pod}'s {container} {} reached {} — isolated samples that did not last.",
-                metric_label(metric),
-                spikes.join(", ")
-            ));
+        if hits.is_empty() {
+            continue;
         }
+        let what = metric_label(metric);
+        if hits.len() * STANDING >= total {
+            out.push(format!(
+                "**At its limit before the incident**: pod {pod}'s {container} {what} was within {:.0} % of its limit in {} of {total} samples before {}: a standing condition, so what changed at the onset needs more than this limit to explain it.",
+                (1.0 - AT_LIMIT) * 100.0,
+                hits.len(),
+                hms(ctx.time(l.mark.bucket)),
+            ));
+            continue;
+        }
+        let shown: Vec<String> = hits
+            .iter()
+            .take(SHOWN)
+            .map(|&i| format!("{} at {}", fmt_val(metric, s.values[i]), hms(ctx.time(i))))
+            .collect();
+        let more = match hits.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        out.push(format!(
+            "**Unexplained spikes before the limit was reached**: pod {pod}'s {container} {what} reached {}{more} — isolated samples that did not last.",
+            shown.join(", ")
+        ));
     }
     out
 }
+
+/// Spikes named one by one at most; more are counted.
+const SHOWN: usize = 5;
+/// A container at its limit in a quarter of the samples before the mark sat there, not spiked.
+const STANDING: usize = 4;
 
 /// Missing samples of the alert's series inside the windows.
 fn gaps(ctx: &Context) -> Vec<String> {

@@ -1,5 +1,6 @@
 //! Rule `app-cpu-below-limit`.
 
+use super::helpers::limit_already_reached;
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
 use crate::evidence::resources::{LimitVerdict, saturation};
@@ -20,7 +21,8 @@ declare_rule! {
     ///
     /// ## Inconclusive when
     /// Usage or limit is missing, or usage peaked between 80 % and 90 % of the limit, or only
-    /// half of the pods or fewer ran at the limit (a pod's trouble, not the service's).
+    /// half of the pods or fewer ran at the limit (a pod's trouble, not the service's), or they
+    /// were pinned through the baseline too.
     ///
     /// ## Example
     /// `live-api` app containers peaked at 2.4 of 4.0 cores (60 %) → eliminated.
@@ -54,6 +56,7 @@ impl Rule for AppCpuBelowLimit {
                     ),
                 )
             }
+            LimitVerdict::AtLimit(text) if sat.standing() => limit_already_reached(id, &text),
             LimitVerdict::AtLimit(text) => Outcome::supported(id, 0.85, text),
             LimitVerdict::Below(text) => Outcome::eliminated(id, 0.85, text),
             LimitVerdict::Close(text) => Outcome::inconclusive(id, text),

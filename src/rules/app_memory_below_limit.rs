@@ -2,7 +2,7 @@
 
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::resources::{restarts, saturation};
+use crate::evidence::resources::{pods_restarted, restarts, saturation};
 use crate::model::APP;
 
 declare_rule! {
@@ -23,7 +23,8 @@ declare_rule! {
     ///
     /// ## Inconclusive when
     /// Neither RSS with a limit nor restart counters exist, or RSS (p95) reached 80–90 % of the
-    /// limit without restarts.
+    /// limit without restarts, or short of the limit only half of the pods or fewer restarted
+    /// (a limit too low for the load kills the pods alike, since the load spreads over them).
     ///
     /// ## Example
     /// RSS p95 0.9 of 2.0 GiB (45 %), no restarts → eliminated.
@@ -50,6 +51,7 @@ impl Rule for AppMemoryBelowLimit {
             )
         });
         let n_restarts = restarted.unwrap_or(0.0);
+        let restarted_pods = pods_restarted(ctx, svc);
         match (&sat, restarted) {
             (None, None) => Some(Outcome::inconclusive(
                 id,
@@ -69,6 +71,20 @@ impl Rule for AppMemoryBelowLimit {
                         rss.unwrap_or_default(),
                         s.pods_at_limit,
                         s.pods
+                    ),
+                ))
+            }
+            // A limit too low for the service's load kills its pods alike, since the load
+            // spreads over them; restarts in half of them or fewer, with RSS short of the limit,
+            // are those pods' own trouble (a crash loop, a bad node), which the pod hypothesis
+            // judges.
+            (Some(s), _) if n_restarts >= 1.0 && s.peak_ratio >= 0.75 && few(restarted_pods) => {
+                let (n, of) = restarted_pods.unwrap_or_default();
+                Some(Outcome::inconclusive(
+                    id,
+                    format!(
+                        "only {n} of {of} pods restarted ({n_restarts:.0} times) while {}: those pods' own trouble more than the service's memory",
+                        rss.unwrap_or_default()
                     ),
                 ))
             }
@@ -102,6 +118,11 @@ impl Rule for AppMemoryBelowLimit {
             )),
         }
     }
+}
+
+/// Restarts in half of the service's pods or fewer, of two or more.
+fn few(restarted_pods: Option<(usize, usize)>) -> bool {
+    restarted_pods.is_some_and(|(n, of)| of >= 2 && 2 * n <= of)
 }
 
 #[cfg(test)]
@@ -147,6 +168,21 @@ mod tests {
         );
         assert_eq!(o.status, Status::Supported, "{o}");
         assert!(o.evidence.contains("restarted 3 times"), "{o}");
+    }
+
+    #[test]
+    fn restarts_in_one_pod_of_three_short_of_the_limit_are_that_pods_own() {
+        let mut f = Fixture::new("api").slow_service("api");
+        for pod in ["api-1", "api-2", "api-3"] {
+            let restarts = if pod == "api-1" { 6.0 } else { 0.0 };
+            f = f
+                .place(pod, "n1")
+                .flat(kp("api", pod, "app", "mem_rss_bytes"), 1.7 * GIB)
+                .step(kp("api", pod, "app", "restarts"), 0.0, restarts);
+        }
+        let o = eval(f);
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("only 1 of 3 pods restarted"), "{o}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! look-backs, and how a log template is quoted as evidence. Rules import these from here,
 //! never from each other, so a rule file stays readable and removable on its own.
 
+use super::Outcome;
 use crate::logs::TemplateStat;
 
 /// Event kinds that change what a service runs: new code, a new image, new configuration.
@@ -23,6 +24,19 @@ pub(crate) fn is_failover(kind: &str, detail: Option<&str>) -> bool {
     let words = ["failover", "switchover", "promote", "promotion"];
     words.contains(&kind)
         || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
+}
+
+/// A container pinned at its limit through the baseline as well: a standing condition, not
+/// what changed at the onset. More load cannot be what it adds either: a container held at its
+/// quota cannot serve more requests without more CPU, so served requests that rose say the
+/// limit was not what bound it. `head` states the saturation.
+pub(crate) fn limit_already_reached(rule: &'static str, head: &str) -> Outcome {
+    Outcome::inconclusive(
+        rule,
+        format!(
+            "{head}, but pinned through the baseline as well: a standing condition, not what changed at the onset"
+        ),
+    )
 }
 
 /// A log template as evidence: its first 80 characters, its count in the incident, and

@@ -1,9 +1,10 @@
 //! Rule `sidecar-at-limit`.
 
+use super::helpers::limit_already_reached;
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
-use crate::evidence::resources::{LimitVerdict, Saturation, saturation};
-use crate::evidence::scope::DEP_LATENCY_RISE;
+use crate::evidence::resources::{LimitVerdict, Saturation, restarts, saturation};
+use crate::evidence::scope::{CRASH_LOOP, DEP_LATENCY_RISE};
 use crate::model::SIDECAR;
 
 declare_rule! {
@@ -29,10 +30,14 @@ declare_rule! {
     /// per request (a new filter, mTLS renegotiation, a bigger config) is a change at the proxy,
     /// not more traffic.
     ///
+    /// A proxy pinned through the baseline as well is a standing condition, not what changed
+    /// at the onset.
+    ///
     /// ## Inconclusive when
-    /// There is no sidecar CPU usage or no limit to compare it with, or usage came close to
+    /// The proxies were pinned at the limit through the baseline too. There is no sidecar CPU usage or no limit to compare it with, or usage came close to
     /// the limit without reaching it and rose no faster than the service's requests (more
-    /// traffic, which the traffic-spike hypothesis weighs), or without request rates to tell.
+    /// traffic, which the traffic-spike hypothesis weighs), or without request rates to tell,
+    /// or while the app's pods crash-looped (each restart re-opens the proxy's connections).
     ///
     /// ## Example
     /// `live-api` sidecars pinned at p95 1.98 of 2.0 cores in 3 of 3 pods while latency to
@@ -60,6 +65,7 @@ impl Rule for SidecarAtLimit {
             .map(|s| format!(", per {s}"))
             .unwrap_or_default();
         match sat.cpu_verdict("sidecar", 0.7, &src) {
+            LimitVerdict::AtLimit(head) if sat.standing() => Some(limit_already_reached(id, &head)),
             LimitVerdict::AtLimit(head) => {
                 let slow: Vec<String> = ctx
                     .topo
@@ -119,7 +125,14 @@ const COSTLIER: f64 = 1.5;
 
 /// How far the proxies' CPU rose against the service's requests, when it rose `COSTLIER`×
 /// faster: each request cost the proxy more.
+///
+/// Not when the app's pods crash-looped: every restart re-opens the proxy's connections (mTLS
+/// handshakes, retries of the requests it lost), which costs the proxy more per request
+/// without any fault of its own.
 fn dearer_per_request(ctx: &Context, svc: &str, sat: &Saturation) -> Option<String> {
+    if restarts(ctx, svc).is_some_and(|r| r >= CRASH_LOOP) {
+        return None;
+    }
     let req = ctx
         .metric(svc, "requests_per_s")
         .filter(|v| v.score.testable() && v.score.base > 0.0)?;
@@ -135,7 +148,7 @@ fn dearer_per_request(ctx: &Context, svc: &str, sat: &Saturation) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::testing::{Fixture, k, kd, sidecar_cpu};
+    use crate::evidence::testing::{Fixture, k, kd, kp, sidecar_cpu};
     use crate::model::Kind;
     use crate::rules::Status;
 
@@ -165,6 +178,17 @@ mod tests {
     }
 
     #[test]
+    fn pinned_through_the_baseline_too_is_a_standing_condition() {
+        let o = eval(fx().flat(sidecar_cpu("api", "api-1"), 1.97).step(
+            kd("api", "redis:c", "dep_latency_ms"),
+            1.0,
+            12.0,
+        ));
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
+        assert!(o.evidence.contains("standing condition"), "{o}");
+    }
+
+    #[test]
     fn eliminated_when_far_below_limit() {
         let o = eval(fx().flat(sidecar_cpu("api", "api-1"), 0.5));
         insta::assert_snapshot!(o, @"eliminated (0.80): sidecar containers stayed below their CPU limit: p95 0.51 of 2.0 cores (26%)");
@@ -189,6 +213,16 @@ mod tests {
             1.6,
         );
         assert_eq!(eval(busier).status, Status::Inconclusive);
+    }
+
+    #[test]
+    fn dearer_requests_while_the_app_crash_looped_are_the_restarts_not_the_proxy() {
+        let o = eval(
+            fx().flat(k("api", "requests_per_s"), 100.0)
+                .step(sidecar_cpu("api", "api-1"), 0.6, 1.6)
+                .step(kp("api", "api-1", "app", "restarts"), 0.0, 5.0),
+        );
+        assert_eq!(o.status, Status::Inconclusive, "{o}");
     }
 
     #[test]

@@ -23,9 +23,14 @@ pub(super) fn feeds(ctx: &Context, surge: &str, svc: &str) -> bool {
         || ctx.topo.deps_of(surge).contains(&svc)
 }
 
-/// How much more CPU per request a service may use during a surge and still have merely
-/// outgrown its limit (work per request wobbles with the request mix).
+/// How much more CPU per request a shared resource may use during a surge and still have
+/// merely run hot on it (work per request wobbles with the request mix).
 const PER_REQUEST_SLACK: f64 = 1.3;
+
+/// The same for a service's own CPU limit, which the surge pinned: a service starved of CPU
+/// also spends more of it per request (collections, retries, requests that time out after the
+/// work was done), and its CPU side is a 95th percentile where the requests' is a median.
+const STARVED_SLACK: f64 = 1.75;
 
 /// Whether the supported `kind` at `culprit` is what a surge at `surge` alone did to it, so
 /// the surge is the cause and `culprit` only where it showed: an app CPU limit the service's
@@ -33,7 +38,8 @@ const PER_REQUEST_SLACK: f64 = 1.3;
 /// using it got more requests.
 pub(super) fn outgrown(ctx: &Context, surge: &str, kind: Kind, culprit: &str) -> bool {
     match kind {
-        Kind::CpuSaturation => cpu_limit_outgrown(ctx, surge, culprit),
+        Kind::CpuSaturation => limit_outgrown(ctx, surge, culprit, "cpu_cores", "cpu"),
+        Kind::MemoryPressure => limit_outgrown(ctx, surge, culprit, "mem_rss_bytes", "mem"),
         Kind::Mysql | Kind::Redis => {
             load_outgrown(ctx, surge, culprit, &ctx.topo.users_of(culprit))
         }
@@ -53,14 +59,14 @@ pub(super) fn outgrown(ctx: &Context, surge: &str, kind: Kind, culprit: &str) ->
     }
 }
 
-/// Whether the app CPU saturation of `svc` is what a surge at `surge` alone does to it: its
-/// CPU rose no faster than its requests (the same work per request, more requests), so the
-/// limit held what the service normally needs and the surge is the cause, the limit where it
-/// showed. CPU that rose faster than the requests (each request costing more: a code path, a
-/// noisy neighbour) is a saturation of its own, with the surge its trigger at most. Only the
-/// app's own CPU: a sidecar left at a lower limit than its app, or memory, are limits set
-/// wrong, not outgrown.
-fn cpu_limit_outgrown(ctx: &Context, surge: &str, svc: &str) -> bool {
+/// Whether the app CPU saturation or memory pressure of `svc` is what a surge at `surge` alone
+/// does to it: its usage rose no faster than its requests (the same work and memory per
+/// request, more requests), so the limit held what the service normally needs and the surge
+/// is the cause, the limit where it showed. Usage that rose faster than the requests (each
+/// request costing more: a code path, a leak, a noisy neighbour) is a saturation of its own,
+/// with the surge its trigger at most. Only the app's own limits: a sidecar left at a lower
+/// limit than its app is a limit set wrong, not outgrown.
+fn limit_outgrown(ctx: &Context, surge: &str, svc: &str, metric: &str, resource: &str) -> bool {
     if !feeds(ctx, surge, svc) {
         return false;
     }
@@ -68,15 +74,14 @@ fn cpu_limit_outgrown(ctx: &Context, surge: &str, svc: &str) -> bool {
         .metric(svc, "requests_per_s")
         .or_else(|| ctx.metric(surge, "requests_per_s"))
         .filter(|v| v.score.up(0.3) && v.score.base > 0.0);
-    let (Some(req), Some(cpu)) = (requests, saturation(ctx, svc, APP, "cpu_cores", "cpu")) else {
+    let (Some(req), Some(used)) = (requests, saturation(ctx, svc, APP, metric, resource)) else {
         return false;
     };
-    if cpu.base <= 0.0 {
+    if used.base <= 0.0 {
         return false;
     }
     let req_ratio = req.score.level / req.score.base;
-    let cpu_ratio = cpu.peak / cpu.base;
-    cpu_ratio <= PER_REQUEST_SLACK * req_ratio
+    used.peak / used.base <= STARVED_SLACK * req_ratio
 }
 
 /// Whether a resource shared by `users` (a storage instance, a node) ran hot on their load
@@ -131,8 +136,39 @@ mod tests {
     fn cpu_that_grew_with_the_requests_was_outgrown() {
         // Twice the requests, twice the CPU: at a 2-core limit, the surge did it.
         assert!(outgrown(&surge(1.98), "api", Kind::CpuSaturation, "api"));
-        // A sidecar or memory limit is set wrong, not outgrown.
+        // A sidecar left below its app is a limit set wrong, not outgrown.
         assert!(!outgrown(&surge(1.98), "api", Kind::Sidecar, "api"));
+    }
+
+    #[test]
+    fn memory_that_grew_slower_than_the_requests_was_outgrown_and_a_leak_was_not() {
+        const GIB: f64 = 1_073_741_824.0;
+        // The fixture's app memory limit is 2 GiB.
+        let mem = |from: f64, requests_to: f64| {
+            Fixture::new("api")
+                .sidecar("api", 2.0, 1.0)
+                .place("api-1", "n1")
+                .step(k("api", "requests_per_s"), 100.0, requests_to)
+                .step(
+                    kp("api", "api-1", "app", "mem_rss_bytes"),
+                    from * GIB,
+                    2.0 * GIB,
+                )
+                .build()
+        };
+        assert!(outgrown(
+            &mem(1.6, 300.0),
+            "api",
+            Kind::MemoryPressure,
+            "api"
+        ));
+        // Memory up 4× on 40 % more requests: what each request holds grew.
+        assert!(!outgrown(
+            &mem(0.5, 140.0),
+            "api",
+            Kind::MemoryPressure,
+            "api"
+        ));
     }
 
     #[test]
