@@ -3,8 +3,9 @@
 //! Baseline level is the median, its spread the MAD (scaled to σ), floored so a flat baseline
 //! does not turn a 0.1 % wobble into a huge z. The onset is the first incident bucket from which
 //! the series stays beyond 3σ for most of the next couple of minutes (or, when the run creeps
-//! just past that before the series jumps, the jump); the incident level is the median of that
-//! anomalous run, so a short fault inside a long window is not diluted.
+//! just past that before the series jumps, the jump; when a blip a tenth its size came and went
+//! before it, the move's own run); the incident level is the median of that anomalous run, so
+//! a short fault inside a long window is not diluted.
 
 use rayon::prelude::*;
 
@@ -165,7 +166,8 @@ pub fn score(
     let coarse = step_ms >= 2 * MINUTE_MS;
     let run = |sign: f64| {
         let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
-        let r = sustained_run(values, &inc_range, hit, window, coarse)?;
+        let r = sustained_run(values, &inc_range, &hit, window, coarse)?;
+        let r = past_blips(values, r, inc_range.end, &hit, window, coarse, base, sign);
         Some(to_the_jump(values, r, base, sign, window, coarse))
     };
     let level_of = |r: Option<(usize, usize)>| {
@@ -203,6 +205,51 @@ pub fn score(
     }
 }
 
+/// How many times larger than everything before it a move must be for an earlier run that
+/// came back to the baseline to count as a blip, not as the move's onset.
+const BLIP: f64 = 10.0;
+
+/// A run that came back within the baseline for a sustained stretch (twice the run window)
+/// before a move [`BLIP`] times its size is a blip: the onset is the start of the move's own
+/// run. Runs of a like size (an OOM kill, a restart, degrading again) keep the first onset.
+#[allow(clippy::too_many_arguments)]
+fn past_blips(
+    values: &[f64],
+    (start, end): (usize, usize),
+    inc_end: usize,
+    hit: &impl Fn(usize) -> bool,
+    window: usize,
+    coarse: bool,
+    base: f64,
+    sign: f64,
+) -> (usize, usize) {
+    let dev = |i: usize| {
+        if values[i].is_finite() {
+            sign * (values[i] - base)
+        } else {
+            f64::MIN
+        }
+    };
+    let Some(peak) = (start..=end).max_by(|&a, &b| dev(a).total_cmp(&dev(b))) else {
+        return (start, end);
+    };
+    let (mut quiet, mut back) = (0, None);
+    for i in (start..peak).filter(|&i| values[i].is_finite()) {
+        quiet = if hit(i) { 0 } else { quiet + 1 };
+        if quiet >= 2 * window {
+            back = Some(i);
+        }
+    }
+    let Some(back) = back else {
+        return (start, end);
+    };
+    let early = (start..=back).map(dev).fold(f64::MIN, f64::max);
+    if early * BLIP > dev(peak) {
+        return (start, end);
+    }
+    sustained_run(values, &(back + 1..inc_end), hit, window, coarse).unwrap_or((start, end))
+}
+
 /// A run that creeps just past the threshold before its series jumps (noise on a tight
 /// baseline, a mild drift) begins at the jump: the first sustained sample at least half-way to
 /// the run's level, when what came before it stayed within a twentieth of the shift. A ramp keeps
@@ -223,7 +270,7 @@ fn to_the_jump(
         return (start, end);
     }
     let halfway = |i: usize| values[i].is_finite() && sign * (values[i] - base) >= 0.5 * shift;
-    let Some((jump, _)) = sustained_run(values, &(start..end + 1), halfway, window, coarse) else {
+    let Some((jump, _)) = sustained_run(values, &(start..end + 1), &halfway, window, coarse) else {
         return (start, end);
     };
     let before = stats::median(&values[start..jump]).map(|m| sign * (m - base));
@@ -239,7 +286,7 @@ fn to_the_jump(
 fn sustained_run(
     values: &[f64],
     inc: &std::ops::Range<usize>,
-    hit: impl Fn(usize) -> bool,
+    hit: &impl Fn(usize) -> bool,
     window: usize,
     coarse: bool,
 ) -> Option<(usize, usize)> {
@@ -340,6 +387,22 @@ mod tests {
         let mut ramp = noisy(20, 100.0);
         ramp.extend((1..=20).map(|i| 100.0 + 20.0 * i as f64));
         assert_eq!(score(&ramp, 0..20, 20..40, 60_000).onset, Some(20));
+    }
+
+    #[test]
+    fn a_blip_that_came_and_went_before_a_move_ten_times_its_size_is_not_its_onset() {
+        // 100 at baseline, 150 for 4 minutes from 20, back for 10, then 2000 from 34.
+        let mut v = noisy(20, 100.0);
+        v.extend(std::iter::repeat_n(150.0, 4));
+        v.extend(noisy(10, 100.0));
+        v.extend(noisy(6, 2000.0));
+        assert_eq!(score(&v, 0..20, 20..40, 60_000).onset, Some(34));
+        // A second run of a like size (a restart, then degrading again) keeps the first onset.
+        let mut again = noisy(20, 100.0);
+        again.extend(std::iter::repeat_n(1500.0, 4));
+        again.extend(noisy(10, 100.0));
+        again.extend(noisy(6, 2000.0));
+        assert_eq!(score(&again, 0..20, 20..40, 60_000).onset, Some(20));
     }
 
     #[test]

@@ -7,6 +7,8 @@ use super::Context;
 /// two to count as hit differently: below that, mild symptoms on both sides (more load on
 /// the survivors of a bad pod, say) tell nothing apart.
 pub const HARDER: f64 = 2.5;
+/// A healthy replica whose latency rose half as much as a pod's or more moved with it.
+const ALIKE: f64 = 2.0;
 
 impl Context {
     /// Whether the degraded `pod` of `svc` stands out from the replicas of `svc` on other
@@ -37,8 +39,12 @@ impl Context {
             .fold(0.0, f64::max);
         let harder =
             !elsewhere.is_empty() && me.severity >= 1.0 && me.severity >= HARDER * worst.max(0.05);
-        let beside_healthy =
-            elsewhere.iter().any(|h| !h.affected) && worst * HARDER <= me.severity.max(1e-9);
+        // Beside a replica that stayed healthy, unless it rose nearly as much without counting:
+        // a symptom threshold splits two pods that moved alike.
+        let beside_healthy = elsewhere
+            .iter()
+            .any(|h| !h.affected && h.latency_rise * ALIKE <= me.severity)
+            && worst * HARDER <= me.severity.max(1e-9);
         // Down where the replicas are only slower: they carry the load it sheds.
         harder || beside_healthy || me.alone_down(&elsewhere)
     }
@@ -76,6 +82,24 @@ mod tests {
         let ctx = api(500.0, 140.0, 140.0).build();
         assert!(ctx.stands_out_from_replicas("api", "p1"));
         assert!(!ctx.stands_out_from_replicas("api", "p2"));
+    }
+
+    #[test]
+    fn a_replica_that_rose_nearly_as_much_without_counting_is_not_healthy_beside_it() {
+        // +40 % counts as a symptom, +23 % does not: the two moved alike all the same.
+        let ctx = Fixture::new("api")
+            .slow_service("api")
+            .step(kp("api", "p1", "app", "latency_p99_ms"), 100.0, 140.0)
+            .step(kp("api", "p2", "app", "latency_p99_ms"), 100.0, 123.0)
+            .place("p1", "n1")
+            .place("p2", "n2")
+            .build();
+        assert!(!ctx.stands_out_from_replicas("api", "p1"));
+        assert!(
+            api(140.0, 100.0, 100.0)
+                .build()
+                .stands_out_from_replicas("api", "p1")
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Health {
     /// How much of its traffic it stopped serving: the rise of its own errors as a share of
     /// its requests, 1 when its containers restarted [`CRASH_LOOP`] times or more.
     pub failed_share: f64,
+    /// The largest relative rise of its own latency, whether or not it counted as a symptom:
+    /// how far a "healthy" pod moved all the same.
+    pub latency_rise: f64,
     /// Container restarts in the window.
     pub restarts: f64,
     /// Whether restarts are its only symptom: no latency or error series moved.
@@ -124,6 +127,10 @@ pub fn judge(views: &[View<'_>]) -> Health {
             _ => continue,
         };
         h.testable |= s.testable();
+        if m.starts_with("latency_") && v.key.target.is_none() && s.testable() && s.rel.is_finite()
+        {
+            h.latency_rise = h.latency_rise.max(s.rel.min(100.0));
+        }
         if moved {
             h.affected = true;
             let own_errors = m == "errors_per_s" && v.key.target.is_none();

@@ -31,6 +31,17 @@ pub fn statement(ctx: &Context, v: &Verdict, t: &Timing) -> Option<String> {
         .source
         .as_deref()
         .map_or(String::new(), |src| format!(", per {src}"));
+    if s.pods_at_limit == 0 && s.peak_ratio < AT_LIMIT {
+        // A culprit the ranking picked with its usage nowhere near the limit: say so, never
+        // claim the limit ran out.
+        return Some(format!(
+            "no pod reached the {container} {what} limit of {} (highest per-pod 95th percentile {}, {:.0} % of it; baseline median {}{source}), so the limit is not shown to be what ran out",
+            fmt_val(metric, s.limit),
+            fmt_val(metric, s.peak),
+            100.0 * s.peak_ratio,
+            fmt_val(metric, s.base),
+        ));
+    }
     Some(format!(
         "the {container} {what} limit of {} per pod was below what the load needed: {} of {} pods ran at it{from} (highest per-pod 95th percentile {}, {:.0} % of the limit{over}; baseline median {}{source})",
         fmt_val(metric, s.limit),

@@ -181,12 +181,13 @@ fn beyond(v: &View<'_>, th: f64) -> impl Fn(f64) -> bool {
 #[must_use]
 pub fn onset_mark(ctx: &Context, v: &View<'_>) -> Option<Mark> {
     let th = threshold(v)?;
-    let b = first_sustained(
-        v.values,
-        ctx.aligned.incident.clone(),
-        window(ctx),
-        beyond(v, th),
-    )?;
+    // From the series' own onset: a blip it left behind is not the breach (see `detect`).
+    let inc = ctx.aligned.incident.clone();
+    let from = v
+        .score
+        .onset
+        .map_or(inc.start, |o| o.clamp(inc.start, inc.end));
+    let b = first_sustained(v.values, from..inc.end, window(ctx), beyond(v, th))?;
     Some(Mark {
         at: ctx.time(b),
         bucket: b,
