@@ -2,6 +2,7 @@
 //! archive or polars; they ask this context for series (one trusted source per series), scores,
 //! scope, topology and events, which keeps them pure and testable on tiny in-memory incidents.
 
+pub mod load;
 mod network;
 mod placement;
 pub mod resources;

@@ -1,8 +1,9 @@
 //! Rule `deploy-before-onset`.
 
-use super::helpers::{CHANGE_KINDS, CHANGE_LOOKBACK_MS as LOOKBACK_MS};
+use super::helpers::{CHANGE_LOOKBACK_MS as LOOKBACK_MS, last_change};
 use super::{Hypothesis, Outcome, Rule, RuleInfo, declare_rule};
 use crate::evidence::Context;
+use crate::evidence::load::change_drove;
 use crate::evidence::scope::judge;
 use crate::model::{clock, human_duration};
 
@@ -23,16 +24,25 @@ declare_rule! {
     /// service alone, while unchanged peers on the same dependencies stay healthy, isolate the
     /// change from its environment.
     ///
+    /// Supports it too when the dependencies that degraded are storage instances that began
+    /// straining within minutes after the change, doing more work while their users sent no
+    /// more requests: the change sent them that work (an N+1 query loop, a bypassed cache).
+    ///
     /// ## Inconclusive when
     /// The archive exported no events at all: an absent change log proves nothing. Or a
     /// dependency of the service degraded as the service saw it (changed or not), or another
     /// user of its dependencies degraded without a change of its own: that explains the
-    /// symptoms as well as the change. Or the service shows no sustained symptom at all.
+    /// symptoms as well as the change (unless the change drove it, above). Or the service shows
+    /// no sustained symptom at all.
     ///
     /// ## Example
     /// `cart` deployed `v1.4.2 -> v1.4.3` at 13:58, errors 0.1/s → 6/s from 14:00 → supported.
     pub(crate) DeployBeforeOnset { id: "deploy-before-onset", kinds: [CodeChange], reads: [Events] }
 }
+
+/// Support for a change that drove its storage dependency's load: as firm as errors rising
+/// after it, since the order and the work done say the same.
+const DROVE_WEIGHT: f64 = 0.85;
 
 /// How long after a change its fault is expected to show in full.
 const FRESH_MS: f64 = 30.0 * 60_000.0;
@@ -52,11 +62,7 @@ impl Rule for DeployBeforeOnset {
             ));
         }
         let onset = ctx.time(ctx.onset());
-        let change = ctx
-            .events_of(svc, onset - LOOKBACK_MS, onset + ctx.aligned.grid.step + 1)
-            .filter(|e| CHANGE_KINDS.contains(&e.kind.as_str()))
-            .last();
-        let Some(change) = change else {
+        let Some(change) = last_change(ctx, svc) else {
             return Some(Outcome::eliminated(
                 id,
                 0.75,
@@ -80,13 +86,34 @@ impl Rule for DeployBeforeOnset {
         let errors = ctx
             .metric(svc, "errors_per_s")
             .filter(|v| v.score.up(0.5) && v.score.level - v.score.base >= 0.05);
-        let deps_sick = sick_dependencies(ctx, svc, onset);
+        let deps_sick = sick_dependencies(ctx, svc);
+        let driven: Vec<String> = deps_sick
+            .iter()
+            .filter_map(|d| change_drove(ctx, svc, d, change.ts_ms))
+            .collect();
+        if !deps_sick.is_empty() && driven.len() == deps_sick.len() {
+            return Some(Outcome::supported(
+                id,
+                DROVE_WEIGHT * freshness(onset - change.ts_ms),
+                format!("{what}, {lead} before the onset; {}", driven.join("; ")),
+            ));
+        }
         if !deps_sick.is_empty() {
+            let said: Vec<String> = deps_sick
+                .iter()
+                .map(|d| {
+                    if unchanged(ctx, d, onset) {
+                        format!("{d} degraded too without a change")
+                    } else {
+                        format!("{d} degraded too after a change of its own")
+                    }
+                })
+                .collect();
             return Some(Outcome::inconclusive(
                 id,
                 format!(
                     "{what}, {lead} before the onset, but its dependency {}, which explains its symptoms as well",
-                    deps_sick.join(", ")
+                    said.join(", ")
                 ),
             ));
         }
@@ -149,20 +176,13 @@ fn unchanged(ctx: &Context, u: &str, onset: i64) -> bool {
         .is_none()
 }
 
-/// `svc`'s own dependencies that degraded, in words: one passes its trouble up to this service,
-/// which explains the symptoms as well as this change does; changed itself, even better.
-fn sick_dependencies(ctx: &Context, svc: &str, onset: i64) -> Vec<String> {
+/// `svc`'s own dependencies that degraded: one passes its trouble up to this service, which
+/// explains the symptoms as well as this change does, unless the change drove it.
+fn sick_dependencies<'c>(ctx: &'c Context, svc: &str) -> Vec<&'c str> {
     ctx.topo
         .deps_of(svc)
         .into_iter()
         .filter(|d| seen_sick(ctx, svc, d).unwrap_or_else(|| ctx.scope.of(d).affected))
-        .map(|d| {
-            if unchanged(ctx, d, onset) {
-                format!("{d} degraded too without a change")
-            } else {
-                format!("{d} degraded too after a change of its own")
-            }
-        })
         .collect()
 }
 
@@ -261,6 +281,29 @@ mod tests {
         let o = eval(f);
         assert_eq!(o.status, Status::Inconclusive, "{o}");
         assert!(o.evidence.contains("after a change of its own"), "{o}");
+    }
+
+    /// api, changed at `changed`, calls mysql:db, which strains from the onset (26) with its
+    /// CPU ×3 while api's requests stay flat.
+    fn api_loads_its_database(changed: i64) -> Fixture {
+        Fixture::new("api")
+            .depends("api", &["mysql:db"])
+            .slow_service("api")
+            .flat(k("api", "requests_per_s"), 100.0)
+            .step(kd("api", "mysql:db", "dep_latency_ms"), 3.0, 30.0)
+            .step(k("mysql:db", "server_latency_ms"), 3.0, 30.0)
+            .step(k("mysql:db", "cpu_utilization"), 0.3, 0.9)
+            .event(changed, "api", "config", "feature flag new-pricing enabled")
+    }
+
+    #[test]
+    fn a_change_that_sent_its_database_more_work_explains_the_database() {
+        let o = eval(api_loads_its_database(25));
+        assert_eq!(o.status, Status::Supported, "{o}");
+        assert!(o.evidence.contains("mysql:db began straining"), "{o}");
+        // Strain that began minutes after the change came from elsewhere.
+        let late = eval(api_loads_its_database(20));
+        assert_eq!(late.status, Status::Inconclusive, "{late}");
     }
 
     #[test]

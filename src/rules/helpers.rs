@@ -3,7 +3,9 @@
 //! never from each other, so a rule file stays readable and removable on its own.
 
 use super::Outcome;
+use crate::evidence::Context;
 use crate::logs::TemplateStat;
+use crate::model::EventRow;
 
 /// Event kinds that change what a service runs: new code, a new image, new configuration.
 pub(crate) const CHANGE_KINDS: [&str; 5] = ["deploy", "rollout", "release", "config", "image"];
@@ -24,6 +26,19 @@ pub(crate) fn is_failover(kind: &str, detail: Option<&str>) -> bool {
     let words = ["failover", "switchover", "promote", "promotion"];
     words.contains(&kind)
         || detail.is_some_and(|d| words.iter().any(|w| d.to_ascii_lowercase().contains(w)))
+}
+
+/// The last deploy or configuration change of `svc` in the lookback before the onset (or in
+/// the onset's own bucket).
+pub(crate) fn last_change<'a>(ctx: &'a Context, svc: &'a str) -> Option<&'a EventRow> {
+    let onset = ctx.time(ctx.onset());
+    ctx.events_of(
+        svc,
+        onset - CHANGE_LOOKBACK_MS,
+        onset + ctx.aligned.grid.step + 1,
+    )
+    .filter(|e| CHANGE_KINDS.contains(&e.kind.as_str()))
+    .last()
 }
 
 /// A container pinned at its limit through the baseline as well: a standing condition, not

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::evidence::Context;
 use crate::model::Kind;
 
-mod helpers;
+pub(crate) mod helpers;
 mod hypotheses;
 pub(crate) use helpers::CHANGE_KINDS;
 pub use hypotheses::{Hypothesis, enumerate};

@@ -5,8 +5,10 @@
 use super::capacity::{feeds, is_capacity, outgrown};
 use super::{HypothesisVerdict, RootCause, Trigger, rank};
 use crate::evidence::Context;
+use crate::evidence::load::change_drove;
 use crate::model::Kind;
 use crate::rules::Status;
+use crate::rules::helpers::last_change;
 
 /// How long after the alert fired a move of its own series may begin and still be what the
 /// alert saw (alerts fire on windows of a few minutes).
@@ -79,6 +81,14 @@ pub(super) fn causes<'a>(
             }
             continue;
         }
+        // A change that sent a storage instance more work explains its symptoms.
+        if matches!(h.kind, Kind::Mysql | Kind::Redis)
+            && supported
+                .iter()
+                .any(|o| o.kind == Kind::CodeChange && drove(ctx, &o.culprit, &h.culprit))
+        {
+            continue;
+        }
         // A recorded failover explains the same instance's storage symptoms.
         if matches!(h.kind, Kind::Mysql | Kind::Redis)
             && supported
@@ -96,6 +106,11 @@ pub(super) fn causes<'a>(
             .then(a.culprit.cmp(&b.culprit))
     });
     (candidates, trigger.map(|t| t.2))
+}
+
+/// Whether the last change of `svc` drove the load of storage instance `dep`.
+fn drove(ctx: &Context, svc: &str, dep: &str) -> bool {
+    last_change(ctx, svc).is_some_and(|c| change_drove(ctx, svc, dep, c.ts_ms).is_some())
 }
 
 /// The best supported candidate, with a confidence lowered by how close the runner-up came.
