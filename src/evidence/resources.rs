@@ -32,6 +32,9 @@ pub struct Saturation {
     /// Of those, pods pinned the same way through the baseline: a standing condition, which
     /// explains an onset only with something else that changed (more load).
     pub pods_pinned_before: usize,
+    /// Pods whose usage at least doubled from the baseline, pinned or not: the load the pinned
+    /// ones could not serve reaches them too when the trouble is the service's.
+    pub pods_doubled: usize,
     /// Pods with data.
     pub pods: usize,
     /// Which source the usage came from.
@@ -140,6 +143,7 @@ pub fn saturation(
             .iter()
             .filter(|u| u.pinned && u.pinned_before)
             .count(),
+        pods_doubled: per_pod.iter().filter(|u| u.peak >= 2.0 * u.base).count(),
         pods: per_pod.len(),
         source,
     })
@@ -301,6 +305,7 @@ mod tests {
             peak_ratio,
             pods_at_limit,
             pods_pinned_before: 0,
+            pods_doubled: 0,
             pods: 3,
             source: None,
         }

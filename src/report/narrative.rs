@@ -44,6 +44,20 @@ pub fn worsens(metric: &str, up: bool) -> bool {
     !bad_up || up
 }
 
+/// When the alert fired against the onset: "2 min after the onset", or before it (an alert on
+/// a shorter window, or on data the archive does not hold, can fire before the breach it shows).
+#[must_use]
+pub fn fired_relative(fired_at: i64, onset: i64) -> String {
+    if fired_at >= onset {
+        format!("{} after the onset", exact_duration(fired_at - onset))
+    } else {
+        format!(
+            "{} before its series crossed the threshold in this archive",
+            exact_duration(onset - fired_at)
+        )
+    }
+}
+
 /// The opening sentence: what the alert's series did, by the timing model.
 fn alert_sentence(ctx: &Context, t: &Timing, spread: &str) -> String {
     let a = &ctx.spec.alert;
@@ -60,10 +74,10 @@ fn alert_sentence(ctx: &Context, t: &Timing, spread: &str) -> String {
                 fmt_val(metric, s.score.base),
                 fmt_val(metric, s.score.level),
             );
-            let after = exact_duration(ctx.windows.fired_at - o.at);
+            let after = fired_relative(ctx.windows.fired_at, o.at);
             if worsens(metric, up) {
                 format!(
-                    "{}'s {label} {} from {base} (baseline median) to {level} (median after the onset, {}) from {} UTC, when it crossed {}; the alert fired at {fired}, {after} after the onset{spread}.",
+                    "{}'s {label} {} from {base} (baseline median) to {level} (median after the onset, {}) from {} UTC, when it crossed {}; the alert fired at {fired}, {after}{spread}.",
                     a.entity,
                     if up { "rose" } else { "fell" },
                     s.score.pct(),
@@ -219,6 +233,12 @@ mod tests {
     use crate::evidence::testing::Fixture;
     use crate::model::Kind;
     use crate::verdict::Verdict;
+
+    #[test]
+    fn an_alert_that_fired_before_the_onset_says_so() {
+        assert_eq!(super::fired_relative(120_000, 0), "2 min after the onset");
+        assert!(super::fired_relative(0, 420_000).starts_with("7 min before its series crossed"));
+    }
 
     #[test]
     fn a_root_cause_without_rule_evidence_says_where_it_came_from() {

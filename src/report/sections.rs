@@ -93,13 +93,23 @@ pub fn detection(md: &mut String, ctx: &Context, t: &Timing) {
         );
         return;
     };
-    let _ = writeln!(
-        md,
-        "- **Time to detect**: {} (onset {} UTC → alert {} UTC).",
-        exact_duration(t.fired_at - o.at),
-        hms(o.at),
-        hms(t.fired_at)
-    );
+    if t.fired_at < o.at {
+        let _ = writeln!(
+            md,
+            "- **Time to detect**: none to measure: the alert fired at {} UTC, {} (onset {} UTC).",
+            hms(t.fired_at),
+            super::narrative::fired_relative(t.fired_at, o.at),
+            hms(o.at)
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "- **Time to detect**: {} (onset {} UTC → alert {} UTC).",
+            exact_duration(t.fired_at - o.at),
+            hms(o.at),
+            hms(t.fired_at)
+        );
+    }
     if let Some((at, text)) = earliest_signal(ctx, t).filter(|(at, _)| *at < t.fired_at) {
         let _ = writeln!(
             md,

@@ -21,7 +21,8 @@ declare_rule! {
     ///
     /// ## Inconclusive when
     /// Usage or limit is missing, or usage peaked between 80 % and 90 % of the limit, or only
-    /// half of the pods or fewer ran at the limit (a pod's trouble, not the service's), or they
+    /// half of the pods or fewer ran at the limit while the others' CPU did not double (a pod's
+    /// trouble, not the service's; doubled, it is supported more weakly), or they
     /// were pinned through the baseline too.
     ///
     /// ## Example
@@ -47,7 +48,11 @@ impl Rule for AppCpuBelowLimit {
             // Load spreads over a service's pods, so a service short of CPU runs hot in most of
             // them; pinned in half of them or fewer, the trouble is those pods' own (a hot
             // shard, a spinning process), which the pod hypothesis judges.
-            LimitVerdict::AtLimit(text) if sat.pods >= 2 && 2 * sat.pods_at_limit <= sat.pods => {
+            LimitVerdict::AtLimit(text)
+                if sat.pods >= 2
+                    && 2 * sat.pods_at_limit <= sat.pods
+                    && 2 * sat.pods_doubled <= sat.pods =>
+            {
                 Outcome::inconclusive(
                     id,
                     format!(
@@ -57,6 +62,15 @@ impl Rule for AppCpuBelowLimit {
                 )
             }
             LimitVerdict::AtLimit(text) if sat.standing() => limit_already_reached(id, &text),
+            // Pinned in few pods, but the CPU of most at least doubled: the service's load.
+            LimitVerdict::AtLimit(text) if 2 * sat.pods_at_limit <= sat.pods => Outcome::supported(
+                id,
+                0.7,
+                format!(
+                    "{text}; the CPU of {} of {} pods at least doubled: the service's load, not those pods' own",
+                    sat.pods_doubled, sat.pods
+                ),
+            ),
             LimitVerdict::AtLimit(text) => Outcome::supported(id, 0.85, text),
             LimitVerdict::Below(text) => Outcome::eliminated(id, 0.85, text),
             LimitVerdict::Close(text) => Outcome::inconclusive(id, text),
@@ -112,6 +126,22 @@ mod tests {
         );
         assert_eq!(o.status, Status::Inconclusive, "{o}");
         assert!(o.evidence.contains("in 1 of 2 pods"), "{o}");
+    }
+
+    #[test]
+    fn one_pinned_pod_of_two_whose_replica_doubled_too_is_the_services_load() {
+        let o = eval(
+            Fixture::new("api")
+                .slow_service("api")
+                .place("api-2", "n2")
+                .step(kp("api", "api-1", "app", "cpu_cores"), 1.0, 3.95)
+                .step(kp("api", "api-2", "app", "cpu_cores"), 1.0, 2.6),
+        );
+        assert_eq!(o.status, Status::Supported, "{o}");
+        assert!(
+            o.weight < 0.85 && o.evidence.contains("2 of 2 pods at least doubled"),
+            "{o}"
+        );
     }
 
     #[test]

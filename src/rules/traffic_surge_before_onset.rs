@@ -114,14 +114,29 @@ fn rose_by(ctx: &Context, e: &str) -> f64 {
         .map_or(0.0, |v| (v.score.level - v.score.base).max(0.0))
 }
 
-/// The service behind gateway `g` that carries most of its added load, with its share.
+/// The service behind gateway `g` that carries most of its added load, with its share, when
+/// it also rose [`STEEPER`] times as steeply as every other service that surged behind it (bar
+/// those it calls): a
+/// rise of the same proportion everywhere is the gateway's clients coming back in force, where
+/// the busiest service merely carries the most of it.
 fn concentrated(ctx: &Context, g: &str, hot: &[&str]) -> Option<(String, f64)> {
     let total = added(ctx, g).filter(|a| *a > 0.0)?;
+    let rel = |x: &str| ctx.metric(x, "requests_per_s").map_or(0.0, |v| v.score.rel);
     hot.iter()
         .filter_map(|h| added(ctx, h).map(|a| (h.to_string(), a / total)))
         .filter(|(_, share)| *share >= CONCENTRATED)
+        .filter(|(h, _)| {
+            // Not the services it calls itself: their surge is its own, passed on.
+            hot.iter()
+                .filter(|o| **o != h.as_str() && !ctx.topo.calls_through(h, o))
+                .all(|o| STEEPER * rel(o) <= rel(h))
+        })
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
 }
+
+/// How many times as steep as the others a service's rise must be for the gateway's surge to be
+/// its own.
+const STEEPER: f64 = 2.0;
 
 /// When service `e`'s surge is one part of a gateway's surge spread over several services
 /// behind it (none carrying most of the added load), that gateway and the other services
@@ -149,8 +164,11 @@ fn spread_through_gateway(ctx: &Context, e: &str) -> Option<(String, Vec<String>
             .map(|b| rose_by(ctx, b))
             .sum();
         let unseen = total - seen;
-        (mine < CONCENTRATED * total && (!others.is_empty() || unseen >= mine))
-            .then(|| (g.clone(), others))
+        let hot: Vec<&str> = std::iter::once(e)
+            .chain(others.iter().map(String::as_str))
+            .collect();
+        let mine_alone = concentrated(ctx, g, &hot).is_some_and(|(c, _)| c == e);
+        (!mine_alone && (!others.is_empty() || unseen >= mine)).then(|| (g.clone(), others))
     })
 }
 
@@ -553,6 +571,22 @@ mod tests {
         assert_eq!(o.status, Status::Eliminated, "{o}");
         assert!(o.evidence.contains("the spike is the gateway's"), "{o}");
         assert_eq!(judge(&ctx, "ingress:gw").status, Status::Supported);
+    }
+
+    #[test]
+    fn a_gateway_surge_of_the_same_proportion_everywhere_is_the_gateways() {
+        // a carries three quarters of the added load, but only because it carries three
+        // quarters of the traffic: both went ×4.
+        let ctx = Fixture::new("a")
+            .step(k("a", "latency_p99_ms"), 100.0, 500.0)
+            .entry("a", "ingress:gw")
+            .entry("b", "ingress:gw")
+            .step_at(k("a", "requests_per_s"), 300.0, 1200.0, ONSET - 2)
+            .step_at(k("b", "requests_per_s"), 100.0, 400.0, ONSET - 2)
+            .step_at(k("ingress:gw", "requests_per_s"), 400.0, 1600.0, ONSET - 2)
+            .build();
+        assert_eq!(judge(&ctx, "ingress:gw").status, Status::Supported);
+        assert_eq!(judge(&ctx, "a").status, Status::Eliminated);
     }
 
     #[test]
