@@ -72,7 +72,11 @@ impl Rule for NodePodsDegradeTogether {
         let pods = ctx.topo.pods_on(node);
         let (split_services, split_pods) = split_along(ctx, &pods);
         let pods_burn = pods_burn(ctx, &split_services, &split_pods);
-        let (node_up, node_normal, headroom) = node_signals(ctx, node, pods_burn);
+        let NodeSignals {
+            up: node_up,
+            normal: node_normal,
+            headroom,
+        } = node_signals(ctx, node, pods_burn);
         // A failing interface hurts the pods that talk through it; a quiet one stays healthy.
         let bystanders = if ctx.node_nic_failing(node) {
             0
@@ -217,13 +221,22 @@ fn split_along<'a>(ctx: &'a Context, pods: &[&'a str]) -> (Vec<String>, Vec<(&'a
 /// A node's CPU level from which its pods queue for it.
 const SATURATED: f64 = 0.8;
 
+/// What a node's own metrics say.
+#[derive(Debug, Default)]
+struct NodeSignals {
+    /// Its series that rose, in words.
+    up: Vec<String>,
+    /// Its series that stayed normal, in words.
+    normal: Vec<String>,
+    /// Its CPU rose but stayed below saturation.
+    headroom: bool,
+}
+
 /// The node's own CPU and network-error series, as those that rose and those that stayed
 /// normal, and whether a CPU that rose stayed below [`SATURATED`]. CPU raised by one service's
 /// own burning pods is theirs, not the node's.
-fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> (Vec<String>, Vec<String>, bool) {
-    let mut node_up = Vec::new();
-    let mut node_normal = Vec::new();
-    let mut headroom = false;
+fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> NodeSignals {
+    let mut sig = NodeSignals::default();
     for m in ["cpu_utilization", "net_errors_per_s"] {
         if let Some(v) = ctx.metric(node, m) {
             let s = v.score;
@@ -243,14 +256,14 @@ fn node_signals(ctx: &Context, node: &str, pods_burn: bool) -> (Vec<String>, Vec
                 ctx.node_nic_failing(node)
             };
             if rose {
-                headroom |= m == "cpu_utilization" && s.level < SATURATED;
-                node_up.push(text);
+                sig.headroom |= m == "cpu_utilization" && s.level < SATURATED;
+                sig.up.push(text);
             } else if s.testable() {
-                node_normal.push(text);
+                sig.normal.push(text);
             }
         }
     }
-    (node_up, node_normal, headroom)
+    sig
 }
 
 /// Pods of other services on the node that stayed healthy through it: a node in trouble
