@@ -167,7 +167,14 @@ pub fn score(
     let run = |sign: f64| {
         let hit = |i: usize| values[i].is_finite() && sign * z_at(values[i]) >= Z;
         let r = sustained_run(values, &inc_range, &hit, window, coarse)?;
-        let r = past_blips(values, r, inc_range.end, &hit, window, coarse, base, sign);
+        let dev = |i: usize| {
+            if values[i].is_finite() {
+                sign * (values[i] - base)
+            } else {
+                f64::MIN
+            }
+        };
+        let r = past_blips(values, r, inc_range.end, &hit, &dev, window, coarse);
         Some(to_the_jump(values, r, base, sign, window, coarse))
     };
     let level_of = |r: Option<(usize, usize)>| {
@@ -212,24 +219,16 @@ const BLIP: f64 = 10.0;
 /// A run that came back within the baseline for a sustained stretch (twice the run window)
 /// before a move [`BLIP`] times its size is a blip: the onset is the start of the move's own
 /// run. Runs of a like size (an OOM kill, a restart, degrading again) keep the first onset.
-#[allow(clippy::too_many_arguments)]
+/// `dev` is a sample's deviation from the baseline the bad way (`f64::MIN` for a gap).
 fn past_blips(
     values: &[f64],
     (start, end): (usize, usize),
     inc_end: usize,
     hit: &impl Fn(usize) -> bool,
+    dev: &impl Fn(usize) -> f64,
     window: usize,
     coarse: bool,
-    base: f64,
-    sign: f64,
 ) -> (usize, usize) {
-    let dev = |i: usize| {
-        if values[i].is_finite() {
-            sign * (values[i] - base)
-        } else {
-            f64::MIN
-        }
-    };
     let Some(peak) = (start..=end).max_by(|&a, &b| dev(a).total_cmp(&dev(b))) else {
         return (start, end);
     };

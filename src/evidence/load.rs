@@ -52,16 +52,7 @@ pub fn change_drove(ctx: &Context, svc: &str, dep: &str, change_ms: i64) -> Opti
         .iter()
         .filter_map(|m| ctx.metric(dep, m).map(|v| (m, v)))
         .find(|(_, v)| v.score.up(MORE_WORK))?;
-    let (mut base, mut level) = (0.0, 0.0);
-    for u in ctx.topo.users_of(dep) {
-        if let Some(v) = ctx
-            .metric(u, "requests_per_s")
-            .filter(|v| v.score.testable())
-        {
-            base += v.score.base;
-            level += v.score.level;
-        }
-    }
+    let (base, level) = requests_of(ctx, &ctx.topo.users_of(dep));
     if base > 0.0 && level >= SAME_REQUESTS * base {
         return None;
     }
@@ -71,6 +62,21 @@ pub fn change_drove(ctx: &Context, svc: &str, dep: &str, change_ms: i64) -> Opti
         work.0,
         work.1.score.pct()
     ))
+}
+
+/// The request rates of `users` added up: (baseline, incident level), over those with a
+/// testable rate.
+#[must_use]
+pub fn requests_of(ctx: &Context, users: &[&str]) -> (f64, f64) {
+    users
+        .iter()
+        .filter_map(|u| {
+            ctx.metric(u, "requests_per_s")
+                .filter(|v| v.score.testable())
+        })
+        .fold((0.0, 0.0), |(b, l), v| {
+            (b + v.score.base, l + v.score.level)
+        })
 }
 
 /// How far a request rate must rise to be a surge.
@@ -95,9 +101,8 @@ fn rose_by(ctx: &Context, e: &str) -> f64 {
 
 /// The service behind gateway `g` that carries most of its added load, with its share, when
 /// it also rose [`STEEPER`] times as steeply as every other service that surged behind it (bar
-/// those it calls): a
-/// rise of the same proportion everywhere is the gateway's clients coming back in force, where
-/// the busiest service merely carries the most of it.
+/// those it calls): a rise of the same proportion everywhere is the gateway's clients coming
+/// back in force, where the busiest service merely carries the most of it.
 pub(crate) fn concentrated(ctx: &Context, g: &str, hot: &[&str]) -> Option<(String, f64)> {
     let total = added(ctx, g).filter(|a| *a > 0.0)?;
     let rel = |x: &str| ctx.metric(x, "requests_per_s").map_or(0.0, |v| v.score.rel);

@@ -458,18 +458,24 @@ mod tests {
         assert!(o.evidence.contains("did not worsen"), "{o}");
     }
 
-    /// A gateway in front of `a` and `b`, both surging by `added_a` and `added_b` requests/s.
+    /// A gateway in front of `a` and `b`, both surging by `added_a` and `added_b` requests/s
+    /// from 100/s each.
     fn gateway_surge(added_a: f64, added_b: f64) -> Context {
+        gateway_surge_from((100.0, 100.0 + added_a), (100.0, 100.0 + added_b))
+    }
+
+    /// A gateway in front of `a` and `b`, whose request rates go `(from, to)`.
+    fn gateway_surge_from(a: (f64, f64), b: (f64, f64)) -> Context {
         Fixture::new("a")
             .step(k("a", "latency_p99_ms"), 100.0, 500.0)
             .entry("a", "ingress:gw")
             .entry("b", "ingress:gw")
-            .step_at(k("a", "requests_per_s"), 100.0, 100.0 + added_a, ONSET - 2)
-            .step_at(k("b", "requests_per_s"), 100.0, 100.0 + added_b, ONSET - 2)
+            .step_at(k("a", "requests_per_s"), a.0, a.1, ONSET - 2)
+            .step_at(k("b", "requests_per_s"), b.0, b.1, ONSET - 2)
             .step_at(
                 k("ingress:gw", "requests_per_s"),
-                200.0,
-                200.0 + added_a + added_b,
+                a.0 + b.0,
+                a.1 + b.1,
                 ONSET - 2,
             )
             .build()
@@ -503,14 +509,7 @@ mod tests {
     fn a_gateway_surge_of_the_same_proportion_everywhere_is_the_gateways() {
         // a carries three quarters of the added load, but only because it carries three
         // quarters of the traffic: both went ×4.
-        let ctx = Fixture::new("a")
-            .step(k("a", "latency_p99_ms"), 100.0, 500.0)
-            .entry("a", "ingress:gw")
-            .entry("b", "ingress:gw")
-            .step_at(k("a", "requests_per_s"), 300.0, 1200.0, ONSET - 2)
-            .step_at(k("b", "requests_per_s"), 100.0, 400.0, ONSET - 2)
-            .step_at(k("ingress:gw", "requests_per_s"), 400.0, 1600.0, ONSET - 2)
-            .build();
+        let ctx = gateway_surge_from((300.0, 1200.0), (100.0, 400.0));
         assert_eq!(judge(&ctx, "ingress:gw").status, Status::Supported);
         assert_eq!(judge(&ctx, "a").status, Status::Eliminated);
     }

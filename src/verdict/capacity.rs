@@ -2,6 +2,7 @@
 //! out at the same service, or a resource the surging services share ran hot.
 
 use crate::evidence::Context;
+use crate::evidence::load::requests_of;
 use crate::evidence::resources::saturation;
 use crate::model::{APP, Kind};
 
@@ -93,16 +94,7 @@ fn load_outgrown(ctx: &Context, surge: &str, resource: &str, users: &[&str]) -> 
     if !users.iter().any(|u| reach.contains(*u)) {
         return false;
     }
-    let (mut base, mut level) = (0.0, 0.0);
-    for u in users {
-        if let Some(v) = ctx
-            .metric(u, "requests_per_s")
-            .filter(|v| v.score.testable())
-        {
-            base += v.score.base;
-            level += v.score.level;
-        }
-    }
+    let (base, level) = requests_of(ctx, users);
     let Some(cpu) = ctx
         .metric(resource, "cpu_utilization")
         .filter(|v| v.score.testable() && v.score.base > 0.0)
