@@ -149,6 +149,13 @@ pub fn saturation(
     })
 }
 
+/// Whether one container (its usage `values`) sat pinned at `limit` through the baseline and
+/// is no closer to it now: what [`Saturation::standing`] counts, for one pod.
+#[must_use]
+pub fn pinned_through_baseline(ctx: &Context, values: &[f64], limit: f64) -> bool {
+    Use::of(ctx, values, limit).is_some_and(|u| u.pinned && u.pinned_before)
+}
+
 /// One container's usage against its limit.
 #[derive(Debug, Clone, Copy)]
 struct Use {

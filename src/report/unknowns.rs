@@ -3,6 +3,7 @@
 //! missing, where, or which samples are unexplained.
 
 use crate::evidence::Context;
+use crate::evidence::resources::pinned_through_baseline;
 use crate::evidence::sources::{fmt_val, metric_label};
 use crate::model::{Kind, clock_s};
 use crate::rules::Status;
@@ -95,12 +96,22 @@ fn pre_onset_spikes(ctx: &Context, v: &Verdict, t: &Timing) -> Vec<String> {
             continue;
         }
         let what = metric_label(metric);
-        if hits.len() * STANDING >= total {
+        let near = format!(
+            "pod {pod}'s {container} {what} was within {:.0} % of its limit in {} of {total} samples before {}",
+            (1.0 - AT_LIMIT) * 100.0,
+            hits.len(),
+            hms(ctx.time(l.mark.bucket)),
+        );
+        // The rules' own judgement of a standing limit, so the report never contradicts them.
+        if pinned_through_baseline(ctx, s.values, limit) {
             out.push(format!(
-                "**At its limit before the incident**: pod {pod}'s {container} {what} was within {:.0} % of its limit in {} of {total} samples before {}: a standing condition, so what changed at the onset needs more than this limit to explain it.",
-                (1.0 - AT_LIMIT) * 100.0,
-                hits.len(),
-                hms(ctx.time(l.mark.bucket)),
+                "**At its limit before the incident**: {near}: a standing condition, so what changed at the onset needs more than this limit to explain it."
+            ));
+            continue;
+        }
+        if hits.len() * OFTEN >= total {
+            out.push(format!(
+                "**Near its limit before the incident**: {near}, and went further into it from then: the onset added to a load the container already barely carried."
             ));
             continue;
         }
@@ -123,8 +134,9 @@ fn pre_onset_spikes(ctx: &Context, v: &Verdict, t: &Timing) -> Vec<String> {
 
 /// Spikes named one by one at most; more are counted.
 const SHOWN: usize = 5;
-/// A container at its limit in a quarter of the samples before the mark sat there, not spiked.
-const STANDING: usize = 4;
+/// A container near its limit in a quarter of the samples before the mark sat near it, not
+/// spiked.
+const OFTEN: usize = 4;
 
 /// Missing samples of the alert's series inside the windows.
 fn gaps(ctx: &Context) -> Vec<String> {
